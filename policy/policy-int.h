@@ -1,0 +1,351 @@
+/*
+ * policy/policy-int.h: declarations shared between the files of policy/
+ * and its unit tests and fuzzers.  Nothing outside policy/ and tests/ may
+ * include it: the proxy and the CLI use policy.h only.
+ *
+ * Every stage here is streaming and resumable at any byte: it accepts any
+ * split of its input, never keeps a pointer into the caller's buffer, and
+ * has a hard cap on everything it accumulates.  Stages never allocate on
+ * their hot path and never log.
+ *
+ * Data flow of one publish (publish.c wires it):
+ *   body -> json (publish body fields) -> _attachments.*.data string
+ *        -> b64 -> sha512/sha1 -> gz (inflate) -> tar -> per-file:
+ *           path rules, package.json, scan (secrets, source maps)
+ */
+#ifndef PUBGATE_POLICY_INT_H
+#define PUBGATE_POLICY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <zlib.h>
+
+#include "policy.h"
+
+/* ---------------------------------------------------------------- caps */
+/* Every cap of the engine lives here; README.md documents them. */
+#define POL_JSON_DEPTH_MAX	64	/* nesting of any JSON we scan */
+#define POL_JSON_KEY_MAX	1024	/* bytes of one object key */
+#define POL_JSON_SCALAR_MAX	64	/* bytes of one number literal */
+#define POL_FIELD_MAX		1024	/* bytes kept of one interesting string field */
+#define POL_VERSIONS_MAX	20000	/* versions in one publish body */
+#define POL_TAGS_MAX		256	/* dist-tags in one publish body */
+#define POL_PKGJSON_MAX		(4u << 20)	/* bytes of package.json we parse */
+#define POL_TAR_PATH_MAX	4096	/* bytes of one entry path */
+#define POL_TAR_PAX_MAX		(64u << 10)	/* bytes of one pax header */
+#define POL_GZ_CHUNK		(64u << 10)	/* inflate output buffer */
+#define POL_GZ_RATIO_MIN_OUT	(1u << 20)	/* ratio is judged past this output */
+
+/* Defaults of a rule's limits (README "limits"). */
+#define POL_DEF_TARBALL		(100ull << 20)
+#define POL_DEF_UNPACKED	(512ull << 20)
+#define POL_DEF_FILES		20000ull
+#define POL_DEF_FILE		(256ull << 20)
+#define POL_DEF_RATIO		100u
+/* Hard ceilings a policy may not raise the limits above. */
+#define POL_CAP_TARBALL		(4ull << 30)
+#define POL_CAP_UNPACKED	(16ull << 30)
+#define POL_CAP_FILES		1000000ull
+#define POL_CAP_FILE		(4ull << 30)
+#define POL_CAP_RATIO		10000u
+
+/* ---------------------------------------------------------- the policy */
+enum pol_mode {
+	POL_MODE_BLOCK = 0,
+	POL_MODE_ALLOW = 1,
+};
+
+struct pol_limits {
+	uint64_t	 tarball;	/* decoded .tgz bytes */
+	uint64_t	 unpacked;	/* sum of file sizes */
+	uint64_t	 files;		/* entries */
+	uint64_t	 file;		/* one file's size */
+	uint32_t	 ratio;		/* unpacked / tarball, judged by gz */
+};
+
+struct pol_globs {
+	size_t		  n;
+	char		**pat;
+};
+
+struct pol_custom_secret {
+	char		*id;		/* reported as "secret.<id>" */
+	char		*regex;		/* Hyperscan syntax */
+};
+
+struct pol_secrets_db;		/* secrets.c: compiled detectors of one rule */
+
+struct pol_rule {
+	char			*match;		/* package-name glob */
+	int			 line;		/* where the rule starts */
+	enum pol_verdict	 publish;
+	char			*message;	/* appended to the 403, or NULL */
+	char			*access;	/* required body access, or NULL */
+	enum pol_mode		 private_mode;	/* private: block|allow */
+	int			 has_files_allow;
+	struct pol_globs	 files_allow;
+	struct pol_globs	 files_deny;
+	struct pol_limits	 limits;
+	enum pol_mode		 sourcemaps;
+	enum pol_mode		 secrets;
+	enum pol_mode		 paths;
+	struct pol_custom_secret *custom;
+	size_t			 ncustom;
+	struct pol_globs	 publish_config;	/* allowed publishConfig keys */
+	int			 has_tags;
+	struct pol_globs	 tags;		/* dist-tags that may be set */
+	int			 provenance;	/* 1: provenance attachment required */
+	enum pol_verdict	 writes;	/* other writes (dist-tag, ...) */
+	struct pol_secrets_db	*secrets_db;	/* owned; NULL when secrets: allow
+						   and no custom patterns */
+};
+
+struct pol_policy {
+	int			 refs;		/* atomic */
+	enum pol_verdict	 default_verdict;
+	size_t			 nrules;
+	struct pol_rule		*rules;
+	struct pol_rule		 dflt;		/* applied to names no rule matches */
+};
+
+/* load.c */
+void	pol_rule_defaults(struct pol_rule *);
+/* pol_rule_find() : the first rule whose match fits name, else &p->dflt. */
+const struct pol_rule *pol_rule_find(const struct pol_policy *, const char *name);
+/* Sizes: "50MB", "1GiB", "4096" -> bytes; -1 on a malformed size. */
+int	pol_parse_size(const char *s, uint64_t *out);
+
+/* glob.c: `*` (not '/'), `**` (anything, '/' too), `?`, `[a-z]`, `[!x]`, `{a,b}` */
+int	pol_glob_match(const char *pat, const char *s);
+/* pol_glob_check() : 0 if pat is a valid glob, else -1 with a message. */
+int	pol_glob_check(const char *pat, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- json */
+enum pol_json_ev {
+	POL_JSON_OBJ_BEGIN,
+	POL_JSON_OBJ_END,
+	POL_JSON_ARR_BEGIN,
+	POL_JSON_ARR_END,
+	POL_JSON_KEY,		/* s,len: the whole unescaped key */
+	POL_JSON_STR_BEGIN,
+	POL_JSON_STR_CHUNK,	/* s,len: unescaped bytes of a string value */
+	POL_JSON_STR_END,
+	POL_JSON_NUMBER,	/* s,len: the literal */
+	POL_JSON_TRUE,
+	POL_JSON_FALSE,
+	POL_JSON_NULL,
+};
+
+/*
+ * Callback: depth is the number of containers around the event (the top
+ * value is at depth 0, the keys and values of the top object at depth 1;
+ * OBJ_END/ARR_END carry the depth of their BEGIN).  Return 0 to go on,
+ * 1 to stop scanning successfully (feed returns POL_JSON_STOP), -1 to
+ * abort (feed returns POL_JSON_ABORT).  s is borrowed for the call.
+ */
+typedef int (*pol_json_cb)(void *arg, enum pol_json_ev ev, const char *s,
+    size_t len, int depth);
+
+enum pol_json_rc {
+	POL_JSON_OK = 0,	/* input consumed, want more (or complete) */
+	POL_JSON_STOP,		/* the callback asked to stop */
+	POL_JSON_ABORT,		/* the callback failed */
+	POL_JSON_ERR_SYNTAX,
+	POL_JSON_ERR_LIMIT,	/* depth or key or scalar cap */
+};
+
+struct pol_json {
+	pol_json_cb	 cb;
+	void		*arg;
+	int		 state;		/* json.c private */
+	int		 rc;		/* sticky once not OK */
+	int		 depth;
+	int		 max_depth;
+	uint8_t		 stack[POL_JSON_DEPTH_MAX];	/* 'o' or 'a' */
+	uint32_t	 u_pending;	/* \uXXXX decoding */
+	int		 u_digits;
+	uint32_t	 u_high;	/* pending high surrogate */
+	int		 in_key;
+	int		 seen_value;	/* top-level value complete */
+	size_t		 klen;
+	char		 key[POL_JSON_KEY_MAX];
+	size_t		 slen;		/* scalar literal */
+	char		 scalar[POL_JSON_SCALAR_MAX];
+	uint64_t	 offset;	/* bytes consumed */
+	const char	*err;		/* static text on error */
+};
+
+void		 pol_json_init(struct pol_json *, int max_depth, pol_json_cb cb,
+		    void *arg);
+enum pol_json_rc pol_json_feed(struct pol_json *, const void *buf, size_t len);
+/* pol_json_finish() : OK only if exactly one complete value was seen. */
+enum pol_json_rc pol_json_finish(struct pol_json *);
+
+/* ----------------------------------------------------------------- b64 */
+enum pol_b64_mode {
+	POL_B64_STRICT,		/* any byte outside the alphabet is an error */
+	POL_B64_STOP,		/* stop at the first byte outside the alphabet */
+};
+
+struct pol_b64 {
+	enum pol_b64_mode mode;
+	uint32_t	 acc;
+	int		 n;		/* sextets in acc */
+	int		 pad;		/* '=' seen */
+	int		 stopped;	/* POL_B64_STOP: terminator seen */
+	int		 err;
+};
+
+void	pol_b64_init(struct pol_b64 *, enum pol_b64_mode);
+/*
+ * pol_b64_decode() : decodes in into out, which has room for
+ * (len / 4 + 1) * 3 bytes; *outlen gets the bytes written.  Returns the
+ * input bytes consumed (< len only when a POL_B64_STOP terminator was
+ * seen), or -1 on invalid input.
+ */
+ssize_t	pol_b64_decode(struct pol_b64 *, const void *in, size_t len,
+	    unsigned char *out, size_t *outlen);
+/* pol_b64_finish() : flushes an unpadded tail; -1 if the tail is invalid. */
+int	pol_b64_finish(struct pol_b64 *, unsigned char *out, size_t *outlen);
+
+/* ------------------------------------------------------------------ gz */
+enum pol_gz_rc {
+	POL_GZ_OK = 0,		/* want more */
+	POL_GZ_END,		/* the gzip member ended; later input is an error */
+	POL_GZ_ERR_DATA,	/* not gzip, corrupt, or bytes after the end */
+	POL_GZ_ERR_LIMIT,	/* output over max_out */
+	POL_GZ_ERR_RATIO,	/* output/input over max_ratio */
+	POL_GZ_ABORT,		/* the sink failed */
+	POL_GZ_ERR_INTERNAL,
+};
+
+/* The sink returns 0 to go on, non-zero to abort. */
+typedef int (*pol_gz_sink)(void *arg, const unsigned char *buf, size_t len);
+
+struct pol_gz {
+	z_stream	 z;
+	int		 inited;
+	int		 ended;
+	int		 rc;		/* sticky once an error */
+	uint64_t	 in_total;
+	uint64_t	 out_total;
+	uint64_t	 max_out;	/* 0: none */
+	uint32_t	 max_ratio;	/* 0: none */
+	unsigned char	 out[POL_GZ_CHUNK];
+};
+
+int		pol_gz_init(struct pol_gz *, uint64_t max_out, uint32_t max_ratio);
+enum pol_gz_rc	pol_gz_feed(struct pol_gz *, const void *in, size_t len,
+		    pol_gz_sink sink, void *arg);
+/* pol_gz_finish() : POL_GZ_END if the member ended, else POL_GZ_ERR_DATA. */
+enum pol_gz_rc	pol_gz_finish(struct pol_gz *);
+void		pol_gz_free(struct pol_gz *);
+
+/* ----------------------------------------------------------------- tar */
+enum pol_tar_type {
+	POL_TAR_FILE,
+	POL_TAR_DIR,
+	POL_TAR_SYMLINK,
+	POL_TAR_HARDLINK,
+	POL_TAR_OTHER,		/* devices, fifos, unknown types */
+};
+
+struct pol_tar_entry {
+	char		 path[POL_TAR_PATH_MAX + 1];	/* as in the archive */
+	char		 link[POL_TAR_PATH_MAX + 1];	/* link target, "" if none */
+	uint64_t	 size;
+	enum pol_tar_type type;
+	char		 typeflag;
+	unsigned	 mode;
+};
+
+/* Callbacks return 0 to go on, non-zero to abort the walk. */
+struct pol_tar_cb {
+	int	(*begin)(void *arg, const struct pol_tar_entry *);
+	int	(*data)(void *arg, const unsigned char *buf, size_t len);
+	int	(*end)(void *arg);
+};
+
+enum pol_tar_rc {
+	POL_TAR_OK = 0,		/* want more */
+	POL_TAR_END,		/* end-of-archive marker seen */
+	POL_TAR_ERR_FORMAT,	/* bad checksum, bad number, bad pax, ... */
+	POL_TAR_ERR_LIMIT,	/* path or pax header over its cap */
+	POL_TAR_ERR_TRAILING,	/* non-zero bytes after the end marker */
+	POL_TAR_ABORT,		/* a callback failed */
+};
+
+struct pol_tar {
+	const struct pol_tar_cb *cb;
+	void		*arg;
+	int		 state;		/* tar.c private */
+	int		 rc;		/* sticky once an error */
+	size_t		 hlen;		/* bytes in hdr */
+	unsigned char	 hdr[512];
+	uint64_t	 remain;	/* data bytes left in the entry */
+	uint64_t	 pad;		/* padding bytes left */
+	int		 zero_blocks;
+	/* pending extended header (pax 'x', GNU 'L'/'K'), malloc'd, capped */
+	char		*ext;
+	size_t		 ext_len;
+	char		 ext_type;
+	char		 pax_path[POL_TAR_PATH_MAX + 1];
+	char		 pax_link[POL_TAR_PATH_MAX + 1];
+	int		 have_pax_size;
+	uint64_t	 pax_size;
+	char		 long_name[POL_TAR_PATH_MAX + 1];
+	char		 long_link[POL_TAR_PATH_MAX + 1];
+	struct pol_tar_entry entry;
+	uint64_t	 entries;
+	const char	*err;		/* static text on error */
+};
+
+void		pol_tar_init(struct pol_tar *, const struct pol_tar_cb *, void *arg);
+enum pol_tar_rc	pol_tar_feed(struct pol_tar *, const void *buf, size_t len);
+/* pol_tar_finish() : POL_TAR_END if the archive ended properly. */
+enum pol_tar_rc	pol_tar_finish(struct pol_tar *);
+void		pol_tar_free(struct pol_tar *);
+
+/* ---------------------------------------------------------------- scan */
+/*
+ * scan.c, secrets.c, sourcemap.c: per-file content scanners.  One
+ * struct pol_scan per publish; files are scanned one after another.
+ * Findings go to the callback; the engine turns them into reasons.
+ */
+struct pol_finding {
+	const char	*rule;		/* "secret.<id>", "sourcemap.<what>" */
+	char		 text[POL_TEXT_MAX];	/* log-safe; secrets redacted */
+	const char	*hint;		/* static text, or NULL */
+	int64_t		 offset;	/* in the file, -1 if none */
+};
+
+typedef void (*pol_finding_fn)(void *arg, const char *file,
+    const struct pol_finding *);
+
+struct pol_scan;
+
+struct pol_scan	*pol_scan_new(const struct pol_rule *, pol_finding_fn, void *arg);
+int		 pol_scan_file_begin(struct pol_scan *, const char *path,
+		    uint64_t size);
+int		 pol_scan_file_data(struct pol_scan *, const unsigned char *,
+		    size_t);
+int		 pol_scan_file_end(struct pol_scan *);
+void		 pol_scan_free(struct pol_scan *);
+
+/* secrets.c */
+struct pol_secrets_db *pol_secrets_compile(const struct pol_custom_secret *,
+		    size_t n, char *err, size_t errlen);
+void		 pol_secrets_free(struct pol_secrets_db *);
+/* pol_secrets_check_regex() : 0 if re compiles, else -1 with a message. */
+int		 pol_secrets_check_regex(const char *re, char *err, size_t errlen);
+size_t		 pol_secrets_builtin_count(void);
+
+/* ------------------------------------------------------------- reasons */
+/* report.c: add a reason (deduplicated by rule+file, capped). */
+void	pol_report_add(struct pol_report *, const char *rule, const char *file,
+	    int64_t offset, const char *hint, const char *fmt, ...)
+	    __attribute__((format(printf, 6, 7)));
+
+#endif /* PUBGATE_POLICY_INT_H */

@@ -1,0 +1,202 @@
+/*
+ * proxy/cli.c: `pubgate scan` and `pubgate policy check`, the offline
+ * face of the policy engine.  Security teams run these in CI before a
+ * publish ever leaves, with the same loader and pipeline the gate uses.
+ * Depends on policy/policy.h only (no libevent, no sockets).
+ *
+ * Exit codes: 0 every file allowed / policy OK, 1 a file blocked, 2 an
+ * error (bad usage, unreadable file, policy that does not load), with one
+ * line on stderr saying which.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "cli.h"
+
+#define CLI_READ_CHUNK	(256u << 10)
+
+static struct pol_policy *
+cli_load_policy(const char *path)
+{
+	struct pol_errors	*errs;
+	struct pol_policy	*p;
+	char			 line[600];
+	size_t			 i;
+
+	if ((errs = calloc(1, sizeof(*errs))) == NULL) {
+		fprintf(stderr, "pubgate: out of memory\n");
+		return NULL;
+	}
+	if (path != NULL)
+		p = pol_load_file(path, errs);
+	else
+		p = pol_load_default(errs);
+	if (p == NULL) {
+		for (i = 0; i < errs->count && i < POL_ERRORS_MAX; i++)
+			fprintf(stderr, "%s\n",
+			    pol_errors_format(errs, i, line, sizeof(line)));
+		if (errs->count > POL_ERRORS_MAX)
+			fprintf(stderr, "%s: %zu more errors\n", errs->file,
+			    errs->count - POL_ERRORS_MAX);
+		if (errs->count == 0)
+			fprintf(stderr, "%s: policy did not load\n",
+			    path ? path : "(default)");
+	}
+	free(errs);
+	return p;
+}
+
+/*
+ * scan_file() : judges one file; prints the result.  Returns 0 allow,
+ * 1 block, 2 error.
+ */
+static int
+scan_file(struct pol_policy *p, const char *path, const char *name, int json,
+    unsigned char *buf)
+{
+	struct pol_stream_opts	 opts;
+	struct pol_stream	*s;
+	const struct pol_report	*r;
+	enum pol_verdict	 v;
+	FILE			*f;
+	size_t			 n, need;
+	char			*text;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "pubgate: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.input = POL_INPUT_AUTO;
+	opts.url_name = name;
+	if ((s = pol_publish_new(p, &opts)) == NULL) {
+		fclose(f);
+		fprintf(stderr, "pubgate: out of memory\n");
+		return 2;
+	}
+	while ((n = fread(buf, 1, CLI_READ_CHUNK, f)) > 0) {
+		if (pol_publish_feed(s, buf, n) != POL_CONTINUE)
+			break;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "pubgate: %s: read error\n", path);
+		fclose(f);
+		pol_publish_free(s);
+		return 2;
+	}
+	fclose(f);
+	v = pol_publish_end(s, &r);
+
+	if (json) {
+		need = pol_report_json(r, NULL, 0) + 1;
+		if ((text = malloc(need)) == NULL) {
+			pol_publish_free(s);
+			fprintf(stderr, "pubgate: out of memory\n");
+			return 2;
+		}
+		pol_report_json(r, text, need);
+		printf("{\"file\":\"");
+		{
+			char	 esc[1024];
+			size_t	 off = 0;
+
+			pol_json_escape(esc, sizeof(esc), &off, path);
+			printf("%s", esc);
+		}
+		printf("\",\"report\":%s}\n", text);
+		free(text);
+	} else {
+		printf("%s: %s %s%s%s\n", path, v == POL_ALLOW ? "ALLOW" :
+		    "BLOCK", r->name[0] ? r->name : "(unknown)",
+		    r->version[0] ? "@" : "", r->version);
+		if (v != POL_ALLOW) {
+			need = pol_report_render(r, NULL, 0) + 1;
+			if ((text = malloc(need)) != NULL) {
+				pol_report_render(r, text, need);
+				printf("%s\n", text);
+				free(text);
+			}
+		}
+	}
+	pol_publish_free(s);
+	return v == POL_ALLOW ? 0 : 1;
+}
+
+int
+px_cli_scan(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "policy",	required_argument,	NULL, 'p' },
+		{ "name",	required_argument,	NULL, 'n' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pol_policy	*p;
+	const char		*policy = NULL, *name = NULL;
+	unsigned char		*buf;
+	int			 ch, json = 0, rc = 0, r, i;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "p:n:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			policy = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf("usage: pubgate scan [-p policy.yaml] [--name NAME] "
+			    "[--json] FILE...\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: pubgate scan [-p policy.yaml] "
+			    "[--name NAME] [--json] FILE...\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "pubgate scan: no FILE given (a .tgz from npm "
+		    "pack or a captured publish body)\n");
+		return 2;
+	}
+	if ((p = cli_load_policy(policy)) == NULL)
+		return 2;
+	if ((buf = malloc(CLI_READ_CHUNK)) == NULL) {
+		pol_policy_unref(p);
+		fprintf(stderr, "pubgate: out of memory\n");
+		return 2;
+	}
+	for (i = optind; i < argc; i++) {
+		r = scan_file(p, argv[i], name, json, buf);
+		if (r > rc)
+			rc = r;
+	}
+	free(buf);
+	pol_policy_unref(p);
+	return rc;
+}
+
+int
+px_cli_policy(int argc, char *argv[])
+{
+	struct pol_policy	*p;
+
+	if (argc != 3 || strcmp(argv[1], "check") != 0) {
+		fprintf(stderr, "usage: pubgate policy check FILE\n");
+		return 2;
+	}
+	if ((p = cli_load_policy(argv[2])) == NULL)
+		return 2;
+	printf("%s: policy OK (%zu rules)\n", argv[2], pol_policy_nrules(p));
+	pol_policy_unref(p);
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * proxy/main.c: the pubgate binary's entry point.  It only dispatches to a
+ * subcommand; each subcommand owns its own options and exit codes:
+ *   scan, policy check	offline CLI (cli.c), links policy/ only
+ *   serve, log, ca	the daemon and its tools (added by proxy/ and certs/)
+ * Exit codes of the CLI: 0 allow/ok, 1 block, 2 error (one line on stderr).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: pubgate scan -p policy.yaml [--name NAME] [--json] FILE...\n"
+	    "       pubgate policy check FILE\n"
+	    "       pubgate version\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "scan") == 0)
+		return px_cli_scan(argc - 1, argv + 1);
+	if (strcmp(argv[1], "policy") == 0)
+		return px_cli_policy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
+		printf("pubgate %s\n", PUBGATE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "pubgate: unknown command \"%s\" (try pubgate help)\n",
+	    argv[1]);
+	return 2;
+}
