@@ -1,17 +1,1659 @@
 /*
- * policy/publish.c: the publish pipeline.
+ * policy/publish.c: judges one publish as a stream.  It owns struct
+ * pol_stream and wires the stages together:
  *
- * XXX placeholder so the tree builds while the stage is written.
+ *   body  -> json (the npm publish document: _id, name, access, dist-tags,
+ *            versions.*, _attachments.*)
+ *         -> _attachments["<name>-<version>.tgz"].data, chunk by chunk
+ *         -> b64 -> sha512 + sha1 of the tarball -> gz -> tar
+ *         -> per entry: path rules, limits, package.json, content scan
+ *   .tgz  -> (same, from gz on)
+ *
+ * Nothing here holds a whole body, tarball or file: the manifests keep a
+ * few bounded fields per version, package.json is parsed as it streams,
+ * scanners keep their own bounded state.  At the end the facts are checked
+ * against each other (names, versions, integrity, length) and the rule.
+ *
+ * When the package name is not known before the first file arrives (a
+ * bare .tgz: package.json is not the first entry of an npm pack tarball),
+ * the scanners run with everything on and the per-file facts are kept
+ * (bounded) until the name, and so the rule, is known; if they do not fit
+ * the verdict is deny (fail closed), with a hint to pass the name.
+ *
+ * Depends on policy-int.h stages and libcrypto's EVP digests only.
  */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "policy-int.h"
 
-#include <stdlib.h>
-struct pol_stream { struct pol_report r; };
-struct pol_stream *pol_publish_new(struct pol_policy *p, const struct pol_stream_opts *o) { (void)p; (void)o; return calloc(1, sizeof(struct pol_stream)); }
-enum pol_status pol_publish_feed(struct pol_stream *s, const void *b, size_t l) { (void)b; (void)l; s->r.verdict = POL_DENY; return POL_ERR_INTERNAL; }
-enum pol_verdict pol_publish_end(struct pol_stream *s, const struct pol_report **r) { s->r.verdict = POL_DENY; *r = &s->r; return POL_DENY; }
-const struct pol_report *pol_publish_report(const struct pol_stream *s) { return &s->r; }
-void pol_publish_free(struct pol_stream *s) { free(s); }
+#define PUB_NAME_MAX		216	/* npm caps names at 214 */
+#define PUB_VERSION_MAX		128
+#define PUB_INTEGRITY_MAX	512
+#define PUB_KEY_DEPTH		5	/* body keys tracked: versions.V.dist.integrity */
+#define PUB_DECODE_IN		(48u << 10)	/* base64 bytes decoded per slice */
+#define PUB_PENDING_FILES_MAX	(2u << 20)	/* bytes of paths kept while the rule is unknown */
+#define PUB_PENDING_FINDINGS	256
+#define PUB_SIGSTORE_MAX	(8u << 20)	/* a provenance bundle */
+#define PUB_BODY_SLACK		(64ull << 20)	/* body beyond 4/3 of the tarball cap */
+
+struct pub_version {
+	char		 version[PUB_VERSION_MAX];	/* the key in "versions" */
+	char		 mversion[PUB_VERSION_MAX];	/* its "version" field */
+	char		 name[PUB_NAME_MAX];		/* its "name" field */
+	char		 integrity[PUB_INTEGRITY_MAX];
+	char		 shasum[48];
+	char		 bad_pubcfg[64];		/* first publishConfig key not allowed */
+	int		 is_private;
+};
+
+struct pub_tag {
+	char		 tag[64];
+	char		 version[PUB_VERSION_MAX];
+};
+
+struct pub_finding {
+	char		 rule[POL_RULE_ID_MAX];
+	char		 file[POL_FILE_MAX];
+	char		 text[POL_TEXT_MAX];
+	const char	*hint;
+	int64_t		 offset;
+};
+
+/* What the json callback is collecting into sval. */
+enum pub_field {
+	F_NONE = 0,
+	F_ID, F_NAME, F_ACCESS,
+	F_TAG,			/* dist-tags.<tag> */
+	F_V_NAME, F_V_VERSION, F_V_INTEGRITY, F_V_SHASUM,
+	F_A_LENGTH,		/* _attachments.K.length (number) */
+	F_PJ_NAME, F_PJ_VERSION,
+};
+
+enum pub_attach {
+	A_NONE = 0,
+	A_TARBALL,
+	A_SIGSTORE,
+	A_UNKNOWN,
+};
+
+struct pol_stream {
+	struct pol_policy	*policy;
+	struct pol_report	 r;
+	enum pol_input		 input;
+	int			 sniffed;
+	char			 url_name[PUB_NAME_MAX];
+	const struct pol_rule	*rule;		/* final rule, once known */
+	struct pol_rule		 scan_rule;	/* all-on rule while unknown */
+	int			 scan_rule_inited;
+	const struct pol_rule	*srule;		/* rule the scanners run with */
+	struct pol_limits	 lim;		/* caps the pipeline runs with */
+
+	/* The publish document. */
+	struct pol_json		 json;
+	int			 ctype[POL_JSON_DEPTH_MAX + 2];	/* 'o' / 'a' */
+	char			 keys[PUB_KEY_DEPTH + 1][PUB_NAME_MAX + 64];
+	int			 keylong[PUB_KEY_DEPTH + 1];
+	enum pub_field		 field;
+	size_t			 svlen;
+	int			 svlong;
+	char			 sval[POL_FIELD_MAX];
+	char			 body_id[PUB_NAME_MAX];
+	char			 body_name[PUB_NAME_MAX];
+	int			 has_access;
+	int			 saw_object;
+	struct pub_version	*versions;
+	size_t			 nversions, versions_cap;
+	struct pub_version	*curv;		/* manifest being read */
+	struct pub_tag		*tags;
+	size_t			 ntags;
+	char			 tagkey[64];
+
+	/* Attachments. */
+	enum pub_attach		 cur_attach;	/* of the K being read */
+	int			 ntarballs;
+	int			 has_sigstore;
+	char			 attach_key[PUB_NAME_MAX + 64];
+	int			 have_length;
+	uint64_t		 attach_length;
+	uint64_t		 sigstore_bytes;
+	int			 in_data;
+	int			 data_done;
+
+	/* The tarball. */
+	int			 tarball_started;
+	struct pol_b64		 b64;
+	EVP_MD_CTX		*sha512;
+	EVP_MD_CTX		*sha1;
+	unsigned char		 sha1_hex[41];
+	struct pol_gz		*gz;
+	int			 gz_ended;
+	struct pol_tar		*tar;
+	int			 tar_ended;
+	unsigned char		*decbuf;
+
+	/* The current tar entry. */
+	int			 in_entry;
+	int			 entry_scanned;
+	int			 entry_pkgjson;
+	char			 entry_path[POL_TAR_PATH_MAX + 1];
+	struct pol_scan		*scan;
+
+	/* package.json of the tarball. */
+	struct pol_json		 pj;
+	int			 pj_seen;
+	int			 pj_ok;
+	int			 pj_ctype[POL_JSON_DEPTH_MAX + 2];
+	char			 pj_key[64];
+	char			 pj_name[PUB_NAME_MAX];
+	char			 pj_version[PUB_VERSION_MAX];
+	int			 pj_private;
+	char			 pj_bad_pubcfg[64];
+	uint64_t		 pj_bytes;
+
+	/* Facts kept while the rule is unknown. */
+	char			*pend_paths;	/* NUL-separated "size\0type\0path\0" */
+	size_t			 pend_len, pend_cap;
+	int			 pend_overflow;
+	struct pub_finding	*pend_find;
+	size_t			 npend_find;
+
+	int			 ended;
+};
+
+static const char *const hint_integrity =
+    "republish with a client that computes dist.integrity over the attached tarball";
+
+/* ------------------------------------------------------------ helpers */
+
+/* Copies src into dst, truncating to dlen - 1 bytes. */
+static void
+setstr(char *dst, size_t dlen, const char *src)
+{
+	size_t	 n = strlen(src);
+
+	if (n >= dlen)
+		n = dlen - 1;
+	memmove(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t	 a = strlen(s), b = strlen(suffix);
+
+	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+/*
+ * fatal() : ends the stream with a deny: st says why (limit, syntax,
+ * internal).  The first fatal status wins.
+ */
+static enum pol_status
+fatal(struct pol_stream *s, enum pol_status st, const char *rule,
+    const char *file, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static enum pol_status
+fatal(struct pol_stream *s, enum pol_status st, const char *rule,
+    const char *file, const char *hint, const char *fmt, ...)
+{
+	char	 text[POL_TEXT_MAX];
+	va_list	 ap;
+
+	if (s->r.status != POL_CONTINUE)
+		return s->r.status;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	pol_report_add(&s->r, rule, file, -1, hint, "%s", text);
+	s->r.status = st;
+	return st;
+}
+
+/* The tar path without its first component ("package/"). */
+static const char *
+strip_top(const char *path)
+{
+	const char	*slash;
+
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	slash = strchr(path, '/');
+	return slash != NULL ? slash + 1 : path;
+}
+
+static int
+rule_known(const struct pol_stream *s)
+{
+	return s->rule != NULL;
+}
+
+/* The name the rule is chosen by: URL, then body name/_id, then tarball. */
+static const char *
+best_name(const struct pol_stream *s)
+{
+	if (s->url_name[0])
+		return s->url_name;
+	if (s->body_name[0])
+		return s->body_name;
+	if (s->body_id[0])
+		return s->body_id;
+	if (s->nversions > 0 && s->versions[0].name[0])
+		return s->versions[0].name;
+	if (s->pj_name[0])
+		return s->pj_name;
+	return NULL;
+}
+
+static void
+limits_max(struct pol_limits *dst, const struct pol_limits *l)
+{
+	if (l->tarball > dst->tarball)
+		dst->tarball = l->tarball;
+	if (l->unpacked > dst->unpacked)
+		dst->unpacked = l->unpacked;
+	if (l->files > dst->files)
+		dst->files = l->files;
+	if (l->file > dst->file)
+		dst->file = l->file;
+	if (l->ratio > dst->ratio)
+		dst->ratio = l->ratio;
+}
+
+/* ------------------------------------------------------ rule judgments */
+
+/* Is a finding of this rule id reported under rule r? */
+static int
+finding_applies(const struct pol_rule *r, const char *id)
+{
+	size_t	 i;
+
+	if (strncmp(id, "sourcemap.", 10) == 0)
+		return r->sourcemaps == POL_MODE_BLOCK;
+	if (strncmp(id, "secret.", 7) == 0) {
+		for (i = 0; i < r->ncustom; i++)
+			if (strcmp(id + 7, r->custom[i].id) == 0)
+				return 1;
+		return r->secrets == POL_MODE_BLOCK;
+	}
+	return 1;
+}
+
+static void
+add_finding(struct pol_stream *s, const char *file, const char *rule,
+    const char *text, const char *hint, int64_t offset)
+{
+	struct pub_finding	*f;
+
+	if (rule_known(s)) {
+		if (finding_applies(s->rule, rule))
+			pol_report_add(&s->r, rule, file, offset, hint, "%s",
+			    text);
+		return;
+	}
+	if (s->npend_find >= PUB_PENDING_FINDINGS) {
+		s->pend_overflow = 1;
+		return;
+	}
+	f = &s->pend_find[s->npend_find++];
+	setstr(f->rule, sizeof(f->rule), rule);
+	setstr(f->file, sizeof(f->file), file);
+	setstr(f->text, sizeof(f->text), text);
+	f->hint = hint;
+	f->offset = offset;
+}
+
+static void
+on_finding(void *arg, const char *file, const struct pol_finding *f)
+{
+	add_finding(arg, file, f->rule, f->text, f->hint, f->offset);
+}
+
+/*
+ * judge_entry() : the per-entry rules that need only the path, type and
+ * size: paths, file allow/deny globs, single file size.
+ */
+static void
+judge_entry(struct pol_stream *s, const struct pol_rule *r, const char *raw,
+    enum pol_tar_type type, uint64_t size)
+{
+	const char	*path = strip_top(raw);
+	size_t		 i;
+	int		 ok;
+
+	if (r->paths == POL_MODE_BLOCK) {
+		if (raw[0] == '/' || raw[0] == '\\' ||
+		    (raw[0] != '\0' && raw[1] == ':'))
+			pol_report_add(&s->r, "paths.absolute", raw, -1,
+			    "pack from the package folder (npm pack)",
+			    "absolute path in the tarball");
+		if (strcmp(raw, "..") == 0 || strncmp(raw, "../", 3) == 0 ||
+		    strstr(raw, "/../") != NULL || ends_with(raw, "/..") ||
+		    strstr(raw, "..\\") != NULL)
+			pol_report_add(&s->r, "paths.traversal", raw, -1,
+			    "remove '..' components from the tarball",
+			    "path escapes the package folder");
+		if (strstr(raw, "/home/") != NULL ||
+		    strncmp(raw, "home/", 5) == 0 ||
+		    strstr(raw, "/Users/") != NULL ||
+		    strncmp(raw, "Users/", 6) == 0)
+			pol_report_add(&s->r, "paths.home", raw, -1,
+			    "the tarball was packed from a home directory path;"
+			    " pack with npm pack",
+			    "path names a user's home directory");
+		if (strchr(raw, '/') == NULL && type != POL_TAR_DIR)
+			pol_report_add(&s->r, "paths.layout", raw, -1,
+			    "pack with npm pack (entries live under package/)",
+			    "entry outside the package folder");
+		if (type == POL_TAR_SYMLINK || type == POL_TAR_HARDLINK)
+			pol_report_add(&s->r, "paths.link", raw, -1,
+			    "ship the file itself, not a link",
+			    "link entry in the tarball");
+		else if (type == POL_TAR_OTHER)
+			pol_report_add(&s->r, "paths.type", raw, -1,
+			    "ship regular files only",
+			    "special file (device, fifo) in the tarball");
+	}
+	if (type == POL_TAR_DIR)
+		return;
+	for (i = 0; i < r->files_deny.n; i++) {
+		if (pol_glob_match(r->files_deny.pat[i], path)) {
+			pol_report_add(&s->r, "files.deny", path, -1,
+			    "add it to .npmignore or remove it from \"files\"",
+			    "matches the deny pattern \"%s\"",
+			    r->files_deny.pat[i]);
+			break;
+		}
+	}
+	if (r->has_files_allow) {
+		ok = 0;
+		for (i = 0; i < r->files_allow.n && !ok; i++)
+			ok = pol_glob_match(r->files_allow.pat[i], path);
+		if (!ok)
+			pol_report_add(&s->r, "files.allow", path, -1,
+			    "only the files the policy allows may ship; "
+			    "check \"files\" in package.json",
+			    "not in the policy's allowed files");
+	}
+	if (size > r->limits.file)
+		pol_report_add(&s->r, "limits.file", path, -1,
+		    "keep single files under the policy's limit",
+		    "file is %llu bytes, the limit is %llu",
+		    (unsigned long long)size,
+		    (unsigned long long)r->limits.file);
+}
+
+/* Keeps an entry's facts until the rule is known; fails closed past the cap. */
+static void
+pend_entry(struct pol_stream *s, const char *raw, enum pol_tar_type type,
+    uint64_t size)
+{
+	char	 head[48];
+	size_t	 hl, pl, need;
+	char	*n;
+
+	if (s->pend_overflow)
+		return;
+	hl = (size_t)snprintf(head, sizeof(head), "%llu %d",
+	    (unsigned long long)size, (int)type) + 1;
+	pl = strlen(raw) + 1;
+	need = s->pend_len + hl + pl;
+	if (need > PUB_PENDING_FILES_MAX) {
+		s->pend_overflow = 1;
+		return;
+	}
+	if (need > s->pend_cap) {
+		size_t	 cap = s->pend_cap ? s->pend_cap * 2 : 4096;
+
+		while (cap < need)
+			cap *= 2;
+		if (cap > PUB_PENDING_FILES_MAX)
+			cap = PUB_PENDING_FILES_MAX;
+		if ((n = realloc(s->pend_paths, cap)) == NULL) {
+			s->pend_overflow = 1;
+			return;
+		}
+		s->pend_paths = n;
+		s->pend_cap = cap;
+	}
+	memcpy(s->pend_paths + s->pend_len, head, hl);
+	memcpy(s->pend_paths + s->pend_len + hl, raw, pl);
+	s->pend_len = need;
+}
+
+/* ------------------------------------------------------- package.json */
+
+static int
+pj_cb(void *arg, enum pol_json_ev ev, const char *str, size_t len, int depth)
+{
+	struct pol_stream	*s = arg;
+	const struct pol_rule	*r;
+	size_t			 i;
+	int			 allowed;
+
+	switch (ev) {
+	case POL_JSON_OBJ_BEGIN:
+	case POL_JSON_ARR_BEGIN:
+		if (depth + 1 <= POL_JSON_DEPTH_MAX)
+			s->pj_ctype[depth + 1] = ev == POL_JSON_OBJ_BEGIN ?
+			    'o' : 'a';
+		if (depth == 1 && strcmp(s->pj_key, "private") == 0)
+			s->pj_private = 1;	/* truthy */
+		return 0;
+	case POL_JSON_KEY:
+		if (depth == 1) {
+			if (len >= sizeof(s->pj_key))
+				len = sizeof(s->pj_key) - 1;
+			memcpy(s->pj_key, str, len);
+			s->pj_key[len] = '\0';
+		} else if (depth == 2 && s->pj_ctype[1] == 'o' &&
+		    strcmp(s->pj_key, "publishConfig") == 0 &&
+		    s->pj_bad_pubcfg[0] == '\0') {
+			/* Judged against the scan rule's list at the end. */
+			r = s->rule ? s->rule : s->srule;
+			allowed = 0;
+			for (i = 0; r != NULL && i < r->publish_config.n; i++)
+				if (strlen(r->publish_config.pat[i]) == len &&
+				    memcmp(r->publish_config.pat[i], str,
+				    len) == 0)
+					allowed = 1;
+			if (!allowed) {
+				if (len >= sizeof(s->pj_bad_pubcfg))
+					len = sizeof(s->pj_bad_pubcfg) - 1;
+				memcpy(s->pj_bad_pubcfg, str, len);
+				s->pj_bad_pubcfg[len] = '\0';
+			}
+		}
+		return 0;
+	case POL_JSON_STR_BEGIN:
+		if (depth == 1 && strcmp(s->pj_key, "name") == 0)
+			s->pj_name[0] = '\0';
+		if (depth == 1 && strcmp(s->pj_key, "version") == 0)
+			s->pj_version[0] = '\0';
+		return 0;
+	case POL_JSON_STR_CHUNK:
+		if (depth != 1)
+			return 0;
+		if (strcmp(s->pj_key, "private") == 0) {
+			s->pj_private = 1;
+			return 0;
+		}
+		if (strcmp(s->pj_key, "name") == 0 ||
+		    strcmp(s->pj_key, "version") == 0) {
+			char	*dst = s->pj_key[0] == 'n' ? s->pj_name :
+			    s->pj_version;
+			size_t	 cap = s->pj_key[0] == 'n' ?
+			    sizeof(s->pj_name) : sizeof(s->pj_version);
+			size_t	 have = strlen(dst);
+
+			if (have + len >= cap)
+				return -1;
+			memcpy(dst + have, str, len);
+			dst[have + len] = '\0';
+		}
+		return 0;
+	case POL_JSON_TRUE:
+	case POL_JSON_NUMBER:
+		if (depth == 1 && strcmp(s->pj_key, "private") == 0)
+			s->pj_private = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* --------------------------------------------------------- tar entries */
+
+static void
+choose_rule(struct pol_stream *s);
+
+static int
+tar_begin(void *arg, const struct pol_tar_entry *e)
+{
+	struct pol_stream	*s = arg;
+	const char		*path = strip_top(e->path);
+
+	s->r.file_count++;
+	if (s->r.file_count > s->lim.files) {
+		fatal(s, POL_ERR_LIMIT, "limits.files", NULL,
+		    "ship fewer files (check \"files\" in package.json)",
+		    "more than %llu files in the tarball",
+		    (unsigned long long)s->lim.files);
+		return -1;
+	}
+	if (e->type == POL_TAR_FILE) {
+		s->r.unpacked_bytes += e->size;
+		if (s->r.unpacked_bytes > s->lim.unpacked) {
+			fatal(s, POL_ERR_LIMIT, "limits.unpacked", NULL,
+			    "ship less (check \"files\" in package.json)",
+			    "unpacked size over %llu bytes",
+			    (unsigned long long)s->lim.unpacked);
+			return -1;
+		}
+	}
+	if (rule_known(s))
+		judge_entry(s, s->rule, e->path, e->type, e->size);
+	else
+		pend_entry(s, e->path, e->type, e->size);
+
+	setstr(s->entry_path, sizeof(s->entry_path), path);
+	s->in_entry = 1;
+	s->entry_pkgjson = 0;
+	s->entry_scanned = 0;
+	if (e->type != POL_TAR_FILE)
+		return 0;
+	if (strcmp(path, "package.json") == 0 && strchr(e->path, '/') != NULL) {
+		if (s->pj_seen) {
+			pol_report_add(&s->r, "tarball.package-json", path, -1,
+			    NULL, "more than one package.json at the top");
+		} else {
+			s->pj_seen = 1;
+			s->entry_pkgjson = 1;
+			pol_json_init(&s->pj, POL_JSON_DEPTH_MAX, pj_cb, s);
+		}
+	}
+	if (pol_scan_file_begin(s->scan, path, e->size) != 0) {
+		fatal(s, POL_ERR_INTERNAL, "scan.internal", path, NULL,
+		    "content scanner failed");
+		return -1;
+	}
+	s->entry_scanned = 1;
+	return 0;
+}
+
+static int
+tar_data(void *arg, const unsigned char *buf, size_t len)
+{
+	struct pol_stream	*s = arg;
+	enum pol_json_rc	 jrc;
+
+	if (s->entry_pkgjson) {
+		s->pj_bytes += len;
+		if (s->pj_bytes > POL_PKGJSON_MAX) {
+			fatal(s, POL_ERR_LIMIT, "limits.package-json",
+			    "package.json", NULL, "package.json is over %u bytes",
+			    POL_PKGJSON_MAX);
+			return -1;
+		}
+		jrc = pol_json_feed(&s->pj, buf, len);
+		if (jrc != POL_JSON_OK && jrc != POL_JSON_STOP) {
+			fatal(s, POL_ERR_SYNTAX, "tarball.package-json",
+			    "package.json", "fix package.json",
+			    "package.json is not valid JSON or a field is too long");
+			return -1;
+		}
+	}
+	if (s->entry_scanned && pol_scan_file_data(s->scan, buf, len) != 0) {
+		fatal(s, POL_ERR_INTERNAL, "scan.internal", s->entry_path, NULL,
+		    "content scanner failed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tar_end(void *arg)
+{
+	struct pol_stream	*s = arg;
+
+	if (s->entry_pkgjson) {
+		if (pol_json_finish(&s->pj) != POL_JSON_OK) {
+			fatal(s, POL_ERR_SYNTAX, "tarball.package-json",
+			    "package.json", "fix package.json",
+			    "package.json is not valid JSON");
+			return -1;
+		}
+		s->pj_ok = 1;
+		s->entry_pkgjson = 0;
+		if (!rule_known(s) && best_name(s) != NULL)
+			choose_rule(s);
+	}
+	if (s->entry_scanned) {
+		s->entry_scanned = 0;
+		if (pol_scan_file_end(s->scan) != 0) {
+			fatal(s, POL_ERR_INTERNAL, "scan.internal",
+			    s->entry_path, NULL, "content scanner failed");
+			return -1;
+		}
+	}
+	s->in_entry = 0;
+	return 0;
+}
+
+static const struct pol_tar_cb tar_cbs = { tar_begin, tar_data, tar_end };
+
+/* ------------------------------------------------------------ tarball */
+
+static int
+gz_sink(void *arg, const unsigned char *buf, size_t len)
+{
+	struct pol_stream	*s = arg;
+	enum pol_tar_rc		 rc;
+
+	rc = pol_tar_feed(s->tar, buf, len);
+	switch (rc) {
+	case POL_TAR_OK:
+		return 0;
+	case POL_TAR_END:
+		s->tar_ended = 1;
+		return 0;
+	case POL_TAR_ABORT:
+		return -1;	/* the reason is already recorded */
+	case POL_TAR_ERR_LIMIT:
+		fatal(s, POL_ERR_LIMIT, "tarball.tar", NULL, NULL,
+		    "tar header over its cap: %s",
+		    s->tar->err ? s->tar->err : "limit");
+		return -1;
+	case POL_TAR_ERR_TRAILING:
+		fatal(s, POL_ERR_SYNTAX, "tarball.tar", NULL,
+		    "pack with npm pack",
+		    "data after the end of the tar archive");
+		return -1;
+	default:
+		fatal(s, POL_ERR_SYNTAX, "tarball.tar", NULL,
+		    "pack with npm pack", "malformed tar: %s",
+		    s->tar->err ? s->tar->err : "format error");
+		return -1;
+	}
+}
+
+/* Starts the decode chain for the one tarball of this publish. */
+static enum pol_status
+tarball_start(struct pol_stream *s)
+{
+	uint64_t	 max_out;
+
+	if (s->tarball_started)
+		return fatal(s, POL_ERR_SYNTAX, "attachment.multiple", NULL,
+		    "publish one tarball per request",
+		    "more than one tarball attached");
+	s->tarball_started = 1;
+	if (!rule_known(s) && best_name(s) != NULL)
+		choose_rule(s);
+	if (!rule_known(s) && !s->scan_rule_inited)
+		choose_rule(s);		/* sets up the all-on scan rule */
+	if ((s->sha512 = EVP_MD_CTX_new()) == NULL ||
+	    (s->sha1 = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(s->sha512, EVP_sha512(), NULL) != 1 ||
+	    EVP_DigestInit_ex(s->sha1, EVP_sha1(), NULL) != 1)
+		return fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+		    "digest setup failed");
+	if ((s->gz = malloc(sizeof(*s->gz))) == NULL ||
+	    (s->tar = malloc(sizeof(*s->tar))) == NULL ||
+	    (s->decbuf = malloc(PUB_DECODE_IN / 4 * 3 + 3)) == NULL)
+		return fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+		    "out of memory");
+	/* Output cap: the unpacked limit plus tar headers and padding. */
+	max_out = s->lim.unpacked + s->lim.files * 1536 + (1u << 20);
+	if (pol_gz_init(s->gz, max_out, s->lim.ratio) != 0) {
+		free(s->gz);
+		s->gz = NULL;
+		return fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+		    "inflate setup failed");
+	}
+	pol_tar_init(s->tar, &tar_cbs, s);
+	if ((s->scan = pol_scan_new(s->srule, on_finding, s)) == NULL)
+		return fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+		    "content scanner setup failed");
+	pol_b64_init(&s->b64, POL_B64_STRICT);
+	return POL_CONTINUE;
+}
+
+/* Feeds decoded tarball bytes: digests, size cap, inflate. */
+static enum pol_status
+tarball_bytes(struct pol_stream *s, const unsigned char *buf, size_t len)
+{
+	enum pol_gz_rc	 rc;
+
+	if (len == 0)
+		return s->r.status;
+	s->r.tarball_bytes += len;
+	if (s->r.tarball_bytes > s->lim.tarball)
+		return fatal(s, POL_ERR_LIMIT, "limits.tarball", NULL,
+		    "ship less (check \"files\" in package.json)",
+		    "tarball over %llu bytes",
+		    (unsigned long long)s->lim.tarball);
+	if (EVP_DigestUpdate(s->sha512, buf, len) != 1 ||
+	    EVP_DigestUpdate(s->sha1, buf, len) != 1)
+		return fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+		    "digest failed");
+	if (s->gz_ended)
+		return fatal(s, POL_ERR_SYNTAX, "tarball.gzip", NULL,
+		    "pack with npm pack", "data after the end of the gzip stream");
+	rc = pol_gz_feed(s->gz, buf, len, gz_sink, s);
+	switch (rc) {
+	case POL_GZ_OK:
+		return s->r.status;
+	case POL_GZ_END:
+		s->gz_ended = 1;
+		return s->r.status;
+	case POL_GZ_ERR_LIMIT:
+		return fatal(s, POL_ERR_LIMIT, "limits.unpacked", NULL,
+		    "ship less (check \"files\" in package.json)",
+		    "tarball inflates past the unpacked limit");
+	case POL_GZ_ERR_RATIO:
+		return fatal(s, POL_ERR_LIMIT, "limits.ratio", NULL,
+		    "this looks like a compression bomb",
+		    "tarball inflates more than %u times its size",
+		    s->lim.ratio);
+	case POL_GZ_ABORT:
+		if (s->r.status == POL_CONTINUE)
+			return fatal(s, POL_ERR_INTERNAL, "internal", NULL,
+			    NULL, "tar walk aborted");
+		return s->r.status;
+	case POL_GZ_ERR_DATA:
+		return fatal(s, POL_ERR_SYNTAX, "tarball.gzip", NULL,
+		    "attach the .tgz that npm pack writes",
+		    "the tarball is not valid gzip");
+	default:
+		return fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+		    "inflate failed");
+	}
+}
+
+/* Base64 text of the attachment's "data". */
+static enum pol_status
+tarball_b64(struct pol_stream *s, const char *txt, size_t len)
+{
+	size_t		 n, outlen;
+	ssize_t		 used;
+	enum pol_status	 st;
+
+	while (len > 0) {
+		n = len < PUB_DECODE_IN ? len : PUB_DECODE_IN;
+		used = pol_b64_decode(&s->b64, txt, n, s->decbuf, &outlen);
+		if (used < 0)
+			return fatal(s, POL_ERR_SYNTAX, "attachment.base64",
+			    NULL, "attach the tarball as base64",
+			    "attachment data is not valid base64");
+		if ((st = tarball_bytes(s, s->decbuf, outlen)) != POL_CONTINUE)
+			return st;
+		txt += n;
+		len -= n;
+	}
+	return POL_CONTINUE;
+}
+
+/* ------------------------------------------------------- publish body */
+
+static int
+path_is(const struct pol_stream *s, int depth, const char *k1, const char *k2,
+    const char *k3, const char *k4)
+{
+	const char	*want[4] = { k1, k2, k3, k4 };
+	int		 d;
+
+	for (d = 1; d <= depth; d++) {
+		if (d > PUB_KEY_DEPTH || s->ctype[d] != 'o')
+			return 0;
+		if (d - 1 >= 4)
+			return 0;
+		if (want[d - 1] == NULL)
+			return 0;
+		if (strcmp(want[d - 1], "*") == 0)
+			continue;
+		if (s->keylong[d] || strcmp(s->keys[d], want[d - 1]) != 0)
+			return 0;
+	}
+	return depth < 4 ? want[depth] == NULL : 1;
+}
+
+static struct pub_version *
+version_new(struct pol_stream *s, const char *key)
+{
+	struct pub_version	*v;
+	size_t			 cap;
+
+	if (s->nversions >= POL_VERSIONS_MAX)
+		return NULL;
+	if (s->nversions == s->versions_cap) {
+		cap = s->versions_cap ? s->versions_cap * 2 : 4;
+		if (cap > POL_VERSIONS_MAX)
+			cap = POL_VERSIONS_MAX;
+		if ((v = realloc(s->versions, cap * sizeof(*v))) == NULL)
+			return NULL;
+		s->versions = v;
+		s->versions_cap = cap;
+	}
+	v = &s->versions[s->nversions++];
+	memset(v, 0, sizeof(*v));
+	setstr(v->version, sizeof(v->version), key);
+	return v;
+}
+
+/* Which field does a string or number at this depth belong to? */
+static enum pub_field
+field_at(const struct pol_stream *s, int depth)
+{
+	if (path_is(s, depth, "_id", NULL, NULL, NULL))
+		return F_ID;
+	if (path_is(s, depth, "name", NULL, NULL, NULL))
+		return F_NAME;
+	if (path_is(s, depth, "access", NULL, NULL, NULL))
+		return F_ACCESS;
+	if (path_is(s, depth, "dist-tags", "*", NULL, NULL))
+		return F_TAG;
+	if (s->curv != NULL && depth >= 3) {
+		if (path_is(s, depth, "versions", "*", "name", NULL))
+			return F_V_NAME;
+		if (path_is(s, depth, "versions", "*", "version", NULL))
+			return F_V_VERSION;
+		if (path_is(s, depth, "versions", "*", "dist", "integrity"))
+			return F_V_INTEGRITY;
+		if (path_is(s, depth, "versions", "*", "dist", "shasum"))
+			return F_V_SHASUM;
+	}
+	if (path_is(s, depth, "_attachments", "*", "length", NULL))
+		return F_A_LENGTH;
+	return F_NONE;
+}
+
+static int
+field_store(struct pol_stream *s)
+{
+	struct pub_version	*v = s->curv;
+	struct pub_tag		*t;
+	const char		*val = s->sval;
+	char			*end;
+	unsigned long long	 n;
+
+	switch (s->field) {
+	case F_ID:
+		setstr(s->body_id, sizeof(s->body_id), val);
+		break;
+	case F_NAME:
+		setstr(s->body_name, sizeof(s->body_name), val);
+		break;
+	case F_ACCESS:
+		setstr(s->r.access, sizeof(s->r.access), val);
+		s->has_access = 1;
+		break;
+	case F_TAG:
+		if (s->ntags >= POL_TAGS_MAX) {
+			fatal(s, POL_ERR_LIMIT, "limits.dist-tags", NULL, NULL,
+			    "more than %d dist-tags", POL_TAGS_MAX);
+			return -1;
+		}
+		t = &s->tags[s->ntags++];
+		setstr(t->tag, sizeof(t->tag), s->keys[2]);
+		setstr(t->version, sizeof(t->version), val);
+		break;
+	case F_V_NAME:
+		setstr(v->name, sizeof(v->name), val);
+		break;
+	case F_V_VERSION:
+		setstr(v->mversion, sizeof(v->mversion), val);
+		break;
+	case F_V_INTEGRITY:
+		setstr(v->integrity, sizeof(v->integrity), val);
+		break;
+	case F_V_SHASUM:
+		setstr(v->shasum, sizeof(v->shasum), val);
+		break;
+	case F_A_LENGTH:
+		n = strtoull(val, &end, 10);
+		if (*end != '\0' || val[0] == '-') {
+			fatal(s, POL_ERR_SYNTAX, "attachment.length", NULL,
+			    NULL, "attachment length is not a byte count");
+			return -1;
+		}
+		s->have_length = 1;
+		s->attach_length = n;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static size_t
+field_cap(enum pub_field f)
+{
+	switch (f) {
+	case F_ID:
+	case F_NAME:
+	case F_V_NAME:
+		return PUB_NAME_MAX;
+	case F_ACCESS:
+		return 16;
+	case F_TAG:
+	case F_V_VERSION:
+		return PUB_VERSION_MAX;
+	case F_V_INTEGRITY:
+		return PUB_INTEGRITY_MAX;
+	case F_V_SHASUM:
+		return 48;
+	default:
+		return POL_FIELD_MAX;
+	}
+}
+
+static int
+body_attach_begin(struct pol_stream *s, const char *key)
+{
+	setstr(s->attach_key, sizeof(s->attach_key), key);
+	if (ends_with(key, ".tgz")) {
+		s->cur_attach = A_TARBALL;
+		s->ntarballs++;
+	} else if (ends_with(key, ".sigstore")) {
+		s->cur_attach = A_SIGSTORE;
+		s->has_sigstore = 1;
+	} else {
+		s->cur_attach = A_UNKNOWN;
+		pol_report_add(&s->r, "attachment.unknown", key, -1,
+		    "attach only the package tarball (and its provenance)",
+		    "unknown attachment");
+	}
+	return 0;
+}
+
+static int
+body_cb(void *arg, enum pol_json_ev ev, const char *str, size_t len, int depth)
+{
+	struct pol_stream	*s = arg;
+	size_t			 i;
+	int			 allowed;
+
+	switch (ev) {
+	case POL_JSON_OBJ_BEGIN:
+	case POL_JSON_ARR_BEGIN:
+		if (depth == 0) {
+			if (ev != POL_JSON_OBJ_BEGIN)
+				return -1;
+			s->saw_object = 1;
+		}
+		if (depth + 1 < (int)(sizeof(s->ctype) / sizeof(s->ctype[0])))
+			s->ctype[depth + 1] = ev == POL_JSON_OBJ_BEGIN ?
+			    'o' : 'a';
+		if (ev == POL_JSON_OBJ_BEGIN && depth == 2 &&
+		    path_is(s, 2, "versions", "*", NULL, NULL)) {
+			if (s->keylong[2] ||
+			    (s->curv = version_new(s, s->keys[2])) == NULL) {
+				fatal(s, POL_ERR_LIMIT, "limits.versions", NULL,
+				    NULL, "too many versions or a version key "
+				    "over %d bytes", PUB_VERSION_MAX - 1);
+				return -1;
+			}
+		}
+		if (ev == POL_JSON_OBJ_BEGIN && depth == 2 &&
+		    path_is(s, 2, "_attachments", "*", NULL, NULL)) {
+			if (s->keylong[2]) {
+				fatal(s, POL_ERR_LIMIT, "limits.attachment-name",
+				    NULL, NULL, "attachment name too long");
+				return -1;
+			}
+			body_attach_begin(s, s->keys[2]);
+		}
+		if (depth == 3 && s->curv != NULL &&
+		    path_is(s, 3, "versions", "*", "private", NULL))
+			s->curv->is_private = 1;
+		return 0;
+	case POL_JSON_OBJ_END:
+		if (depth == 2 && s->curv != NULL &&
+		    path_is(s, 2, "versions", "*", NULL, NULL))
+			s->curv = NULL;
+		if (depth == 2 && path_is(s, 2, "_attachments", "*", NULL, NULL))
+			s->cur_attach = A_NONE;
+		return 0;
+	case POL_JSON_ARR_END:
+		return 0;
+	case POL_JSON_KEY:
+		if (depth <= PUB_KEY_DEPTH) {
+			s->keylong[depth] = len >= sizeof(s->keys[depth]);
+			if (s->keylong[depth])
+				len = sizeof(s->keys[depth]) - 1;
+			memcpy(s->keys[depth], str, len);
+			s->keys[depth][len] = '\0';
+		}
+		/* versions.V.publishConfig.<key> */
+		if (depth == 4 && s->curv != NULL &&
+		    path_is(s, 3, "versions", "*", "publishConfig", NULL) &&
+		    s->curv->bad_pubcfg[0] == '\0') {
+			const struct pol_rule *r = s->rule ? s->rule :
+			    pol_rule_find(s->policy, best_name(s) ?
+			    best_name(s) : "");
+
+			allowed = 0;
+			for (i = 0; i < r->publish_config.n; i++)
+				if (strcmp(r->publish_config.pat[i],
+				    s->keys[4]) == 0)
+					allowed = 1;
+			if (!allowed)
+				setstr(s->curv->bad_pubcfg,
+				    sizeof(s->curv->bad_pubcfg), s->keys[4]);
+		}
+		return 0;
+	case POL_JSON_STR_BEGIN:
+		s->svlen = 0;
+		s->svlong = 0;
+		s->sval[0] = '\0';
+		s->field = F_NONE;
+		if (depth == 3 && path_is(s, 3, "_attachments", "*", "data",
+		    NULL)) {
+			s->in_data = 1;
+			if (s->cur_attach == A_TARBALL) {
+				if (tarball_start(s) != POL_CONTINUE)
+					return -1;
+			}
+			return 0;
+		}
+		if (depth == 3 && s->curv != NULL &&
+		    path_is(s, 3, "versions", "*", "private", NULL))
+			s->curv->is_private = 1;	/* any string: fail closed */
+		s->field = field_at(s, depth);
+		return 0;
+	case POL_JSON_STR_CHUNK:
+		if (s->in_data) {
+			if (s->cur_attach == A_TARBALL)
+				return tarball_b64(s, str, len) ==
+				    POL_CONTINUE ? 0 : -1;
+			if (s->cur_attach == A_SIGSTORE) {
+				s->sigstore_bytes += len;
+				if (s->sigstore_bytes > PUB_SIGSTORE_MAX) {
+					fatal(s, POL_ERR_LIMIT,
+					    "limits.provenance", NULL, NULL,
+					    "provenance bundle too large");
+					return -1;
+				}
+			}
+			return 0;
+		}
+		if (s->field == F_NONE)
+			return 0;
+		if (s->svlen + len >= field_cap(s->field)) {
+			fatal(s, POL_ERR_LIMIT, "limits.field", NULL, NULL,
+			    "a name, version or digest field is too long");
+			return -1;
+		}
+		memcpy(s->sval + s->svlen, str, len);
+		s->svlen += len;
+		s->sval[s->svlen] = '\0';
+		return 0;
+	case POL_JSON_STR_END:
+		if (s->in_data) {
+			s->in_data = 0;
+			if (s->cur_attach == A_TARBALL)
+				s->data_done = 1;
+			return 0;
+		}
+		if (s->field != F_NONE && s->field != F_A_LENGTH) {
+			if (field_store(s) != 0)
+				return -1;
+			if ((s->field == F_NAME || s->field == F_ID) &&
+			    !rule_known(s) && !s->tarball_started)
+				choose_rule(s);
+		}
+		s->field = F_NONE;
+		return 0;
+	case POL_JSON_NUMBER:
+		if (field_at(s, depth) == F_A_LENGTH) {
+			if (len >= sizeof(s->sval))
+				len = sizeof(s->sval) - 1;
+			memcpy(s->sval, str, len);
+			s->sval[len] = '\0';
+			s->field = F_A_LENGTH;
+			if (field_store(s) != 0)
+				return -1;
+			s->field = F_NONE;
+		}
+		/* FALLTHROUGH */
+	case POL_JSON_TRUE:
+		if (depth == 3 && s->curv != NULL &&
+		    path_is(s, 3, "versions", "*", "private", NULL))
+			s->curv->is_private = 1;	/* truthy */
+		return 0;
+	case POL_JSON_FALSE:
+	case POL_JSON_NULL:
+		return 0;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------- rule choice */
+
+/*
+ * choose_rule() : fixes the rule once a name is known.  With no name yet,
+ * sets up the all-on scan rule (every detector of every rule, limits at
+ * the policy's maximum) so that nothing is missed before the name comes.
+ */
+static void
+choose_rule(struct pol_stream *s)
+{
+	const char		*name = best_name(s);
+	const struct pol_policy	*p = s->policy;
+	size_t			 i;
+
+	if (rule_known(s))
+		return;
+	if (name != NULL) {
+		s->rule = pol_rule_find(p, name);
+		if (!s->tarball_started) {
+			s->srule = s->rule;
+			s->lim = s->rule->limits;
+		}
+		return;
+	}
+	if (s->scan_rule_inited)
+		return;
+	/* All-on: the scanners use the default rule's detectors. */
+	s->scan_rule = p->dflt;
+	s->scan_rule.sourcemaps = POL_MODE_BLOCK;
+	s->scan_rule.secrets = POL_MODE_BLOCK;
+	s->scan_rule.has_files_allow = 0;
+	s->lim = p->dflt.limits;
+	for (i = 0; i < p->nrules; i++) {
+		limits_max(&s->lim, &p->rules[i].limits);
+		if (p->rules[i].ncustom > 0)
+			s->pend_overflow = 1;	/* custom detectors unknown */
+	}
+	s->scan_rule.limits = s->lim;
+	s->scan_rule_inited = 1;
+	s->srule = &s->scan_rule;
+}
+
+/* ------------------------------------------------------------- the API */
+
+struct pol_stream *
+pol_publish_new(struct pol_policy *p, const struct pol_stream_opts *opts)
+{
+	struct pol_stream	*s;
+
+	if (p == NULL || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->policy = pol_policy_ref(p);
+	s->input = opts != NULL ? opts->input : POL_INPUT_AUTO;
+	if (opts != NULL && opts->url_name != NULL)
+		setstr(s->url_name, sizeof(s->url_name), opts->url_name);
+	s->r.verdict = POL_ALLOW;
+	s->r.status = POL_CONTINUE;
+	if ((s->tags = calloc(POL_TAGS_MAX, sizeof(*s->tags))) == NULL ||
+	    (s->pend_find = calloc(PUB_PENDING_FINDINGS,
+	    sizeof(*s->pend_find))) == NULL) {
+		pol_publish_free(s);
+		return NULL;
+	}
+	s->lim = p->dflt.limits;
+	if (s->url_name[0])
+		choose_rule(s);
+	pol_json_init(&s->json, POL_JSON_DEPTH_MAX, body_cb, s);
+	return s;
+}
+
+static enum pol_status
+feed_body(struct pol_stream *s, const unsigned char *buf, size_t len)
+{
+	enum pol_json_rc	 rc;
+	uint64_t		 cap;
+
+	cap = s->lim.tarball / 3 * 4 + PUB_BODY_SLACK;
+	if (s->r.body_bytes > cap)
+		return fatal(s, POL_ERR_LIMIT, "limits.body", NULL, NULL,
+		    "publish body over %llu bytes", (unsigned long long)cap);
+	rc = pol_json_feed(&s->json, buf, len);
+	switch (rc) {
+	case POL_JSON_OK:
+	case POL_JSON_STOP:
+		return s->r.status;
+	case POL_JSON_ABORT:
+		if (s->r.status == POL_CONTINUE)
+			return fatal(s, POL_ERR_SYNTAX, "body.json", NULL,
+			    "send the body npm publish sends",
+			    "the publish body is not an npm publish document");
+		return s->r.status;
+	case POL_JSON_ERR_LIMIT:
+		return fatal(s, POL_ERR_LIMIT, "limits.json", NULL, NULL,
+		    "publish body JSON over a cap at byte %llu: %s",
+		    (unsigned long long)s->json.offset,
+		    s->json.err ? s->json.err : "limit");
+	default:
+		return fatal(s, POL_ERR_SYNTAX, "body.json", NULL,
+		    "send the body npm publish sends",
+		    "malformed JSON at byte %llu: %s",
+		    (unsigned long long)s->json.offset,
+		    s->json.err ? s->json.err : "syntax error");
+	}
+}
+
+enum pol_status
+pol_publish_feed(struct pol_stream *s, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	size_t			 i;
+
+	if (s->ended || s->r.status != POL_CONTINUE)
+		return s->r.status == POL_CONTINUE ? POL_DONE : s->r.status;
+	if (len == 0)
+		return POL_CONTINUE;
+	if (!s->sniffed) {
+		if (s->input == POL_INPUT_AUTO) {
+			for (i = 0; i < len && (p[i] == ' ' || p[i] == '\n' ||
+			    p[i] == '\r' || p[i] == '\t'); i++)
+				;
+			if (i == len) {
+				s->r.body_bytes += len;
+				return POL_CONTINUE;	/* still sniffing */
+			}
+			s->input = p[i] == 0x1f ? POL_INPUT_TGZ : POL_INPUT_BODY;
+		}
+		s->sniffed = 1;
+		if (s->input == POL_INPUT_TGZ) {
+			s->cur_attach = A_TARBALL;
+			s->ntarballs = 1;
+			if (tarball_start(s) != POL_CONTINUE)
+				return s->r.status;
+		}
+	}
+	s->r.body_bytes += len;
+	if (s->input == POL_INPUT_TGZ)
+		return tarball_bytes(s, p, len);
+	return feed_body(s, p, len);
+}
+
+/* Hex of a digest. */
+static void
+hex(char *dst, const unsigned char *d, size_t n)
+{
+	static const char	 x[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		dst[2 * i] = x[d[i] >> 4];
+		dst[2 * i + 1] = x[d[i] & 15];
+	}
+	dst[2 * n] = '\0';
+}
+
+/* Does the SRI list in integrity hold our sha512 (and no other sha512)? */
+static int
+integrity_check(const char *integrity, const char *ours, int *has512)
+{
+	char		 buf[PUB_INTEGRITY_MAX], *tok, *save = NULL;
+	int		 match = 0, other = 0;
+	size_t		 n;
+
+	*has512 = 0;
+	setstr(buf, sizeof(buf), integrity);
+	for (tok = strtok_r(buf, " \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t", &save)) {
+		if (strncmp(tok, "sha512-", 7) != 0)
+			continue;
+		*has512 = 1;
+		/* Options after '?' are allowed by SRI. */
+		n = strcspn(tok, "?");
+		tok[n] = '\0';
+		if (strcmp(tok, ours) == 0)
+			match = 1;
+		else
+			other = 1;
+	}
+	return match && !other;
+}
+
+/* The version whose attachment came: "<name>-<version>.tgz". */
+static struct pub_version *
+judged_version(struct pol_stream *s)
+{
+	size_t	 i, kl, vl;
+	char	 suffix[PUB_VERSION_MAX + 8];
+
+	kl = strlen(s->attach_key);
+	for (i = 0; i < s->nversions; i++) {
+		snprintf(suffix, sizeof(suffix), "-%s.tgz",
+		    s->versions[i].version);
+		vl = strlen(suffix);
+		if (kl > vl && strcmp(s->attach_key + kl - vl, suffix) == 0)
+			return &s->versions[i];
+	}
+	return NULL;
+}
+
+static void
+check_name(struct pol_stream *s, const char *what, const char *val,
+    const char *ref, const char *refwhat)
+{
+	if (val[0] == '\0' || ref[0] == '\0')
+		return;
+	if (strcmp(val, ref) != 0)
+		pol_report_add(&s->r, "consistency.name", NULL, -1,
+		    "publish from the package's own folder with npm publish",
+		    "%s \"%.80s\" does not match %s \"%.80s\"", what, val,
+		    refwhat, ref);
+}
+
+/* Replays the facts kept while the rule was unknown. */
+static void
+replay_pending(struct pol_stream *s)
+{
+	size_t			 off = 0, i;
+	unsigned long long	 size;
+	int			 type;
+	const char		*head, *path;
+	struct pub_finding	*f;
+
+	while (off < s->pend_len) {
+		head = s->pend_paths + off;
+		path = head + strlen(head) + 1;
+		if (sscanf(head, "%llu %d", &size, &type) == 2)
+			judge_entry(s, s->rule, path, (enum pol_tar_type)type,
+			    size);
+		off = (size_t)(path - s->pend_paths) + strlen(path) + 1;
+	}
+	for (i = 0; i < s->npend_find; i++) {
+		f = &s->pend_find[i];
+		if (finding_applies(s->rule, f->rule))
+			pol_report_add(&s->r, f->rule, f->file, f->offset,
+			    f->hint, "%s", f->text);
+	}
+}
+
+/* The checks that need the whole input: completeness, consistency, rule. */
+static void
+judge_end(struct pol_stream *s)
+{
+	struct pol_report	*r = &s->r;
+	const struct pol_rule	*rule;
+	struct pub_version	*v = NULL;
+	unsigned char		 d512[64], d1[20];
+	unsigned char		 b64[100];
+	char			 ours[110], sha1hex[41];
+	size_t			 i, outlen;
+	int			 has512, ok;
+	const char		*ref;
+
+	if (s->input == POL_INPUT_BODY || s->input == POL_INPUT_AUTO) {
+		if (!s->sniffed)
+			fatal(s, POL_ERR_SYNTAX, "body.empty", NULL, NULL,
+			    "empty publish body");
+		else if (pol_json_finish(&s->json) != POL_JSON_OK)
+			fatal(s, POL_ERR_SYNTAX, "body.truncated", NULL,
+			    "send the whole body", "the publish body is "
+			    "truncated or malformed at byte %llu",
+			    (unsigned long long)s->json.offset);
+	}
+	if (r->status != POL_CONTINUE)
+		return;
+	if (s->input == POL_INPUT_BODY && !s->saw_object) {
+		fatal(s, POL_ERR_SYNTAX, "body.json", NULL,
+		    "send the body npm publish sends",
+		    "the publish body is not a JSON object");
+		return;
+	}
+	if (s->ntarballs == 0) {
+		/* Not a publish: a packument write (deprecate, ...). */
+		choose_rule(s);
+		if (s->body_name[0] && s->url_name[0])
+			check_name(s, "body name", s->body_name, s->url_name,
+			    "the URL's name");
+		if (s->rule != NULL)
+			setstr(r->rule_match, sizeof(r->rule_match),
+			    s->rule == &s->policy->dflt ? "(default)" :
+			    s->rule->match);
+		setstr(r->name, sizeof(r->name), best_name(s) ? best_name(s) :
+		    "");
+		return;
+	}
+	if (s->tarball_started && s->input == POL_INPUT_BODY && !s->data_done) {
+		fatal(s, POL_ERR_SYNTAX, "attachment.truncated", NULL, NULL,
+		    "attachment data incomplete");
+		return;
+	}
+	if (!s->tarball_started) {
+		fatal(s, POL_ERR_SYNTAX, "attachment.missing", NULL, NULL,
+		    "tarball attachment without data");
+		return;
+	}
+	if (pol_b64_finish(&s->b64, s->decbuf, &outlen) != 0) {
+		fatal(s, POL_ERR_SYNTAX, "attachment.base64", NULL, NULL,
+		    "attachment data ends in the middle of a base64 group");
+		return;
+	}
+	if (outlen > 0 && tarball_bytes(s, s->decbuf, outlen) != POL_CONTINUE)
+		return;
+	if (!s->gz_ended && pol_gz_finish(s->gz) != POL_GZ_END) {
+		fatal(s, POL_ERR_SYNTAX, "tarball.truncated", NULL,
+		    "attach the whole .tgz", "the gzip stream is truncated");
+		return;
+	}
+	if (!s->tar_ended && pol_tar_finish(s->tar) != POL_TAR_END) {
+		fatal(s, POL_ERR_SYNTAX, "tarball.truncated", NULL,
+		    "attach the whole .tgz", "the tar archive ends early: %s",
+		    s->tar->err ? s->tar->err : "no end marker");
+		return;
+	}
+	if (s->in_entry) {
+		fatal(s, POL_ERR_SYNTAX, "tarball.truncated", NULL, NULL,
+		    "the tar archive ends inside a file");
+		return;
+	}
+
+	/* Digests of the attached bytes. */
+	if (EVP_DigestFinal_ex(s->sha512, d512, NULL) != 1 ||
+	    EVP_DigestFinal_ex(s->sha1, d1, NULL) != 1) {
+		fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL, "digest");
+		return;
+	}
+	hex(r->sha512_hex, d512, sizeof(d512));
+	hex(sha1hex, d1, sizeof(d1));
+	EVP_EncodeBlock(b64, d512, sizeof(d512));
+	snprintf(ours, sizeof(ours), "sha512-%s", b64);
+	setstr(r->integrity, sizeof(r->integrity), ours);
+
+	if (!s->pj_seen || !s->pj_ok)
+		pol_report_add(r, "tarball.package-json", NULL, -1,
+		    "pack with npm pack", "no package/package.json in the "
+		    "tarball");
+
+	/* The rule: by now the name is known, or the publish is refused. */
+	if (!rule_known(s))
+		choose_rule(s);
+	if (!rule_known(s)) {
+		pol_report_add(r, "consistency.name", NULL, -1,
+		    "pass the package name (pubgate scan --name NAME)",
+		    "the package name is unknown");
+		return;
+	}
+	rule = s->rule;
+	setstr(r->rule_match, sizeof(r->rule_match),
+	    rule == &s->policy->dflt ? "(default)" : rule->match);
+	if (s->srule != rule) {
+		if (s->pend_overflow)
+			pol_report_add(r, "scan.name-late", NULL, -1,
+			    "pass the package name (pubgate scan --name NAME)",
+			    "the package name came too late to judge every "
+			    "file by its rule");
+		replay_pending(s);
+		if (r->tarball_bytes > rule->limits.tarball ||
+		    r->unpacked_bytes > rule->limits.unpacked ||
+		    r->file_count > rule->limits.files)
+			pol_report_add(r, "limits.total", NULL, -1,
+			    "ship less (check \"files\" in package.json)",
+			    "the tarball is over the rule's size or file "
+			    "count limits");
+	}
+
+	if (s->input == POL_INPUT_BODY) {
+		v = judged_version(s);
+		if (v == NULL) {
+			pol_report_add(r, "attachment.unmatched",
+			    s->attach_key, -1,
+			    "send the manifest of the attached version",
+			    "no version in the body matches the attachment");
+		}
+	}
+	setstr(r->name, sizeof(r->name), best_name(s) ? best_name(s) : "");
+	if (v != NULL)
+		setstr(r->version, sizeof(r->version), v->version);
+	else
+		setstr(r->version, sizeof(r->version), s->pj_version);
+
+	/* Names: URL, body name, _id, manifest, tarball package.json. */
+	ref = s->url_name[0] ? s->url_name : (s->body_name[0] ? s->body_name :
+	    (v != NULL ? v->name : ""));
+	if (ref[0]) {
+		check_name(s, "body name", s->body_name, ref, "the package name");
+		check_name(s, "body _id", s->body_id, ref, "the package name");
+		if (v != NULL)
+			check_name(s, "the manifest's name", v->name, ref,
+			    "the package name");
+		check_name(s, "the tarball's package.json name", s->pj_name,
+		    ref, "the package name");
+	}
+	if (v != NULL) {
+		if (v->mversion[0] && strcmp(v->mversion, v->version) != 0)
+			pol_report_add(r, "consistency.version", NULL, -1, NULL,
+			    "manifest version \"%.60s\" is filed under \"%.60s\"",
+			    v->mversion, v->version);
+		if (s->pj_version[0] && strcmp(s->pj_version, v->version) != 0)
+			pol_report_add(r, "consistency.version", "package.json",
+			    -1, "publish the tarball of this version",
+			    "tarball version \"%.60s\" but the manifest says "
+			    "\"%.60s\"", s->pj_version, v->version);
+		/* Integrity of what was actually attached. */
+		ok = 1;
+		if (v->integrity[0]) {
+			if (!integrity_check(v->integrity, ours, &has512) &&
+			    has512)
+				ok = 0;
+		}
+		if (v->shasum[0] && strcasecmp(v->shasum, sha1hex) != 0)
+			ok = 0;
+		if (!ok)
+			pol_report_add(r, "integrity.mismatch", NULL, -1,
+			    hint_integrity, "dist.integrity/dist.shasum do "
+			    "not match the attached tarball");
+		else if (!v->integrity[0] && !v->shasum[0])
+			pol_report_add(r, "integrity.missing", NULL, -1,
+			    hint_integrity, "the manifest has no "
+			    "dist.integrity or dist.shasum");
+		if (s->have_length && s->attach_length != r->tarball_bytes)
+			pol_report_add(r, "integrity.length", NULL, -1,
+			    hint_integrity, "attachment length %llu but %llu "
+			    "bytes attached",
+			    (unsigned long long)s->attach_length,
+			    (unsigned long long)r->tarball_bytes);
+		if (v->is_private && rule->private_mode == POL_MODE_BLOCK)
+			pol_report_add(r, "private", NULL, -1,
+			    "remove \"private\": true only if it is meant to be "
+			    "published", "the manifest says \"private\": true");
+		if (v->bad_pubcfg[0])
+			pol_report_add(r, "publish-config", NULL, -1,
+			    "allowed publishConfig keys are set by the policy",
+			    "publishConfig.%s is not allowed", v->bad_pubcfg);
+		for (i = 0; i < s->ntags; i++) {
+			if (strcmp(s->tags[i].version, v->version) != 0)
+				continue;
+			if (r->tag[0] == '\0' ||
+			    strcmp(s->tags[i].tag, "latest") == 0)
+				setstr(r->tag, sizeof(r->tag), s->tags[i].tag);
+		}
+	}
+	if (s->pj_private && rule->private_mode == POL_MODE_BLOCK)
+		pol_report_add(r, "private", "package.json", -1,
+		    "a private package must not be published",
+		    "package.json says \"private\": true");
+	if (s->pj_bad_pubcfg[0])
+		pol_report_add(r, "publish-config", "package.json", -1,
+		    "allowed publishConfig keys are set by the policy",
+		    "publishConfig.%s is not allowed", s->pj_bad_pubcfg);
+
+	/* Dist-tags the rule allows. */
+	if (rule->has_tags && r->tag[0]) {
+		for (i = 0; i < s->ntags; i++) {
+			size_t	 j;
+
+			if (v == NULL || strcmp(s->tags[i].version,
+			    v->version) != 0)
+				continue;
+			ok = 0;
+			for (j = 0; j < rule->tags.n && !ok; j++)
+				ok = pol_glob_match(rule->tags.pat[j],
+				    s->tags[i].tag);
+			if (!ok)
+				pol_report_add(r, "dist-tag", NULL, -1,
+				    "publish with an allowed --tag",
+				    "dist-tag \"%.60s\" is not allowed",
+				    s->tags[i].tag);
+		}
+	}
+	/* Access. */
+	if (rule->access != NULL) {
+		const char	*want = rule->access;
+		const char	*got = r->access;
+
+		if (got[0] == '\0' && s->input == POL_INPUT_BODY)
+			got = (r->name[0] == '@') ? "restricted" : "public";
+		if (s->input == POL_INPUT_BODY && strcmp(got, want) != 0)
+			pol_report_add(r, "access", NULL, -1,
+			    "publish with --access as the policy says",
+			    "access \"%s\" but the policy requires \"%s\"",
+			    got, want);
+	}
+	if (rule->provenance && s->input == POL_INPUT_BODY && !s->has_sigstore)
+		pol_report_add(r, "provenance", NULL, -1,
+		    "publish from CI with --provenance",
+		    "the policy requires a provenance attestation");
+	if (rule->publish != POL_ALLOW)
+		pol_report_add(r, "publish.denied", NULL, -1,
+		    rule == &s->policy->dflt ? "no policy rule covers this "
+		    "package name; ask your security team" : NULL,
+		    "the policy does not allow publishing %s",
+		    r->name[0] ? r->name : "this package");
+	if (r->verdict == POL_DENY && rule->message != NULL)
+		setstr(r->message, sizeof(r->message), rule->message);
+}
+
+enum pol_verdict
+pol_publish_end(struct pol_stream *s, const struct pol_report **report)
+{
+	if (!s->ended) {
+		s->ended = 1;
+		if (s->r.status == POL_CONTINUE)
+			judge_end(s);
+		if (s->r.status != POL_CONTINUE || s->r.nreasons_total > 0)
+			s->r.verdict = POL_DENY;
+		if (s->r.name[0] == '\0' && best_name(s) != NULL)
+			setstr(s->r.name, sizeof(s->r.name), best_name(s));
+		if (s->r.status == POL_CONTINUE)
+			s->r.status = POL_DONE;
+	}
+	if (report != NULL)
+		*report = &s->r;
+	return s->r.verdict;
+}
+
+const struct pol_report *
+pol_publish_report(const struct pol_stream *s)
+{
+	return &s->r;
+}
+
+void
+pol_publish_free(struct pol_stream *s)
+{
+	if (s == NULL)
+		return;
+	if (s->gz != NULL) {
+		pol_gz_free(s->gz);
+		free(s->gz);
+	}
+	if (s->tar != NULL) {
+		pol_tar_free(s->tar);
+		free(s->tar);
+	}
+	pol_scan_free(s->scan);
+	EVP_MD_CTX_free(s->sha512);
+	EVP_MD_CTX_free(s->sha1);
+	free(s->decbuf);
+	free(s->versions);
+	free(s->tags);
+	free(s->pend_paths);
+	free(s->pend_find);
+	pol_policy_unref(s->policy);
+	free(s);
+}
