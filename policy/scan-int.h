@@ -1,0 +1,82 @@
+/*
+ * policy/scan-int.h: declarations shared by the per-file content scanners
+ * (scan.c, secrets.c, sourcemap.c) and their unit tests.  Nothing else
+ * includes it: the engine talks to the scanners through the "scan"
+ * section of policy-int.h only.
+ *
+ * Like the rest of policy/, nothing here logs, includes libevent or keeps
+ * mutable globals; the detector table is constant.
+ *
+ * Data flow: scan.c owns one struct pol_secrets_run (Hyperscan scratch and
+ * one reusable stream) and one struct pol_smap (source map state) per
+ * publish, and hands every file to both, in order: begin, data..., end.
+ * Both report findings through the emit callback below.
+ */
+#ifndef PUBGATE_SCAN_INT_H
+#define PUBGATE_SCAN_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy-int.h"
+
+/* The per-file emit callback: the finding is borrowed for the call. */
+typedef void (*pol_emit_fn)(void *arg, const struct pol_finding *);
+
+/* ------------------------------------------------------------- secrets */
+/* File classes a detector can be limited to (basename tests). */
+#define POL_SF_ANY	0x00u	/* every file */
+#define POL_SF_ENV	0x01u	/* .env, .env.*, *.env */
+#define POL_SF_GYPI	0x02u	/* config.gypi */
+#define POL_SF_NPMRC	0x04u	/* .npmrc, npmrc, *.npmrc */
+
+/* One built-in detector; the table in secrets.c is constant. */
+struct pol_detector {
+	const char	*id;		/* "npm-token" */
+	const char	*rule;		/* "secret.npm-token" */
+	const char	*desc;		/* what it found, for the text */
+	const char	*label;		/* static redacted form */
+	const char	*hint;		/* how to fix it */
+	const char	*re;		/* Hyperscan expression */
+	unsigned int	 hsflags;	/* HS_FLAG_* */
+	unsigned int	 files;		/* POL_SF_*, 0: every file */
+};
+
+/* pol_secrets_builtin() : detector i (< builtin_count), or NULL. */
+const struct pol_detector *pol_secrets_builtin(size_t i);
+/* pol_secrets_file_class() : the POL_SF_* bits that the basename of path has. */
+unsigned int	 pol_secrets_file_class(const char *path);
+
+/*
+ * One scanning context per publish: a scratch space and one stream that
+ * is reset between files.  Created from a compiled database, which must
+ * outlive it.  builtins: 1 to report the built-in detectors, 0 to report
+ * custom patterns only (secrets: allow with custom_secrets).
+ */
+struct pol_secrets_run;
+
+struct pol_secrets_run *pol_secrets_run_new(const struct pol_secrets_db *,
+		    int builtins, pol_emit_fn emit, void *arg);
+/* pol_secrets_run_begin() : starts a file; 0, or -1 on a library failure. */
+int		 pol_secrets_run_begin(struct pol_secrets_run *, const char *path);
+/* pol_secrets_run_data() : scans the next bytes; 0 or -1. */
+int		 pol_secrets_run_data(struct pol_secrets_run *,
+		    const unsigned char *, size_t);
+/* pol_secrets_run_end() : flushes end-of-file matches; 0 or -1. */
+int		 pol_secrets_run_end(struct pol_secrets_run *);
+void		 pol_secrets_run_free(struct pol_secrets_run *);
+
+/* ---------------------------------------------------------- source maps */
+struct pol_smap;
+
+struct pol_smap	*pol_smap_new(pol_emit_fn emit, void *arg);
+/* pol_smap_begin() : starts a file (path without "package/"). */
+void		 pol_smap_begin(struct pol_smap *, const char *path,
+		    uint64_t size);
+/* pol_smap_data() : the next bytes of the file; 0, or -1 on an internal error. */
+int		 pol_smap_data(struct pol_smap *, const unsigned char *, size_t);
+/* pol_smap_end() : the file is complete; reports what is left; 0 or -1. */
+int		 pol_smap_end(struct pol_smap *);
+void		 pol_smap_free(struct pol_smap *);
+
+#endif /* PUBGATE_SCAN_INT_H */
