@@ -22,7 +22,12 @@ struct px_audit_rec {
 	int64_t			 time_ms;	/* wall clock, ms since the epoch */
 	const char		*request_id;
 	const char		*client;	/* client address "ip:port" */
-	const char		*who;		/* token fingerprint, "" if none */
+	const char		*who;		/* token fingerprint, "" if none:
+						   lowercase hex, optionally
+						   "sha256:"-prefixed, at most 64
+						   digits; anything else is stored
+						   as "(invalid)" so that a token
+						   passed by mistake never lands */
 	const char		*npm_command;	/* npm-command header, or "" */
 	const char		*user_agent;	/* or "" */
 	const char		*kind;		/* "publish", "stage-publish",
@@ -31,6 +36,14 @@ struct px_audit_rec {
 	enum pol_verdict	 verdict;
 	int			 status;	/* HTTP status the client gets */
 	const struct pol_report	*report;	/* publishes; NULL otherwise */
+	/*
+	 * Optional, for records without a report (dist-tag, unpublish...):
+	 * NULL or "" when unknown.  reason is the write rule's reason on a
+	 * block.  Ignored when report is set.
+	 */
+	const char		*version;
+	const char		*tag;
+	const struct pol_reason	*reason;
 };
 
 /*
@@ -42,11 +55,19 @@ struct px_audit_rec {
 struct px_audit	*px_audit_open(const char *db_path, FILE *jsonl, char *err,
 		    size_t errlen);
 /*
+ * px_audit_open_existing() : opens a store that must already exist (for
+ * `pubgate log`): never creates the file or the schema.  jsonl is unused.
+ */
+struct px_audit	*px_audit_open_existing(const char *db_path, char *err,
+		    size_t errlen);
+/*
  * px_audit_write() : stores one record; returns 0 once it is durable on
  * disk, -1 on failure (the caller must then refuse the publish: a
  * decision that cannot be recorded is not made).
  */
 int		 px_audit_write(struct px_audit *, const struct px_audit_rec *);
+/* Records that reached SQLite but whose JSON line could not be written. */
+uint64_t	 px_audit_jsonl_errors(const struct px_audit *);
 void		 px_audit_close(struct px_audit *);
 
 /* Query, shared by `pubgate log` and the admin API. */
@@ -64,5 +85,59 @@ struct px_audit_query {
  */
 int		 px_audit_query_json(struct px_audit *, const struct px_audit_query *q,
 		    FILE *out, char *err, size_t errlen);
+
+/*
+ * One stored record as a query returns it.  Every string is non-NULL,
+ * bounded, and valid only during the callback that receives the row.
+ */
+struct px_audit_reason {
+	const char	*rule;
+	const char	*file;
+	const char	*text;
+	const char	*hint;
+	int64_t		 offset;	/* -1 if none */
+};
+
+struct px_audit_row {
+	int64_t			 id;
+	int64_t			 time_ms;
+	const char		*time;		/* ISO-8601 UTC, ms */
+	const char		*request_id;
+	const char		*client;
+	const char		*who;
+	const char		*npm_command;
+	const char		*user_agent;
+	const char		*kind;
+	const char		*package;
+	const char		*version;
+	const char		*tag;
+	const char		*access;
+	const char		*verdict;	/* "allow" or "block" */
+	int			 status;
+	const char		*rule_match;
+	const char		*message;
+	const char		*inspection;	/* how the stream ended, "" */
+	const char		*sha512;	/* hex */
+	const char		*integrity;
+	int64_t			 body_bytes;
+	int64_t			 tarball_bytes;
+	int64_t			 unpacked_bytes;
+	int64_t			 file_count;
+	int64_t			 reasons_total;	/* may exceed nreasons */
+	size_t			 nreasons;
+	const struct px_audit_reason *reasons;
+};
+
+/*
+ * px_audit_query() : runs q and calls cb for each record, newest first;
+ * a non-zero return from cb stops the query.  cb must not call back into
+ * the store.  Returns the number of records passed to cb, or -1 with a
+ * message in err.
+ */
+int		 px_audit_query(struct px_audit *, const struct px_audit_query *q,
+		    int (*cb)(const struct px_audit_row *, void *), void *arg,
+		    char *err, size_t errlen);
+/* px_audit_row_json() : writes row as one JSON object (no newline) to out. */
+void		 px_audit_row_json(const struct px_audit_row *, FILE *out);
 
 #endif /* PUBGATE_AUDIT_H */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_log.h"
 
 static void
 usage(FILE *f)
@@ -16,6 +17,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: pubgate scan -p policy.yaml [--name NAME] [--json] FILE...\n"
 	    "       pubgate policy check FILE\n"
+	    "       pubgate log [--db FILE] [--blocked] [--since DURATION|TIME]\n"
+	    "                   [--package GLOB] [--scope @x] [--json] [--limit N]\n"
 	    "       pubgate version\n");
 }
 
@@ -30,6 +33,8 @@ main(int argc, char *argv[])
 		return px_cli_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return px_cli_policy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "log") == 0)
+		return px_log_cmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("pubgate %s\n", PUBGATE_VERSION);

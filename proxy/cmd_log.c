@@ -1,0 +1,337 @@
+/*
+ * proxy/cmd_log.c: `pubgate log`, the decision log from the command line.
+ * It parses the options into a struct px_audit_query, opens the store
+ * read-side (px_audit_open_existing: it never creates one) and prints the
+ * records newest first, as text (one line each) or as the JSON array the
+ * admin API serves.  It depends on audit.h only.
+ *
+ *   pubgate log [--db FILE] [--blocked] [--since DURATION|TIME]
+ *       [--package GLOB] [--scope @x] [--json] [--limit N]
+ *
+ * Exit codes: 0 (even when nothing matched), 2 on an error, with one line
+ * on stderr.  Text output never passes a control character from the
+ * store to the terminal.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "cmd_log.h"
+
+#define PX_LOG_CMD_LIMIT_MAX	10000
+
+static void
+log_usage(FILE *f)
+{
+	fprintf(f, "usage: pubgate log [--db FILE] [--blocked] "
+	    "[--since DURATION|TIME] [--package GLOB]\n"
+	    "                   [--scope @x] [--json] [--limit N]\n");
+}
+
+/* digits() : parses exactly n decimal digits at s into *v; 0 or -1. */
+static int
+digits(const char *s, int n, int *v)
+{
+	int	i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+/* parse_duration() : "15m", "1h30m"...; *out in ms; 0 or -1. */
+static int
+parse_duration(const char *s, int64_t *out)
+{
+	int64_t		 total = 0, unit, n;
+	char		*end;
+
+	if (*s == '\0')
+		return -1;
+	while (*s != '\0') {
+		if (*s < '0' || *s > '9')
+			return -1;
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		if (errno != 0 || n > 100000000)
+			return -1;
+		switch (*end) {
+		case 's':
+			unit = 1000;
+			break;
+		case 'm':
+			unit = 60 * 1000;
+			break;
+		case 'h':
+			unit = 3600 * 1000;
+			break;
+		case 'd':
+			unit = 86400 * 1000;
+			break;
+		case 'w':
+			unit = 7 * 86400 * (int64_t)1000;
+			break;
+		default:
+			return -1;
+		}
+		total += n * unit;
+		if (total > (int64_t)100 * 366 * 86400 * 1000)
+			return -1;
+		s = end + 1;
+	}
+	*out = total;
+	return 0;
+}
+
+/* parse_time() : ISO-8601 date or date-time, UTC unless an offset. */
+static int
+parse_time(const char *s, int64_t *out)
+{
+	struct tm	tm;
+	time_t		t;
+	int		y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, off = 0;
+	int		oh, om, i;
+
+	if (strlen(s) < 10 || digits(s, 4, &y) == -1 || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
+	    digits(s + 8, 2, &d) == -1)
+		return -1;
+	s += 10;
+	if (*s == 'T' || *s == 't' || *s == ' ') {
+		s++;
+		if (digits(s, 2, &h) == -1 || s[2] != ':' ||
+		    digits(s + 3, 2, &mi) == -1)
+			return -1;
+		s += 5;
+		if (*s == ':') {
+			if (digits(s + 1, 2, &sec) == -1)
+				return -1;
+			s += 3;
+			if (*s == '.') {
+				s++;
+				for (i = 0; *s >= '0' && *s <= '9'; i++, s++)
+					if (i < 3)
+						ms = ms * 10 + (*s - '0');
+				if (i == 0)
+					return -1;
+				for (; i < 3; i++)
+					ms *= 10;
+			}
+		}
+		if (*s == 'Z' || *s == 'z')
+			s++;
+		else if (*s == '+' || *s == '-') {
+			if (digits(s + 1, 2, &oh) == -1 || s[3] != ':' ||
+			    digits(s + 4, 2, &om) == -1 || oh > 23 || om > 59)
+				return -1;
+			off = (oh * 60 + om) * 60;
+			if (*s == '-')
+				off = -off;
+			s += 6;
+		}
+	}
+	if (*s != '\0')
+		return -1;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	/* timegm() normalises 2026-02-31 into March: refuse that. */
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+		return -1;
+	*out = ((int64_t)t - off) * 1000 + ms;
+	return 0;
+}
+
+int
+px_log_cmd_parse_since(const char *s, int64_t now_ms, int64_t *out)
+{
+	int64_t	d;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (strlen(s) >= 10 && s[4] == '-')
+		return parse_time(s, out);
+	if (parse_duration(s, &d) == -1)
+		return -1;
+	*out = now_ms > d ? now_ms - d : 0;
+	return 0;
+}
+
+/*
+ * put_safe() : prints s with every control character (C0, DEL and C1 in
+ * UTF-8) as '?', so a hostile package name or user agent cannot drive the
+ * terminal.
+ */
+static void
+put_safe(const char *s, FILE *f)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			putc('?', f);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			putc('?', f);
+			p++;
+		} else
+			putc(*p, f);
+	}
+}
+
+/* text_cb() : one line per record: time verdict status pkg@ver who reasons. */
+static int
+text_cb(const struct px_audit_row *r, void *arg)
+{
+	FILE	*f = arg;
+	size_t	 i;
+
+	fprintf(f, "%s %-5s %3d %s ", r->time, r->verdict, r->status,
+	    r->kind[0] != '\0' ? r->kind : "-");
+	put_safe(r->package[0] != '\0' ? r->package : "-", f);
+	if (r->version[0] != '\0') {
+		putc('@', f);
+		put_safe(r->version, f);
+	}
+	fputs(" who=", f);
+	put_safe(r->who[0] != '\0' ? r->who : "-", f);
+	for (i = 0; i < r->nreasons; i++) {
+		fputs(i == 0 ? " reasons: " : "; ", f);
+		put_safe(r->reasons[i].rule, f);
+		if (r->reasons[i].file[0] != '\0') {
+			fputs(" (", f);
+			put_safe(r->reasons[i].file, f);
+			putc(')', f);
+		}
+		if (r->reasons[i].text[0] != '\0') {
+			fputs(": ", f);
+			put_safe(r->reasons[i].text, f);
+		}
+	}
+	if (r->reasons_total > (int64_t)r->nreasons)
+		fprintf(f, "; and %" PRId64 " more",
+		    r->reasons_total - (int64_t)r->nreasons);
+	putc('\n', f);
+	return 0;
+}
+
+int
+px_log_cmd_main(int argc, char *argv[])
+{
+	static const struct option	 longopts[] = {
+		{ "db",		required_argument,	NULL,	'd' },
+		{ "blocked",	no_argument,		NULL,	'b' },
+		{ "since",	required_argument,	NULL,	's' },
+		{ "package",	required_argument,	NULL,	'p' },
+		{ "scope",	required_argument,	NULL,	'S' },
+		{ "json",	no_argument,		NULL,	'j' },
+		{ "limit",	required_argument,	NULL,	'n' },
+		{ "help",	no_argument,		NULL,	'h' },
+		{ NULL,		0,			NULL,	0 }
+	};
+	struct px_audit_query	 q;
+	struct px_audit		*a = NULL;
+	struct timespec		 ts;
+	const char		*db = PX_LOG_CMD_DEFAULT_DB;
+	char			 err[512], *end;
+	long			 l;
+	int			 ch, json = 0, n, rc = 2;
+
+	memset(&q, 0, sizeof(q));
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+bjd:s:p:S:n:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'b':
+			q.blocked_only = 1;
+			break;
+		case 's':
+			clock_gettime(CLOCK_REALTIME, &ts);
+			if (px_log_cmd_parse_since(optarg,
+			    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+			    &q.since_ms) == -1) {
+				fprintf(stderr, "pubgate log: bad --since \"%s\""
+				    " (want 15m, 2h, 7d, 2026-11-24 or "
+				    "2026-11-24T10:00:00Z)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			q.package_glob = optarg;
+			break;
+		case 'S':
+			q.scope = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'n':
+			errno = 0;
+			l = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    l < 1 || l > PX_LOG_CMD_LIMIT_MAX) {
+				fprintf(stderr, "pubgate log: bad --limit \"%s\""
+				    " (1 to %d)\n", optarg,
+				    PX_LOG_CMD_LIMIT_MAX);
+				return 2;
+			}
+			q.limit = (int)l;
+			break;
+		case 'h':
+			log_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "pubgate log: unknown option or "
+			    "missing value: %s (try pubgate log --help)\n",
+			    argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pubgate log: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		return 2;
+	}
+	if ((a = px_audit_open_existing(db, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pubgate log: %s\n", err);
+		return 2;
+	}
+	if (json)
+		n = px_audit_query_json(a, &q, stdout, err, sizeof(err));
+	else
+		n = px_audit_query(a, &q, text_cb, stdout, err, sizeof(err));
+	if (n == -1) {
+		fprintf(stderr, "pubgate log: %s\n", err);
+		goto done;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "pubgate log: write error: %s\n",
+		    strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	px_audit_close(a);
+	return rc;
+}

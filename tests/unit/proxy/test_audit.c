@@ -1,0 +1,721 @@
+/*
+ * tests/unit/proxy/test_audit.c: the decision store (proxy/audit.c) and
+ * the --since parser of `pubgate log` (proxy/cmd_log.c), against a real
+ * SQLite file in a temporary directory: write/read round trip, every
+ * query filter, durability (a second connection sees a row as soon as
+ * px_audit_write() returns), JSON escaping of hostile strings, and that
+ * nothing token-like is ever stored.
+ */
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "policy.h"
+#include "audit.h"
+#include "cmd_log.h"
+
+#define T0	1795514400000LL	/* 2026-11-24T10:00:00.000Z */
+
+struct fx {
+	char		 dir[64];
+	char		 db[128];
+	struct px_audit	*a;
+	FILE		*jsonl;
+	char		*jbuf;
+	size_t		 jlen;
+};
+
+static int
+setup(void **state)
+{
+	struct fx	*fx;
+	char		 err[256];
+
+	fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	strcpy(fx->dir, "/tmp/test_audit.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->db, sizeof(fx->db), "%s/pubgate.db", fx->dir);
+	fx->jsonl = open_memstream(&fx->jbuf, &fx->jlen);
+	assert_non_null(fx->jsonl);
+	fx->a = px_audit_open(fx->db, fx->jsonl, err, sizeof(err));
+	if (fx->a == NULL)
+		fail_msg("px_audit_open: %s", err);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*fx = *state;
+	char		 cmd[256];
+
+	px_audit_close(fx->a);
+	fclose(fx->jsonl);
+	free(fx->jbuf);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* A report as the engine fills it for a blocked publish. */
+static void
+mkreport(struct pol_report *r, const char *name, const char *version,
+    enum pol_verdict v)
+{
+	memset(r, 0, sizeof(*r));
+	r->verdict = v;
+	r->status = POL_CONTINUE;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->version, sizeof(r->version), "%s", version);
+	snprintf(r->tag, sizeof(r->tag), "latest");
+	snprintf(r->access, sizeof(r->access), "restricted");
+	snprintf(r->rule_match, sizeof(r->rule_match), "@acme/*");
+	memset(r->sha512_hex, 'a', 128);
+	snprintf(r->integrity, sizeof(r->integrity), "sha512-qqqq==");
+	r->body_bytes = 4000;
+	r->tarball_bytes = 2900;
+	r->unpacked_bytes = 10000;
+	r->file_count = 3;
+	if (v == POL_DENY) {
+		snprintf(r->message, sizeof(r->message), "see the wiki");
+		r->nreasons = 2;
+		r->nreasons_total = 5;
+		snprintf(r->reasons[0].rule, POL_RULE_ID_MAX,
+		    "sourcemap.sources-content");
+		snprintf(r->reasons[0].file, POL_FILE_MAX, "dist/cli.js.map");
+		snprintf(r->reasons[0].text, POL_TEXT_MAX,
+		    "source map embeds sourcesContent");
+		snprintf(r->reasons[0].hint, POL_HINT_MAX,
+		    "build without sourcesContent");
+		r->reasons[0].offset = 17;
+		snprintf(r->reasons[1].rule, POL_RULE_ID_MAX,
+		    "secret.aws-access-key");
+		snprintf(r->reasons[1].file, POL_FILE_MAX, "dist/cfg.js");
+		snprintf(r->reasons[1].text, POL_TEXT_MAX, "AKIA****");
+		r->reasons[1].offset = -1;
+	}
+}
+
+static void
+mkrec(struct px_audit_rec *rec, int64_t t, const char *pkg,
+    const struct pol_report *rep)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->time_ms = t;
+	rec->request_id = "req-1";
+	rec->client = "127.0.0.1:50000";
+	rec->who = "sha256:0123456789abcdef";
+	rec->npm_command = "publish";
+	rec->user_agent = "npm/11.0.0 node/v20";
+	rec->kind = "publish";
+	rec->package = pkg;
+	rec->verdict = rep != NULL ? rep->verdict : POL_ALLOW;
+	rec->status = rec->verdict == POL_ALLOW ? 201 : 403;
+	rec->report = rep;
+}
+
+/* Collects a copy of the interesting fields of each row. */
+#define MAXROWS	200
+struct got {
+	int	n;
+	int64_t	id[MAXROWS];
+	int64_t	time_ms[MAXROWS];
+	char	package[MAXROWS][300];
+	char	verdict[MAXROWS][8];
+};
+
+static int
+collect(const struct px_audit_row *r, void *arg)
+{
+	struct got	*g = arg;
+
+	if (g->n >= MAXROWS)
+		return 1;
+	g->id[g->n] = r->id;
+	g->time_ms[g->n] = r->time_ms;
+	snprintf(g->package[g->n], sizeof(g->package[0]), "%s", r->package);
+	snprintf(g->verdict[g->n], sizeof(g->verdict[0]), "%s", r->verdict);
+	g->n++;
+	return 0;
+}
+
+static int
+check_full(const struct px_audit_row *r, void *arg)
+{
+	int	*seen = arg;
+
+	(*seen)++;
+	assert_true(r->id > 0);
+	assert_int_equal(r->time_ms, T0 + 123);
+	assert_string_equal(r->time, "2026-11-24T10:00:00.123Z");
+	assert_string_equal(r->request_id, "req-1");
+	assert_string_equal(r->client, "127.0.0.1:50000");
+	assert_string_equal(r->who, "sha256:0123456789abcdef");
+	assert_string_equal(r->npm_command, "publish");
+	assert_string_equal(r->user_agent, "npm/11.0.0 node/v20");
+	assert_string_equal(r->kind, "publish");
+	assert_string_equal(r->package, "@acme/leak");
+	assert_string_equal(r->version, "1.2.3");
+	assert_string_equal(r->tag, "latest");
+	assert_string_equal(r->access, "restricted");
+	assert_string_equal(r->verdict, "block");
+	assert_int_equal(r->status, 403);
+	assert_string_equal(r->rule_match, "@acme/*");
+	assert_string_equal(r->message, "see the wiki");
+	assert_string_equal(r->inspection, "complete");
+	assert_int_equal(strlen(r->sha512), 128);
+	assert_string_equal(r->integrity, "sha512-qqqq==");
+	assert_int_equal(r->body_bytes, 4000);
+	assert_int_equal(r->tarball_bytes, 2900);
+	assert_int_equal(r->unpacked_bytes, 10000);
+	assert_int_equal(r->file_count, 3);
+	assert_int_equal(r->reasons_total, 5);
+	assert_int_equal(r->nreasons, 2);
+	assert_string_equal(r->reasons[0].rule, "sourcemap.sources-content");
+	assert_string_equal(r->reasons[0].file, "dist/cli.js.map");
+	assert_string_equal(r->reasons[0].text,
+	    "source map embeds sourcesContent");
+	assert_string_equal(r->reasons[0].hint, "build without sourcesContent");
+	assert_int_equal(r->reasons[0].offset, 17);
+	assert_string_equal(r->reasons[1].rule, "secret.aws-access-key");
+	assert_int_equal(r->reasons[1].offset, -1);
+	return 0;
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	 rep;
+	struct px_audit_rec	 rec;
+	struct px_audit_query	 q;
+	char			 err[256];
+	int			 seen = 0;
+
+	mkreport(&rep, "@acme/leak", "1.2.3", POL_DENY);
+	mkrec(&rec, T0 + 123, "@acme%2fleak", &rep);
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_audit_query(fx->a, &q, check_full, &seen, err,
+	    sizeof(err)), 1);
+	assert_int_equal(seen, 1);
+
+	/* The JSON line went out, flushed, with the same facts. */
+	fflush(fx->jsonl);
+	assert_non_null(strstr(fx->jbuf, "\"package\":\"@acme/leak\""));
+	assert_non_null(strstr(fx->jbuf, "\"verdict\":\"block\""));
+	assert_non_null(strstr(fx->jbuf,
+	    "\"rule\":\"sourcemap.sources-content\""));
+	assert_non_null(strstr(fx->jbuf, "\"time\":\"2026-11-24T10:00:00.123Z\""));
+	/* Exactly one line. */
+	assert_int_equal(fx->jbuf[fx->jlen - 1], '\n');
+	assert_true(strchr(fx->jbuf, '\n') == fx->jbuf + fx->jlen - 1);
+	assert_int_equal(px_audit_jsonl_errors(fx->a), 0);
+}
+
+static void
+test_non_publish_record(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_audit_rec	 rec;
+	struct px_audit_query	 q;
+	struct pol_reason	 why;
+	FILE			*out;
+	char			*buf = NULL, err[256];
+	size_t			 len = 0;
+
+	memset(&why, 0, sizeof(why));
+	snprintf(why.rule, sizeof(why.rule), "write.dist-tag");
+	snprintf(why.text, sizeof(why.text), "dist-tag beta not allowed");
+	why.offset = -1;
+	mkrec(&rec, T0, "@acme/x", NULL);
+	rec.kind = "dist-tag";
+	rec.version = "1.0.0";
+	rec.tag = "beta";
+	rec.verdict = POL_DENY;
+	rec.status = 403;
+	rec.reason = &why;
+	rec.who = NULL;
+	rec.npm_command = NULL;
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	memset(&q, 0, sizeof(q));
+	out = open_memstream(&buf, &len);
+	assert_int_equal(px_audit_query_json(fx->a, &q, out, err,
+	    sizeof(err)), 1);
+	fclose(out);
+	assert_non_null(strstr(buf, "\"kind\":\"dist-tag\""));
+	assert_non_null(strstr(buf, "\"tag\":\"beta\""));
+	assert_non_null(strstr(buf, "\"who\":\"\""));
+	assert_non_null(strstr(buf, "\"rule\":\"write.dist-tag\""));
+	assert_non_null(strstr(buf, "\"inspection\":\"\""));
+	assert_int_equal(buf[0], '[');
+	free(buf);
+}
+
+static void
+test_filters(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	 deny, allow;
+	struct px_audit_rec	 rec;
+	struct px_audit_query	 q;
+	struct got		*g;
+	char			 err[256];
+	static const char	*pkgs[] = { "@acme/a", "@acme/b", "@acme2/a",
+	    "left-pad", "@acme/a" };
+	int			 i;
+
+	g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	mkreport(&deny, "x", "1.0.0", POL_DENY);
+	mkreport(&allow, "x", "1.0.0", POL_ALLOW);
+	/* Records i = 0..4 at T0 + i s; odd ones blocked. */
+	for (i = 0; i < 5; i++) {
+		mkrec(&rec, T0 + i * 1000, pkgs[i], i % 2 ? &deny : &allow);
+		assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	}
+
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 5);
+	/* Newest first. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(g->time_ms[i], T0 + (4 - i) * 1000);
+
+	memset(g, 0, sizeof(*g));
+	q.blocked_only = 1;
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 2);
+	assert_string_equal(g->package[0], "left-pad");
+	assert_string_equal(g->package[1], "@acme/b");
+	assert_string_equal(g->verdict[0], "block");
+
+	memset(g, 0, sizeof(*g));
+	memset(&q, 0, sizeof(q));
+	q.since_ms = T0 + 2000;
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 3);
+
+	memset(g, 0, sizeof(*g));
+	memset(&q, 0, sizeof(q));
+	q.package_glob = "@acme/*";
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 3);
+
+	memset(g, 0, sizeof(*g));
+	q.package_glob = "*a";
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 3);
+
+	/* A scope is that scope only, not a prefix of another. */
+	memset(g, 0, sizeof(*g));
+	memset(&q, 0, sizeof(q));
+	q.scope = "@acme";
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 3);
+	memset(g, 0, sizeof(*g));
+	q.scope = "acme2";
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 1);
+	assert_string_equal(g->package[0], "@acme2/a");
+	q.scope = "@a/b";
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "scope"));
+
+	/* Filters combine. */
+	memset(g, 0, sizeof(*g));
+	memset(&q, 0, sizeof(q));
+	q.scope = "@acme";
+	q.blocked_only = 1;
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 1);
+	assert_string_equal(g->package[0], "@acme/b");
+
+	memset(g, 0, sizeof(*g));
+	memset(&q, 0, sizeof(q));
+	q.limit = 2;
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 2);
+	assert_int_equal(g->time_ms[0], T0 + 4000);
+	q.limit = -1;
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), -1);
+	free(g);
+}
+
+static void
+test_default_limit(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_audit_rec	 rec;
+	struct px_audit_query	 q;
+	struct got		*g;
+	char			 err[256];
+	int			 i;
+
+	g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	for (i = 0; i < 120; i++) {
+		mkrec(&rec, T0 + i, "p", NULL);
+		assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	}
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 100);
+	memset(g, 0, sizeof(*g));
+	q.limit = 1000000;	/* capped at 10000 */
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 120);
+	free(g);
+}
+
+static int
+count_cb(void *arg, int n, char **v, char **c)
+{
+	*(int *)arg = atoi(v[0]);
+	return 0;
+}
+
+static void
+test_durable_second_connection(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	 rep;
+	struct px_audit_rec	 rec;
+	struct stat		 sb;
+	sqlite3			*db;
+	char			 wal[160];
+	int			 i, n;
+
+	assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	mkreport(&rep, "@acme/x", "1.0.0", POL_ALLOW);
+	for (i = 1; i <= 3; i++) {
+		mkrec(&rec, T0 + i, "@acme/x", &rep);
+		assert_int_equal(px_audit_write(fx->a, &rec), 0);
+		/* Visible to another connection at once. */
+		n = -1;
+		assert_int_equal(sqlite3_exec(db,
+		    "SELECT count(*) FROM decisions", count_cb, &n, NULL),
+		    SQLITE_OK);
+		assert_int_equal(n, i);
+	}
+	/* WAL mode, and the file is private to its owner. */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode", NULL, NULL,
+	    NULL), SQLITE_OK);
+	snprintf(wal, sizeof(wal), "%s-wal", fx->db);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(stat(fx->db, &sb), 0);
+	assert_int_equal(sb.st_mode & 077, 0);
+	sqlite3_close(db);
+
+	/* A fresh store object on the same file sees everything too. */
+	{
+		struct px_audit		*b;
+		struct px_audit_query	 q;
+		struct got		*g;
+		char			 err[256];
+
+		g = calloc(1, sizeof(*g));
+		assert_non_null(g);
+		b = px_audit_open_existing(fx->db, err, sizeof(err));
+		assert_non_null(b);
+		memset(&q, 0, sizeof(q));
+		assert_int_equal(px_audit_query(b, &q, collect, g, err,
+		    sizeof(err)), 3);
+		px_audit_close(b);
+		free(g);
+	}
+}
+
+static void
+test_json_escaping(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	 rep;
+	struct px_audit_rec	 rec;
+	struct px_audit_query	 q;
+	FILE			*out;
+	char			*buf = NULL, err[256];
+	size_t			 len = 0, i;
+
+	mkreport(&rep, "", "1.0.0\"\n", POL_DENY);
+	snprintf(rep.reasons[0].file, POL_FILE_MAX, "a\\b\tc\x01\x7f.js");
+	/* Invalid UTF-8: a lone continuation byte and an overlong '/'. */
+	mkrec(&rec, T0, "@x/a\"b\\c\x1b[31m\x80\xc0\xafz\xc3\xa9", &rep);
+	rec.user_agent = "npm/\xe2\x82\xac \xed\xa0\x80";	/* euro; surrogate */
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	fflush(fx->jsonl);
+	assert_non_null(strstr(fx->jbuf, "\"package\":"
+	    "\"@x/a\\\"b\\\\c\\u001b[31m\\ufffd\\ufffd\\ufffdz\xc3\xa9\""));
+	assert_non_null(strstr(fx->jbuf,
+	    "\"version\":\"1.0.0\\\"\\u000a\""));
+	assert_non_null(strstr(fx->jbuf,
+	    "\"file\":\"a\\\\b\\u0009c\\u0001\\u007f.js\""));
+	assert_non_null(strstr(fx->jbuf,
+	    "\"user_agent\":\"npm/\xe2\x82\xac \\ufffd\\ufffd\\ufffd\""));
+	/* One line: no raw control byte anywhere but the final newline. */
+	for (i = 0; i + 1 < fx->jlen; i++)
+		assert_true((unsigned char)fx->jbuf[i] >= 0x20 &&
+		    fx->jbuf[i] != 0x7f);
+
+	/* The query output escapes the stored value the same way. */
+	memset(&q, 0, sizeof(q));
+	out = open_memstream(&buf, &len);
+	assert_int_equal(px_audit_query_json(fx->a, &q, out, err,
+	    sizeof(err)), 1);
+	fclose(out);
+	assert_non_null(strstr(buf, "\"package\":"
+	    "\"@x/a\\\"b\\\\c\\u001b[31m\\ufffd\\ufffd\\ufffdz\xc3\xa9\""));
+	free(buf);
+}
+
+static void
+test_bounded_strings(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_audit_rec	 rec;
+	struct px_audit_query	 q;
+	char			 ua[2000], err[256];
+	size_t			 i;
+	struct got		*g;
+
+	/* 2-byte characters: a cut must not split one. */
+	for (i = 0; i + 2 < sizeof(ua); i += 2) {
+		ua[i] = (char)0xc3;
+		ua[i + 1] = (char)0xa9;
+	}
+	ua[i] = '\0';
+	mkrec(&rec, T0, ua + 1, NULL);	/* starts mid-character, long */
+	rec.user_agent = ua;
+	rec.request_id = ua;
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 1);
+	assert_true(strlen(g->package[0]) <= 256);
+	assert_true(strlen(g->package[0]) > 200);
+	/* Ends on a whole character. */
+	i = strlen(g->package[0]);
+	assert_int_equal((unsigned char)g->package[0][i - 1], 0xa9);
+	assert_int_equal((unsigned char)g->package[0][i - 2], 0xc3);
+	free(g);
+}
+
+static int
+schema_col_cb(void *arg, int n, char **v, char **c)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == NULL || strcmp(c[i], "name") != 0)
+			continue;
+		if (strcasestr(v[i], "token") || strcasestr(v[i], "auth") ||
+		    strcasestr(v[i], "cookie") || strcasestr(v[i], "secret") ||
+		    strcasestr(v[i], "password"))
+			(*(int *)arg)++;
+	}
+	return 0;
+}
+
+/* grep_file() : whether needle occurs in the file at path. */
+static int
+grep_file(const char *path, const char *needle)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n, nl = strlen(needle), i;
+	int	 found = 0;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return 0;
+	buf = malloc(8 << 20);
+	assert_non_null(buf);
+	n = fread(buf, 1, 8 << 20, f);
+	fclose(f);
+	for (i = 0; i + nl <= n && !found; i++)
+		found = memcmp(buf + i, needle, nl) == 0;
+	free(buf);
+	return found;
+}
+
+static void
+test_no_token_fields(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_audit_rec	 rec;
+	struct px_audit_query	 q;
+	sqlite3			*db;
+	char			 path[160], err[256];
+	struct got		*g;
+	int			 bad = 0;
+	static const char	 tok[] = "npm_SECRETtoken0123456789abcdefABCDEF";
+
+	/* A token passed as `who` by mistake is not stored. */
+	mkrec(&rec, T0, "@acme/x", NULL);
+	rec.who = tok;
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	rec.who = "deadbeefDEADBEEF";	/* not lowercase hex */
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	rec.who = "0123456789abcdef0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0";	/* 65 digits: too long for SHA-256 */
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	fflush(fx->jsonl);
+	assert_null(strstr(fx->jbuf, "SECRET"));
+	assert_null(strstr(fx->jbuf, "DEADBEEF"));
+	assert_non_null(strstr(fx->jbuf, "\"who\":\"(invalid)\""));
+	assert_false(grep_file(fx->db, "SECRET"));
+	snprintf(path, sizeof(path), "%s-wal", fx->db);
+	assert_false(grep_file(path, "SECRET"));
+
+	/* No column could hold a credential. */
+	assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT name FROM "
+	    "pragma_table_info('decisions') UNION ALL SELECT name FROM "
+	    "pragma_table_info('reasons')", schema_col_cb, &bad, NULL),
+	    SQLITE_OK);
+	assert_int_equal(bad, 0);
+	sqlite3_close(db);
+
+	g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	    sizeof(err)), 3);
+	free(g);
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct fx	*fx = *state;
+	char		 path[160], err[256];
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/missing.db", fx->dir);
+	assert_null(px_audit_open_existing(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "missing.db"));
+	assert_int_equal(access(path, F_OK), -1);	/* not created */
+
+	snprintf(path, sizeof(path), "%s/junk.db", fx->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not a database, just some text long enough to fail "
+	    "the sqlite header check.................................\n", f);
+	fclose(f);
+	assert_null(px_audit_open(path, NULL, err, sizeof(err)));
+	assert_null(px_audit_open_existing(path, err, sizeof(err)));
+
+	/* An empty SQLite database is not a decision store. */
+	snprintf(path, sizeof(path), "%s/empty.db", fx->dir);
+	{
+		sqlite3	*db;
+
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL,
+		    NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_null(px_audit_open_existing(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a pubgate"));
+
+	/* A newer schema is refused rather than misread. */
+	{
+		sqlite3	*db;
+
+		assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99",
+		    NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_null(px_audit_open_existing(fx->db, err, sizeof(err)));
+	assert_non_null(strstr(err, "newer"));
+	assert_null(px_audit_open(fx->db, NULL, err, sizeof(err)));
+}
+
+static void
+test_parse_since(void **state)
+{
+	const int64_t	now = T0 + 500;
+	int64_t		v;
+
+	(void)state;
+	assert_int_equal(px_log_cmd_parse_since("15m", now, &v), 0);
+	assert_int_equal(v, now - 15 * 60000);
+	assert_int_equal(px_log_cmd_parse_since("2h", now, &v), 0);
+	assert_int_equal(v, now - 2 * 3600000);
+	assert_int_equal(px_log_cmd_parse_since("7d", now, &v), 0);
+	assert_int_equal(v, now - 7 * 86400000LL);
+	assert_int_equal(px_log_cmd_parse_since("1h30m", now, &v), 0);
+	assert_int_equal(v, now - 90 * 60000);
+	assert_int_equal(px_log_cmd_parse_since("90s", now, &v), 0);
+	assert_int_equal(v, now - 90000);
+	assert_int_equal(px_log_cmd_parse_since("2026-11-24T10:00:00Z", now,
+	    &v), 0);
+	assert_int_equal(v, T0);
+	assert_int_equal(px_log_cmd_parse_since("2026-11-24", now, &v), 0);
+	assert_int_equal(v, T0 - 10 * 3600000LL);
+	assert_int_equal(px_log_cmd_parse_since("2026-11-24T10:00Z", now, &v),
+	    0);
+	assert_int_equal(v, T0);
+	assert_int_equal(px_log_cmd_parse_since("2026-11-24T11:00:00.25+01:00",
+	    now, &v), 0);
+	assert_int_equal(v, T0 + 250);
+	assert_int_equal(px_log_cmd_parse_since("", now, &v), -1);
+	assert_int_equal(px_log_cmd_parse_since("15", now, &v), -1);
+	assert_int_equal(px_log_cmd_parse_since("15x", now, &v), -1);
+	assert_int_equal(px_log_cmd_parse_since("m", now, &v), -1);
+	assert_int_equal(px_log_cmd_parse_since("-5m", now, &v), -1);
+	assert_int_equal(px_log_cmd_parse_since("2026-02-31", now, &v), -1);
+	assert_int_equal(px_log_cmd_parse_since("2026-11-24T25:00Z", now, &v),
+	    -1);
+	assert_int_equal(px_log_cmd_parse_since("2026-11-24Tjunk", now, &v),
+	    -1);
+	assert_int_equal(px_log_cmd_parse_since("2026-11-24T10:00:00Zx", now,
+	    &v), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_non_publish_record, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_durable_second_connection,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_escaping, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_strings, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_token_fields, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup,
+		    teardown),
+		cmocka_unit_test(test_parse_since),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
