@@ -38,6 +38,14 @@
 #define POL_GZ_CHUNK		(64u << 10)	/* inflate output buffer */
 #define POL_GZ_RATIO_MIN_OUT	(1u << 20)	/* ratio is judged past this output */
 
+/* The policy document (load.c, glob.c; README "Policy reference"). */
+#define POL_POLICY_BYTES_MAX	(1u << 20)	/* size of a policy file */
+#define POL_RULES_MAX		4096	/* rules in one policy */
+#define POL_GLOBS_MAX		1024	/* globs in one list */
+#define POL_GLOB_MAX		512	/* bytes of one glob */
+#define POL_CUSTOM_MAX		64	/* custom_secrets of one rule */
+#define POL_REGEX_MAX		1024	/* bytes of one custom regex */
+
 /* Defaults of a rule's limits (README "limits"). */
 #define POL_DEF_TARBALL		(100ull << 20)
 #define POL_DEF_UNPACKED	(512ull << 20)
