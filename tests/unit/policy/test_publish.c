@@ -1,0 +1,310 @@
+/*
+ * tests/unit/policy/test_publish.c: the whole publish pipeline against
+ * the fixtures tests/fixtures/mkfixtures.py generates (one per real
+ * incident, plus false-positive guards), under the strict example policy.
+ *
+ * Every fixture is judged as a captured publish body and as a bare .tgz,
+ * fed whole, in 4 KiB, 7-byte and 1-byte chunks (the small ones): the
+ * verdict and the reasons must be the same for every split (the
+ * differential invariant), and must match expect.txt.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy.h"
+
+static struct pol_policy	*strict;
+static const char		*fixdir;
+
+static unsigned char *
+slurp(const char *path, size_t *len)
+{
+	FILE		*f;
+	unsigned char	*buf;
+	long		 n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(n > 0 ? (size_t)n : 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* A verdict and its reasons as one comparable line per reason. */
+static char *
+judge(struct pol_policy *p, const unsigned char *buf, size_t len,
+    size_t chunk, const char *url_name, enum pol_verdict *v)
+{
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, url_name };
+	struct pol_stream	*s;
+	const struct pol_report	*r;
+	size_t			 off, n, i, cap = 16384, used = 0;
+	char			*out;
+
+	s = pol_publish_new(p, &o);
+	assert_non_null(s);
+	for (off = 0; off < len; off += n) {
+		n = len - off < chunk ? len - off : chunk;
+		if (pol_publish_feed(s, buf + off, n) != POL_CONTINUE)
+			break;
+	}
+	*v = pol_publish_end(s, &r);
+	out = malloc(cap);
+	assert_non_null(out);
+	used = (size_t)snprintf(out, cap, "%s %s@%s status=%s total=%zu\n",
+	    *v == POL_ALLOW ? "allow" : "block", r->name, r->version,
+	    pol_status_str(r->status), r->nreasons_total);
+	for (i = 0; i < r->nreasons && used < cap; i++)
+		used += (size_t)snprintf(out + used, cap - used, "  %s %s\n",
+		    r->reasons[i].rule, r->reasons[i].file);
+	pol_publish_free(s);
+	return out;
+}
+
+static int
+has_rule(const char *lines, const char *want)
+{
+	char	 pat[128];
+
+	/* Each reason line is "  <rule> <file>". */
+	snprintf(pat, sizeof(pat), "  %s%s", want,
+	    want[strlen(want) - 1] == '.' ? "" : " ");
+	return strstr(lines, pat) != NULL;
+}
+
+static void
+check_fixture(const char *name, const char *verdict, char **rules,
+    int nrules, const char *ext)
+{
+	static const size_t	 chunks[] = { 0, 4096, 7, 1 };
+	char			 path[1024];
+	unsigned char		*buf;
+	size_t			 len, i;
+	char			*first = NULL, *got;
+	enum pol_verdict	 v;
+	int			 k;
+
+	snprintf(path, sizeof(path), "%s/%s%s", fixdir, name, ext);
+	if ((buf = slurp(path, &len)) == NULL)
+		return;		/* this fixture has no such form */
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		if (chunks[i] == 7 && len > (2u << 20))
+			continue;
+		if (chunks[i] == 1 && len > (256u << 10))
+			continue;
+		got = judge(strict, buf, len, chunks[i] ? chunks[i] : len,
+		    NULL, &v);
+		if (first == NULL) {
+			first = got;
+			if (strcmp(verdict, v == POL_ALLOW ? "allow" :
+			    "block") != 0)
+				fail_msg("%s%s: want %s, got:\n%s", name, ext,
+				    verdict, got);
+			for (k = 0; k < nrules; k++)
+				if (!has_rule(got, rules[k]))
+					fail_msg("%s%s: no reason %s in:\n%s",
+					    name, ext, rules[k], got);
+			continue;
+		}
+		if (strcmp(first, got) != 0)
+			fail_msg("%s%s: chunk %zu differs:\n%s--- whole:\n%s",
+			    name, ext, chunks[i], got, first);
+		free(got);
+	}
+	free(first);
+	free(buf);
+}
+
+static void
+run_expect(const char *ext)
+{
+	char	 path[1024], line[1024], *tok, *words[16], *save;
+	FILE	*f;
+	int	 n, seen = 0;
+
+	snprintf(path, sizeof(path), "%s/expect.txt", fixdir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n = 0;
+		for (tok = strtok_r(line, " \n", &save); tok != NULL && n < 16;
+		    tok = strtok_r(NULL, " \n", &save))
+			words[n++] = tok;
+		if (n < 2)
+			continue;
+		/* Integrity, body truncation: body-only incidents. */
+		check_fixture(words[0], words[1], words + 2, n - 2, ext);
+		seen++;
+	}
+	fclose(f);
+	assert_true(seen >= 20);
+}
+
+static void
+test_bodies(void **state)
+{
+	(void)state;
+	run_expect(".json");
+}
+
+static void
+test_tarballs(void **state)
+{
+	(void)state;
+	run_expect(".tgz");
+}
+
+/* The URL's name must agree with the body. */
+static void
+test_url_name_mismatch(void **state)
+{
+	char		 path[1024], *got;
+	unsigned char	*buf;
+	size_t		 len;
+	enum pol_verdict v;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ok-plain.json", fixdir);
+	buf = slurp(path, &len);
+	assert_non_null(buf);
+	got = judge(strict, buf, len, len, "@acme/plain", &v);
+	assert_int_equal(v, POL_ALLOW);
+	free(got);
+	got = judge(strict, buf, len, 4096, "@acme/other", &v);
+	assert_int_equal(v, POL_DENY);
+	assert_true(has_rule(got, "consistency.name"));
+	free(got);
+	free(buf);
+}
+
+/* Garbage, empty input and a body that is not an object are all blocks. */
+static void
+test_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"", "[]", "\"x\"", "{\"name\":", "{\"_attachments\":"
+		"{\"a-1.0.0.tgz\":{\"data\":\"!!!!\"}}}",
+		"{\"_attachments\":{\"a-1.0.0.tgz\":{\"data\":\"AAAA\"}}}",
+		"{\"_attachments\":{\"evil.sh\":{\"data\":\"AAAA\"}}}",
+	};
+	enum pol_verdict v;
+	size_t		 i;
+	char		*got;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		got = judge(strict, (const unsigned char *)bad[i],
+		    strlen(bad[i]), 3, "a", &v);
+		if (v != POL_DENY)
+			fail_msg("input %zu allowed:\n%s", i, got);
+		free(got);
+	}
+}
+
+/* A packument write without attachments (deprecate) is not a publish. */
+static void
+test_no_attachment(void **state)
+{
+	const char	*doc = "{\"_id\":\"@acme/x\",\"name\":\"@acme/x\","
+	    "\"versions\":{\"1.0.0\":{\"name\":\"@acme/x\",\"version\":"
+	    "\"1.0.0\",\"deprecated\":\"use y\"}}}";
+	enum pol_verdict v;
+	char		*got;
+
+	(void)state;
+	got = judge(strict, (const unsigned char *)doc, strlen(doc), 5,
+	    "@acme/x", &v);
+	assert_int_equal(v, POL_ALLOW);
+	assert_non_null(strstr(got, "total=0"));
+	free(got);
+}
+
+static void
+test_render(void **state)
+{
+	char			 path[1024], text[4096];
+	unsigned char		*buf;
+	size_t			 len, need;
+	struct pol_stream	*s;
+	const struct pol_report	*r;
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL };
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/env-stripe.json", fixdir);
+	buf = slurp(path, &len);
+	assert_non_null(buf);
+	s = pol_publish_new(strict, &o);
+	pol_publish_feed(s, buf, len);
+	assert_int_equal(pol_publish_end(s, &r), POL_DENY);
+	need = pol_report_render(r, text, sizeof(text));
+	assert_true(need < sizeof(text));
+	assert_non_null(strstr(text, "@acme/env@1.0.0"));
+	assert_non_null(strstr(text, "dist/.env.local"));
+	assert_non_null(strstr(text, "fix:"));
+	/* The secret itself never appears. */
+	assert_null(strstr(text, "STRIPE_KEY="));
+	assert_null(strstr(text, "live_") ? strstr(strstr(text, "live_"),
+	    "live_\n") : NULL);
+	need = pol_report_json(r, NULL, 0);
+	assert_true(need > 10);
+	pol_publish_free(s);
+	free(buf);
+}
+
+static int
+setup(void **state)
+{
+	struct pol_errors	*errs = calloc(1, sizeof(*errs));
+	char			 path[1024], line[600];
+	const char		*src = getenv("SRCDIR");
+	size_t			 i;
+
+	(void)state;
+	fixdir = getenv("FIXDIR");
+	if (fixdir == NULL || src == NULL || errs == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/contrib/policies/strict.yaml", src);
+	strict = pol_load_file(path, errs);
+	for (i = 0; strict == NULL && i < errs->count && i < POL_ERRORS_MAX;
+	    i++)
+		fprintf(stderr, "%s\n", pol_errors_format(errs, i, line,
+		    sizeof(line)));
+	free(errs);
+	return strict == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	pol_policy_unref(strict);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bodies),
+		cmocka_unit_test(test_tarballs),
+		cmocka_unit_test(test_url_name_mismatch),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_no_attachment),
+		cmocka_unit_test(test_render),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
