@@ -1,0 +1,54 @@
+/*
+ * tests/unit/certs/certs_test.h: fixtures shared by the certs/ unit tests:
+ * throw-away directories, keys and certificates (roots, intermediates,
+ * leaves) built with OpenSSL directly, independent of the code under test,
+ * and a runner that gives every test case its own process.
+ */
+#ifndef PUBGATE_CERTS_TEST_H
+#define PUBGATE_CERTS_TEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define DAY	86400
+
+/* A fresh directory under $TMPDIR (or /tmp); removed by tmpdir_remove. */
+void		 tmpdir_make(char *dir, size_t len);
+void		 tmpdir_remove(const char *dir);
+/* dir/name into buf; returns buf. */
+char		*path_in(char *buf, size_t len, const char *dir,
+		    const char *name);
+
+EVP_PKEY	*key_ec(void);
+EVP_PKEY	*key_rsa(void);
+
+/*
+ * make_cert() : a certificate for key named cn, issued by issuer/ikey
+ * (NULL, NULL: self-signed with key), valid from now + from to now + to
+ * seconds, CA:TRUE with keyCertSign if ca.  Never NULL (fails the test).
+ */
+X509		*make_cert(const char *cn, EVP_PKEY *key, X509 *issuer,
+		    EVP_PKEY *ikey, int ca, long from, long to);
+
+/* Writes certificates (NULL-terminated list) or a key as PEM. */
+void		 write_certs(const char *path, X509 *first, ...);
+void		 write_key(const char *path, EVP_PKEY *key);
+void		 write_text(const char *path, const char *text);
+
+/*
+ * certs_test_run() : runs every case in its own forked process, so that
+ * no OpenSSL state (error queue, RNG, caches) leaks from one to the next.
+ * With an argument, runs only the case of that name.  Returns the number
+ * of failed cases (the exit code).
+ */
+int		 certs_test_run(const char *group, const struct CMUnitTest *t,
+		    size_t n, int argc, char *argv[]);
+
+#endif
