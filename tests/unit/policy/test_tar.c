@@ -1,0 +1,763 @@
+/*
+ * tests/unit/policy/test_tar.c: unit tests of the streaming tar walker
+ * (policy/tar.c), through policy-int.h.
+ *
+ * Archives are built in memory by the small writer below (ustar, pax,
+ * GNU long names, base-256), walked in one feed and in 1-byte, 7-byte
+ * and random splits, and the recorded events must agree.  Depends on
+ * cmocka and libpolicy only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "policy-int.h"
+
+/* ------------------------------------------------------ archive writer */
+
+struct ar {
+	unsigned char	*b;
+	size_t		 len, cap;
+};
+
+static void
+ar_put(struct ar *a, const void *p, size_t n)
+{
+	if (a->len + n > a->cap) {
+		a->cap = (a->len + n) * 2 + 4096;
+		a->b = realloc(a->b, a->cap);
+		assert_non_null(a->b);
+	}
+	memcpy(a->b + a->len, p, n);
+	a->len += n;
+}
+
+static void
+ar_zero(struct ar *a, size_t n)
+{
+	static const unsigned char z[512];
+
+	while (n > 0) {
+		size_t k = n > sizeof(z) ? sizeof(z) : n;
+
+		ar_put(a, z, k);
+		n -= k;
+	}
+}
+
+enum { F_POSIX = 0, F_GNU = 1, F_V7 = 2, F_B256 = 4, F_SIGNED = 8,
+    F_BADSUM = 16 };
+
+/*
+ * hdr() : a header block for name (split into prefix/name when longer
+ * than 100 and F_POSIX), type, size, link; checksum last.
+ */
+static void
+hdr(unsigned char *h, const char *name, char type, uint64_t size,
+    const char *link, int flags)
+{
+	size_t nl = strlen(name), i;
+	unsigned long sum = 0;
+	long ssum = 0;
+	const char *slash;
+
+	memset(h, 0, 512);
+	if (nl > 100 && !(flags & F_GNU)) {
+		/* Split at a '/' so that the rest fits the name field. */
+		slash = strchr(name + nl - 101, '/');
+		assert_non_null(slash);
+		memcpy(h + 345, name, (size_t)(slash - name));
+		memcpy(h, slash + 1, strlen(slash + 1));
+	} else
+		memcpy(h, name, nl > 100 ? 100 : nl);
+	snprintf((char *)h + 100, 8, "%07o", 0644);
+	snprintf((char *)h + 108, 8, "%07o", 1000);
+	snprintf((char *)h + 116, 8, "%07o", 1000);
+	if (flags & F_B256) {
+		h[124] = 0x80;
+		for (i = 0; i < 8; i++)
+			h[135 - i] = (unsigned char)(size >> (8 * i));
+	} else
+		snprintf((char *)h + 124, 12, "%011llo",
+		    (unsigned long long)size);
+	snprintf((char *)h + 136, 12, "%011o", 0);
+	h[156] = (unsigned char)type;
+	if (link != NULL)
+		memcpy(h + 157, link, strlen(link));
+	if (flags & F_GNU)
+		memcpy(h + 257, "ustar  \0", 8);
+	else if (!(flags & F_V7))
+		memcpy(h + 257, "ustar\0" "00", 8);
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++) {
+		sum += h[i];
+		ssum += (signed char)h[i];
+	}
+	if (flags & F_SIGNED)
+		sum = (unsigned long)ssum;
+	if (flags & F_BADSUM)
+		sum++;
+	snprintf((char *)h + 148, 8, "%06lo", sum);
+}
+
+/* ar_entry() : header, data (size bytes of data, or of 'A'+i), padding. */
+static void
+ar_entry(struct ar *a, const char *name, char type, const void *data,
+    uint64_t size, const char *link, int flags)
+{
+	unsigned char h[512];
+	uint64_t i;
+
+	hdr(h, name, type, size, link, flags);
+	ar_put(a, h, 512);
+	if (data != NULL)
+		ar_put(a, data, (size_t)size);
+	else
+		for (i = 0; i < size; i++) {
+			unsigned char c = (unsigned char)('A' + i % 26);
+			ar_put(a, &c, 1);
+		}
+	ar_zero(a, (512 - size % 512) % 512);
+}
+
+/* pax_rec() : appends one "<len> key=value\n" record to s. */
+static void
+pax_rec(struct ar *s, const char *key, const char *val)
+{
+	char buf[16];
+	size_t body = strlen(key) + strlen(val) + 3, n, d;
+
+	/* len counts its own digits. */
+	for (d = 1;; d++) {
+		n = body + d;
+		snprintf(buf, sizeof(buf), "%zu", n);
+		if (strlen(buf) == d)
+			break;
+	}
+	ar_put(s, buf, d);
+	ar_put(s, " ", 1);
+	ar_put(s, key, strlen(key));
+	ar_put(s, "=", 1);
+	ar_put(s, val, strlen(val));
+	ar_put(s, "\n", 1);
+}
+
+static void
+ar_end(struct ar *a)
+{
+	ar_zero(a, 1024);
+}
+
+/* ------------------------------------------------------------ recorder */
+
+struct rec {
+	char	*buf;
+	size_t	 len, cap;
+	int	 abort_on;	/* 1 begin, 2 data, 3 end */
+	int	 in;		/* 1 between begin and end */
+};
+
+static void
+rec_add(struct rec *r, const char *s, size_t n)
+{
+	if (r->len + n + 1 > r->cap) {
+		r->cap = (r->len + n + 1) * 2;
+		r->buf = realloc(r->buf, r->cap);
+		assert_non_null(r->buf);
+	}
+	memcpy(r->buf + r->len, s, n);
+	r->len += n;
+	r->buf[r->len] = '\0';
+}
+
+static int
+rec_begin(void *arg, const struct pol_tar_entry *e)
+{
+	struct rec *r = arg;
+	char t[128];
+
+	assert_int_equal(r->in, 0);
+	r->in = 1;
+	rec_add(r, "<", 1);
+	rec_add(r, e->path, strlen(e->path));
+	snprintf(t, sizeof(t), "|%d|%c|%llu|%o|", (int)e->type,
+	    e->typeflag ? e->typeflag : '@', (unsigned long long)e->size,
+	    e->mode);
+	rec_add(r, t, strlen(t));
+	rec_add(r, e->link, strlen(e->link));
+	rec_add(r, ">", 1);
+	return r->abort_on == 1;
+}
+
+static int
+rec_data(void *arg, const unsigned char *b, size_t n)
+{
+	struct rec *r = arg;
+
+	assert_int_equal(r->in, 1);
+	assert_true(n > 0);
+	rec_add(r, (const char *)b, n);
+	return r->abort_on == 2;
+}
+
+static int
+rec_end(void *arg)
+{
+	struct rec *r = arg;
+
+	assert_int_equal(r->in, 1);
+	r->in = 0;
+	rec_add(r, "</>", 3);
+	return r->abort_on == 3;
+}
+
+static const struct pol_tar_cb rec_cbs = { rec_begin, rec_data, rec_end };
+
+/*
+ * walk() : walks in with the given split (0 one feed, -1 random); the
+ * result is the first feed error, else finish's rc.  *end_at gets the
+ * input offset after which feed first returned POL_TAR_END (or -1).
+ */
+static enum pol_tar_rc
+walk(const unsigned char *in, size_t len, long step, unsigned seed,
+    struct rec *r, const char **err, long *end_at)
+{
+	struct pol_tar t;
+	enum pol_tar_rc rc = POL_TAR_OK;
+	size_t off = 0, n;
+
+	if (end_at != NULL)
+		*end_at = -1;
+	pol_tar_init(&t, &rec_cbs, r);
+	while (off < len) {
+		if (step == 0)
+			n = len - off;
+		else if (step < 0)
+			n = 1 + (size_t)(rand_r(&seed) % 1500);
+		else
+			n = (size_t)step;
+		if (n > len - off)
+			n = len - off;
+		rc = pol_tar_feed(&t, in + off, n);
+		off += n;
+		if (rc == POL_TAR_END && end_at != NULL && *end_at < 0)
+			*end_at = (long)off;
+		if (rc != POL_TAR_OK && rc != POL_TAR_END)
+			break;
+	}
+	if (rc == POL_TAR_OK || rc == POL_TAR_END)
+		rc = pol_tar_finish(&t);
+	if (rc != POL_TAR_END)
+		assert_non_null(t.err);
+	if (err != NULL)
+		*err = t.err;
+	pol_tar_free(&t);
+	pol_tar_free(&t);
+	return rc;
+}
+
+/* check() : every split agrees; returns rc, events in *events. */
+static enum pol_tar_rc
+check(const struct ar *a, char **events)
+{
+	long steps[] = { 1, 7, 512, 513, -1 };
+	struct rec whole = { 0 }, r;
+	const char *e1, *e2;
+	enum pol_tar_rc rc;
+	size_t i;
+	unsigned seed;
+
+	rc = walk(a->b, a->len, 0, 0, &whole, &e1, NULL);
+	rec_add(&whole, "", 0);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		for (seed = 1; seed < (steps[i] < 0 ? 6u : 2u); seed++) {
+			memset(&r, 0, sizeof(r));
+			assert_int_equal(walk(a->b, a->len, steps[i], seed, &r,
+			    &e2, NULL), rc);
+			rec_add(&r, "", 0);
+			assert_string_equal(whole.buf, r.buf);
+			if (rc != POL_TAR_END)
+				assert_string_equal(e1, e2);
+			free(r.buf);
+		}
+	}
+	if (events != NULL)
+		*events = whole.buf;
+	else
+		free(whole.buf);
+	return rc;
+}
+
+static void
+expect(const struct ar *a, enum pol_tar_rc want, const char *want_events)
+{
+	char *ev;
+	enum pol_tar_rc rc;
+
+	rc = check(a, &ev);
+	if (rc != want)
+		fail_msg("rc %d, want %d (events %s)", rc, want, ev);
+	if (want_events != NULL)
+		assert_string_equal(ev, want_events);
+	free(ev);
+}
+
+/* --------------------------------------------------------------- tests */
+
+static void
+test_basic(void **state)
+{
+	struct ar a = { 0 };
+	char *want;
+	size_t n, i;
+
+	ar_entry(&a, "package/", '5', NULL, 0, NULL, 0);
+	ar_entry(&a, "package/package.json", '0', "{\"name\":\"x\"}", 12,
+	    NULL, 0);
+	ar_entry(&a, "package/a.js", '\0', NULL, 600, NULL, 0);
+	ar_entry(&a, "package/c.js", '7', "c", 1, NULL, 0);
+	ar_entry(&a, "package/l", '2', NULL, 0, "a.js", 0);
+	ar_entry(&a, "package/h", '1', NULL, 0, "package/a.js", 0);
+	ar_entry(&a, "package/fifo", '6', NULL, 0, NULL, 0);
+	ar_entry(&a, "package/empty", '0', NULL, 0, NULL, 0);
+	ar_end(&a);
+	want = malloc(2048);
+	assert_non_null(want);
+	n = (size_t)snprintf(want, 2048, "<package/|1|5|0|644|></>"
+	    "<package/package.json|0|0|12|644|>{\"name\":\"x\"}</>"
+	    "<package/a.js|0|@|600|644|>");
+	for (i = 0; i < 600; i++)
+		want[n++] = (char)('A' + i % 26);
+	snprintf(want + n, 2048 - n, "</>"
+	    "<package/c.js|0|7|1|644|>c</>"
+	    "<package/l|2|2|0|644|a.js></>"
+	    "<package/h|3|1|0|644|package/a.js></>"
+	    "<package/fifo|4|6|0|644|></>"
+	    "<package/empty|0|0|0|644|></>");
+	expect(&a, POL_TAR_END, want);
+	free(want);
+	free(a.b);
+
+	/* An empty archive is just the end marker. */
+	memset(&a, 0, sizeof(a));
+	ar_end(&a);
+	expect(&a, POL_TAR_END, "");
+	free(a.b);
+}
+
+static void
+test_non_file_data_skipped(void **state)
+{
+	struct ar a = { 0 };
+
+	/* Data of a non-file entry is skipped, not delivered. */
+	ar_entry(&a, "dev", '3', NULL, 700, NULL, 0);
+	ar_entry(&a, "f", '0', "x", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_END, "<dev|4|3|700|644|></><f|0|0|1|644|>x</>");
+	free(a.b);
+}
+
+static void
+test_prefix_and_gnu(void **state)
+{
+	char longp[300];
+	struct ar a = { 0 };
+	char *want;
+
+	/* 150 + 1 + 98 bytes: prefix "package/aaa...", name "bbb...". */
+	memset(longp, 'a', sizeof(longp));
+	memcpy(longp, "package/", 8);
+	longp[150] = '/';
+	memset(longp + 151, 'b', 98);
+	longp[249] = '\0';
+	ar_entry(&a, longp, '0', "p", 1, NULL, F_POSIX);
+	/* GNU magic: the prefix area is not part of the name. */
+	ar_entry(&a, "gnu.txt", '0', "g", 1, NULL, F_GNU);
+	ar_end(&a);
+	want = malloc(1024);
+	assert_non_null(want);
+	snprintf(want, 1024, "<%s|0|0|1|644|>p</><gnu.txt|0|0|1|644|>g</>",
+	    longp);
+	expect(&a, POL_TAR_END, want);
+	free(want);
+	free(a.b);
+
+	/* A header without ustar magic (old v7) is refused. */
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "v7.txt", '0', "v", 1, NULL, F_V7);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+}
+
+static void
+test_pax(void **state)
+{
+	struct ar a = { 0 }, x = { 0 };
+	char longp[400], *want;
+
+	memset(longp, 'd', sizeof(longp));
+	memcpy(longp, "package/", 8);
+	longp[399] = '\0';
+	/* A global header: parsed, ignored (its path applies to nobody). */
+	pax_rec(&x, "comment", "made by a test");
+	pax_rec(&x, "path", "global/ignored");
+	ar_entry(&a, "pax_global_header", 'g', x.b, x.len, NULL, 0);
+	x.len = 0;
+	/* path, linkpath and size of the next entry; other keys ignored. */
+	pax_rec(&x, "mtime", "1700000000.5");
+	pax_rec(&x, "path", longp);
+	pax_rec(&x, "uid", "12345678901");
+	pax_rec(&x, "SCHILY.xattr.user.k", "v=w\nx");
+	ar_entry(&a, "PaxHeader/dddd", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/dddd", '0', "long", 4, NULL, 0);
+	x.len = 0;
+	pax_rec(&x, "linkpath", "target/of/the/link");
+	ar_entry(&a, "PaxHeader/l", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/l", '2', NULL, 0, "short", 0);
+	/* A pax size overrides the header's size field. */
+	x.len = 0;
+	pax_rec(&x, "size", "5");
+	ar_entry(&a, "PaxHeader/s", 'x', x.b, x.len, NULL, 0);
+	{
+		unsigned char h[512];
+
+		hdr(h, "package/s", '0', 0, NULL, 0);
+		ar_put(&a, h, 512);
+		ar_put(&a, "12345", 5);
+		ar_zero(&a, 507);
+	}
+	/* Extended headers apply to one entry only. */
+	ar_entry(&a, "package/after", '0', NULL, 0, NULL, 0);
+	ar_end(&a);
+	want = malloc(2048);
+	assert_non_null(want);
+	snprintf(want, 2048, "<%s|0|0|4|644|>long</>"
+	    "<package/l|2|2|0|644|target/of/the/link></>"
+	    "<package/s|0|0|5|644|>12345</>"
+	    "<package/after|0|0|0|644|></>", longp);
+	expect(&a, POL_TAR_END, want);
+	free(want);
+	free(a.b);
+	free(x.b);
+}
+
+static void
+test_gnu_long(void **state)
+{
+	struct ar a = { 0 };
+	char longp[1000], longl[700], *want;
+
+	memset(longp, 'n', sizeof(longp));
+	memcpy(longp, "package/", 8);
+	longp[999] = '\0';
+	memset(longl, 'k', sizeof(longl));
+	longl[699] = '\0';
+	ar_entry(&a, "././@LongLink", 'L', longp, strlen(longp) + 1, NULL,
+	    F_GNU);
+	ar_entry(&a, "package/nnnnn", '0', "L", 1, NULL, F_GNU);
+	ar_entry(&a, "././@LongLink", 'K', longl, strlen(longl), NULL, F_GNU);
+	ar_entry(&a, "././@LongLink", 'L', "package/sym", 11, NULL, F_GNU);
+	ar_entry(&a, "package/s", '2', NULL, 0, "kkk", F_GNU);
+	ar_end(&a);
+	want = malloc(4096);
+	assert_non_null(want);
+	snprintf(want, 4096, "<%s|0|0|1|644|>L</><package/sym|2|2|0|644|%s></>",
+	    longp, longl);
+	expect(&a, POL_TAR_END, want);
+	free(want);
+	free(a.b);
+}
+
+static void
+test_numbers_checksum(void **state)
+{
+	struct ar a = { 0 };
+	unsigned char h[512];
+
+	/* Base-256 size; a signed checksum (high bytes in the name). */
+	ar_entry(&a, "package/b256", '0', "xyz", 3, NULL, F_B256);
+	ar_entry(&a, "package/\xc3\xa9t\xc3\xa9", '0', "s", 1, NULL,
+	    F_SIGNED);
+	ar_end(&a);
+	expect(&a, POL_TAR_END, "<package/b256|0|0|3|644|>xyz</>"
+	    "<package/\xc3\xa9t\xc3\xa9|0|0|1|644|>s</>");
+	free(a.b);
+
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "package/bad", '0', "s", 1, NULL, F_BADSUM);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+
+	/* A size field with a non-octal digit. */
+	memset(&a, 0, sizeof(a));
+	hdr(h, "package/x", '0', 0, NULL, 0);
+	memcpy(h + 124, "0000000008\0", 12);
+	memset(h + 148, ' ', 8);
+	{
+		unsigned long sum = 0;
+		size_t i;
+
+		for (i = 0; i < 512; i++)
+			sum += h[i];
+		snprintf((char *)h + 148, 8, "%06lo", sum);
+	}
+	ar_put(&a, h, 512);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+}
+
+static void
+test_pax_errors(void **state)
+{
+	static const char *bad[] = {
+		"5 a=\n6 b=x",			/* record cut short */
+		"x path=a\n",			/* no length */
+		"8 path=ab\n",			/* wrong length */
+		"9path=ab\n",			/* no space */
+		"8 patha\n",			/* no '=' */
+		"5 =a\n",			/* empty key */
+		"11 path=abc",			/* no newline */
+		"13 size=12a4\n",		/* bad size */
+		"30 size=99999999999999999999\n",	/* overflow */
+		"9 path=a\n\n",			/* junk after the records */
+		"0 \n",
+	};
+	struct ar a, x;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		ar_entry(&a, "P", 'x', bad[i], strlen(bad[i]), NULL, 0);
+		ar_entry(&a, "package/f", '0', "f", 1, NULL, 0);
+		ar_end(&a);
+		if (check(&a, NULL) != POL_TAR_ERR_FORMAT)
+			fail_msg("pax record \"%s\" accepted", bad[i]);
+		free(a.b);
+	}
+	/* A NUL byte inside a path value. */
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "P", 'x', "12 path=a\0b\n", 12, NULL, 0);
+	ar_entry(&a, "package/f", '0', "f", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+	/* An extended header with no entry after it. */
+	memset(&a, 0, sizeof(a));
+	memset(&x, 0, sizeof(x));
+	pax_rec(&x, "path", "package/nothing");
+	ar_entry(&a, "P", 'x', x.b, x.len, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+	free(x.b);
+	/* An empty GNU long name. */
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "././@LongLink", 'L', "\0", 1, NULL, F_GNU);
+	ar_entry(&a, "package/f", '0', "f", 1, NULL, F_GNU);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+	/* An entry without a name. */
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "", '0', "f", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+}
+
+static void
+test_caps(void **state)
+{
+	struct ar a, x;
+	char *p = malloc(POL_TAR_PAX_MAX + 2);
+	size_t n;
+
+	assert_non_null(p);
+	/* pax path of exactly POL_TAR_PATH_MAX bytes, then one more. */
+	for (n = POL_TAR_PATH_MAX; n <= POL_TAR_PATH_MAX + 1; n++) {
+		memset(&a, 0, sizeof(a));
+		memset(&x, 0, sizeof(x));
+		memset(p, 'p', n);
+		p[n] = '\0';
+		pax_rec(&x, "path", p);
+		ar_entry(&a, "P", 'x', x.b, x.len, NULL, 0);
+		ar_entry(&a, "f", '0', "f", 1, NULL, 0);
+		ar_end(&a);
+		assert_int_equal(check(&a, NULL), n <= POL_TAR_PATH_MAX ?
+		    POL_TAR_END : POL_TAR_ERR_LIMIT);
+		free(a.b);
+		free(x.b);
+		/* The same with a GNU long name. */
+		memset(&a, 0, sizeof(a));
+		ar_entry(&a, "././@LongLink", 'L', p, n, NULL, F_GNU);
+		ar_entry(&a, "f", '0', "f", 1, NULL, F_GNU);
+		ar_end(&a);
+		assert_int_equal(check(&a, NULL), n <= POL_TAR_PATH_MAX ?
+		    POL_TAR_END : POL_TAR_ERR_LIMIT);
+		free(a.b);
+	}
+	/* An extended header over POL_TAR_PAX_MAX. */
+	for (n = POL_TAR_PAX_MAX; n <= POL_TAR_PAX_MAX + 1; n++) {
+		memset(&a, 0, sizeof(a));
+		memset(&x, 0, sizeof(x));
+		/* One record: "NNNNN comment=<value>\n" of n bytes. */
+		memset(p, 'c', n - 15);
+		p[n - 15] = '\0';
+		pax_rec(&x, "comment", p);
+		ar_entry(&a, "P", 'x', x.b, x.len, NULL, 0);
+		ar_entry(&a, "f", '0', "f", 1, NULL, 0);
+		ar_end(&a);
+		assert_int_equal(x.len, n);
+		assert_int_equal(check(&a, NULL), n <= POL_TAR_PAX_MAX ?
+		    POL_TAR_END : POL_TAR_ERR_LIMIT);
+		free(a.b);
+		free(x.b);
+	}
+	free(p);
+}
+
+static void
+test_end_marker(void **state)
+{
+	struct ar a = { 0 };
+	long end_at;
+	struct rec r = { 0 };
+	const char *err;
+	size_t full;
+
+	ar_entry(&a, "f", '0', "f", 1, NULL, 0);
+	ar_end(&a);
+	full = a.len;
+	/* END is reported by the feed that completes the marker. */
+	assert_int_equal(walk(a.b, a.len, 1, 0, &r, &err, &end_at),
+	    POL_TAR_END);
+	assert_int_equal(end_at, (long)full);
+	free(r.buf);
+	/* Zero bytes after it are fine (tar(1) pads to 10 KiB). */
+	ar_zero(&a, 10240 - full + 3);
+	expect(&a, POL_TAR_END, "<f|0|0|1|644|>f</>");
+	/* Anything else is trailing data. */
+	a.b[a.len - 2] = 'x';
+	expect(&a, POL_TAR_ERR_TRAILING, "<f|0|0|1|644|>f</>");
+	a.len = full;
+	ar_put(&a, "x", 1);
+	expect(&a, POL_TAR_ERR_TRAILING, "<f|0|0|1|644|>f</>");
+	/* A lone zero block before more entries. */
+	a.len = full - 1024;
+	ar_zero(&a, 512);
+	ar_entry(&a, "hidden", '0', "h", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "<f|0|0|1|644|>f</>");
+	free(a.b);
+}
+
+static void
+test_truncated(void **state)
+{
+	struct ar a = { 0 };
+	struct rec r;
+	const char *err, *seen[8];
+	size_t cut, nseen = 0, i;
+	enum pol_tar_rc rc;
+
+	ar_entry(&a, "package/a", '0', NULL, 700, NULL, 0);
+	ar_entry(&a, "P", 'x', "17 path=package/b\n", 18, NULL, 0);
+	ar_entry(&a, "x", '0', "b", 1, NULL, 0);
+	ar_end(&a);
+	/* Every strict prefix fails with a reason at finish(). */
+	for (cut = 0; cut < a.len; cut++) {
+		memset(&r, 0, sizeof(r));
+		rc = walk(a.b, cut, 0, 0, &r, &err, NULL);
+		assert_int_equal(rc, POL_TAR_ERR_FORMAT);
+		assert_non_null(err);
+		for (i = 0; i < nseen && seen[i] != err; i++)
+			;
+		if (i == nseen && nseen < 8)
+			seen[nseen++] = err;
+		free(r.buf);
+	}
+	/* Header, data, pad, extended header, marker: distinct reasons. */
+	assert_true(nseen >= 5);
+	free(a.b);
+}
+
+static void
+test_abort(void **state)
+{
+	struct ar a = { 0 };
+	struct rec r;
+	struct pol_tar t;
+	int which;
+
+	ar_entry(&a, "f", '0', "data", 4, NULL, 0);
+	ar_end(&a);
+	for (which = 1; which <= 3; which++) {
+		memset(&r, 0, sizeof(r));
+		r.abort_on = which;
+		pol_tar_init(&t, &rec_cbs, &r);
+		assert_int_equal(pol_tar_feed(&t, a.b, a.len), POL_TAR_ABORT);
+		assert_int_equal(pol_tar_feed(&t, a.b, a.len), POL_TAR_ABORT);
+		assert_int_equal(pol_tar_finish(&t), POL_TAR_ABORT);
+		pol_tar_free(&t);
+		free(r.buf);
+	}
+	free(a.b);
+}
+
+static void
+test_garbage(void **state)
+{
+	unsigned char buf[4096];
+	unsigned seed = 11;
+	struct ar a;
+	size_t i;
+	int k;
+
+	/* Random bytes and random damage: never a crash, splits agree. */
+	for (k = 0; k < 200; k++) {
+		memset(&a, 0, sizeof(a));
+		ar_entry(&a, "package/x", '0', NULL, 900, NULL, 0);
+		ar_entry(&a, "P", 'x', "17 path=package/b\n", 18, NULL, 0);
+		ar_entry(&a, "x", '0', "b", 1, NULL, 0);
+		ar_end(&a);
+		for (i = 0; i < 1 + (size_t)(k % 4); i++)
+			a.b[rand_r(&seed) % a.len] = (unsigned char)rand_r(&seed);
+		(void)check(&a, NULL);
+		free(a.b);
+	}
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)rand_r(&seed);
+	a.b = buf;
+	a.len = sizeof(buf);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_non_file_data_skipped),
+		cmocka_unit_test(test_prefix_and_gnu),
+		cmocka_unit_test(test_pax),
+		cmocka_unit_test(test_gnu_long),
+		cmocka_unit_test(test_numbers_checksum),
+		cmocka_unit_test(test_pax_errors),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_end_marker),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
