@@ -17,6 +17,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "certs.h"
+
 #define DAY	86400
 
 /* A fresh directory under $TMPDIR (or /tmp); removed by tmpdir_remove. */
@@ -41,6 +43,23 @@ X509		*make_cert(const char *cn, EVP_PKEY *key, X509 *issuer,
 void		 write_certs(const char *path, X509 *first, ...);
 void		 write_key(const char *path, EVP_PKEY *key);
 void		 write_text(const char *path, const char *text);
+
+/* A CA on disk, loaded, with a minting context. */
+struct ca_fx {
+	char		 dir[256];
+	char		 cert[512], key[512];
+	EVP_PKEY	*root_key, *inter_key;
+	X509		*root, *inter;		/* inter NULL: the root signs */
+	struct cert_ca	*ca;
+	struct cert_mint *mint;
+};
+
+/*
+ * ca_fx_new() : with_inter: the CA is an intermediate under a root;
+ * ca_life: how many seconds the signing CA has left; rsa: an RSA root.
+ */
+struct ca_fx	*ca_fx_new(int with_inter, long ca_life, int rsa);
+void		 ca_fx_free(struct ca_fx *f);
 
 /*
  * certs_test_run() : runs every case in its own forked process, so that

@@ -161,6 +161,61 @@ write_text(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+/*
+ * ca_fx_new() : with_inter: the CA is an intermediate under a root; ca_life:
+ * how many seconds the signing CA has left.
+ */
+struct ca_fx *
+ca_fx_new(int with_inter, long ca_life, int rsa)
+{
+	struct ca_fx		*f;
+	struct cert_ca_conf	 conf;
+	struct cert_err		 err = { "" };
+
+	assert_non_null(f = calloc(1, sizeof(*f)));
+	tmpdir_make(f->dir, sizeof(f->dir));
+	path_in(f->cert, sizeof(f->cert), f->dir, "ca.pem");
+	path_in(f->key, sizeof(f->key), f->dir, "ca-key.pem");
+	f->root_key = rsa ? key_rsa() : key_ec();
+	if (with_inter) {
+		f->root = make_cert("Test Root", f->root_key, NULL, NULL, 1,
+		    -DAY, 365 * DAY);
+		f->inter_key = key_ec();
+		f->inter = make_cert("Test Issuing CA", f->inter_key, f->root,
+		    f->root_key, 1, -DAY, ca_life);
+		write_certs(f->cert, f->inter, NULL);
+		write_key(f->key, f->inter_key);
+	} else {
+		f->root = make_cert("Test Root", f->root_key, NULL, NULL, 1,
+		    -DAY, ca_life);
+		write_certs(f->cert, f->root, NULL);
+		write_key(f->key, f->root_key);
+	}
+	conf.cert_file = f->cert;
+	conf.key_file = f->key;
+	conf.chain_file = NULL;
+	f->ca = cert_ca_load(&conf, &err);
+	if (f->ca == NULL)
+		fail_msg("cert_ca_load: %s", err.msg);
+	f->mint = cert_mint_new(f->ca, &err);
+	if (f->mint == NULL)
+		fail_msg("cert_mint_new: %s", err.msg);
+	return f;
+}
+
+void
+ca_fx_free(struct ca_fx *f)
+{
+	cert_mint_free(f->mint);
+	cert_ca_free(f->ca);
+	X509_free(f->root);
+	X509_free(f->inter);
+	EVP_PKEY_free(f->root_key);
+	EVP_PKEY_free(f->inter_key);
+	tmpdir_remove(f->dir);
+	free(f);
+}
+
 int
 certs_test_run(const char *group, const struct CMUnitTest *t, size_t n,
     int argc, char *argv[])

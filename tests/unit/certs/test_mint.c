@@ -16,74 +16,9 @@
 #include "certs_test.h"
 #include "certs-int.h"
 
-/* A CA on disk, loaded, with a minting context. */
-struct fx {
-	char		 dir[256];
-	char		 cert[512], key[512];
-	EVP_PKEY	*root_key, *inter_key;
-	X509		*root, *inter;		/* inter NULL: the root signs */
-	struct cert_ca	*ca;
-	struct cert_mint *mint;
-};
-
-/*
- * fx_new() : with_inter: the CA is an intermediate under a root; ca_life:
- * how many seconds the signing CA has left.
- */
-static struct fx *
-fx_new(int with_inter, long ca_life, int rsa)
-{
-	struct fx		*f;
-	struct cert_ca_conf	 conf;
-	struct cert_err		 err = { "" };
-
-	assert_non_null(f = calloc(1, sizeof(*f)));
-	tmpdir_make(f->dir, sizeof(f->dir));
-	path_in(f->cert, sizeof(f->cert), f->dir, "ca.pem");
-	path_in(f->key, sizeof(f->key), f->dir, "ca-key.pem");
-	f->root_key = rsa ? key_rsa() : key_ec();
-	if (with_inter) {
-		f->root = make_cert("Test Root", f->root_key, NULL, NULL, 1,
-		    -DAY, 365 * DAY);
-		f->inter_key = key_ec();
-		f->inter = make_cert("Test Issuing CA", f->inter_key, f->root,
-		    f->root_key, 1, -DAY, ca_life);
-		write_certs(f->cert, f->inter, NULL);
-		write_key(f->key, f->inter_key);
-	} else {
-		f->root = make_cert("Test Root", f->root_key, NULL, NULL, 1,
-		    -DAY, ca_life);
-		write_certs(f->cert, f->root, NULL);
-		write_key(f->key, f->root_key);
-	}
-	conf.cert_file = f->cert;
-	conf.key_file = f->key;
-	conf.chain_file = NULL;
-	f->ca = cert_ca_load(&conf, &err);
-	if (f->ca == NULL)
-		fail_msg("cert_ca_load: %s", err.msg);
-	f->mint = cert_mint_new(f->ca, &err);
-	if (f->mint == NULL)
-		fail_msg("cert_mint_new: %s", err.msg);
-	return f;
-}
-
-static void
-fx_free(struct fx *f)
-{
-	cert_mint_free(f->mint);
-	cert_ca_free(f->ca);
-	X509_free(f->root);
-	X509_free(f->inter);
-	EVP_PKEY_free(f->root_key);
-	EVP_PKEY_free(f->inter_key);
-	tmpdir_remove(f->dir);
-	free(f);
-}
-
 /* mint() : signs a leaf for host; returns it parsed (caller frees). */
 static X509 *
-mint(struct fx *f, const char *host, time_t now,
+mint(struct ca_fx *f, const char *host, time_t now,
     struct cert_mint_reply *reply)
 {
 	struct cert_mint_req	 req;
@@ -132,7 +67,7 @@ verify(X509 *root, X509 *leaf, STACK_OF(X509) *chain, const char *host)
 static void
 verify_root(void **state)
 {
-	struct fx		*f = fx_new(0, 365 * DAY, 0);
+	struct ca_fx		*f = ca_fx_new(0, 365 * DAY, 0);
 	struct cert_mint_reply	*r;
 	X509			*leaf;
 
@@ -155,13 +90,13 @@ verify_root(void **state)
 	assert_int_equal(cert_mint_count(f->mint), 1);
 	X509_free(leaf);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
 verify_intermediate(void **state)
 {
-	struct fx		*f = fx_new(1, 100 * DAY, 0);
+	struct ca_fx		*f = ca_fx_new(1, 100 * DAY, 0);
 	struct cert_mint_reply	*r;
 	X509			*leaf;
 	STACK_OF(X509)		*chain = cert_mint_chain(f->mint);
@@ -179,13 +114,13 @@ verify_intermediate(void **state)
 	assert_int_equal(X509_verify(leaf, X509_get0_pubkey(f->inter)), 1);
 	X509_free(leaf);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
 verify_rsa_root(void **state)
 {
-	struct fx		*f = fx_new(0, 365 * DAY, 1);
+	struct ca_fx		*f = ca_fx_new(0, 365 * DAY, 1);
 	struct cert_mint_reply	*r;
 	X509			*leaf;
 
@@ -197,13 +132,13 @@ verify_rsa_root(void **state)
 	    NID_sha256WithRSAEncryption);
 	X509_free(leaf);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
 ip_literal(void **state)
 {
-	struct fx		*f = fx_new(0, 365 * DAY, 0);
+	struct ca_fx		*f = ca_fx_new(0, 365 * DAY, 0);
 	struct cert_mint_reply	*r;
 	X509			*leaf;
 
@@ -218,13 +153,13 @@ ip_literal(void **state)
 	assert_int_equal(X509_check_ip_asc(leaf, "0:0::1", 0), 1);
 	X509_free(leaf);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
 validity(void **state)
 {
-	struct fx		*f = fx_new(0, 365 * DAY, 0);
+	struct ca_fx		*f = ca_fx_new(0, 365 * DAY, 0);
 	struct cert_mint_reply	*r;
 	X509			*leaf;
 	time_t			 now = time(NULL), nb, na;
@@ -244,13 +179,13 @@ validity(void **state)
 	assert_true(na == now + 17 * DAY);
 	X509_free(leaf);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
 validity_capped(void **state)
 {
-	struct fx		*f = fx_new(1, 2 * DAY, 0);
+	struct ca_fx		*f = ca_fx_new(1, 2 * DAY, 0);
 	struct cert_mint_reply	*r;
 	struct cert_mint_req	 req;
 	struct cert_err		 err;
@@ -277,14 +212,14 @@ validity_capped(void **state)
 	assert_non_null(strstr(err.msg, "not valid now"));
 	assert_int_equal(r->der_len, 0);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
 serials(void **state)
 {
 	enum { N = 64 };
-	struct fx		*f = fx_new(0, 365 * DAY, 0);
+	struct ca_fx		*f = ca_fx_new(0, 365 * DAY, 0);
 	struct cert_mint_reply	*r;
 	unsigned char		 seen[N][CERT_SERIAL_LEN];
 	X509			*leaf;
@@ -311,13 +246,13 @@ serials(void **state)
 	}
 	assert_int_equal(cert_mint_count(f->mint), N);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
 extensions(void **state)
 {
-	struct fx		*f = fx_new(1, 100 * DAY, 0);
+	struct ca_fx		*f = ca_fx_new(1, 100 * DAY, 0);
 	struct cert_mint_reply	*r;
 	X509			*leaf, *leaf2;
 	const ASN1_OCTET_STRING	*akid_keyid, *ca_skid;
@@ -369,13 +304,13 @@ extensions(void **state)
 	X509_free(leaf2);
 	X509_free(leaf);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
 long_host(void **state)
 {
-	struct fx		*f = fx_new(0, 365 * DAY, 0);
+	struct ca_fx		*f = ca_fx_new(0, 365 * DAY, 0);
 	struct cert_mint_reply	*r;
 	X509			*leaf;
 	char			 host[CERT_HOST_MAX + 1];
@@ -399,7 +334,7 @@ long_host(void **state)
 	assert_int_equal(verify(f->root, leaf, NULL, host), X509_V_OK);
 	X509_free(leaf);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 static void
@@ -417,7 +352,7 @@ host_names(void **state)
 	struct cert_err		 err;
 	struct cert_mint_req	 req;
 	struct cert_mint_reply	*r;
-	struct fx		*f;
+	struct ca_fx		*f;
 	size_t			 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -443,7 +378,7 @@ host_names(void **state)
 	assert_string_equal(out, "fe80::1");
 
 	/* cert_mint_sign refuses the same names, and unterminated ones. */
-	f = fx_new(0, 365 * DAY, 0);
+	f = ca_fx_new(0, 365 * DAY, 0);
 	assert_non_null(r = malloc(sizeof(*r)));
 	memset(&req, 0, sizeof(req));
 	strcpy(req.host, "*.npmjs.org");
@@ -453,7 +388,7 @@ host_names(void **state)
 	assert_non_null(strstr(err.msg, "not terminated"));
 	assert_int_equal(cert_mint_count(f->mint), 0);
 	free(r);
-	fx_free(f);
+	ca_fx_free(f);
 }
 
 int
