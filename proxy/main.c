@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cmd_log.h"
+#include "cmd_ca.h"
 
 static void
 usage(FILE *f)
@@ -19,6 +20,7 @@ usage(FILE *f)
 	    "       pubgate policy check FILE\n"
 	    "       pubgate log [--db FILE] [--blocked] [--since DURATION|TIME]\n"
 	    "                   [--package GLOB] [--scope @x] [--json] [--limit N]\n"
+	    "       pubgate ca init --out DIR [--name NAME] [--days N]\n"
 	    "       pubgate version\n");
 }
 
@@ -35,6 +37,8 @@ main(int argc, char *argv[])
 		return px_cli_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "log") == 0)
 		return px_log_cmd_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ca") == 0)
+		return px_ca_cmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("pubgate %s\n", PUBGATE_VERSION);
