@@ -1,0 +1,76 @@
+#!/bin/bash
+# tests/integration/publish-deny-sourcemap.sh: the March 2026 leak, replayed.
+# A package whose dist/cli.js.map carries the TypeScript source in
+# sourcesContent is published with the real npm client through pubgate:
+# npm exits non-zero and prints the reasons (the file, the rule), Verdaccio
+# never gets the version, and `pubgate log --blocked --json` returns the
+# block with that reason.
+. "$(dirname "$0")/lib.sh"
+it_init
+it_make_ca
+it_start_verdaccio
+it_adduser alice
+it_start_pubgate
+
+pkg="$T/leaky"
+it_pkg "$pkg" @pgtest/leaky 1.0.0
+cat >"$pkg/dist/cli.js" <<'EOF'
+#!/usr/bin/env node
+"use strict";console.log(require("./version").v);
+//# sourceMappingURL=cli.js.map
+EOF
+cat >"$pkg/dist/cli.js.map" <<'EOF'
+{"version":3,"file":"cli.js","sources":["../src/cli.ts"],"sourcesContent":["// internal: the product's whole TypeScript source\nimport { secretSauce } from './core';\nexport function main(): void {\n  console.log(secretSauce());\n}\n"],"names":[],"mappings":"AAAA"}
+EOF
+
+set +e
+(cd "$pkg" && it_npm publish --access restricted)
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || it_fail "npm publish of a leaking source map succeeded"
+it_expect_grep '403' "$T/npm.err" "npm prints the 403"
+it_expect_grep 'dist/cli\.js\.map' "$T/npm.err" \
+    "npm prints the offending file"
+it_expect_grep '[Ss]ource ?map|sourcesContent|\.map' "$T/npm.err" \
+    "npm prints a source map reason"
+
+# Verdaccio never saw it.
+if it_vd_has @pgtest/leaky 1.0.0; then
+	it_fail "Verdaccio has @pgtest/leaky@1.0.0"
+fi
+[ ! -e "$T/verdaccio/storage/@pgtest/leaky" ] ||
+    it_fail "Verdaccio stored something for @pgtest/leaky"
+
+# The decision log has the block, with the reason.
+it_pglog --blocked --json >"$T/log.json" || it_fail "pubgate log failed"
+it_expect_eq "$(it_json 'd.filter(r => r.package === "@pgtest/leaky").length' \
+    "$T/log.json")" 1 "blocked records for @pgtest/leaky"
+r='d.find(r => r.package === "@pgtest/leaky")'
+it_expect_eq "$(it_json "$r.verdict" "$T/log.json")" block "verdict"
+it_expect_eq "$(it_json "$r.status" "$T/log.json")" 403 "status"
+it_expect_eq "$(it_json "$r.version" "$T/log.json")" 1.0.0 "version"
+it_expect_eq "$(it_json "$r.reasons.some(x => x.file === 'dist/cli.js.map') ? 'yes' : 'no'" \
+    "$T/log.json")" yes "a reason names dist/cli.js.map"
+# The map's content is a secret of its own: it is not in the log.
+it_expect_no_secret 'secretSauce' "$T/log.json" "map content in the log"
+it_expect_no_secret 'secretSauce' "$T/pubgate.out" "map content in the log"
+it_expect_no_secret 'secretSauce' "$T/pubgate.err" "map content in the log"
+
+# The text form lists it too; filters that exclude it do.
+it_pglog --blocked >"$T/log.txt" || it_fail "pubgate log (text) failed"
+it_expect_grep 'block +403 +publish +@pgtest/leaky@1\.0\.0 .*dist/cli\.js\.map' \
+    "$T/log.txt" "pubgate log text line"
+it_pglog --json --scope @pgtest --since 10m >"$T/log2.json"
+it_expect_eq "$(it_json 'd.length' "$T/log2.json")" 1 "--scope --since"
+it_pglog --json --scope @other >"$T/log3.json"
+it_expect_eq "$(it_json 'd.length' "$T/log3.json")" 0 "--scope @other"
+it_pglog --json --package '@pgtest/leak*' --since 2000-01-01 >"$T/log4.json"
+it_expect_eq "$(it_json 'd.length' "$T/log4.json")" 1 "--package glob"
+
+# A fixed package (no map) then publishes fine: the block was the map.
+rm "$pkg/dist/cli.js.map"
+sed -i '/sourceMappingURL/d' "$pkg/dist/cli.js"
+(cd "$pkg" && it_npm publish --access restricted) ||
+    it_fail "publish without the map was refused"
+it_vd_has @pgtest/leaky 1.0.0 || it_fail "fixed version not in Verdaccio"
+exit 0
