@@ -85,19 +85,13 @@ pol_gz_feed(struct pol_gz *g, const void *in, size_t len, pol_gz_sink sink,
 			zr = inflate(&g->z, Z_NO_FLUSH);
 			g->in_total += before - g->z.avail_in;
 			have = sizeof(g->out) - g->z.avail_out;
-			switch (zr) {
-			case Z_OK:
-			case Z_STREAM_END:
-				break;
-			case Z_BUF_ERROR:
-				/* No progress possible: needs more input. */
-				break;
-			case Z_MEM_ERROR:
+			if (zr == Z_MEM_ERROR)
 				return fail(g, POL_GZ_ERR_INTERNAL);
-			default:
-				/* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR. */
-				return fail(g, POL_GZ_ERR_DATA);
-			}
+			/*
+			 * Output comes before the error of the same call, so
+			 * that every split of the input gives the same sink
+			 * calls and the same result.
+			 */
 			if (have > 0) {
 				if (g->max_out != 0 &&
 				    have > g->max_out - g->out_total)
@@ -111,6 +105,9 @@ pol_gz_feed(struct pol_gz *g, const void *in, size_t len, pol_gz_sink sink,
 				if (sink != NULL && sink(arg, g->out, have) != 0)
 					return fail(g, POL_GZ_ABORT);
 			}
+			/* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR. */
+			if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+				return fail(g, POL_GZ_ERR_DATA);
 			if (zr == Z_STREAM_END) {
 				g->ended = 1;
 				if (g->z.avail_in != 0 || len > slice)
@@ -119,7 +116,7 @@ pol_gz_feed(struct pol_gz *g, const void *in, size_t len, pol_gz_sink sink,
 				return POL_GZ_END;
 			}
 			if (zr == Z_BUF_ERROR)
-				break;
+				break;	/* no progress possible: needs input */
 		} while (g->z.avail_in > 0 || g->z.avail_out == 0);
 		p += slice;
 		len -= slice;
