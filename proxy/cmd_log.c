@@ -203,8 +203,12 @@ text_cb(const struct px_audit_row *r, void *arg)
 	FILE	*f = arg;
 	size_t	 i;
 
-	fprintf(f, "%s %-5s %3d %s ", r->time, r->verdict, r->status,
-	    r->kind[0] != '\0' ? r->kind : "-");
+	/* An allowed publish is recorded before the upstream answers. */
+	if (r->status > 0)
+		fprintf(f, "%s %-5s %3d ", r->time, r->verdict, r->status);
+	else
+		fprintf(f, "%s %-5s   - ", r->time, r->verdict);
+	fprintf(f, "%s ", r->kind[0] != '\0' ? r->kind : "-");
 	put_safe(r->package[0] != '\0' ? r->package : "-", f);
 	if (r->version[0] != '\0') {
 		putc('@', f);

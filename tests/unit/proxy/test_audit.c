@@ -8,6 +8,7 @@
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -651,6 +652,92 @@ test_open_errors(void **state)
 	assert_null(px_audit_open(fx->db, NULL, err, sizeof(err)));
 }
 
+/* run_log() : runs `pubgate log ARGS` with stdout in a file; its text. */
+static char *
+run_log(struct fx *fx, int *rc, const char *a1, const char *a2)
+{
+	char	 path[160], *argv[8], *buf;
+	FILE	*f;
+	int	 fd, saved, argc = 0;
+	long	 n;
+
+	snprintf(path, sizeof(path), "%s/stdout", fx->dir);
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved != -1 && fd != -1);
+	dup2(fd, 1);
+	close(fd);
+	argv[argc++] = (char *)"log";
+	argv[argc++] = (char *)"--db";
+	argv[argc++] = fx->db;
+	if (a1 != NULL)
+		argv[argc++] = (char *)a1;
+	if (a2 != NULL)
+		argv[argc++] = (char *)a2;
+	argv[argc] = NULL;
+	*rc = px_log_cmd_main(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	buf = calloc(1, 65536);
+	assert_non_null(buf);
+	n = (long)fread(buf, 1, 65535, f);
+	assert_true(n >= 0);
+	fclose(f);
+	return buf;
+}
+
+static void
+test_log_cmd_text(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	 rep;
+	struct px_audit_rec	 rec;
+	char			*out;
+	int			 rc;
+
+	mkreport(&rep, "", "1.2.3", POL_DENY);
+	mkrec(&rec, T0, "@acme/evil\x1b]0;pwned\x07\xc2\x9bx", &rep);
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	mkreport(&rep, "", "2.0.0", POL_ALLOW);
+	mkrec(&rec, T0 + 1000, "@acme/ok", &rep);
+	rec.status = 0;		/* recorded before the upstream answers */
+	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+
+	out = run_log(fx, &rc, NULL, NULL);
+	assert_int_equal(rc, 0);
+	/* Newest first, one line each, no control character. */
+	assert_non_null(strstr(out, "2026-11-24T10:00:01.000Z allow   - "
+	    "publish @acme/ok@2.0.0 who=sha256:0123456789abcdef\n"));
+	assert_non_null(strstr(out, "2026-11-24T10:00:00.000Z block 403 "
+	    "publish @acme/evil?]0;pwned??x@1.2.3 who=sha256:0123456789abcdef"
+	    " reasons: sourcemap.sources-content (dist/cli.js.map): source map"
+	    " embeds sourcesContent; secret.aws-access-key (dist/cfg.js): "
+	    "AKIA****; and 3 more\n"));
+	assert_true(strstr(out, "allow") < strstr(out, "block"));
+	assert_null(strchr(out, '\x1b'));
+	free(out);
+
+	out = run_log(fx, &rc, "--blocked", "--json");
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "@acme/ok"));
+	assert_non_null(strstr(out, "\"package\":\"@acme/evil\\u001b"));
+	free(out);
+
+	out = run_log(fx, &rc, "--limit", "0");
+	assert_int_equal(rc, 2);
+	free(out);
+	out = run_log(fx, &rc, "--scope", "@a/b");
+	assert_int_equal(rc, 2);
+	free(out);
+	out = run_log(fx, &rc, "extra", NULL);
+	assert_int_equal(rc, 2);
+	free(out);
+}
+
 static void
 test_parse_since(void **state)
 {
@@ -713,6 +800,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_token_fields, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_cmd_text, setup,
 		    teardown),
 		cmocka_unit_test(test_parse_since),
 	};
