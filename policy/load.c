@@ -659,14 +659,36 @@ list_len(const yaml_node_t *n)
 	    n->data.sequence.items.start);
 }
 
+/* check_name() : 0 if s is a plain key name (publish_config), else -1. */
+static int
+check_name(const char *s, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f) {
+			snprintf(err, errlen, "blanks and control characters "
+			    "are not allowed in a key name");
+			return -1;
+		}
+	}
+	if (i == 0 || i > POL_GLOB_MAX) {
+		snprintf(err, errlen, "a key name is 1 to %d bytes",
+		    POL_GLOB_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * get_globs() : a list of globs into *g (which owns nothing on entry).
- * An empty list is refused when nonempty is set.  Every bad item is
- * reported; the good ones are kept either way.
+ * get_globs() : a list of globs (or, with names set, of exact key names)
+ * into *g (which owns nothing on entry).  An empty list is refused when
+ * nonempty is set.  Every bad item is reported; the good ones are kept
+ * either way.
  */
 static void
 get_globs(struct ld *ld, const yaml_node_t *n, const char *what,
-    int nonempty, struct pol_globs *g)
+    int nonempty, int names, struct pol_globs *g)
 {
 	const yaml_node_t *it;
 	const char	*v;
@@ -693,12 +715,14 @@ get_globs(struct ld *ld, const yaml_node_t *n, const char *what,
 	for (i = 0; i < len; i++) {
 		if ((it = ld_node(ld, n->data.sequence.items.start[i])) == NULL)
 			continue;
-		if ((v = scalar(ld, it, what, "a glob")) == NULL)
+		if ((v = scalar(ld, it, what, names ? "a key name" :
+		    "a glob")) == NULL)
 			continue;
-		if (pol_glob_check(v, msg, sizeof(msg)) == -1) {
-			ld_err(ld, &it->start_mark, "%s: bad glob '%.*s%s': %s",
-			    what, LD_SHOW, v, strlen(v) > LD_SHOW ? "..." : "",
-			    msg);
+		if ((names ? check_name(v, msg, sizeof(msg)) :
+		    pol_glob_check(v, msg, sizeof(msg))) == -1) {
+			ld_err(ld, &it->start_mark, "%s: bad %s '%.*s%s': %s",
+			    what, names ? "key name" : "glob", LD_SHOW, v,
+			    strlen(v) > LD_SHOW ? "..." : "", msg);
 			continue;
 		}
 		if ((g->pat[g->n] = ld_strdup(ld, it, v)) != NULL)
@@ -813,9 +837,11 @@ walk_files(struct ld *ld, const yaml_node_t *n, struct pol_rule *r)
 			continue;
 		if (key == K_F_ALLOW) {
 			r->has_files_allow = 1;
-			get_globs(ld, v, "files.allow", 1, &r->files_allow);
+			get_globs(ld, v, "files.allow", 1, 0,
+			    &r->files_allow);
 		} else
-			get_globs(ld, v, "files.deny", 0, &r->files_deny);
+			get_globs(ld, v, "files.deny", 0, 0,
+			    &r->files_deny);
 	}
 }
 
@@ -1037,12 +1063,12 @@ walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
 		case K_PUBLISH_CONFIG:
 			r->publish_config.pat = NULL;	/* the defaults */
 			r->publish_config.n = 0;
-			get_globs(ld, v, "publish_config", 0,
+			get_globs(ld, v, "publish_config", 0, 1,
 			    &r->publish_config);
 			break;
 		case K_TAGS:
 			r->has_tags = 1;
-			get_globs(ld, v, "tags", 1, &r->tags);
+			get_globs(ld, v, "tags", 1, 0, &r->tags);
 			break;
 		default:
 			break;

@@ -272,6 +272,12 @@ test_error_places(void **state)
 	refused("version: 1\nrules:\n  - match: x\n    tags: [[a]]\n", 1, 4, 12,
 	    "tags: expected a glob, got a list");
 	refused("version: 1\nrules:\n  - match: x\n"
+	    "    publish_config: [access, \"a b\"]\n", 1, 4, 30,
+	    "publish_config: bad key name 'a b'");
+	refused("version: 1\nrules:\n  - match: x\n"
+	    "    publish_config: access\n", 1, 4, 21,
+	    "publish_config: expected a list, got a scalar");
+	refused("version: 1\nrules:\n  - match: x\n"
 	    "    limits: { tarball: 50XB }\n", 1, 4, 24,
 	    "limits.tarball: '50XB' is not a size");
 	refused("version: 1\nrules:\n  - match: x\n"
