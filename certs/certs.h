@@ -51,6 +51,7 @@
 #define CERT_RENEW_MARGIN	86400	/* re-mint a cached leaf this close to expiry */
 #define CERT_CACHE_DEFAULT	1000	/* cache capacity when config says 0 */
 #define CERT_CACHE_MAX		100000	/* largest cache capacity accepted */
+					/* (an entry costs about 2.5 KB) */
 #define CERT_CA_DAYS_DEFAULT	365	/* `pubgate ca init` validity */
 #define CERT_CA_DAYS_MAX	3650
 #define CERT_CA_NAME_MAX	64	/* a CN is at most 64 characters */
