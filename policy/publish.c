@@ -1619,6 +1619,20 @@ pol_publish_end(struct pol_stream *s, const struct pol_report **report)
 			s->r.verdict = POL_DENY;
 		if (s->r.name[0] == '\0' && best_name(s) != NULL)
 			setstr(s->r.name, sizeof(s->r.name), best_name(s));
+		if (s->r.version[0] == '\0' && s->nversions == 1)
+			setstr(s->r.version, sizeof(s->r.version),
+			    s->versions[0].version);
+		if (s->r.version[0] == '\0' && s->pj_version[0])
+			setstr(s->r.version, sizeof(s->r.version),
+			    s->pj_version);
+		if (s->r.rule_match[0] == '\0' && s->rule != NULL) {
+			setstr(s->r.rule_match, sizeof(s->r.rule_match),
+			    s->rule == &s->policy->dflt ? "(default)" :
+			    s->rule->match);
+			if (s->r.verdict == POL_DENY && s->rule->message != NULL)
+				setstr(s->r.message, sizeof(s->r.message),
+				    s->rule->message);
+		}
 		if (s->r.status == POL_CONTINUE)
 			s->r.status = POL_DONE;
 	}
