@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "serve.h"
 #include "cmd_log.h"
 #include "cmd_ca.h"
 
@@ -18,6 +19,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: pubgate scan -p policy.yaml [--name NAME] [--json] FILE...\n"
 	    "       pubgate policy check FILE\n"
+	    "       pubgate serve [-nv] [-c pubgate.yaml] [--listen URL] ...\n"
 	    "       pubgate log [--db FILE] [--blocked] [--since DURATION|TIME]\n"
 	    "                   [--package GLOB] [--scope @x] [--json] [--limit N]\n"
 	    "       pubgate ca init --out DIR [--name NAME] [--days N]\n"
@@ -35,6 +37,8 @@ main(int argc, char *argv[])
 		return px_cli_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return px_cli_policy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return px_serve_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "log") == 0)
 		return px_log_cmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ca") == 0)

@@ -1,0 +1,641 @@
+/*
+ * proxy/config.c: the server settings of `pubgate serve` (pubgate.yaml),
+ * kept apart from the org policy (policy/, policy.yaml).
+ *
+ * The YAML is loaded with libyaml into a document, walked once into a
+ * struct px_cfg that starts out holding the defaults, then command-line
+ * flags override it (px_cfg_apply) and the result is validated.  Every
+ * error is collected as "file:line:col: msg"; unknown keys are errors,
+ * so a typo never silently changes how the gate behaves.  The keys, their
+ * defaults and caps are documented in README.md "## Server settings".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "proxy-int.h"
+
+struct cfg_walk {
+	struct px_cfg		*cfg;
+	struct px_cfg_errs	*errs;
+	const char		*name;
+	yaml_document_t		*doc;
+};
+
+void
+px_cfg_err(struct px_cfg_errs *errs, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (errs->count < PX_CFG_ERRORS_MAX) {
+		va_start(ap, fmt);
+		vsnprintf(errs->msg[errs->count], PX_CFG_ERRMSG_MAX, fmt, ap);
+		va_end(ap);
+	}
+	errs->count++;
+}
+
+/* node_err() : an error at node's position. */
+static void __attribute__((format(printf, 3, 4)))
+node_err(struct cfg_walk *w, yaml_node_t *n, const char *fmt, ...)
+{
+	char	 msg[PX_CFG_ERRMSG_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	px_cfg_err(w->errs, "%s:%zu:%zu: %s", w->name,
+	    n->start_mark.line + 1, n->start_mark.column + 1, msg);
+}
+
+void
+px_cfg_defaults(struct px_cfg *cfg)
+{
+	const char	*tmp;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->upstream, sizeof(cfg->upstream), "%s",
+	    "https://registry.npmjs.org");
+	cfg->connect_ms = PX_CONNECT_TIMEOUT_MS;
+	cfg->idle_ms = PX_IDLE_TIMEOUT_MS;
+	cfg->request_ms = PX_REQUEST_TIMEOUT_MS;
+	cfg->header_bytes = PX_HEAD_BYTES_DEFAULT;
+	cfg->headers = PX_HEADERS_DEFAULT;
+	cfg->body = PX_BODY_DEFAULT;
+	tmp = getenv("TMPDIR");
+	snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%s",
+	    tmp != NULL && *tmp == '/' ? tmp : "/tmp");
+	snprintf(cfg->db, sizeof(cfg->db), "%s", "pubgate.db");
+	snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s", "-");
+	cfg->workers = 1;
+}
+
+int
+px_cfg_parse_url(const char *s, struct px_url *u, const char **why)
+{
+	const char	*p, *end, *hend;
+	size_t		 hl;
+	long		 port;
+	char		*ep;
+
+	memset(u, 0, sizeof(*u));
+	if (strncmp(s, "https://", 8) == 0) {
+		u->tls = 1;
+		p = s + 8;
+	} else if (strncmp(s, "http://", 7) == 0) {
+		p = s + 7;
+	} else {
+		*why = "URL must start with http:// or https://";
+		return -1;
+	}
+	end = p + strcspn(p, "/?#");
+	if (*end == '?' || *end == '#') {
+		*why = "URL must not have a query or fragment";
+		return -1;
+	}
+	if (*p == '[') {
+		hend = memchr(p, ']', (size_t)(end - p));
+		if (hend == NULL) {
+			*why = "unterminated [IPv6] host";
+			return -1;
+		}
+		hl = (size_t)(hend - p - 1);
+		if (hl == 0 || hl >= sizeof(u->host))
+			goto badhost;
+		memcpy(u->host, p + 1, hl);
+		p = hend + 1;
+	} else {
+		hend = p + strcspn(p, ":/");
+		if (hend > end)
+			hend = end;
+		hl = (size_t)(hend - p);
+		if (hl == 0 || hl >= sizeof(u->host))
+			goto badhost;
+		memcpy(u->host, p, hl);
+		p = hend;
+	}
+	for (hl = 0; u->host[hl] != '\0'; hl++) {
+		unsigned char c = (unsigned char)u->host[hl];
+
+		if (!isalnum(c) && c != '.' && c != '-' && c != ':' &&
+		    c != '_')
+			goto badhost;
+	}
+	if (*p == ':') {
+		errno = 0;
+		port = strtol(p + 1, &ep, 10);
+		if (ep == p + 1 || ep != end || port < 1 || port > 65535 ||
+		    errno != 0) {
+			*why = "bad port";
+			return -1;
+		}
+		snprintf(u->port, sizeof(u->port), "%ld", port);
+	} else if (p != end) {
+		goto badhost;
+	} else
+		snprintf(u->port, sizeof(u->port), "%s", u->tls ? "443" : "80");
+	if (strchr(u->host, ':') != NULL)
+		snprintf(u->hostport, sizeof(u->hostport), "[%s]", u->host);
+	else
+		snprintf(u->hostport, sizeof(u->hostport), "%s", u->host);
+	if (strcmp(u->port, u->tls ? "443" : "80") != 0) {
+		hl = strlen(u->hostport);
+		snprintf(u->hostport + hl, sizeof(u->hostport) - hl, ":%s",
+		    u->port);
+	}
+	hl = strlen(end);
+	while (hl > 0 && end[hl - 1] == '/')
+		hl--;
+	if (hl >= sizeof(u->prefix)) {
+		*why = "URL path too long";
+		return -1;
+	}
+	memcpy(u->prefix, end, hl);
+	u->prefix[hl] = '\0';
+	return 0;
+badhost:
+	*why = "bad host";
+	return -1;
+}
+
+/* scalar() : the scalar text of n, or NULL with an error. */
+static const char *
+scalar(struct cfg_walk *w, yaml_node_t *n, const char *key)
+{
+	if (n == NULL || n->type != YAML_SCALAR_NODE) {
+		if (n != NULL)
+			node_err(w, n, "%s: expected a scalar", key);
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+/* get_str() : copies a scalar into dst (len bytes); 0 or -1. */
+static int
+get_str(struct cfg_walk *w, yaml_node_t *n, const char *key, char *dst,
+    size_t len)
+{
+	const char	*s;
+
+	if ((s = scalar(w, n, key)) == NULL)
+		return -1;
+	if (strlen(s) >= len) {
+		node_err(w, n, "%s: value too long (max %zu bytes)", key,
+		    len - 1);
+		return -1;
+	}
+	snprintf(dst, len, "%s", s);
+	return 0;
+}
+
+/*
+ * get_num() : an unsigned number with an optional unit.  For sizes
+ * (is_time 0): KB, MB, GB (powers of 1024; KiB, MiB, GiB accepted).  For
+ * durations (is_time 1) the value is returned in milliseconds: ms, s, m, h;
+ * a bare number is seconds.  The result must lie within [min, max].
+ */
+static int
+get_num(struct cfg_walk *w, yaml_node_t *n, const char *key, int is_time,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char		*s;
+	char			*ep;
+	unsigned long long	 v;
+	uint64_t		 mul = 1;
+
+	if ((s = scalar(w, n, key)) == NULL)
+		return -1;
+	if (!isdigit((unsigned char)*s))
+		goto bad;
+	errno = 0;
+	v = strtoull(s, &ep, 10);
+	if (errno != 0)
+		goto bad;
+	while (*ep == ' ')
+		ep++;
+	if (is_time) {
+		mul = 1000;
+		if (*ep == '\0' || strcmp(ep, "s") == 0)
+			mul = 1000;
+		else if (strcmp(ep, "ms") == 0)
+			mul = 1;
+		else if (strcmp(ep, "m") == 0)
+			mul = 60000;
+		else if (strcmp(ep, "h") == 0)
+			mul = 3600000;
+		else
+			goto bad;
+	} else {
+		if (*ep == '\0' || strcmp(ep, "B") == 0)
+			mul = 1;
+		else if (strcmp(ep, "KB") == 0 || strcmp(ep, "KiB") == 0 ||
+		    strcmp(ep, "k") == 0)
+			mul = 1024;
+		else if (strcmp(ep, "MB") == 0 || strcmp(ep, "MiB") == 0 ||
+		    strcmp(ep, "M") == 0)
+			mul = 1024 * 1024;
+		else if (strcmp(ep, "GB") == 0 || strcmp(ep, "GiB") == 0 ||
+		    strcmp(ep, "G") == 0)
+			mul = 1024ULL * 1024 * 1024;
+		else
+			goto bad;
+	}
+	if (v > max / mul || v * mul < min || v * mul > max) {
+		node_err(w, n, "%s: %s out of range", key, s);
+		return -1;
+	}
+	*out = v * mul;
+	return 0;
+bad:
+	node_err(w, n, "%s: \"%s\" is not a %s", key, s,
+	    is_time ? "duration (30s, 500ms, 5m)" : "size (4096, 64KB, 100MB)");
+	return -1;
+}
+
+/* each_pair() : checks n is a mapping; 0 or -1. */
+static int
+is_map(struct cfg_walk *w, yaml_node_t *n, const char *what)
+{
+	if (n == NULL || n->type != YAML_MAPPING_NODE) {
+		if (n != NULL)
+			node_err(w, n, "%s: expected a mapping", what);
+		return 0;
+	}
+	return 1;
+}
+
+#define FOREACH_PAIR(w, n, pair)					\
+	for ((pair) = (n)->data.mapping.pairs.start;			\
+	    (pair) < (n)->data.mapping.pairs.top; (pair)++)
+
+static void
+walk_listen_one(struct cfg_walk *w, yaml_node_t *n)
+{
+	struct px_listen_cfg	*l;
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key, *why;
+	int			 have_url = 0;
+
+	if (!is_map(w, n, "listen[]"))
+		return;
+	if (w->cfg->nlisten >= PX_LISTEN_MAX) {
+		node_err(w, n, "listen: at most %d listeners", PX_LISTEN_MAX);
+		return;
+	}
+	l = &w->cfg->listen[w->cfg->nlisten++];
+	memset(l, 0, sizeof(*l));
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "listen key")) == NULL)
+			continue;
+		if (strcmp(key, "url") == 0) {
+			if (get_str(w, v, "listen.url", l->url,
+			    sizeof(l->url)) == 0) {
+				have_url = 1;
+				if (px_cfg_parse_url(l->url, &l->u, &why) == -1)
+					node_err(w, v, "listen.url: %s", why);
+			}
+		} else if (strcmp(key, "cert") == 0)
+			get_str(w, v, "listen.cert", l->cert, sizeof(l->cert));
+		else if (strcmp(key, "key") == 0)
+			get_str(w, v, "listen.key", l->key, sizeof(l->key));
+		else if (strcmp(key, "chain") == 0)
+			get_str(w, v, "listen.chain", l->chain,
+			    sizeof(l->chain));
+		else
+			node_err(w, k, "listen: unknown key \"%s\"", key);
+	}
+	if (!have_url)
+		node_err(w, n, "listen: \"url\" is required");
+}
+
+static void
+walk_listen(struct cfg_walk *w, yaml_node_t *n)
+{
+	yaml_node_item_t	*it;
+
+	if (n->type == YAML_MAPPING_NODE) {
+		walk_listen_one(w, n);
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		node_err(w, n, "listen: expected a list of {url, cert, key, chain}");
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++)
+		walk_listen_one(w, yaml_document_get_node(w->doc, *it));
+}
+
+static void
+walk_timeouts(struct cfg_walk *w, yaml_node_t *n)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key;
+	uint64_t		 ms;
+
+	if (!is_map(w, n, "timeouts"))
+		return;
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "timeouts key")) == NULL)
+			continue;
+		if (strcmp(key, "connect") != 0 && strcmp(key, "idle") != 0 &&
+		    strcmp(key, "request") != 0) {
+			node_err(w, k, "timeouts: unknown key \"%s\"", key);
+			continue;
+		}
+		if (get_num(w, v, key, 1, 100, 24ULL * 3600 * 1000, &ms) == -1)
+			continue;
+		if (strcmp(key, "connect") == 0)
+			w->cfg->connect_ms = (unsigned)ms;
+		else if (strcmp(key, "idle") == 0)
+			w->cfg->idle_ms = (unsigned)ms;
+		else
+			w->cfg->request_ms = (unsigned)ms;
+	}
+}
+
+static void
+walk_limits(struct cfg_walk *w, yaml_node_t *n)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key;
+	uint64_t		 x;
+
+	if (!is_map(w, n, "limits"))
+		return;
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "limits key")) == NULL)
+			continue;
+		if (strcmp(key, "header_bytes") == 0) {
+			if (get_num(w, v, key, 0, 1024, PX_HEAD_BYTES_MAX,
+			    &x) == 0)
+				w->cfg->header_bytes = (size_t)x;
+		} else if (strcmp(key, "headers") == 0) {
+			if (get_num(w, v, key, 0, 8, PX_HEADERS_MAX, &x) == 0)
+				w->cfg->headers = (size_t)x;
+		} else if (strcmp(key, "body") == 0) {
+			if (get_num(w, v, key, 0, 1024, PX_BODY_MAX, &x) == 0)
+				w->cfg->body = x;
+		} else
+			node_err(w, k, "limits: unknown key \"%s\"", key);
+	}
+}
+
+static void
+walk_admin(struct cfg_walk *w, yaml_node_t *n)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key;
+
+	if (!is_map(w, n, "admin"))
+		return;
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "admin key")) == NULL)
+			continue;
+		if (strcmp(key, "listen") == 0)
+			get_str(w, v, "admin.listen", w->cfg->admin_listen,
+			    sizeof(w->cfg->admin_listen));
+		else if (strcmp(key, "token_file") == 0)
+			get_str(w, v, "admin.token_file",
+			    w->cfg->admin_token_file,
+			    sizeof(w->cfg->admin_token_file));
+		else
+			node_err(w, k, "admin: unknown key \"%s\"", key);
+	}
+}
+
+/* walk_root() : the top-level mapping. */
+static void
+walk_root(struct cfg_walk *w, yaml_node_t *root)
+{
+	struct px_cfg		*c = w->cfg;
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key;
+	uint64_t		 x;
+
+	if (!is_map(w, root, "top level"))
+		return;
+	FOREACH_PAIR(w, root, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "key")) == NULL)
+			continue;
+		if (strcmp(key, "listen") == 0)
+			walk_listen(w, v);
+		else if (strcmp(key, "upstream") == 0)
+			get_str(w, v, key, c->upstream, sizeof(c->upstream));
+		else if (strcmp(key, "upstream_ca") == 0)
+			get_str(w, v, key, c->upstream_ca,
+			    sizeof(c->upstream_ca));
+		else if (strcmp(key, "policy") == 0)
+			get_str(w, v, key, c->policy, sizeof(c->policy));
+		else if (strcmp(key, "public_url") == 0)
+			get_str(w, v, key, c->public_url,
+			    sizeof(c->public_url));
+		else if (strcmp(key, "timeouts") == 0)
+			walk_timeouts(w, v);
+		else if (strcmp(key, "limits") == 0)
+			walk_limits(w, v);
+		else if (strcmp(key, "spool_dir") == 0)
+			get_str(w, v, key, c->spool_dir, sizeof(c->spool_dir));
+		else if (strcmp(key, "db") == 0)
+			get_str(w, v, key, c->db, sizeof(c->db));
+		else if (strcmp(key, "audit_log") == 0)
+			get_str(w, v, key, c->audit_log, sizeof(c->audit_log));
+		else if (strcmp(key, "admin") == 0)
+			walk_admin(w, v);
+		else if (strcmp(key, "workers") == 0) {
+			if (get_num(w, v, key, 0, 1, PX_WORKERS_MAX, &x) == 0)
+				c->workers = (int)x;
+		} else
+			node_err(w, k, "unknown key \"%s\"", key);
+	}
+}
+
+int
+px_cfg_load_buf(struct px_cfg *cfg, const char *name, const void *buf,
+    size_t len, struct px_cfg_errs *errs)
+{
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+	struct cfg_walk	 w;
+	size_t		 before = errs->count;
+
+	snprintf(cfg->file, sizeof(cfg->file), "%s", name);
+	if (!yaml_parser_initialize(&parser)) {
+		px_cfg_err(errs, "%s: out of memory", name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		px_cfg_err(errs, "%s:%zu:%zu: %s", name,
+		    parser.problem_mark.line + 1,
+		    parser.problem_mark.column + 1,
+		    parser.problem != NULL ? parser.problem : "YAML error");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.errs = errs;
+	w.name = name;
+	w.doc = &doc;
+	if ((root = yaml_document_get_root_node(&doc)) != NULL)
+		walk_root(&w, root);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return errs->count == before ? 0 : -1;
+}
+
+int
+px_cfg_load(struct px_cfg *cfg, const char *path, struct px_cfg_errs *errs)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0, n;
+	int	 rv = -1;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		px_cfg_err(errs, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb;
+
+			if (cap >= 4 * 1024 * 1024) {
+				px_cfg_err(errs, "%s: file too large", path);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 8192;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				px_cfg_err(errs, "%s: out of memory", path);
+				goto fail;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		px_cfg_err(errs, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	rv = px_cfg_load_buf(cfg, path, buf, len, errs);
+fail:
+	free(buf);
+	fclose(f);
+	return rv;
+}
+
+/* set_path() : copies a flag value, with an error if it is too long. */
+static void
+set_path(struct px_cfg_errs *errs, const char *flag, char *dst, size_t len,
+    const char *v)
+{
+	if (strlen(v) >= len) {
+		px_cfg_err(errs, "%s: value too long", flag);
+		return;
+	}
+	snprintf(dst, len, "%s", v);
+}
+
+int
+px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
+    struct px_cfg_errs *errs)
+{
+	const char	*why, *where;
+	struct px_url	 u;
+	size_t		 i, before = errs->count;
+
+	where = cfg->file[0] != '\0' ? cfg->file : "(defaults)";
+	if (fl->listen != NULL) {
+		memset(cfg->listen, 0, sizeof(cfg->listen));
+		cfg->nlisten = 1;
+		set_path(errs, "--listen", cfg->listen[0].url,
+		    sizeof(cfg->listen[0].url), fl->listen);
+	}
+	if (cfg->nlisten == 0) {
+		cfg->nlisten = 1;
+		snprintf(cfg->listen[0].url, sizeof(cfg->listen[0].url), "%s",
+		    "http://127.0.0.1:8080");
+	}
+	for (i = 0; i < cfg->nlisten; i++) {
+		struct px_listen_cfg *l = &cfg->listen[i];
+
+		if (fl->tls_cert != NULL)
+			set_path(errs, "--tls-cert", l->cert, sizeof(l->cert),
+			    fl->tls_cert);
+		if (fl->tls_key != NULL)
+			set_path(errs, "--tls-key", l->key, sizeof(l->key),
+			    fl->tls_key);
+		if (px_cfg_parse_url(l->url, &l->u, &why) == -1) {
+			px_cfg_err(errs, "%s: listen %s: %s", where, l->url,
+			    why);
+			continue;
+		}
+		if (l->u.prefix[0] != '\0')
+			px_cfg_err(errs, "%s: listen %s: a listener has no path",
+			    where, l->url);
+		if (l->u.tls && (l->cert[0] == '\0' || l->key[0] == '\0'))
+			px_cfg_err(errs, "%s: listen %s: https needs a cert "
+			    "and a key (--tls-cert, --tls-key)", where, l->url);
+		if (!l->u.tls && (l->cert[0] != '\0' || l->chain[0] != '\0') &&
+		    fl->tls_cert == NULL)
+			px_cfg_err(errs, "%s: listen %s: cert given for a "
+			    "plain http listener", where, l->url);
+	}
+	if (fl->upstream != NULL)
+		set_path(errs, "--upstream", cfg->upstream,
+		    sizeof(cfg->upstream), fl->upstream);
+	if (px_cfg_parse_url(cfg->upstream, &cfg->up, &why) == -1)
+		px_cfg_err(errs, "%s: upstream %s: %s", where, cfg->upstream,
+		    why);
+	if (fl->upstream_ca != NULL)
+		set_path(errs, "--upstream-ca", cfg->upstream_ca,
+		    sizeof(cfg->upstream_ca), fl->upstream_ca);
+	if (fl->policy != NULL)
+		set_path(errs, "--policy", cfg->policy, sizeof(cfg->policy),
+		    fl->policy);
+	if (fl->db != NULL)
+		set_path(errs, "--db", cfg->db, sizeof(cfg->db), fl->db);
+	if (fl->admin != NULL)
+		set_path(errs, "--admin", cfg->admin_listen,
+		    sizeof(cfg->admin_listen), fl->admin);
+	if (cfg->admin_listen[0] != '\0' &&
+	    px_cfg_parse_url(cfg->admin_listen, &u, &why) == -1)
+		px_cfg_err(errs, "%s: admin listen %s: %s", where,
+		    cfg->admin_listen, why);
+	if (cfg->public_url[0] != '\0' &&
+	    px_cfg_parse_url(cfg->public_url, &u, &why) == -1)
+		px_cfg_err(errs, "%s: public_url %s: %s", where,
+		    cfg->public_url, why);
+	if (cfg->spool_dir[0] != '/')
+		px_cfg_err(errs, "%s: spool_dir must be an absolute path",
+		    where);
+	if (fl->verbose)
+		cfg->verbose = fl->verbose;
+	return errs->count == before ? 0 : -1;
+}

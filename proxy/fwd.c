@@ -1,0 +1,556 @@
+/*
+ * proxy/fwd.c: the upstream side of a connection.
+ *
+ * It connects to the upstream registry (evdns + bufferevent_socket_
+ * connect_hostname; TLS always verified, see tls.c), writes the request
+ * head with Host rewritten and hop-by-hop fields dropped (RFC 9110 7.6.1),
+ * frames the request body (Content-Length kept, chunked re-framed), and
+ * parses the response with llhttp to relay it: head minus hop-by-hop
+ * fields, body passed through by length or re-framed as chunked (or close
+ * delimited for HTTP/1.0 clients).  Interim 1xx responses are dropped
+ * (the gate answers Expect itself).
+ *
+ * Backpressure: upstream input is parsed in PX_FEED_CHUNK steps only
+ * while the client's output is under PX_HIGH_WATER; past it upstream
+ * reads stop, and conn.c restarts them when the client drains to half.
+ * The upstream connection stays with its client connection across
+ * keep-alive requests when both sides allow it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <openssl/err.h>
+
+#include "log.h"
+#include "proxy-int.h"
+
+static void	up_readcb(struct bufferevent *, void *);
+static void	up_writecb(struct bufferevent *, void *);
+static void	up_eventcb(struct bufferevent *, short, void *);
+
+/* set_tv() : ms into a timeval. */
+static struct timeval *
+set_tv(struct timeval *tv, unsigned ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+void
+px_fwd_free_up(struct px_conn *conn)
+{
+	SSL	*ssl;
+
+	if (conn->up == NULL)
+		return;
+	bufferevent_setcb(conn->up, NULL, NULL, NULL, NULL);
+	if (conn->ctx->cfg->up.tls && conn->up_connected &&
+	    (ssl = bufferevent_openssl_get_ssl(conn->up)) != NULL)
+		SSL_shutdown(ssl);
+	bufferevent_free(conn->up);
+	conn->up = NULL;
+	conn->up_connected = 0;
+	conn->up_reusable = 0;
+	conn->up_eof = 0;
+	conn->paused_up = 0;
+	if (conn->paused_client && conn->client != NULL) {
+		conn->paused_client = 0;
+		bufferevent_enable(conn->client, EV_READ);
+	}
+}
+
+/* ------------------------------------------------- response callbacks */
+
+static int
+resp_on_message_begin(llhttp_t *p)
+{
+	struct px_conn	*conn = p->data;
+
+	px_http_head_reset(&conn->resp);
+	conn->resp_1xx = 0;
+	return 0;
+}
+
+static int
+resp_on_status(llhttp_t *p, const char *at, size_t len)
+{
+	struct px_conn	*conn = p->data;
+
+	if (px_http_head_url(&conn->resp, at, len) == -1) {
+		llhttp_set_error_reason(p, "response head too large");
+		return HPE_USER;
+	}
+	return 0;
+}
+
+static int
+resp_on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct px_conn	*conn = p->data;
+
+	if (px_http_head_field(&conn->resp, at, len) == -1) {
+		llhttp_set_error_reason(p, "response head too large");
+		return HPE_USER;
+	}
+	return 0;
+}
+
+static int
+resp_on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct px_conn	*conn = p->data;
+
+	if (px_http_head_value(&conn->resp, at, len) == -1) {
+		llhttp_set_error_reason(p, "response head too large");
+		return HPE_USER;
+	}
+	return 0;
+}
+
+/* is_named() : field i of h is called name. */
+static int
+is_named(const struct px_head *h, size_t i, const char *name)
+{
+	size_t	 n = strlen(name);
+
+	return h->hdrs[i].name_len == n &&
+	    strncasecmp(h->buf + h->hdrs[i].name, name, n) == 0;
+}
+
+/*
+ * resp_on_headers_complete() : writes the response head to the client.
+ * Returns 1 (no body) for a HEAD request, as llhttp cannot know that.
+ */
+static int
+resp_on_headers_complete(llhttp_t *p)
+{
+	struct px_conn	*conn = p->data;
+	struct evbuffer	*out = bufferevent_get_output(conn->client);
+	struct px_head	*h = &conn->resp;
+	int		 status = p->status_code;
+	size_t		 i;
+	int		 keep_cl = 0;
+
+	if (status < 200) {
+		if (status == 101) {
+			llhttp_set_error_reason(p, "unexpected 101");
+			return HPE_USER;
+		}
+		conn->resp_1xx = 1;	/* interim: dropped */
+		return 0;
+	}
+	conn->up_status = status;
+	conn->status = status;
+	if (conn->method == HTTP_HEAD || status == 204 || status == 304) {
+		conn->resp_mode = PX_RESP_NONE;
+		keep_cl = 1;
+	} else if (p->flags & F_CHUNKED)
+		conn->resp_mode = conn->http_minor >= 1 ? PX_RESP_CHUNKED :
+		    PX_RESP_EOF;
+	else if (p->flags & F_CONTENT_LENGTH)
+		conn->resp_mode = PX_RESP_LENGTH;
+	else
+		conn->resp_mode = conn->http_minor >= 1 ? PX_RESP_CHUNKED :
+		    PX_RESP_EOF;
+	if (conn->resp_mode == PX_RESP_EOF || !conn->keepalive ||
+	    conn->ctx->draining)
+		conn->resp_close = 1;
+	if (h->url_len > 0)
+		evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", status,
+		    (int)h->url_len, h->buf + h->url);
+	else
+		evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+		    px_http_reason(status));
+	for (i = 0; i < h->nhdrs; i++) {
+		if (px_http_hop_by_hop(h, i))
+			continue;
+		if (is_named(h, i, "content-length") && !keep_cl)
+			continue;
+		evbuffer_add_printf(out, "%.*s: %.*s\r\n",
+		    (int)h->hdrs[i].name_len, h->buf + h->hdrs[i].name,
+		    (int)h->hdrs[i].value_len, h->buf + h->hdrs[i].value);
+	}
+	if (conn->resp_mode == PX_RESP_LENGTH)
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+		    (unsigned long long)p->content_length);
+	else if (conn->resp_mode == PX_RESP_CHUNKED)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	evbuffer_add_printf(out, "Connection: %s\r\n\r\n",
+	    conn->resp_close ? "close" : "keep-alive");
+	conn->resp_head_sent = 1;
+	return conn->method == HTTP_HEAD ? 1 : 0;
+}
+
+static int
+resp_on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct px_conn	*conn = p->data;
+	struct evbuffer	*out = bufferevent_get_output(conn->client);
+
+	if (conn->resp_1xx || len == 0)
+		return 0;
+	if (conn->resp_mode == PX_RESP_CHUNKED)
+		evbuffer_add_printf(out, "%zx\r\n", len);
+	evbuffer_add(out, at, len);
+	if (conn->resp_mode == PX_RESP_CHUNKED)
+		evbuffer_add(out, "\r\n", 2);
+	conn->bytes_out += len;
+	return 0;
+}
+
+static int
+resp_on_message_complete(llhttp_t *p)
+{
+	struct px_conn	*conn = p->data;
+
+	if (conn->resp_1xx)
+		return 0;
+	if (conn->resp_mode == PX_RESP_CHUNKED)
+		evbuffer_add(bufferevent_get_output(conn->client),
+		    "0\r\n\r\n", 5);
+	conn->resp_done = 1;
+	conn->up_reusable = llhttp_should_keep_alive(p);
+	return HPE_PAUSED;
+}
+
+/* -------------------------------------------------------- connecting */
+
+int
+px_fwd_connect(struct px_conn *conn)
+{
+	struct px_ctx	*ctx = conn->ctx;
+	struct px_cfg	*cfg = ctx->cfg;
+	SSL		*ssl;
+	struct timeval	 tv;
+	const int	 opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+
+	if (conn->up != NULL && !conn->up_eof)
+		return 0;
+	px_fwd_free_up(conn);
+	if (cfg->up.tls) {
+		if ((ssl = px_tls_client_new(ctx->up_ssl, cfg->up.host)) ==
+		    NULL)
+			return -1;
+		/* The bev owns ssl from here, even when this fails. */
+		conn->up = bufferevent_openssl_socket_new(ctx->base, -1, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, opts);
+	} else
+		conn->up = bufferevent_socket_new(ctx->base, -1, opts);
+	if (conn->up == NULL)
+		return -1;
+	llhttp_settings_init(&conn->resp_settings);
+	conn->resp_settings.on_message_begin = resp_on_message_begin;
+	conn->resp_settings.on_status = resp_on_status;
+	conn->resp_settings.on_header_field = resp_on_header_field;
+	conn->resp_settings.on_header_value = resp_on_header_value;
+	conn->resp_settings.on_headers_complete = resp_on_headers_complete;
+	conn->resp_settings.on_body = resp_on_body;
+	conn->resp_settings.on_message_complete = resp_on_message_complete;
+	llhttp_init(&conn->respp, HTTP_RESPONSE, &conn->resp_settings);
+	conn->respp.data = conn;
+	bufferevent_setcb(conn->up, up_readcb, up_writecb, up_eventcb, conn);
+	bufferevent_setwatermark(conn->up, EV_WRITE, PX_HIGH_WATER / 2, 0);
+	bufferevent_set_timeouts(conn->up, set_tv(&tv, cfg->connect_ms),
+	    &tv);
+	bufferevent_enable(conn->up, EV_READ | EV_WRITE);
+	px_log_debug("conn=%llu event=upstream-connect host=%s port=%s tls=%d",
+	    (unsigned long long)conn->id, cfg->up.host, cfg->up.port,
+	    cfg->up.tls);
+	if (bufferevent_socket_connect_hostname(conn->up, ctx->dns, AF_UNSPEC,
+	    cfg->up.host, atoi(cfg->up.port)) == -1) {
+		/* The error event may already have been queued. */
+		px_log_warnx("conn=%llu event=upstream-connect-failed",
+		    (unsigned long long)conn->id);
+		px_fwd_free_up(conn);
+		return -1;
+	}
+	return 0;
+}
+
+int
+px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
+{
+	struct evbuffer	*out = bufferevent_get_output(conn->up);
+	struct px_head	*h = &conn->req;
+	struct px_cfg	*cfg = conn->ctx->cfg;
+	size_t		 i;
+	int		 r = 0;
+
+	llhttp_reset(&conn->respp);
+	conn->resp_done = 0;
+	r |= evbuffer_add_printf(out, "%s %s%.*s HTTP/1.1\r\nHost: %s\r\n",
+	    llhttp_method_name((llhttp_method_t)conn->method), cfg->up.prefix,
+	    (int)h->url_len, h->buf + h->url, cfg->up.hostport) < 0;
+	for (i = 0; i < h->nhdrs; i++) {
+		if (px_http_hop_by_hop(h, i) || is_named(h, i, "host") ||
+		    is_named(h, i, "content-length") ||
+		    is_named(h, i, "expect"))
+			continue;
+		r |= evbuffer_add_printf(out, "%.*s: %.*s\r\n",
+		    (int)h->hdrs[i].name_len, h->buf + h->hdrs[i].name,
+		    (int)h->hdrs[i].value_len, h->buf + h->hdrs[i].value) < 0;
+	}
+	if (chunked)
+		r |= evbuffer_add_printf(out,
+		    "Transfer-Encoding: chunked\r\n") < 0;
+	else if (length > 0 || conn->method == HTTP_POST ||
+	    conn->method == HTTP_PUT || conn->method == HTTP_PATCH)
+		r |= evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+		    (unsigned long long)length) < 0;
+	r |= evbuffer_add(out, "\r\n", 2);
+	return r ? -1 : 0;
+}
+
+void
+px_fwd_body(struct px_conn *conn, const char *p, size_t n)
+{
+	struct evbuffer	*out;
+
+	if (conn->up == NULL || n == 0)
+		return;
+	out = bufferevent_get_output(conn->up);
+	if (conn->req_chunked)
+		evbuffer_add_printf(out, "%zx\r\n", n);
+	evbuffer_add(out, p, n);
+	if (conn->req_chunked)
+		evbuffer_add(out, "\r\n", 2);
+}
+
+void
+px_fwd_body_end(struct px_conn *conn)
+{
+	if (conn->up != NULL && conn->req_chunked)
+		evbuffer_add(bufferevent_get_output(conn->up), "0\r\n\r\n", 5);
+}
+
+/* ------------------------------------------------------------ relaying */
+
+/*
+ * upstream_failed() : answers a request the upstream let down: 502 (504
+ * on timeout) if no response head went out yet, else closes.  Frees the
+ * conn or moves it to linger; callers return.
+ */
+static void
+upstream_failed(struct px_conn *conn, int status, const char *why)
+{
+	char	 text[600];
+
+	px_log_warnx("conn=%llu req=%s event=upstream-error status=%d "
+	    "reason=\"%s\"", (unsigned long long)conn->id, conn->reqid,
+	    status, why);
+	px_fwd_free_up(conn);
+	if (conn->state == PX_CONN_IDLE) {
+		return;		/* an idle keep-alive upstream went away */
+	}
+	conn->up_status = 0;
+	if (conn->state == PX_CONN_REPLAY && !conn->resp_head_sent) {
+		snprintf(text, sizeof(text), "pubgate: upstream registry "
+		    "%s: %s; the publish was not forwarded", status == 504 ?
+		    "timed out" : "unavailable", why);
+		px_spool_up_failed(conn, status, text);
+		return;
+	}
+	snprintf(text, sizeof(text), "pubgate: upstream registry %s: %s",
+	    status == 504 ? "timed out" : "unavailable", why);
+	px_conn_abort(conn, status, text);
+}
+
+/*
+ * fwd_eof() : the upstream closed; completes a close-delimited response
+ * or fails the request.  Returns -1 if the conn was freed (or moved on).
+ */
+static int
+fwd_eof(struct px_conn *conn)
+{
+	llhttp_errno_t	 err;
+
+	if (conn->state == PX_CONN_IDLE || conn->state == PX_CONN_LINGER ||
+	    conn->state == PX_CONN_SPOOL) {
+		px_fwd_free_up(conn);
+		return 0;
+	}
+	if (conn->resp_head_sent && !conn->resp_done) {
+		err = llhttp_finish(&conn->respp);
+		if (err == HPE_OK && conn->resp_done) {
+			conn->up_reusable = 0;
+			return px_conn_resp_done(conn);
+		}
+		px_conn_access_log(conn);
+		px_conn_close(conn, "upstream closed mid-response");
+		return -1;
+	}
+	upstream_failed(conn, 502, "connection closed before a response");
+	return -1;
+}
+
+int
+px_fwd_drive(struct px_conn *conn)
+{
+	struct evbuffer		*in, *out;
+	struct evbuffer_iovec	 v;
+	llhttp_errno_t		 err;
+	size_t			 n, used;
+
+	if (conn->up == NULL)
+		return 0;
+	in = bufferevent_get_input(conn->up);
+	out = bufferevent_get_output(conn->client);
+	while (evbuffer_get_length(in) > 0) {
+		if (conn->resp_done)
+			break;
+		if (conn->state == PX_CONN_IDLE || conn->state ==
+		    PX_CONN_SPOOL) {
+			/* Bytes nobody asked for: drop that connection. */
+			px_fwd_free_up(conn);
+			return 0;
+		}
+		if (evbuffer_get_length(out) > PX_HIGH_WATER) {
+			/* The client is slow: stop reading the upstream. */
+			bufferevent_disable(conn->up, EV_READ);
+			conn->paused_up = 1;
+			return 0;
+		}
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		n = v.iov_len < PX_FEED_CHUNK ? v.iov_len : PX_FEED_CHUNK;
+		err = llhttp_execute(&conn->respp, v.iov_base, n);
+		if (err == HPE_OK)
+			used = n;
+		else if (err == HPE_PAUSED)
+			used = (size_t)(llhttp_get_error_pos(&conn->respp) -
+			    (const char *)v.iov_base);
+		else {
+			char why[200];
+
+			snprintf(why, sizeof(why), "malformed response: %s",
+			    llhttp_get_error_reason(&conn->respp) ?
+			    llhttp_get_error_reason(&conn->respp) :
+			    llhttp_errno_name(err));
+			if (conn->resp_head_sent) {
+				px_log_warnx("conn=%llu req=%s "
+				    "event=upstream-error reason=\"%s\"",
+				    (unsigned long long)conn->id, conn->reqid,
+				    why);
+				px_conn_access_log(conn);
+				px_conn_close(conn, why);
+			} else
+				upstream_failed(conn, 502, why);
+			return -1;
+		}
+		evbuffer_drain(in, used);
+		if (err == HPE_PAUSED) {
+			llhttp_resume(&conn->respp);
+			break;
+		}
+	}
+	if (conn->resp_done) {
+		if (evbuffer_get_length(in) > 0)
+			conn->up_reusable = 0;	/* unasked-for bytes */
+		if (conn->state == PX_CONN_RESPONSE)
+			return px_conn_resp_done(conn);
+		/* Early answer while the request is still being sent. */
+		conn->resp_close = 1;
+		return px_conn_resp_done(conn);
+	}
+	if (conn->up_eof && evbuffer_get_length(in) == 0)
+		return fwd_eof(conn);
+	return 0;
+}
+
+/* ------------------------------------------------- upstream callbacks */
+
+static void
+up_readcb(struct bufferevent *bev, void *arg)
+{
+	px_fwd_drive(arg);
+}
+
+static void
+up_writecb(struct bufferevent *bev, void *arg)
+{
+	struct px_conn	*conn = arg;
+	size_t		 out = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (conn->state == PX_CONN_REPLAY) {
+		px_spool_pump(conn);
+		return;
+	}
+	if (conn->paused_client && out <= PX_HIGH_WATER / 2) {
+		conn->paused_client = 0;
+		bufferevent_enable(conn->client, EV_READ);
+		px_conn_drive(conn);
+	}
+}
+
+static void
+up_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct px_conn	*conn = arg;
+	struct px_cfg	*cfg = conn->ctx->cfg;
+	struct timeval	 tv;
+	char		 why[600], tlserr[512];
+	unsigned long	 e;
+	int		 dnserr;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn->up_connected = 1;
+		bufferevent_set_timeouts(bev, set_tv(&tv, cfg->request_ms),
+		    &tv);
+		px_log_debug("conn=%llu event=upstream-connected",
+		    (unsigned long long)conn->id);
+		if (conn->state == PX_CONN_REPLAY && !conn->replay_started)
+			px_spool_connected(conn);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		upstream_failed(conn, 504, conn->up_connected ?
+		    "no response in time" : "connect timed out");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		dnserr = bufferevent_socket_get_dns_error(bev);
+		if (dnserr != 0)
+			snprintf(why, sizeof(why), "cannot resolve %s: %s",
+			    cfg->up.host, evutil_gai_strerror(dnserr));
+		else if (cfg->up.tls && (e = bufferevent_get_openssl_error(bev))
+		    != 0) {
+			ERR_error_string_n(e, tlserr, sizeof(tlserr));
+			while (bufferevent_get_openssl_error(bev) != 0)
+				;
+			snprintf(why, sizeof(why), "TLS: %s", tlserr);
+		} else if (errno != 0)
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+		else
+			snprintf(why, sizeof(why), "connection error");
+		ERR_clear_error();
+		if (conn->up_connected && conn->resp_head_sent) {
+			px_log_warnx("conn=%llu req=%s event=upstream-error "
+			    "reason=\"%s\"", (unsigned long long)conn->id,
+			    conn->reqid, why);
+			px_conn_access_log(conn);
+			px_conn_close(conn, "upstream error");
+			return;
+		}
+		upstream_failed(conn, 502, why);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		conn->up_eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		if (!conn->up_connected) {
+			upstream_failed(conn, 502, "connection closed");
+			return;
+		}
+		if (evbuffer_get_length(bufferevent_get_input(bev)) == 0)
+			fwd_eof(conn);
+		else
+			px_fwd_drive(conn);
+	}
+}

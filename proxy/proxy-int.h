@@ -1,0 +1,377 @@
+/*
+ * proxy/proxy-int.h: declarations shared between the files of proxy/
+ * (the daemon, `pubgate serve`) and its unit tests.  Nothing outside
+ * proxy/ and tests/unit/proxy/ includes it.
+ *
+ * It holds every cap of the daemon (one place, documented in README.md
+ * "## Server settings"), the runtime settings (struct px_cfg, config.c),
+ * the daemon context (struct px_ctx: event base, listeners, TLS contexts,
+ * the current policy; passed explicitly, never global) and the connection
+ * (struct px_conn, conn.c is the only place that frees one).
+ *
+ * Data flow of one request:
+ *   client bev --llhttp (http.c)--> head --route (conn.c)--+
+ *     read/other write: head + body re-framed --> upstream bev (fwd.c)
+ *     publish: body --> spool file + pol_publish_feed (spool.c)
+ *              allow --> spool replayed upstream (fwd.c); block --> 403
+ *   upstream bev --llhttp (fwd.c)--> response head + body --> client bev
+ */
+#ifndef PUBGATE_PROXY_INT_H
+#define PUBGATE_PROXY_INT_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include <llhttp.h>
+
+#include "policy.h"
+
+struct px_audit;
+struct evdns_base;
+
+/* ---------------------------------------------------------------- caps */
+#define PX_HEAD_BYTES_DEFAULT	(32 * 1024)	/* request line + headers */
+#define PX_HEAD_BYTES_MAX	(1024 * 1024)
+#define PX_HEADERS_DEFAULT	100		/* header fields per request */
+#define PX_HEADERS_MAX		1000
+#define PX_BODY_DEFAULT		(128ULL * 1024 * 1024)	/* request body */
+#define PX_BODY_MAX		(4ULL * 1024 * 1024 * 1024)
+#define PX_RESP_HEAD_BYTES	(64 * 1024)	/* upstream response head */
+#define PX_RESP_HEADERS		200
+#define PX_LISTEN_MAX		8		/* listeners */
+#define PX_CONN_MAX		4096		/* open client connections */
+#define PX_HIGH_WATER		(256 * 1024)	/* peer output that stops reading */
+#define PX_FEED_CHUNK		(16 * 1024)	/* bytes parsed per step */
+#define PX_SPOOL_CHUNK		(64 * 1024)	/* bytes read from a spool per step */
+#define PX_LINGER_MS		2000		/* discard input after a final error */
+#define PX_LINGER_BYTES		(16 * 1024 * 1024)
+#define PX_RENDER_MAX		(16 * 1024)	/* a 403 text */
+#define PX_NAME_MAX		214		/* npm package name */
+#define PX_CFG_ERRORS_MAX	32
+#define PX_CFG_ERRMSG_MAX	400
+#define PX_URL_MAX		512
+#define PX_WORKERS_MAX		64
+
+#define PX_CONNECT_TIMEOUT_MS	10000
+#define PX_IDLE_TIMEOUT_MS	60000
+#define PX_REQUEST_TIMEOUT_MS	300000
+#define PX_DRAIN_TIMEOUT_MS	30000
+
+/* ------------------------------------------------------------- config.c */
+struct px_url {
+	int	 tls;			/* https */
+	char	 host[256];		/* without brackets */
+	char	 port[8];
+	char	 hostport[270];		/* for a Host header: "h", "h:p", "[v6]:p" */
+	char	 prefix[PX_URL_MAX];	/* path prefix without trailing '/', "" */
+};
+
+struct px_listen_cfg {
+	char		 url[PX_URL_MAX];
+	struct px_url	 u;
+	char		 cert[PATH_MAX];
+	char		 key[PATH_MAX];
+	char		 chain[PATH_MAX];
+};
+
+struct px_cfg {
+	char			 file[PATH_MAX];	/* "" without a file */
+	struct px_listen_cfg	 listen[PX_LISTEN_MAX];
+	size_t			 nlisten;
+	char			 upstream[PX_URL_MAX];
+	struct px_url		 up;
+	char			 upstream_ca[PATH_MAX];	/* "" system store */
+	char			 policy[PATH_MAX];	/* "" embedded strict */
+	char			 public_url[PX_URL_MAX];
+	unsigned		 connect_ms, idle_ms, request_ms;
+	size_t			 header_bytes, headers;
+	uint64_t		 body;
+	char			 spool_dir[PATH_MAX];
+	char			 db[PATH_MAX];
+	char			 audit_log[PATH_MAX];	/* "-" stderr */
+	char			 admin_listen[PX_URL_MAX];	/* "" none */
+	char			 admin_token_file[PATH_MAX];
+	int			 workers;
+	int			 verbose;
+};
+
+struct px_cfg_errs {
+	size_t	 count;
+	char	 msg[PX_CFG_ERRORS_MAX][PX_CFG_ERRMSG_MAX];
+};
+
+/* Command-line overrides: NULL leaves the file's (or default) value. */
+struct px_cfg_flags {
+	const char	*listen;
+	const char	*upstream;
+	const char	*upstream_ca;
+	const char	*policy;
+	const char	*tls_cert;
+	const char	*tls_key;
+	const char	*db;
+	const char	*admin;
+	int		 verbose;
+};
+
+void	px_cfg_defaults(struct px_cfg *);
+/*
+ * px_cfg_load() : reads the server settings at path into cfg (which
+ * holds the defaults).  Returns 0, or -1 with every error as
+ * "file:line:col: msg" in errs.
+ */
+int	px_cfg_load(struct px_cfg *, const char *path, struct px_cfg_errs *);
+int	px_cfg_load_buf(struct px_cfg *, const char *name, const void *buf,
+	    size_t len, struct px_cfg_errs *);
+/* px_cfg_apply() : applies flags, then validates the whole; 0 or -1. */
+int	px_cfg_apply(struct px_cfg *, const struct px_cfg_flags *,
+	    struct px_cfg_errs *);
+/* px_cfg_parse_url() : "http[s]://host[:port][/prefix]"; 0 or -1 + why. */
+int	px_cfg_parse_url(const char *, struct px_url *, const char **why);
+void	px_cfg_err(struct px_cfg_errs *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------- tls.c */
+SSL_CTX	*px_tls_server_ctx(const char *cert, const char *key, const char *chain,
+	    char *err, size_t errlen);
+SSL_CTX	*px_tls_client_ctx(const char *cafile, char *err, size_t errlen);
+/* px_tls_client_new() : an SSL for host with SNI and name check set. */
+SSL	*px_tls_client_new(SSL_CTX *, const char *host);
+/* px_tls_errors() : drains the OpenSSL error queue into buf; returns buf. */
+const char	*px_tls_errors(char *buf, size_t len);
+
+/* ---------------------------------------------------------- daemon ctx */
+struct px_conn;
+
+struct px_listener {
+	struct px_ctx		*ctx;
+	struct evconnlistener	*lev;
+	struct px_listen_cfg	*cfg;
+	SSL_CTX			*ssl;	/* NULL for plain http */
+};
+
+TAILQ_HEAD(px_conn_list, px_conn);
+
+struct px_ctx {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct px_cfg		*cfg;		/* borrowed, lives as long */
+	struct pol_policy	*policy;	/* current; conns take refs */
+	struct px_audit		*audit;
+	SSL_CTX			*up_ssl;	/* NULL for an http upstream */
+	struct px_listener	 listeners[PX_LISTEN_MAX];
+	size_t			 nlisteners;
+	struct px_conn_list	 conns;
+	size_t			 nconns;
+	uint64_t		 next_id;
+	uint32_t		 boot;		/* random, in request ids */
+	int			 draining;
+	struct event		*ev_hup, *ev_term, *ev_int, *ev_drain;
+	/* Counters for the access log and metrics. */
+	uint64_t		 nrequests, npublish_allow, npublish_deny;
+};
+
+/* ------------------------------------------------------------ http.c */
+/*
+ * A parsed message head, copied out of llhttp's borrowed spans into one
+ * bounded, growing buffer: the URL (requests) or the reason (responses),
+ * then each field name and value, contiguously.
+ */
+struct px_hdr {
+	uint32_t	 name, name_len;
+	uint32_t	 value, value_len;
+};
+
+struct px_head {
+	char		*buf;
+	size_t		 len, cap, max;	/* max: the cap in bytes */
+	uint32_t	 url, url_len;	/* or the reason phrase */
+	struct px_hdr	*hdrs;
+	size_t		 nhdrs, hdrs_cap, hdrs_max;
+	int		 in_value;	/* last span appended was a value */
+};
+
+int	px_http_head_init(struct px_head *, size_t max_bytes, size_t max_hdrs);
+void	px_http_head_reset(struct px_head *);
+void	px_http_head_free(struct px_head *);	/* wipes it first */
+/* Append a span; -1 when over the cap. */
+int	px_http_head_url(struct px_head *, const char *, size_t);
+int	px_http_head_field(struct px_head *, const char *, size_t);
+int	px_http_head_value(struct px_head *, const char *, size_t);
+/* The value of the first field called name (case-insensitive), or NULL;
+ * *len gets its length.  Borrowed until the head is reset. */
+const char	*px_http_head_get(const struct px_head *, const char *name,
+		    size_t *len);
+/* 1 if field i is hop-by-hop (RFC 9110 7.6.1) or named in Connection. */
+int	px_http_hop_by_hop(const struct px_head *, size_t i);
+/* Writes a complete error response with a JSON body {"error": text}. */
+void	px_http_error(struct evbuffer *, int status, const char *text,
+	    int keepalive);
+const char	*px_http_reason(int status);
+
+/* ---------------------------------------------------------- conn.c */
+enum px_conn_state {
+	PX_CONN_IDLE,		/* waiting for a request */
+	PX_CONN_HEAD,		/* reading a request head */
+	PX_CONN_BODY,		/* streaming a request body upstream */
+	PX_CONN_SPOOL,		/* publish: spooling and inspecting the body */
+	PX_CONN_REPLAY,		/* allowed publish: spool going upstream */
+	PX_CONN_RESPONSE,	/* request sent, relaying the response */
+	PX_CONN_LINGER,		/* final answer queued; discarding input */
+};
+
+enum px_route {
+	PX_ROUTE_READ,		/* everything that is not a gated write */
+	PX_ROUTE_PUBLISH,	/* PUT /<name> */
+	PX_ROUTE_STAGE,		/* POST /-/stage/package/<name> */
+	PX_ROUTE_WRITE,		/* dist-tag, unpublish, ... : rules, forward */
+};
+
+enum px_resp_mode {
+	PX_RESP_NONE,		/* no body (HEAD, 204, 304) */
+	PX_RESP_LENGTH,		/* Content-Length passed through */
+	PX_RESP_CHUNKED,	/* re-framed as chunked */
+	PX_RESP_EOF,		/* close-delimited */
+};
+
+struct px_conn {
+	struct px_ctx		*ctx;
+	uint64_t		 id;
+	TAILQ_ENTRY(px_conn)	 entry;
+	enum px_conn_state	 state;
+	struct bufferevent	*client;
+	struct bufferevent	*up;
+	int			 up_connected;
+	int			 up_reusable;	/* upstream said keep-alive */
+	char			 peer[64];	/* "ip:port" */
+	int			 tls;
+	llhttp_t		 reqp;
+	llhttp_t		 respp;
+	llhttp_settings_t	 req_settings;
+	llhttp_settings_t	 resp_settings;
+	struct px_head		 req;
+	struct px_head		 resp;
+
+	/* The current request. */
+	enum px_route		 route;
+	const char		*kind;		/* "read", "publish", ... */
+	int			 method;	/* llhttp_method_t */
+	int			 http_minor;
+	int			 keepalive;	/* client side, this request */
+	int			 head_done, msg_done;
+	int			 req_chunked;	/* body re-framed chunked upstream */
+	uint64_t		 body_bytes;
+	int			 err_status;	/* set by a parser callback */
+	const char		*err_text;
+	char			 reqid[40];
+	char			 pkg[PX_NAME_MAX + 2];
+	char			 who[17];
+	uint64_t		 t_start_ms;
+	uint64_t		 bytes_in, bytes_out;
+	int			 status;	/* sent to the client */
+	int			 up_status;
+	const char		*verdict;	/* "allow", "deny", "-" */
+	char			 rule[POL_RULE_ID_MAX];
+	int			 paused_up;	/* upstream reads stopped (client slow) */
+	int			 paused_client;	/* client reads stopped (upstream slow) */
+	int			 logged;	/* access line written */
+	int			 in_drive;	/* px_conn_drive() is on the stack */
+	int			 up_eof;	/* upstream closed its side */
+	int			 resp_1xx;	/* current response is interim */
+	int			 replay_started;	/* spool replay began */
+
+	/* The current response. */
+	enum px_resp_mode	 resp_mode;
+	int			 resp_head_sent;
+	int			 resp_done;
+	int			 resp_close;	/* close the client after it */
+
+	/* Publish (spool.c). */
+	struct pol_policy	*policy;	/* ref taken when the request began */
+	struct pol_stream	*stream;
+	enum pol_status		 pst;
+	int			 spool_fd;
+	uint64_t		 spool_len, spool_off;
+	uint64_t		 linger_bytes;
+};
+
+/*
+ * px_conn_new() : takes ownership of fd (a connected client socket) and
+ * starts serving it; ssl (may be NULL) is the server context.  Returns
+ * the conn or NULL (fd closed).
+ */
+struct px_conn	*px_conn_new(struct px_ctx *, evutil_socket_t fd,
+		    const struct sockaddr *sa, int salen, SSL_CTX *ssl);
+/* px_conn_close() : the only way a conn ends; frees it. */
+void	px_conn_close(struct px_conn *, const char *reason);
+/*
+ * px_conn_abort() : answers status with a JSON error and lingers, then
+ * closes (if a response head was already sent, closes at once).  Returns
+ * -1 if the conn was freed, 0 if it lingers.
+ */
+int	px_conn_abort(struct px_conn *, int status, const char *text);
+/* px_conn_drive() : parses client input; -1 if the conn was freed. */
+int	px_conn_drive(struct px_conn *);
+/* px_conn_resp_done() : the response is complete; -1 if freed. */
+int	px_conn_resp_done(struct px_conn *);
+void	px_conn_set_state(struct px_conn *, enum px_conn_state);
+/*
+ * px_conn_classify() : the route of a request from its method and path
+ * (no query); fills name with the decoded package name and *kind.  -1 for
+ * a write the gate does not recognise (refused, never forwarded).
+ */
+int	px_conn_classify(int method, const char *path, size_t len, char *name,
+	    size_t namelen, const char **kind);
+void	px_conn_access_log(struct px_conn *);
+uint64_t	px_now_ms(void);
+/* px_ctx_drain() : stop accepting; close when the last conn is done. */
+void	px_ctx_drain(struct px_ctx *);
+
+/* ----------------------------------------------------------- fwd.c */
+/* px_fwd_connect() : makes sure conn->up exists (connecting is fine). */
+int	px_fwd_connect(struct px_conn *);
+/* px_fwd_request_head() : writes the upstream request head. */
+int	px_fwd_request_head(struct px_conn *, int chunked, uint64_t length);
+/* px_fwd_body() : forwards request body bytes (framed). */
+void	px_fwd_body(struct px_conn *, const char *, size_t);
+void	px_fwd_body_end(struct px_conn *);
+/* px_fwd_free_up() : drops the upstream connection. */
+void	px_fwd_free_up(struct px_conn *);
+/* px_fwd_drive() : parses upstream input toward the client; -1 if freed. */
+int	px_fwd_drive(struct px_conn *);
+
+/* ---------------------------------------------------------- spool.c */
+/* px_spool_begin() : a publish head arrived; -1 if the conn was freed. */
+int	px_spool_begin(struct px_conn *);
+/* px_spool_body() : body bytes (inside llhttp on_body); 0 or -1 (stop). */
+int	px_spool_body(struct px_conn *, const char *, size_t);
+/* px_spool_end() : body complete: judge, record, answer or replay. */
+int	px_spool_end(struct px_conn *);
+/* px_spool_pump() : moves spool bytes upstream; -1 if freed. */
+int	px_spool_pump(struct px_conn *);
+/* px_spool_connected() : the upstream for a replay is up. -1 if freed. */
+int	px_spool_connected(struct px_conn *);
+/* px_spool_up_failed() : the upstream for a replay failed. */
+void	px_spool_up_failed(struct px_conn *, int status, const char *text);
+void	px_spool_reset(struct px_conn *);
+/* px_spool_who() : 16 hex chars of SHA-256 of the bearer token, or "". */
+void	px_spool_who(const char *auth, size_t len, char out[17]);
+/* px_spool_record() : writes the decision record; 0 or -1. */
+int	px_spool_record(struct px_conn *, enum pol_verdict, int status,
+	    const struct pol_report *);
+
+/* ---------------------------------------------------------- serve.c */
+/* px_ctx_init() : event base, DNS, TLS contexts, listeners; 0 or -1. */
+int	px_ctx_init(struct px_ctx *, struct px_cfg *, struct pol_policy *,
+	    int listen);
+void	px_ctx_free(struct px_ctx *);
+
+#endif /* PUBGATE_PROXY_INT_H */

@@ -1,0 +1,483 @@
+/*
+ * proxy/serve.c: `pubgate serve`, the daemon's startup and operations.
+ *
+ * It parses the flags, loads the server settings (config.c) and the org
+ * policy (policy.h: a file, or the embedded strict policy), builds the
+ * daemon context (event base, evdns, the upstream TLS context, one
+ * listener per `listen` entry, the decision store) and runs the event
+ * loop.  Signals are libevent signal events, so they run in the loop:
+ *   SIGHUP          reload the policy file and the listeners' TLS certs;
+ *                   what fails to load leaves the old one in place, and
+ *                   requests in flight keep the policy they started with;
+ *   SIGTERM/SIGINT  stop accepting, finish the requests in flight
+ *                   (at most PX_DRAIN_TIMEOUT_MS), exit 0.
+ * With -n it only checks the settings, the policy and the TLS files.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netdb.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/rand.h>
+
+#include "audit.h"
+#include "log.h"
+#include "proxy-int.h"
+#include "serve.h"
+
+static void
+serve_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: pubgate serve [-nv] [-c pubgate.yaml] [--listen URL] "
+	    "[--upstream URL]\n"
+	    "                     [--upstream-ca FILE] [--policy FILE] "
+	    "[--tls-cert FILE --tls-key FILE]\n"
+	    "                     [--db FILE] [--admin URL]\n");
+}
+
+/*
+ * load_policy() : the policy file, or the embedded strict policy when
+ * path is empty.  Returns a reference, or NULL with each error written to
+ * stderr (as log lines when as_log).
+ */
+static struct pol_policy *
+load_policy(const char *path, int as_log)
+{
+	struct pol_errors	*errs;
+	struct pol_policy	*p;
+	char			 line[POL_ERRMSG_MAX + 300];
+	size_t			 i;
+
+	if ((errs = calloc(1, sizeof(*errs))) == NULL)
+		return NULL;
+	if (path[0] != '\0')
+		p = pol_load_file(path, errs);
+	else
+		p = pol_load_default(errs);
+	if (p == NULL) {
+		for (i = 0; i < errs->count && i < POL_ERRORS_MAX; i++) {
+			pol_errors_format(errs, i, line, sizeof(line));
+			if (as_log)
+				px_log_warnx("event=policy-error error=\"%s\"",
+				    px_log_quote(line, sizeof(line), line));
+			else
+				fprintf(stderr, "%s\n", line);
+		}
+		if (errs->count == 0) {
+			if (as_log)
+				px_log_warnx("event=policy-error file=%s",
+				    path[0] ? path : "(default)");
+			else
+				fprintf(stderr, "%s: cannot load the policy\n",
+				    path[0] ? path : "(default)");
+		}
+	}
+	free(errs);
+	return p;
+}
+
+/* accept_cb() : a new client on one listener. */
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct px_listener	*l = arg;
+
+	px_conn_new(l->ctx, fd, sa, salen, l->ssl);
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	px_log_warn("event=accept-error");
+}
+
+/* open_listener() : binds one listen entry; 0 or -1 (logged). */
+static int
+open_listener(struct px_ctx *ctx, struct px_listener *l)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 err[600];
+	int		 gai;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((gai = getaddrinfo(l->cfg->u.host, l->cfg->u.port, &hints,
+	    &res)) != 0) {
+		px_log_warnx("event=listen-failed url=%s error=\"%s\"",
+		    l->cfg->url, gai_strerror(gai));
+		return -1;
+	}
+	if (l->cfg->u.tls) {
+		l->ssl = px_tls_server_ctx(l->cfg->cert, l->cfg->key,
+		    l->cfg->chain, err, sizeof(err));
+		if (l->ssl == NULL) {
+			px_log_warnx("event=tls-error url=%s error=\"%s\"",
+			    l->cfg->url, px_log_quote(err, sizeof(err), err));
+			freeaddrinfo(res);
+			return -1;
+		}
+	}
+	l->lev = evconnlistener_new_bind(ctx->base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    512, res->ai_addr, (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (l->lev == NULL) {
+		px_log_warn("event=listen-failed url=%s", l->cfg->url);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->lev, accept_error_cb);
+	px_log_info("event=listening url=%s", l->cfg->url);
+	return 0;
+}
+
+int
+px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
+    int listen)
+{
+	char	 err[600];
+	size_t	 i;
+
+	memset(ctx, 0, sizeof(*ctx));
+	TAILQ_INIT(&ctx->conns);
+	ctx->cfg = cfg;
+	ctx->policy = pol;
+	if (RAND_bytes((unsigned char *)&ctx->boot, sizeof(ctx->boot)) != 1)
+		ctx->boot = (uint32_t)getpid();
+	if ((ctx->base = event_base_new()) == NULL)
+		goto fail;
+	ctx->dns = evdns_base_new(ctx->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (ctx->dns == NULL && (ctx->dns = evdns_base_new(ctx->base, 0)) ==
+	    NULL)
+		goto fail;
+	if (cfg->up.tls) {
+		ctx->up_ssl = px_tls_client_ctx(cfg->upstream_ca, err,
+		    sizeof(err));
+		if (ctx->up_ssl == NULL) {
+			px_log_warnx("event=tls-error upstream=%s error=\"%s\"",
+			    cfg->upstream, px_log_quote(err, sizeof(err), err));
+			goto fail;
+		}
+	}
+	if (!listen)
+		return 0;
+	for (i = 0; i < cfg->nlisten; i++) {
+		ctx->listeners[i].ctx = ctx;
+		ctx->listeners[i].cfg = &cfg->listen[i];
+		ctx->nlisteners = i + 1;
+		if (open_listener(ctx, &ctx->listeners[i]) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	px_ctx_free(ctx);
+	return -1;
+}
+
+void
+px_ctx_free(struct px_ctx *ctx)
+{
+	size_t	 i;
+
+	while (!TAILQ_EMPTY(&ctx->conns))
+		px_conn_close(TAILQ_FIRST(&ctx->conns), "shutdown");
+	for (i = 0; i < ctx->nlisteners; i++) {
+		if (ctx->listeners[i].lev != NULL)
+			evconnlistener_free(ctx->listeners[i].lev);
+		SSL_CTX_free(ctx->listeners[i].ssl);
+		ctx->listeners[i].lev = NULL;
+		ctx->listeners[i].ssl = NULL;
+	}
+	ctx->nlisteners = 0;
+	if (ctx->ev_hup != NULL)
+		event_free(ctx->ev_hup);
+	if (ctx->ev_term != NULL)
+		event_free(ctx->ev_term);
+	if (ctx->ev_int != NULL)
+		event_free(ctx->ev_int);
+	if (ctx->ev_drain != NULL)
+		event_free(ctx->ev_drain);
+	ctx->ev_hup = ctx->ev_term = ctx->ev_int = ctx->ev_drain = NULL;
+	SSL_CTX_free(ctx->up_ssl);
+	ctx->up_ssl = NULL;
+	if (ctx->dns != NULL)
+		evdns_base_free(ctx->dns, 0);
+	ctx->dns = NULL;
+	if (ctx->base != NULL)
+		event_base_free(ctx->base);
+	ctx->base = NULL;
+}
+
+/*
+ * reload() : SIGHUP.  A new policy or TLS context replaces the old one
+ * only when it loaded; every error is logged.
+ */
+static void
+reload(struct px_ctx *ctx)
+{
+	struct pol_policy	*p;
+	SSL_CTX			*ssl;
+	char			 err[600];
+	size_t			 i;
+
+	px_log_info("event=reload");
+	if (ctx->cfg->policy[0] != '\0') {
+		if ((p = load_policy(ctx->cfg->policy, 1)) == NULL)
+			px_log_warnx("event=reload-failed what=policy file=%s "
+			    "action=kept-old", ctx->cfg->policy);
+		else {
+			pol_policy_unref(ctx->policy);
+			ctx->policy = p;
+			px_log_info("event=reloaded what=policy file=%s rules=%zu",
+			    ctx->cfg->policy, pol_policy_nrules(p));
+		}
+	}
+	for (i = 0; i < ctx->nlisteners; i++) {
+		struct px_listener *l = &ctx->listeners[i];
+
+		if (!l->cfg->u.tls)
+			continue;
+		ssl = px_tls_server_ctx(l->cfg->cert, l->cfg->key,
+		    l->cfg->chain, err, sizeof(err));
+		if (ssl == NULL) {
+			px_log_warnx("event=reload-failed what=tls url=%s "
+			    "error=\"%s\" action=kept-old", l->cfg->url,
+			    px_log_quote(err, sizeof(err), err));
+			continue;
+		}
+		/* Connections hold their own reference (SSL_new). */
+		SSL_CTX_free(l->ssl);
+		l->ssl = ssl;
+		px_log_info("event=reloaded what=tls url=%s", l->cfg->url);
+	}
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct px_ctx	*ctx = arg;
+
+	px_log_warnx("event=drain-timeout open=%zu", ctx->nconns);
+	event_base_loopexit(ctx->base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct px_ctx	*ctx = arg;
+	struct timeval	 tv = { PX_DRAIN_TIMEOUT_MS / 1000, 0 };
+
+	if (sig == SIGHUP) {
+		reload(ctx);
+		return;
+	}
+	px_log_info("event=drain signal=%s open=%zu",
+	    sig == SIGTERM ? "TERM" : "INT", ctx->nconns);
+	if (ctx->draining) {
+		event_base_loopexit(ctx->base, NULL);	/* second signal */
+		return;
+	}
+	ctx->ev_drain = evtimer_new(ctx->base, drain_timeout_cb, ctx);
+	if (ctx->ev_drain != NULL)
+		evtimer_add(ctx->ev_drain, &tv);
+	px_ctx_drain(ctx);
+}
+
+/* check_tls() : for -n, loads each listener's TLS files; errors counted. */
+static int
+check_tls(struct px_cfg *cfg)
+{
+	SSL_CTX	*ssl;
+	char	 err[600];
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < cfg->nlisten; i++) {
+		if (!cfg->listen[i].u.tls)
+			continue;
+		ssl = px_tls_server_ctx(cfg->listen[i].cert,
+		    cfg->listen[i].key, cfg->listen[i].chain, err, sizeof(err));
+		if (ssl == NULL) {
+			fprintf(stderr, "listen %s: %s\n", cfg->listen[i].url,
+			    err);
+			bad++;
+		}
+		SSL_CTX_free(ssl);
+	}
+	if (cfg->up.tls) {
+		ssl = px_tls_client_ctx(cfg->upstream_ca, err, sizeof(err));
+		if (ssl == NULL) {
+			fprintf(stderr, "upstream %s: %s\n", cfg->upstream, err);
+			bad++;
+		}
+		SSL_CTX_free(ssl);
+	}
+	return bad;
+}
+
+/* open_audit() : the decision store and its JSON-lines stream. */
+static int
+open_audit(struct px_ctx *ctx, FILE **jsonl)
+{
+	char	 err[512];
+
+	*jsonl = NULL;
+	if (strcmp(ctx->cfg->audit_log, "-") == 0)
+		*jsonl = stderr;
+	else if (ctx->cfg->audit_log[0] != '\0' &&
+	    (*jsonl = fopen(ctx->cfg->audit_log, "a")) == NULL) {
+		px_log_warn("event=audit-log-open-failed file=%s",
+		    ctx->cfg->audit_log);
+		return -1;
+	}
+	err[0] = '\0';
+	ctx->audit = px_audit_open(ctx->cfg->db, *jsonl, err, sizeof(err));
+	if (ctx->audit == NULL) {
+		px_log_warnx("event=db-open-failed db=%s error=\"%s\"",
+		    ctx->cfg->db, px_log_quote(err, sizeof(err), err));
+		if (*jsonl != NULL && *jsonl != stderr)
+			fclose(*jsonl);
+		*jsonl = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+px_serve_main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'L' },
+		{ "upstream", required_argument, NULL, 'U' },
+		{ "upstream-ca", required_argument, NULL, 'A' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "admin", required_argument, NULL, 'M' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct px_cfg		*cfg = NULL;
+	struct px_cfg_errs	*errs = NULL;
+	struct px_cfg_flags	 fl;
+	struct px_ctx		 ctx;
+	struct pol_policy	*pol = NULL;
+	const char		*cfgfile = NULL;
+	FILE			*jsonl = NULL;
+	int			 ch, check = 0, rv = 2;
+	size_t			 i;
+
+	memset(&fl, 0, sizeof(fl));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:hnvp:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfgfile = optarg; break;
+		case 'n': check = 1; break;
+		case 'v': fl.verbose++; break;
+		case 'L': fl.listen = optarg; break;
+		case 'U': fl.upstream = optarg; break;
+		case 'A': fl.upstream_ca = optarg; break;
+		case 'p': fl.policy = optarg; break;
+		case 'C': fl.tls_cert = optarg; break;
+		case 'K': fl.tls_key = optarg; break;
+		case 'D': fl.db = optarg; break;
+		case 'M': fl.admin = optarg; break;
+		case 'h':
+			serve_usage(stdout);
+			return 0;
+		default:
+			serve_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		serve_usage(stderr);
+		return 2;
+	}
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (errs = calloc(1, sizeof(*errs))) == NULL) {
+		fprintf(stderr, "pubgate serve: out of memory\n");
+		goto out;
+	}
+	px_cfg_defaults(cfg);
+	if (cfgfile != NULL)
+		(void)px_cfg_load(cfg, cfgfile, errs);
+	if (errs->count == 0)
+		(void)px_cfg_apply(cfg, &fl, errs);
+	if (errs->count > 0) {
+		for (i = 0; i < errs->count && i < PX_CFG_ERRORS_MAX; i++)
+			fprintf(stderr, "%s\n", errs->msg[i]);
+		if (errs->count > PX_CFG_ERRORS_MAX)
+			fprintf(stderr, "(%zu more errors)\n",
+			    errs->count - PX_CFG_ERRORS_MAX);
+		goto out;
+	}
+	px_log_init(cfg->verbose);
+	if ((pol = load_policy(cfg->policy, 0)) == NULL)
+		goto out;
+	if (check) {
+		if (check_tls(cfg) > 0)
+			goto out;
+		printf("configuration OK\n");
+		rv = 0;
+		goto out;
+	}
+	if (cfg->workers > 1)
+		px_log_warnx("event=config key=workers value=%d "
+		    "note=\"one process serves; run several instances behind "
+		    "a load balancer\"", cfg->workers);
+	if (cfg->admin_listen[0] != '\0')
+		px_log_warnx("event=config key=admin note=\"admin listener not "
+		    "built yet; ignored\"");
+	signal(SIGPIPE, SIG_IGN);
+	if (px_ctx_init(&ctx, cfg, pol, 1) == -1)
+		goto out;
+	pol = NULL;	/* the ctx owns it now */
+	if (open_audit(&ctx, &jsonl) == -1) {
+		pol = ctx.policy;
+		px_ctx_free(&ctx);
+		goto out;
+	}
+	ctx.ev_hup = evsignal_new(ctx.base, SIGHUP, signal_cb, &ctx);
+	ctx.ev_term = evsignal_new(ctx.base, SIGTERM, signal_cb, &ctx);
+	ctx.ev_int = evsignal_new(ctx.base, SIGINT, signal_cb, &ctx);
+	if (ctx.ev_hup == NULL || ctx.ev_term == NULL || ctx.ev_int == NULL ||
+	    evsignal_add(ctx.ev_hup, NULL) == -1 ||
+	    evsignal_add(ctx.ev_term, NULL) == -1 ||
+	    evsignal_add(ctx.ev_int, NULL) == -1)
+		px_log_fatalx("event=signal-setup-failed");
+	px_log_info("event=started version=%s upstream=%s policy=%s db=%s",
+	    PUBGATE_VERSION, cfg->upstream,
+	    cfg->policy[0] ? cfg->policy : "(embedded strict)", cfg->db);
+	event_base_dispatch(ctx.base);
+	px_log_info("event=stopped requests=%llu publishes_allowed=%llu "
+	    "publishes_denied=%llu", (unsigned long long)ctx.nrequests,
+	    (unsigned long long)ctx.npublish_allow,
+	    (unsigned long long)ctx.npublish_deny);
+	pol = ctx.policy;
+	px_ctx_free(&ctx);
+	px_audit_close(ctx.audit);
+	if (jsonl != NULL && jsonl != stderr)
+		fclose(jsonl);
+	rv = 0;
+out:
+	pol_policy_unref(pol);
+	free(errs);
+	free(cfg);
+	return rv;
+}

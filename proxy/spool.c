@@ -1,0 +1,347 @@
+/*
+ * proxy/spool.c: the publish gate.
+ *
+ * A publish (PUT /<name>, POST /-/stage/package/<name>) takes a reference
+ * to the policy current when its head arrived, so a reload never changes
+ * the rules of a request in flight.  Its body goes, chunk by chunk, both
+ * to a spool file (mkstemp in spool_dir, unlinked at once: bounded
+ * memory, gone when closed) and to pol_publish_feed().  When the body is
+ * complete (or the engine has already decided), the verdict is recorded
+ * with px_audit_write() before anything else happens:
+ *   deny  -> 403 {"error": pol_report_render()} (413 over a limit, 400 for
+ *            a malformed body); the upstream never sees a byte;
+ *   allow -> the upstream connection is made, the record written, then
+ *            the exact spooled bytes are replayed (same method, path and
+ *            headers, Content-Length of the spool) and the upstream's
+ *            answer is relayed unchanged by fwd.c.
+ * A record that cannot be written is a 503 and nothing is forwarded.  A
+ * PUT whose body carries no tarball and draws no reason (deprecate, an
+ * edit of the packument) is an ordinary write: recorded and forwarded.
+ * Nothing is forwarded that was not fully inspected.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "log.h"
+#include "proxy-int.h"
+
+void
+px_spool_reset(struct px_conn *conn)
+{
+	if (conn->spool_fd != -1) {
+		close(conn->spool_fd);
+		conn->spool_fd = -1;
+	}
+	pol_publish_free(conn->stream);
+	conn->stream = NULL;
+	pol_policy_unref(conn->policy);
+	conn->policy = NULL;
+	conn->spool_len = conn->spool_off = 0;
+	conn->pst = POL_CONTINUE;
+	conn->replay_started = 0;
+}
+
+void
+px_spool_who(const char *auth, size_t len, char out[17])
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	static const char hex[] = "0123456789abcdef";
+	size_t		 i;
+
+	out[0] = '\0';
+	if (len > 7 && strncasecmp(auth, "bearer ", 7) == 0) {
+		auth += 7;
+		len -= 7;
+	}
+	while (len > 0 && *auth == ' ') {
+		auth++;
+		len--;
+	}
+	if (len == 0 || EVP_Digest(auth, len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen < 8)
+		return;
+	for (i = 0; i < 8; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[16] = '\0';
+	explicit_bzero(md, sizeof(md));
+}
+
+/* header_copy() : a header value as a small log-safe string. */
+static const char *
+header_copy(struct px_conn *conn, const char *name, char *buf, size_t len)
+{
+	const char	*v;
+	size_t		 n;
+
+	buf[0] = '\0';
+	if ((v = px_http_head_get(&conn->req, name, &n)) == NULL)
+		return buf;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return px_log_quote(buf, len, buf);
+}
+
+int
+px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
+    const struct pol_report *rep)
+{
+	struct px_audit_rec	 rec;
+	struct timeval		 tv;
+	char			 cmd[64], ua[256];
+
+	if (conn->ctx->audit == NULL)
+		return 0;	/* no store configured (unit tests) */
+	gettimeofday(&tv, NULL);
+	memset(&rec, 0, sizeof(rec));
+	rec.time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	rec.request_id = conn->reqid;
+	rec.client = conn->peer;
+	rec.who = conn->who;
+	rec.npm_command = header_copy(conn, "npm-command", cmd, sizeof(cmd));
+	rec.user_agent = header_copy(conn, "user-agent", ua, sizeof(ua));
+	rec.kind = conn->kind;
+	rec.package = conn->pkg;
+	rec.verdict = verdict;
+	rec.status = status;
+	rec.report = rep;
+	if (px_audit_write(conn->ctx->audit, &rec) == -1) {
+		px_log_warnx("conn=%llu req=%s event=audit-write-failed",
+		    (unsigned long long)conn->id, conn->reqid);
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_fail() : an error before the verdict, answered by conn.c. */
+static int
+spool_fail(struct px_conn *conn, int status, const char *text)
+{
+	conn->err_status = status;
+	conn->err_text = text;
+	return -1;
+}
+
+int
+px_spool_begin(struct px_conn *conn)
+{
+	struct px_ctx		*ctx = conn->ctx;
+	struct pol_stream_opts	 opts;
+	char			 path[PATH_MAX];
+
+	px_spool_reset(conn);
+	conn->policy = pol_policy_ref(ctx->policy);
+	memset(&opts, 0, sizeof(opts));
+	opts.input = POL_INPUT_BODY;
+	opts.url_name = conn->pkg;
+	if ((conn->stream = pol_publish_new(conn->policy, &opts)) == NULL)
+		return spool_fail(conn, 500, "pubgate: out of memory");
+	if (snprintf(path, sizeof(path), "%s/pubgate-spool-XXXXXX",
+	    ctx->cfg->spool_dir) >= (int)sizeof(path))
+		return spool_fail(conn, 503, "pubgate: spool path too long");
+	if ((conn->spool_fd = mkstemp(path)) == -1) {
+		px_log_warn("conn=%llu req=%s event=spool-open-failed dir=%s",
+		    (unsigned long long)conn->id, conn->reqid,
+		    ctx->cfg->spool_dir);
+		return spool_fail(conn, 503, "pubgate: cannot spool the "
+		    "publish; nothing was forwarded");
+	}
+	unlink(path);
+	return 0;
+}
+
+int
+px_spool_body(struct px_conn *conn, const char *p, size_t n)
+{
+	ssize_t	 w;
+	size_t	 off = 0;
+
+	if (conn->pst != POL_CONTINUE)
+		return -1;
+	while (off < n) {
+		w = write(conn->spool_fd, p + off, n - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			px_log_warn("conn=%llu req=%s event=spool-write-failed",
+			    (unsigned long long)conn->id, conn->reqid);
+			return spool_fail(conn, 503, "pubgate: cannot spool "
+			    "the publish; nothing was forwarded");
+		}
+		off += (size_t)w;
+	}
+	conn->spool_len += n;
+	conn->pst = pol_publish_feed(conn->stream, p, n);
+	return conn->pst == POL_CONTINUE ? 0 : -1;
+}
+
+/* deny_status() : the HTTP status of a denied publish. */
+static int
+deny_status(enum pol_status st)
+{
+	switch (st) {
+	case POL_ERR_LIMIT:
+		return 413;
+	case POL_ERR_SYNTAX:
+		return 400;
+	case POL_ERR_INTERNAL:
+		return 500;
+	default:
+		return 403;
+	}
+}
+
+int
+px_spool_end(struct px_conn *conn)
+{
+	const struct pol_report	*rep = NULL;
+	enum pol_verdict	 v;
+	enum pol_status		 st;
+	char			*text;
+	int			 status, early = !conn->msg_done, r;
+
+	if (conn->stream == NULL)
+		return px_conn_abort(conn, 500, "pubgate: no inspection");
+	if (!early) {
+		bufferevent_disable(conn->client, EV_READ);
+		v = pol_publish_end(conn->stream, &rep);
+	} else {
+		rep = pol_publish_report(conn->stream);
+		v = POL_DENY;
+	}
+	st = conn->pst != POL_CONTINUE ? conn->pst : rep->status;
+	if (rep->nreasons > 0)
+		snprintf(conn->rule, sizeof(conn->rule), "%s",
+		    rep->reasons[0].rule);
+	if (!early && conn->route == PX_ROUTE_PUBLISH &&
+	    rep->tarball_bytes == 0 && rep->nreasons == 0 &&
+	    rep->nreasons_total == 0 && st != POL_ERR_LIMIT &&
+	    st != POL_ERR_SYNTAX && st != POL_ERR_INTERNAL) {
+		/* No tarball: a packument edit such as deprecate. */
+		conn->kind = "deprecate";
+		v = POL_ALLOW;
+	}
+	if (v == POL_ALLOW) {
+		conn->verdict = "allow";
+		conn->ctx->npublish_allow++;
+		px_conn_set_state(conn, PX_CONN_REPLAY);
+		conn->replay_started = 0;
+		if (px_fwd_connect(conn) == -1) {
+			px_spool_up_failed(conn, 502, "pubgate: cannot reach "
+			    "the upstream registry; the publish was not "
+			    "forwarded");
+			return 0;
+		}
+		if (conn->up_connected)
+			return px_spool_connected(conn);
+		return 0;
+	}
+
+	conn->verdict = "deny";
+	conn->ctx->npublish_deny++;
+	status = deny_status(st);
+	if (px_spool_record(conn, POL_DENY, status, rep) == -1)
+		return px_conn_abort(conn, 503, "pubgate: the decision could "
+		    "not be recorded; nothing was forwarded");
+	if ((text = malloc(PX_RENDER_MAX)) == NULL)
+		return px_conn_abort(conn, status, "pubgate: publish refused");
+	pol_report_render(rep, text, PX_RENDER_MAX);
+	if (text[0] == '\0')
+		snprintf(text, PX_RENDER_MAX, "pubgate: publish of %s refused "
+		    "(%s)", conn->pkg, pol_status_str(st));
+	if (early || !conn->keepalive) {
+		r = px_conn_abort(conn, status, text);
+		free(text);
+		return r;
+	}
+	conn->status = status;
+	conn->resp_head_sent = 1;
+	px_http_error(bufferevent_get_output(conn->client), status, text, 1);
+	free(text);
+	return px_conn_resp_done(conn);
+}
+
+int
+px_spool_connected(struct px_conn *conn)
+{
+	const struct pol_report	*rep;
+
+	conn->replay_started = 1;
+	rep = conn->stream != NULL ? pol_publish_report(conn->stream) : NULL;
+	if (px_spool_record(conn, POL_ALLOW, 0, rep) == -1)
+		return px_conn_abort(conn, 503, "pubgate: the decision could "
+		    "not be recorded; nothing was forwarded");
+	if (px_fwd_request_head(conn, 0, conn->spool_len) == -1)
+		return px_conn_abort(conn, 500, "pubgate: out of memory");
+	conn->spool_off = 0;
+	return px_spool_pump(conn);
+}
+
+int
+px_spool_pump(struct px_conn *conn)
+{
+	struct evbuffer		*out;
+	struct evbuffer_iovec	 v;
+	size_t			 n;
+	ssize_t			 r;
+
+	if (conn->up == NULL || !conn->replay_started)
+		return 0;
+	out = bufferevent_get_output(conn->up);
+	while (conn->spool_off < conn->spool_len &&
+	    evbuffer_get_length(out) < PX_HIGH_WATER) {
+		n = conn->spool_len - conn->spool_off > PX_SPOOL_CHUNK ?
+		    PX_SPOOL_CHUNK : (size_t)(conn->spool_len - conn->spool_off);
+		if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1)
+			return px_conn_abort(conn, 500, "pubgate: out of memory");
+		if (v.iov_len > n)
+			v.iov_len = n;
+		r = pread(conn->spool_fd, v.iov_base, v.iov_len,
+		    (off_t)conn->spool_off);
+		if (r <= 0) {
+			px_log_warn("conn=%llu req=%s event=spool-read-failed",
+			    (unsigned long long)conn->id, conn->reqid);
+			return px_conn_abort(conn, 500, "pubgate: spool read "
+			    "failed");
+		}
+		v.iov_len = (size_t)r;
+		evbuffer_commit_space(out, &v, 1);
+		conn->spool_off += (uint64_t)r;
+	}
+	if (conn->spool_off == conn->spool_len &&
+	    conn->state == PX_CONN_REPLAY) {
+		px_conn_set_state(conn, PX_CONN_RESPONSE);
+		if (conn->resp_done)
+			return px_conn_resp_done(conn);
+	}
+	return 0;
+}
+
+void
+px_spool_up_failed(struct px_conn *conn, int status, const char *text)
+{
+	const struct pol_report	*rep;
+
+	if (!conn->replay_started) {
+		/* Never reached the registry: not recorded as allowed. */
+		rep = conn->stream != NULL ? pol_publish_report(conn->stream) :
+		    NULL;
+		(void)px_spool_record(conn, POL_DENY, status, rep);
+		conn->verdict = "deny";
+		snprintf(conn->rule, sizeof(conn->rule), "upstream");
+	}
+	px_conn_abort(conn, status, text);
+}
