@@ -89,7 +89,7 @@ cert_serial_set(X509 *x, unsigned char *out)
 		if (RAND_bytes(buf, sizeof(buf)) != 1)
 			goto fail;
 		buf[0] &= 0x7f;		/* positive as a DER INTEGER */
-	} while (buf[0] == 0 && buf[1] == 0);	/* at least 120 bits long */
+	} while (buf[0] == 0 && buf[1] == 0);	/* at least 120 bits */
 	if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL)
 		goto fail;
 	if (BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
@@ -152,8 +152,8 @@ read_file(const char *what, const char *path, size_t *lenp,
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > CERT_PEM_MAX) {
-		cert_err_set(err, "%s %s: not a regular file of at most %d bytes",
-		    what, path, CERT_PEM_MAX);
+		cert_err_set(err, "%s %s: not a regular file of at most %d "
+		    "bytes", what, path, CERT_PEM_MAX);
 		goto fail;
 	}
 	cap = (size_t)st.st_size;
@@ -450,7 +450,8 @@ make_root(const char *name, int days, X509 **certp, EVP_PKEY **keyp,
 		cert_err_set(err, "cannot generate the CA key");
 		goto fail;
 	}
-	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
+	if ((x = X509_new()) == NULL ||
+	    X509_set_version(x, X509_VERSION_3) != 1 ||
 	    cert_serial_set(x, NULL) == -1 ||
 	    (subj = X509_get_subject_name(x)) == NULL ||
 	    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,

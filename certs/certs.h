@@ -39,35 +39,39 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-/* Limits, all in one place. */
+/*
+ * Limits, all in one place.  Leaves live CERT_LEAF_DAYS (capped by the
+ * CA's notAfter) from CERT_LEAF_BACKDATE seconds ago (clock skew); a cached
+ * leaf this close to its end (CERT_RENEW_MARGIN) is minted again.  A cache
+ * entry costs about 2.5 KB, so CERT_CACHE_MAX entries cost about 250 MB.
+ */
 #define CERT_ERRMSG_MAX		200	/* struct cert_err text, with NUL */
-#define CERT_HOST_MAX		253	/* a DNS name, without trailing dot */
-#define CERT_DER_MAX		4096	/* one minted leaf, DER encoded */
-#define CERT_SERIAL_LEN		16	/* 128-bit random serial, positive */
-#define CERT_PEM_MAX		(1024 * 1024)	/* a CA cert, key or chain file */
-#define CERT_CHAIN_MAX		16	/* intermediates served with a leaf */
-#define CERT_LEAF_DAYS		7	/* leaf validity, capped by the CA's */
-#define CERT_LEAF_BACKDATE	3600	/* notBefore = now - this (clock skew) */
-#define CERT_RENEW_MARGIN	86400	/* re-mint a cached leaf this close to expiry */
-#define CERT_CACHE_DEFAULT	1000	/* cache capacity when config says 0 */
-#define CERT_CACHE_MAX		100000	/* largest cache capacity accepted */
-					/* (an entry costs about 2.5 KB) */
+#define CERT_HOST_MAX		253	/* a DNS name, no trailing dot */
+#define CERT_DER_MAX		4096	/* one minted leaf, DER */
+#define CERT_SERIAL_LEN		16	/* random serial, positive */
+#define CERT_PEM_MAX		(1024 * 1024)	/* one PEM input file */
+#define CERT_CHAIN_MAX		16	/* intermediates served */
+#define CERT_LEAF_DAYS		7
+#define CERT_LEAF_BACKDATE	3600
+#define CERT_RENEW_MARGIN	86400
+#define CERT_CACHE_DEFAULT	1000	/* capacity when config says 0 */
+#define CERT_CACHE_MAX		100000	/* largest capacity accepted */
 #define CERT_CA_DAYS_DEFAULT	365	/* `pubgate ca init` validity */
 #define CERT_CA_DAYS_MAX	3650
 #define CERT_CA_NAME_MAX	64	/* a CN is at most 64 characters */
 
 struct cert_err {
-	char	 msg[CERT_ERRMSG_MAX];	/* one line, log-safe, no key material */
+	char	 msg[CERT_ERRMSG_MAX];	/* one line, log-safe, no secrets */
 };
 
 /*
  * The CA.
  */
-struct cert_ca;			/* opaque: CA certificate, key, intermediates */
+struct cert_ca;			/* opaque: CA cert, key, intermediates */
 
 struct cert_ca_conf {
-	const char	*cert_file;	/* PEM: the CA cert, then any intermediates */
-	const char	*key_file;	/* PEM: the CA's private key, unencrypted */
+	const char	*cert_file;	/* PEM: CA cert, then intermediates */
+	const char	*key_file;	/* PEM: its key, unencrypted */
 	const char	*chain_file;	/* PEM: more intermediates, or NULL */
 };
 

@@ -33,7 +33,7 @@
 
 #include "certs-int.h"
 
-#define MINT_CN_MAX	64	/* ub-common-name: longer names go in SAN only */
+#define MINT_CN_MAX	64	/* ub-common-name; longer: SAN only */
 #define MINT_LABEL_MAX	63	/* one DNS label */
 #define MINT_EXT_MAX	5
 

@@ -80,9 +80,10 @@ ca_init(int argc, char *argv[])
 			ca_usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "pubgate ca init: unknown or incomplete "
-			    "option \"%s\" (usage: pubgate ca init --out DIR "
-			    "[--name NAME] [--days N])\n", argv[optind - 1]);
+			fprintf(stderr, "pubgate ca init: unknown or "
+			    "incomplete option \"%s\" (usage: pubgate ca "
+			    "init --out DIR [--name NAME] [--days N])\n",
+			    argv[optind - 1]);
 			return 2;
 		}
 	}

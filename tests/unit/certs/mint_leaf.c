@@ -32,7 +32,8 @@ main(int argc, char *argv[])
 	int			 i, rc = 2;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: mint_leaf CA_CERT CA_KEY HOST OUTDIR\n");
+		fprintf(stderr,
+		    "usage: mint_leaf CA_CERT CA_KEY HOST OUTDIR\n");
 		return 2;
 	}
 	conf.cert_file = argv[1];
