@@ -69,7 +69,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint64_t caps[4] = { 16u << 20, 1000, 65536, 1u << 20 };
+	static const uint64_t caps[4] = { 4u << 20, 1000, 65536, 1u << 20 };
 	struct fz_split sp;
 	struct out o1, o2, o3;
 	enum pol_gz_rc rc1, rc2, rc3;

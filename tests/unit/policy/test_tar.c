@@ -741,6 +741,61 @@ test_garbage(void **state)
 	expect(&a, POL_TAR_ERR_FORMAT, "");
 }
 
+/*
+ * Real archives (seeds of the tar fuzz corpus, 2 knob bytes first):
+ * npm pack (node-tar writes a pax header for the long path) and GNU tar
+ * in its gnu, pax and ustar formats.
+ */
+static void
+test_real_archives(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *must;	/* a path that must be walked */
+	} real[] = {
+		{ "real-npm", "<package/src/dddd" },
+		{ "real-pax", "<src/dddd" },
+		{ "real-gnu", "<src/dddd" },
+		{ "real-ustar", "<link.json|2|2|0|" },
+	};
+	const char *fx = getenv("FIXTURES");
+	char path[4096];
+	struct ar a;
+	struct rec r;
+	unsigned char *buf;
+	size_t i, n;
+	FILE *f;
+
+	if (fx == NULL)
+		skip();
+	buf = malloc(1 << 20);
+	assert_non_null(buf);
+	for (i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+		/* FIXTURES is tests/unit/policy/fixtures (may not exist). */
+		snprintf(path, sizeof(path), "%.*s/../../fuzz/corpus/tar/%s",
+		    (int)(strrchr(fx, '/') != NULL ? strrchr(fx, '/') - fx :
+		    0), fx, real[i].file);
+		f = fopen(path, "rb");
+		if (f == NULL)
+			fail_msg("%s: cannot open", path);
+		n = fread(buf, 1, 1 << 20, f);
+		fclose(f);
+		assert_true(n > 2 + 1024);
+		a.b = buf + 2;
+		a.len = n - 2;
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(walk(a.b, a.len, 0, 0, &r, NULL, NULL),
+		    POL_TAR_END);
+		assert_non_null(r.buf);
+		if (strstr(r.buf, real[i].must) == NULL)
+			fail_msg("%s: no %s in %s", real[i].file, real[i].must,
+			    r.buf);
+		free(r.buf);
+		expect(&a, POL_TAR_END, NULL);
+	}
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -757,6 +812,7 @@ main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_real_archives),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
