@@ -22,7 +22,9 @@
  * or NULL, never a part.
  *
  * The defaults of a rule (pol_rule_defaults) share one constant
- * publish_config list; rule_clear() knows not to free it.
+ * publish_config list; rule_clear() knows not to free it.  Rules without
+ * custom secret patterns share the default rule's compiled detectors
+ * (compile_detectors); policy_free() frees that database once.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -267,8 +269,11 @@ policy_free(struct pol_policy *p)
 
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->nrules; i++)
+	for (i = 0; i < p->nrules; i++) {
+		if (p->rules[i].secrets_db == p->dflt.secrets_db)
+			p->rules[i].secrets_db = NULL;	/* dflt's: freed with it */
 		rule_clear(&p->rules[i]);
+	}
 	free(p->rules);
 	rule_clear(&p->dflt);
 	free(p);
@@ -1163,8 +1168,11 @@ walk_root(struct ld *ld, const yaml_node_t *n, struct pol_policy *p)
 }
 
 /*
- * compile_detectors() : each rule's secret detectors (and the default
- * rule's); failures are errors at the rule.
+ * compile_detectors() : the default rule's secret detectors (the
+ * built-ins), then each rule's.  A rule without custom patterns shares
+ * the default rule's database (read-only once compiled; policy_free()
+ * frees it once), so a policy of many rules costs one compilation, not
+ * one per rule.  Failures are errors at the rule.
  */
 static void
 compile_detectors(struct ld *ld, struct pol_policy *p)
@@ -1173,10 +1181,25 @@ compile_detectors(struct ld *ld, struct pol_policy *p)
 	char		 msg[160];
 	size_t		 i;
 
+	r = &p->dflt;
+	if (r->secrets == POL_MODE_BLOCK) {
+		msg[0] = '\0';
+		if ((r->secrets_db = pol_secrets_compile(NULL, 0, msg,
+		    sizeof(msg))) == NULL) {
+			errs_addf(ld->errs, 0, 0, "cannot compile the built-in "
+			    "secret detectors: %s", msg[0] ? msg : "failed");
+			return;
+		}
+	}
 	for (i = 0; i < p->nrules; i++) {
 		r = &p->rules[i];
 		if (r->secrets != POL_MODE_BLOCK && r->ncustom == 0)
 			continue;
+		if (r->ncustom == 0) {
+			/* The built-ins alone: share the default rule's. */
+			r->secrets_db = p->dflt.secrets_db;
+			continue;
+		}
 		msg[0] = '\0';
 		r->secrets_db = pol_secrets_compile(r->custom, r->ncustom, msg,
 		    sizeof(msg));
@@ -1184,14 +1207,6 @@ compile_detectors(struct ld *ld, struct pol_policy *p)
 			errs_addf(ld->errs, r->line, ld->rule_col[i],
 			    "rule \"%.60s\": cannot compile its secret "
 			    "detectors: %s", r->match, msg[0] ? msg : "failed");
-	}
-	r = &p->dflt;
-	if (r->secrets == POL_MODE_BLOCK) {
-		msg[0] = '\0';
-		if ((r->secrets_db = pol_secrets_compile(NULL, 0, msg,
-		    sizeof(msg))) == NULL)
-			errs_addf(ld->errs, 0, 0, "cannot compile the built-in "
-			    "secret detectors: %s", msg[0] ? msg : "failed");
 	}
 }
 

@@ -138,6 +138,8 @@ test_example(void **state)
 	assert_ptr_equal(r, &p->dflt);
 	assert_int_equal(r->publish, POL_DENY);
 	assert_non_null(r->secrets_db);
+	/* The rule with a custom pattern has a database of its own. */
+	assert_ptr_not_equal(p->rules[0].secrets_db, p->dflt.secrets_db);
 	assert_int_equal(r->limits.tarball, POL_DEF_TARBALL);
 	pol_policy_unref(p);
 }
@@ -195,6 +197,8 @@ test_values(void **state)
 	assert_int_equal(r->publish_config.n, 3);
 	assert_int_equal(r->writes, POL_ALLOW);
 	assert_non_null(r->secrets_db);
+	/* Built-ins only: the default rule's database, compiled once. */
+	assert_ptr_equal(r->secrets_db, p->dflt.secrets_db);
 	pol_policy_unref(p);
 }
 
