@@ -16,8 +16,8 @@
  * escape sequences are gathered in a small buffer on the stack first so
  * that escape-heavy text costs few callbacks.
  *
- * Not checked: that string bytes are valid UTF-8 (they are passed on as
- * they are).
+ * String bytes must be well-formed UTF-8 (RFC 8259 section 8.1); they
+ * are passed on as they are, escapes are decoded to UTF-8.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -60,7 +60,20 @@ enum {
 static const unsigned char str_stop[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	['"'] = 1, ['\\'] = 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* '"' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,	/* '\\' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* UTF-8 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
 /* Runs at least this long go to the callback in place, not copied. */
@@ -80,8 +93,8 @@ is_ws(unsigned char c)
 }
 
 /*
- * str_span() : the first byte in [p, end) that ends a plain string run
- * ('"', '\\' or a control byte), or end.
+ * str_span() : the first byte in [p, end) that ends a plain ASCII run
+ * ('"', '\\', a control byte or a byte over 0x7f), or end.
  */
 static const unsigned char *
 str_span(const unsigned char *p, const unsigned char *end)
@@ -102,6 +115,8 @@ str_span(const unsigned char *p, const unsigned char *end)
 		my = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(y, quote),
 		    _mm_cmpeq_epi8(y, bslash)),
 		    _mm_cmpeq_epi8(_mm_min_epu8(y, ctl), y));
+		mx = _mm_or_si128(mx, x);	/* the top bit: non-ASCII */
+		my = _mm_or_si128(my, y);
 		m = (unsigned int)_mm_movemask_epi8(mx) |
 		    ((unsigned int)_mm_movemask_epi8(my) << 16);
 		if (m != 0)
@@ -112,6 +127,59 @@ str_span(const unsigned char *p, const unsigned char *end)
 	while (p < end && !str_stop[*p])
 		p++;
 	return p;
+}
+
+/*
+ * str_run() : the end of the run of string bytes at p that need no
+ * unescaping: ASCII other than '"', '\\' and control bytes, and
+ * well-formed UTF-8 (RFC 3629: no overlongs, surrogates or code points
+ * over U+10FFFF).  A sequence cut by the end of the buffer is kept in
+ * j->u_digits (continuation bytes still due) and j->u_pending (their
+ * allowed range, lo << 8 | hi); those fields serve \\u escapes only
+ * outside such a sequence.  *bad is set when the run ends at a byte
+ * that breaks UTF-8.
+ */
+static const unsigned char *
+str_run(struct pol_json *j, const unsigned char *p, const unsigned char *end,
+    int *bad)
+{
+	unsigned char c;
+
+	*bad = 0;
+	for (;;) {
+		while (j->u_digits > 0) {
+			if (p == end)
+				return p;
+			if (*p < (j->u_pending >> 8) ||
+			    *p > (j->u_pending & 0xff)) {
+				*bad = 1;
+				return p;
+			}
+			p++;
+			j->u_digits--;
+			j->u_pending = 0x80bf;
+		}
+		p = str_span(p, end);
+		if (p == end || *p < 0x80)
+			return p;
+		c = *p;
+		if (c >= 0xc2 && c <= 0xdf) {
+			j->u_digits = 1;
+			j->u_pending = 0x80bf;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			j->u_digits = 2;
+			j->u_pending = c == 0xe0 ? 0xa0bf :
+			    c == 0xed ? 0x809f : 0x80bf;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			j->u_digits = 3;
+			j->u_pending = c == 0xf0 ? 0x90bf :
+			    c == 0xf4 ? 0x808f : 0x80bf;
+		} else {
+			*bad = 1;
+			return p;
+		}
+		p++;
+	}
 }
 
 /*
@@ -356,7 +424,7 @@ pol_json_feed(struct pol_json *j, const void *buf, size_t len)
 		c = *p;
 		switch (j->state) {
 		case ST_STR:
-			q = str_span(p, end);
+			q = str_run(j, p, end, &d);
 			if (q > p) {
 				if (j->in_key &&
 				    (size_t)(q - p) > POL_JSON_KEY_MAX - j->klen) {
@@ -369,10 +437,15 @@ pol_json_feed(struct pol_json *j, const void *buf, size_t len)
 				if (put(j, &ob, (const char *)p, q - p) != 0)
 					goto out;
 				p = q;
-				if (p == end)
-					continue;
-				c = *p;
 			}
+			if (d) {
+				j->rc = POL_JSON_ERR_SYNTAX;
+				j->err = "invalid UTF-8 in string";
+				goto out;
+			}
+			if (p == end)
+				continue;
+			c = *p;
 			if (c == '"') {
 				p++;
 				if (j->in_key) {
@@ -472,6 +545,9 @@ pol_json_feed(struct pol_json *j, const void *buf, size_t len)
 					goto out;
 				j->state = ST_STR;
 			}
+			/* Back in the string, u_digits tracks UTF-8 again. */
+			j->u_digits = 0;
+			j->u_pending = 0;
 			p++;
 			continue;
 		case ST_U_BS:

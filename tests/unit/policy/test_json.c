@@ -436,6 +436,48 @@ test_random_docs(void **state)
 	assert_true(ok > 10);
 }
 
+static void
+test_utf8(void **state)
+{
+	static const char *bad[] = {
+		"\"\x80\"", "\"\xbf\"", "\"\xc0\x80\"", "\"\xc1\xbf\"",
+		"\"\xe0\x80\x80\"", "\"\xe0\x9f\xbf\"",
+		"\"\xed\xa0\x80\"", "\"\xed\xbf\xbf\"",
+		"\"\xf0\x80\x80\x80\"", "\"\xf0\x8f\xbf\xbf\"",
+		"\"\xf4\x90\x80\x80\"", "\"\xf5\x80\x80\x80\"",
+		"\"\xff\"", "\"\xfe\"", "\"\xc3\"", "\"\xe2\x82\"",
+		"\"\xf0\x9f\x98\"", "\"\xc3\xa9\xa9\"", "\"\xc3" "A\"",
+		"\"\xe2\x82\\n\"", "{\"k\xff\":1}", "[\xc3\xa9]",
+		"\xc3\xa9", "\"a\xc3",
+	};
+	char *buf, *ev;
+	size_t i, n;
+
+	expect_events("\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
+	    " S0:\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80/S0");
+	expect_events("\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf"
+	    "\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"",
+	    " S0:\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf"
+	    "\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf/S0");
+	expect_events("{\"\xe6\x97\xa5\xe6\x9c\xac\":\"\\u00e9\xc3\xa9\"}",
+	    "{0 K1:\xe6\x97\xa5\xe6\x9c\xac S1:\xc3\xa9\xc3\xa9/S1}0");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_rc(bad[i], POL_JSON_ERR_SYNTAX);
+
+	/* Long non-ASCII text goes through in few, big chunks. */
+	n = 3 * 100000;
+	buf = malloc(n + 2);
+	assert_non_null(buf);
+	buf[0] = '"';
+	for (i = 0; i < n; i += 3)
+		memcpy(buf + 1 + i, "\xe6\x97\xa5", 3);
+	buf[n + 1] = '"';
+	assert_int_equal(check_splits(buf, n + 2, 0, &ev), POL_JSON_OK);
+	assert_int_equal(strlen(ev), n + 7);
+	free(ev);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -450,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_stop_abort),
 		cmocka_unit_test(test_long_string),
 		cmocka_unit_test(test_random_docs),
+		cmocka_unit_test(test_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
