@@ -191,7 +191,7 @@ static const struct pol_detector builtins[] = {
 	    SM, 0),
 	DET("datadog-api-key", "Datadog API or application key assignment",
 	    "DD_API_KEY=********************************", HINT_REVOKE,
-	    "(?i:(dd|datadog)_?(api|app|application)_?key)[\"']?[ \\t]*[:=]"
+	    "(?i:(dd|datadog)_(api|app|application)_key)[\"']?[ \\t]*[:=]"
 	    "[ \\t]*[\"']?[0-9a-f]{32}", SM, 0),
 };
 
