@@ -66,6 +66,7 @@ static const unsigned char b64_dec[256] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
+/* pol_b64_init() : resets b to decode one base64 text in mode. */
 void
 pol_b64_init(struct pol_b64 *b, enum pol_b64_mode mode)
 {

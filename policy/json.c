@@ -390,6 +390,10 @@ value_start(struct pol_json *j, unsigned char c)
 	}
 }
 
+/*
+ * pol_json_init() : resets j to scan one JSON text; a max_depth of 0 or
+ * over POL_JSON_DEPTH_MAX means POL_JSON_DEPTH_MAX.
+ */
 void
 pol_json_init(struct pol_json *j, int max_depth, pol_json_cb cb, void *arg)
 {
@@ -784,33 +788,22 @@ out:
 	return j->rc;
 }
 
+/*
+ * pol_json_finish() : POL_JSON_OK if exactly one complete value was
+ * scanned (a top-level number is delivered here), else the sticky rc.
+ */
 enum pol_json_rc
 pol_json_finish(struct pol_json *j)
 {
 	if (j->rc != POL_JSON_OK)
 		return j->rc;
-	switch (j->state) {
-	case ST_NUM_MINUS:
-	case ST_NUM_ZERO:
-	case ST_NUM_INT:
-	case ST_NUM_DOT:
-	case ST_NUM_FRAC:
-	case ST_NUM_E:
-	case ST_NUM_ESIGN:
-	case ST_NUM_EXP:
-		if (j->depth != 0)
-			break;
-		if (num_end(j) != 0)
-			return j->rc;
-		/* FALLTHROUGH */
-	case ST_AFTER:
-		if (j->depth == 0) {
-			j->seen_value = 1;
-			j->state = ST_DONE;
-		}
-		break;
-	default:
-		break;
+	/* A top-level number ends with the input. */
+	if (j->state >= ST_NUM_MINUS && j->state <= ST_NUM_EXP &&
+	    j->depth == 0 && num_end(j) != 0)
+		return j->rc;
+	if (j->state == ST_AFTER && j->depth == 0) {
+		j->seen_value = 1;
+		j->state = ST_DONE;
 	}
 	if (j->state == ST_DONE && j->seen_value)
 		return POL_JSON_OK;

@@ -406,6 +406,10 @@ hdr_done(struct pol_tar *t)
 	return POL_TAR_OK;
 }
 
+/*
+ * pol_tar_init() : resets t to walk one archive; cb is borrowed until
+ * pol_tar_free().  Call pol_tar_free() before initializing t again.
+ */
 void
 pol_tar_init(struct pol_tar *t, const struct pol_tar_cb *cb, void *arg)
 {
