@@ -613,6 +613,8 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 	if (px_cfg_parse_url(cfg->upstream, &cfg->up, &why) == -1)
 		px_cfg_err(errs, "%s: upstream %s: %s", where, cfg->upstream,
 		    why);
+	snprintf(cfg->up_origin, sizeof(cfg->up_origin), "%s://%s%s/",
+	    cfg->up.tls ? "https" : "http", cfg->up.hostport, cfg->up.prefix);
 	if (fl->upstream_ca != NULL)
 		set_path(errs, "--upstream-ca", cfg->upstream_ca,
 		    sizeof(cfg->upstream_ca), fl->upstream_ca);

@@ -705,6 +705,8 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	}
 	px_http_head_free(&conn->req);
 	px_http_head_free(&conn->resp);
+	if (conn->rw_buf != NULL)
+		evbuffer_free(conn->rw_buf);
 	TAILQ_REMOVE(&ctx->conns, conn, entry);
 	ctx->nconns--;
 	free(conn);

@@ -33,6 +33,8 @@
 static void	up_readcb(struct bufferevent *, void *);
 static void	up_writecb(struct bufferevent *, void *);
 static void	up_eventcb(struct bufferevent *, short, void *);
+static int	rw_target(struct px_conn *);
+static int	is_packument_path(const char *, size_t);
 
 /* set_tv() : ms into a timeval. */
 static struct timeval *
@@ -124,6 +126,24 @@ is_named(const struct px_head *h, size_t i, const char *name)
 	    strncasecmp(h->buf + h->hdrs[i].name, name, n) == 0;
 }
 
+/* json_identity() : a JSON body without a content coding. */
+static int
+json_identity(const struct px_head *h)
+{
+	const char	*v;
+	size_t		 n, i;
+
+	if ((v = px_http_head_get(h, "content-encoding", &n)) != NULL &&
+	    !(n == 8 && strncasecmp(v, "identity", 8) == 0))
+		return 0;
+	if ((v = px_http_head_get(h, "content-type", &n)) == NULL)
+		return 0;
+	for (i = 0; i + 4 <= n; i++)
+		if (strncasecmp(v + i, "json", 4) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * resp_on_headers_complete() : writes the response head to the client.
  * Returns 1 (no body) for a HEAD request, as llhttp cannot know that.
@@ -159,6 +179,17 @@ resp_on_headers_complete(llhttp_t *p)
 	else
 		conn->resp_mode = conn->http_minor >= 1 ? PX_RESP_CHUNKED :
 		    PX_RESP_EOF;
+	conn->rw_active = 0;
+	conn->rw_carry_len = 0;
+	if (conn->rw_candidate && status == 200 &&
+	    conn->resp_mode != PX_RESP_NONE && json_identity(h) &&
+	    rw_target(conn) == 0 && strcmp(conn->rw_to,
+	    conn->ctx->cfg->up_origin) != 0 && (conn->rw_buf != NULL ||
+	    (conn->rw_buf = evbuffer_new()) != NULL)) {
+		conn->rw_active = 1;
+		conn->resp_mode = conn->http_minor >= 1 ? PX_RESP_CHUNKED :
+		    PX_RESP_EOF;
+	}
 	if (conn->resp_mode == PX_RESP_EOF || !conn->keepalive ||
 	    conn->ctx->draining)
 		conn->resp_close = 1;
@@ -188,6 +219,150 @@ resp_on_headers_complete(llhttp_t *p)
 	return conn->method == HTTP_HEAD ? 1 : 0;
 }
 
+/* ------------------------------------------------ tarball URL rewrite */
+
+/*
+ * Packuments name their tarballs by absolute URL, built by the upstream
+ * from the Host it saw (Verdaccio) or its own origin (registry.npmjs.org).
+ * For installs to come back through the gate, a 200 JSON answer to a GET
+ * of a packument has every occurrence of the upstream origin
+ * ("scheme://host[:port][/prefix]/") replaced by the gate's public URL:
+ * public_url when configured, else the listener's scheme and the Host the
+ * client used.  The body is streamed: a partial match at the end of a
+ * chunk is carried (at most the origin's length) into the next one.  The
+ * request for such a document is sent without Accept-Encoding so the
+ * answer is plain text; the rewritten body is re-framed as chunked.
+ */
+
+/* is_packument_path() : "/name", "/@scope%2fname" or "/@scope/name". */
+static int
+is_packument_path(const char *u, size_t len)
+{
+	size_t	 i, slashes = 0, n;
+
+	for (n = 0; n < len && u[n] != '?' && u[n] != '#'; n++)
+		;
+	if (n < 2 || u[0] != '/' || u[1] == '-')
+		return 0;
+	for (i = 1; i < n; i++)
+		if (u[i] == '/')
+			slashes++;
+	if (slashes == 0)
+		return 1;
+	return slashes == 1 && u[1] == '@' && u[n - 1] != '/';
+}
+
+/* rw_target() : fills conn->rw_to; 0, or -1 when no usable URL is known. */
+static int
+rw_target(struct px_conn *conn)
+{
+	const char	*host, *pub = conn->ctx->cfg->public_url;
+	size_t		 hl, i;
+
+	if (pub[0] != '\0') {
+		hl = strlen(pub);
+		while (hl > 0 && pub[hl - 1] == '/')
+			hl--;
+		snprintf(conn->rw_to, sizeof(conn->rw_to), "%.*s/", (int)hl,
+		    pub);
+		return 0;
+	}
+	if ((host = px_http_head_get(&conn->req, "host", &hl)) == NULL ||
+	    hl == 0 || hl > 260)
+		return -1;
+	for (i = 0; i < hl; i++) {
+		char c = host[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		    c == ':' || c == '[' || c == ']' || c == '_'))
+			return -1;
+	}
+	snprintf(conn->rw_to, sizeof(conn->rw_to), "%s://%.*s/",
+	    conn->tls ? "https" : "http", (int)hl, host);
+	return 0;
+}
+
+/*
+ * rw_feed() : rewrites n bytes into conn->rw_buf, carrying a partial
+ * match of the upstream origin over to the next call.
+ */
+static void
+rw_feed(struct px_conn *conn, const char *p, size_t n)
+{
+	const char	*pat = conn->ctx->cfg->up_origin, *q;
+	size_t		 plen = strlen(pat), take, m;
+	char		 tmp[sizeof(conn->rw_carry)];
+	struct evbuffer	*b = conn->rw_buf;
+
+	while (n > 0) {
+		if (conn->rw_carry_len > 0) {
+			take = plen - conn->rw_carry_len;
+			if (take > n)
+				take = n;
+			if (memcmp(p, pat + conn->rw_carry_len, take) == 0) {
+				memcpy(conn->rw_carry + conn->rw_carry_len, p,
+				    take);
+				conn->rw_carry_len += take;
+				p += take;
+				n -= take;
+				if (conn->rw_carry_len == plen) {
+					evbuffer_add(b, conn->rw_to,
+					    strlen(conn->rw_to));
+					conn->rw_carry_len = 0;
+				}
+				continue;
+			}
+			/* No match after all: emit one byte, rescan the rest. */
+			m = conn->rw_carry_len;
+			memcpy(tmp, conn->rw_carry, m);
+			conn->rw_carry_len = 0;
+			evbuffer_add(b, tmp, 1);
+			rw_feed(conn, tmp + 1, m - 1);
+			continue;
+		}
+		if ((q = memchr(p, pat[0], n)) == NULL) {
+			evbuffer_add(b, p, n);
+			return;
+		}
+		evbuffer_add(b, p, (size_t)(q - p));
+		n -= (size_t)(q - p);
+		p = q;
+		m = n < plen ? n : plen;
+		if (memcmp(p, pat, m) != 0) {
+			evbuffer_add(b, p, 1);
+			p++;
+			n--;
+		} else if (m == plen) {
+			evbuffer_add(b, conn->rw_to, strlen(conn->rw_to));
+			p += plen;
+			n -= plen;
+		} else {
+			memcpy(conn->rw_carry, p, m);
+			conn->rw_carry_len = m;
+			p += m;
+			n -= m;
+		}
+	}
+}
+
+/* rw_flush() : frames what rw_feed produced as one chunk to the client. */
+static void
+rw_flush(struct px_conn *conn)
+{
+	struct evbuffer	*out = bufferevent_get_output(conn->client);
+	size_t		 len = evbuffer_get_length(conn->rw_buf);
+
+	if (len == 0)
+		return;
+	if (conn->resp_mode == PX_RESP_CHUNKED)
+		evbuffer_add_printf(out, "%zx\r\n", len);
+	conn->bytes_out += len;
+	evbuffer_add_buffer(out, conn->rw_buf);
+	if (conn->resp_mode == PX_RESP_CHUNKED)
+		evbuffer_add(out, "\r\n", 2);
+}
+
 static int
 resp_on_body(llhttp_t *p, const char *at, size_t len)
 {
@@ -196,6 +371,11 @@ resp_on_body(llhttp_t *p, const char *at, size_t len)
 
 	if (conn->resp_1xx || len == 0)
 		return 0;
+	if (conn->rw_active) {
+		rw_feed(conn, at, len);
+		rw_flush(conn);
+		return 0;
+	}
 	if (conn->resp_mode == PX_RESP_CHUNKED)
 		evbuffer_add_printf(out, "%zx\r\n", len);
 	evbuffer_add(out, at, len);
@@ -212,6 +392,11 @@ resp_on_message_complete(llhttp_t *p)
 
 	if (conn->resp_1xx)
 		return 0;
+	if (conn->rw_active && conn->rw_carry_len > 0) {
+		evbuffer_add(conn->rw_buf, conn->rw_carry, conn->rw_carry_len);
+		conn->rw_carry_len = 0;
+		rw_flush(conn);
+	}
 	if (conn->resp_mode == PX_RESP_CHUNKED)
 		evbuffer_add(bufferevent_get_output(conn->client),
 		    "0\r\n\r\n", 5);
@@ -285,13 +470,17 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 
 	llhttp_reset(&conn->respp);
 	conn->resp_done = 0;
+	conn->rw_candidate = conn->method == HTTP_GET &&
+	    conn->route == PX_ROUTE_READ &&
+	    is_packument_path(h->buf + h->url, h->url_len);
 	r |= evbuffer_add_printf(out, "%s %s%.*s HTTP/1.1\r\nHost: %s\r\n",
 	    llhttp_method_name((llhttp_method_t)conn->method), cfg->up.prefix,
 	    (int)h->url_len, h->buf + h->url, cfg->up.hostport) < 0;
 	for (i = 0; i < h->nhdrs; i++) {
 		if (px_http_hop_by_hop(h, i) || is_named(h, i, "host") ||
 		    is_named(h, i, "content-length") ||
-		    is_named(h, i, "expect"))
+		    is_named(h, i, "expect") || (conn->rw_candidate &&
+		    is_named(h, i, "accept-encoding")))
 			continue;
 		r |= evbuffer_add_printf(out, "%.*s: %.*s\r\n",
 		    (int)h->hdrs[i].name_len, h->buf + h->hdrs[i].name,

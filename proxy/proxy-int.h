@@ -92,6 +92,7 @@ struct px_cfg {
 	char			 upstream_ca[PATH_MAX];	/* "" system store */
 	char			 policy[PATH_MAX];	/* "" embedded strict */
 	char			 public_url[PX_URL_MAX];
+	char			 up_origin[PX_URL_MAX * 2];	/* "scheme://hostport/prefix/" */
 	unsigned		 connect_ms, idle_ms, request_ms;
 	size_t			 header_bytes, headers;
 	uint64_t		 body;
@@ -287,6 +288,12 @@ struct px_conn {
 	int			 up_eof;	/* upstream closed its side */
 	int			 resp_1xx;	/* current response is interim */
 	int			 replay_started;	/* spool replay began */
+	int			 rw_candidate;	/* GET of a packument: may rewrite */
+	int			 rw_active;	/* rewriting this response body */
+	size_t			 rw_carry_len;	/* bytes of a partial match */
+	char			 rw_carry[PX_URL_MAX * 2];
+	char			 rw_to[PX_URL_MAX + 16];	/* replacement */
+	struct evbuffer		*rw_buf;	/* one rewritten chunk */
 
 	/* The current response. */
 	enum px_resp_mode	 resp_mode;
