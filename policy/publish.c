@@ -162,6 +162,7 @@ struct pol_stream {
 	struct pub_finding	*pend_find;
 	size_t			 npend_find;
 
+	int			 replayed;
 	int			 ended;
 };
 
@@ -768,12 +769,16 @@ tarball_b64(struct pol_stream *s, const char *txt, size_t len)
 	while (len > 0) {
 		n = len < PUB_DECODE_IN ? len : PUB_DECODE_IN;
 		used = pol_b64_decode(&s->b64, txt, n, s->decbuf, &outlen);
+		/*
+		 * On an error the groups before it are still judged, so that
+		 * the first problem in the data wins whatever the split.
+		 */
+		if ((st = tarball_bytes(s, s->decbuf, outlen)) != POL_CONTINUE)
+			return st;
 		if (used < 0)
 			return fatal(s, POL_ERR_SYNTAX, "attachment.base64",
 			    NULL, "attach the tarball as base64",
 			    "attachment data is not valid base64");
-		if ((st = tarball_bytes(s, s->decbuf, outlen)) != POL_CONTINUE)
-			return st;
 		txt += n;
 		len -= n;
 	}
@@ -1224,23 +1229,15 @@ enum pol_status
 pol_publish_feed(struct pol_stream *s, const void *buf, size_t len)
 {
 	const unsigned char	*p = buf;
-	size_t			 i;
 
 	if (s->ended || s->r.status != POL_CONTINUE)
 		return s->r.status == POL_CONTINUE ? POL_DONE : s->r.status;
 	if (len == 0)
 		return POL_CONTINUE;
 	if (!s->sniffed) {
-		if (s->input == POL_INPUT_AUTO) {
-			for (i = 0; i < len && (p[i] == ' ' || p[i] == '\n' ||
-			    p[i] == '\r' || p[i] == '\t'); i++)
-				;
-			if (i == len) {
-				s->r.body_bytes += len;
-				return POL_CONTINUE;	/* still sniffing */
-			}
-			s->input = p[i] == 0x1f ? POL_INPUT_TGZ : POL_INPUT_BODY;
-		}
+		/* gzip starts with 0x1f; anything else can only be JSON. */
+		if (s->input == POL_INPUT_AUTO)
+			s->input = p[0] == 0x1f ? POL_INPUT_TGZ : POL_INPUT_BODY;
 		s->sniffed = 1;
 		if (s->input == POL_INPUT_TGZ) {
 			s->cur_attach = A_TARBALL;
@@ -1336,6 +1333,7 @@ replay_pending(struct pol_stream *s)
 	const char		*head, *path;
 	struct pub_finding	*f;
 
+	s->replayed = 1;
 	while (off < s->pend_len) {
 		head = s->pend_paths + off;
 		path = head + strlen(head) + 1;
@@ -1615,6 +1613,13 @@ pol_publish_end(struct pol_stream *s, const struct pol_report **report)
 		s->ended = 1;
 		if (s->r.status == POL_CONTINUE)
 			judge_end(s);
+		else if (!s->replayed) {
+			/* What was found before a fatal error still counts. */
+			if (!rule_known(s) && best_name(s) != NULL)
+				choose_rule(s);
+			if (rule_known(s) && s->srule != s->rule)
+				replay_pending(s);
+		}
 		if (s->r.status != POL_CONTINUE || s->r.nreasons_total > 0)
 			s->r.verdict = POL_DENY;
 		if (s->r.name[0] == '\0' && best_name(s) != NULL)
