@@ -1,20 +1,14 @@
 #!/bin/sh
 # contrib/run.sh: the README's run command.  Installs what is missing,
-# builds pubgate in build/ and runs it on a working default.
-# Until the proxy lands it demonstrates `pubgate scan` with the embedded
-# strict policy on an example package (packed with npm) that leaks a map.
+# builds pubgate in build/ and runs `pubgate serve` on its working default:
+# plain HTTP on http://127.0.0.1:8080 (loopback only), upstream
+# https://registry.npmjs.org (TLS verified against the system store), the
+# embedded strict policy, decisions in ./pubgate.db.  Extra arguments go to
+# `pubgate serve` (for example -c contrib/pubgate.yaml, or --listen URL).
 set -eu
 cd "$(dirname "$0")/.."
 contrib/install-deps.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
-exe=build/proxy/pubgate
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-(cd contrib/examples/leaky && npm pack --silent --pack-destination "$tmp" >/dev/null)
-set +e
-"$exe" scan -p contrib/policies/strict.yaml "$tmp"/*.tgz
-rc=$?
-set -e
-echo "pubgate scan exit code: $rc (0 allow, 1 block, 2 error)"
-[ "$rc" -ne 2 ]
+echo "pubgate: try  npm --registry http://127.0.0.1:8080/ view lodash version" >&2
+exec build/proxy/pubgate serve "$@"
