@@ -1,0 +1,211 @@
+/*
+ * tests/unit/proxy/test_fwd.c: reads through a real connection to a fake
+ * upstream on loopback (fwd.c): a chunked response passes through with
+ * its bytes intact, the request reaches the upstream with Host rewritten
+ * and hop-by-hop fields gone, a request body is re-framed faithfully,
+ * keep-alive reuses the upstream connection, a slow client stops the
+ * upstream reads (bounded buffering), and a dead upstream is a 502 JSON.
+ */
+#include "px_harness.h"
+
+static int
+up_head_complete(const struct harness *h)
+{
+	return h->upreq.p != NULL && strstr(h->upreq.p, "\r\n\r\n") != NULL;
+}
+
+/* dechunk() : decodes a chunked body in place-ish into out. */
+static int
+dechunk(const char *p, struct h_buf *out)
+{
+	unsigned long	 n;
+	char		*ep;
+
+	for (;;) {
+		n = strtoul(p, &ep, 16);
+		if (ep == p || strncmp(ep, "\r\n", 2) != 0)
+			return -1;
+		p = ep + 2;
+		if (n == 0)
+			return strncmp(p, "\r\n", 2) == 0 ? 0 : -1;
+		h_append(out, p, n);
+		p += n;
+		if (strncmp(p, "\r\n", 2) != 0)
+			return -1;
+		p += 2;
+	}
+}
+
+static void
+up_write(struct harness *h, const char *s, size_t n)
+{
+	ssize_t	 w;
+	size_t	 off = 0;
+
+	while (off < n) {
+		w = write(h->up, s + off, n - off);
+		if (w == -1 && errno == EAGAIN) {
+			h_pump(h);
+			continue;
+		}
+		assert_true(w > 0);
+		off += (size_t)w;
+	}
+}
+
+#define up_writes(h, s)	up_write((h), (s), strlen(s))
+
+static void
+test_chunked_passthrough(void **state)
+{
+	struct harness	 h;
+	struct h_buf	 body = { 0 };
+	char		 want_host[300];
+	static const char resp[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/octet-stream\r\n"
+	    "Transfer-Encoding: chunked\r\n"
+	    "Connection: keep-alive, X-Hop\r\n"
+	    "X-Hop: gone\r\n"
+	    "X-Kept: yes\r\n\r\n"
+	    "5\r\nhello\r\n"
+	    "1;ext=1\r\n \r\n"
+	    "6\r\nworld!\r\n"
+	    "0\r\n\r\n";
+
+	(void)state;
+	h_setup(&h, NULL);
+	h_sends(&h, "GET /-/x?q=1 HTTP/1.1\r\nHost: gate.example\r\n"
+	    "Authorization: Bearer secret-token\r\nnpm-otp: 123456\r\n"
+	    "Connection: keep-alive, X-Drop\r\nX-Drop: 1\r\n"
+	    "Proxy-Authorization: x\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	/* The upstream sees its own host, credentials, no hop-by-hop fields. */
+	assert_true(strncmp(h.upreq.p, "GET /-/x?q=1 HTTP/1.1\r\n", 23) == 0);
+	snprintf(want_host, sizeof(want_host), "\r\nHost: %s\r\n",
+	    h.cfg.up.hostport);
+	assert_non_null(strstr(h.upreq.p, want_host));
+	assert_null(strstr(h.upreq.p, "gate.example"));
+	assert_non_null(strstr(h.upreq.p, "Authorization: Bearer secret-token"));
+	assert_non_null(strstr(h.upreq.p, "npm-otp: 123456"));
+	assert_null(strcasestr(h.upreq.p, "X-Drop"));
+	assert_null(strcasestr(h.upreq.p, "Proxy-Authorization"));
+	assert_null(strcasestr(h.upreq.p, "\r\nConnection:"));
+
+	up_write(&h, resp, sizeof(resp) - 1);
+	assert_true(h_run(&h, h_resp_complete, 5000));
+	assert_int_equal(h_status(&h), 200);
+	assert_non_null(strcasestr(h.resp.p, "\r\nTransfer-Encoding: chunked"));
+	assert_non_null(strstr(h.resp.p, "\r\nX-Kept: yes"));
+	assert_null(strcasestr(h.resp.p, "X-Hop"));
+	assert_int_equal(dechunk(h_body(&h), &body), 0);
+	assert_int_equal(body.len, 12);
+	assert_memory_equal(body.p, "hello world!", 12);
+	free(body.p);
+
+	/* Keep-alive: a second request goes over the same upstream conn. */
+	free(h.resp.p);
+	memset(&h.resp, 0, sizeof(h.resp));
+	free(h.upreq.p);
+	memset(&h.upreq, 0, sizeof(h.upreq));
+	h_sends(&h, "HEAD /-/y HTTP/1.1\r\nHost: g\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	assert_int_equal(accept(h.up_listen, NULL, NULL), -1);
+	up_writes(&h, "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n");
+	assert_true(h_run(&h, h_resp_complete, 2000) ||
+	    strstr(h.resp.p ? h.resp.p : "", "\r\n\r\n") != NULL);
+	assert_non_null(strstr(h.resp.p, "Content-Length: 99\r\n"));
+	h_teardown(&h);
+}
+
+static void
+test_request_body_reframed(void **state)
+{
+	struct harness	 h;
+	const char	*b;
+	struct h_buf	 body = { 0 };
+
+	(void)state;
+	h_setup(&h, NULL);
+	h_sends(&h, "POST /-/npm/v1/security/audits/quick HTTP/1.1\r\nHost: g\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	h_run(&h, h_resp_complete, 300);
+	assert_non_null(strcasestr(h.upreq.p, "Transfer-Encoding: chunked\r\n"));
+	b = strstr(h.upreq.p, "\r\n\r\n") + 4;
+	assert_int_equal(dechunk(b, &body), 0);
+	assert_int_equal(body.len, 7);
+	assert_memory_equal(body.p, "{\"a\":1}", 7);
+	free(body.p);
+	h_teardown(&h);
+}
+
+/* A client that does not read: pubgate buffers a bounded amount. */
+static void
+test_slow_client_backpressure(void **state)
+{
+	struct harness	 h;
+	struct px_conn	*conn;
+	char		*chunk;
+	size_t		 sent = 0, total = 8 * 1024 * 1024, maxbuf = 0, len;
+	ssize_t		 w;
+	int		 i;
+
+	(void)state;
+	h_setup(&h, NULL);
+	h_sends(&h, "GET /big.tgz HTTP/1.1\r\nHost: g\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	chunk = calloc(1, 65536);
+	assert_non_null(chunk);
+	up_writes(&h, "HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n\r\n");
+	conn = TAILQ_FIRST(&h.ctx.conns);
+	assert_non_null(conn);
+	/* Feed the upstream side for a while without reading the client. */
+	for (i = 0; i < 3000 && sent < total; i++) {
+		w = write(h.up, chunk, 65536);
+		if (w > 0)
+			sent += (size_t)w;
+		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
+		len = evbuffer_get_length(bufferevent_get_output(conn->client));
+		if (len > maxbuf)
+			maxbuf = len;
+		if (w < 0)
+			usleep(200);
+	}
+	/* The upstream was stopped: nowhere near 8 MiB was accepted. */
+	assert_true(sent < total);
+	assert_true(maxbuf <= PX_HIGH_WATER + 2 * PX_FEED_CHUNK);
+	assert_int_equal(conn->paused_up, 1);
+	free(chunk);
+	h_teardown(&h);
+}
+
+static void
+test_upstream_down(void **state)
+{
+	struct harness	 h;
+
+	(void)state;
+	h_setup(&h, NULL);
+	close(h.up_listen);	/* nobody listens there any more */
+	h.up_listen = socket(AF_INET, SOCK_STREAM, 0);
+	h_sends(&h, "GET /leftpad HTTP/1.1\r\nHost: g\r\n\r\n");
+	assert_true(h_run(&h, h_resp_complete, 5000));
+	assert_int_equal(h_status(&h), 502);
+	assert_true(strncmp(h_body(&h), "{\"error\": \"", 11) == 0);
+	h_teardown(&h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_chunked_passthrough),
+		cmocka_unit_test(test_request_body_reframed),
+		cmocka_unit_test(test_slow_client_backpressure),
+		cmocka_unit_test(test_upstream_down),
+	};
+
+	px_log_init(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

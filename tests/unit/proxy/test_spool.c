@@ -1,0 +1,212 @@
+/*
+ * tests/unit/proxy/test_spool.c: the publish gate through a real
+ * connection (spool.c): a denied publish is a 403 JSON whose text names
+ * the file and the upstream never gets a connection; an allowed publish
+ * reaches the upstream as the exact bytes the client sent (method, path,
+ * credentials, Content-Length) and the upstream's answer is relayed; a
+ * malformed body is refused without a byte upstream; `who` is a
+ * fingerprint of the token.  Bodies are the generated incident fixtures
+ * (FIXDIR, tests/fixtures/mkfixtures.py), judged by the embedded policy.
+ */
+#include <openssl/evp.h>
+
+#include "px_harness.h"
+
+static unsigned char *
+slurp(const char *name, size_t *len)
+{
+	char		 path[1024];
+	const char	*dir = getenv("FIXDIR");
+	FILE		*f;
+	unsigned char	*buf;
+	long		 n;
+
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static struct pol_policy *
+strict(void)
+{
+	struct pol_errors	*errs = calloc(1, sizeof(*errs));
+	struct pol_policy	*p;
+
+	assert_non_null(errs);
+	p = pol_load_default(errs);
+	free(errs);
+	assert_non_null(p);
+	return p;
+}
+
+/* send_publish() : PUT path with body, in uneven pieces. */
+static void
+send_publish(struct harness *h, const char *path, const unsigned char *body,
+    size_t len)
+{
+	char	 head[512];
+	size_t	 off, n;
+
+	snprintf(head, sizeof(head), "PUT %s HTTP/1.1\r\nHost: gate\r\n"
+	    "Authorization: Bearer npm_secrettoken\r\nnpm-command: publish\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	    path, len);
+	h_sends(h, head);
+	for (off = 0; off < len; off += n) {
+		n = len - off < 777 ? len - off : 777;
+		h_send(h, body + off, n);
+		h_pump(h);
+	}
+}
+
+static int
+upstream_untouched(const struct harness *h)
+{
+	int	 fd = accept(h->up_listen, NULL, NULL);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return h->up == -1 && h->upreq.len == 0;
+}
+
+static void
+test_deny_403(void **state)
+{
+	struct harness	 h;
+	unsigned char	*body;
+	size_t		 len;
+
+	(void)state;
+	body = slurp("env-stripe.json", &len);
+	h_setup(&h, strict());
+	send_publish(&h, "/@acme%2fenv", body, len);
+	assert_true(h_run(&h, h_resp_complete, 10000));
+	assert_int_equal(h_status(&h), 403);
+	assert_non_null(strcasestr(h.resp.p, "content-type: application/json"));
+	assert_true(strncmp(h_body(&h), "{\"error\": \"", 11) == 0);
+	assert_non_null(strstr(h_body(&h), "dist/.env.local"));
+	/* The token never shows up in the answer. */
+	assert_null(strstr(h.resp.p, "npm_secrettoken"));
+	h_run(&h, upstream_untouched, 200);
+	assert_true(upstream_untouched(&h));
+	h_teardown(&h);
+	free(body);
+}
+
+static size_t want_up_bytes;	/* for up_has_all(), set per test */
+
+static int
+up_head_done(const struct harness *h)
+{
+	return h->upreq.p != NULL && strstr(h->upreq.p, "\r\n\r\n") != NULL;
+}
+
+static int
+up_has_all(const struct harness *h)
+{
+	return h->upreq.len >= want_up_bytes;
+}
+
+static void
+test_allow_exact_bytes(void **state)
+{
+	struct harness	 h;
+	unsigned char	*body;
+	size_t		 len, hl;
+	char		 cl[64];
+	const char	*end;
+	static const char created[] = "HTTP/1.1 201 Created\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+	    "{\"ok\":true}";
+
+	(void)state;
+	body = slurp("ok-plain.json", &len);
+	h_setup(&h, strict());
+	send_publish(&h, "/@acme%2fplain", body, len);
+	assert_true(h_run(&h, up_head_done, 10000));
+	assert_true(strncmp(h.upreq.p, "PUT /@acme%2fplain HTTP/1.1\r\n", 29)
+	    == 0);
+	assert_non_null(strstr(h.upreq.p,
+	    "\r\nAuthorization: Bearer npm_secrettoken\r\n"));
+	assert_non_null(strstr(h.upreq.p, "\r\nnpm-command: publish\r\n"));
+	snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n", len);
+	assert_non_null(strstr(h.upreq.p, cl));
+	end = strstr(h.upreq.p, "\r\n\r\n");
+	hl = (size_t)(end - h.upreq.p) + 4;
+	want_up_bytes = hl + len;
+	assert_true(h_run(&h, up_has_all, 10000));
+	assert_int_equal(h.upreq.len, hl + len);
+	assert_memory_equal(h.upreq.p + hl, body, len);
+	/* The upstream's answer comes back unchanged. */
+	assert_int_equal(write(h.up, created, sizeof(created) - 1),
+	    (ssize_t)(sizeof(created) - 1));
+	assert_true(h_run(&h, h_resp_complete, 5000));
+	assert_int_equal(h_status(&h), 201);
+	assert_string_equal(h_body(&h), "{\"ok\":true}");
+	h_teardown(&h);
+	free(body);
+}
+
+static void
+test_malformed_body(void **state)
+{
+	struct harness	 h;
+	static const char bad[] = "{\"name\": \"@acme/x\", \"_attachments\": {";
+
+	(void)state;
+	h_setup(&h, strict());
+	send_publish(&h, "/@acme%2fx", (const unsigned char *)bad,
+	    sizeof(bad) - 1);
+	assert_true(h_run(&h, h_resp_complete, 10000));
+	assert_true(h_status(&h) == 400 || h_status(&h) == 403);
+	assert_true(strncmp(h_body(&h), "{\"error\": \"", 11) == 0);
+	h_run(&h, upstream_untouched, 200);
+	assert_true(upstream_untouched(&h));
+	h_teardown(&h);
+}
+
+static void
+test_who(void **state)
+{
+	unsigned char	 md[32];
+	unsigned int	 mdlen;
+	char		 want[17], got[17];
+	int		 i;
+
+	(void)state;
+	EVP_Digest("npm_abc", 7, md, &mdlen, EVP_sha256(), NULL);
+	for (i = 0; i < 8; i++)
+		snprintf(want + 2 * i, 3, "%02x", md[i]);
+	px_spool_who("Bearer npm_abc", 14, got);
+	assert_string_equal(got, want);
+	px_spool_who("bearer  npm_abc", 15, got);
+	assert_string_equal(got, want);
+	px_spool_who("", 0, got);
+	assert_string_equal(got, "");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deny_403),
+		cmocka_unit_test(test_allow_exact_bytes),
+		cmocka_unit_test(test_malformed_body),
+		cmocka_unit_test(test_who),
+	};
+
+	px_log_init(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
