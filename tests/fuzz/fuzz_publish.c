@@ -6,9 +6,9 @@
  * Input: byte 0 picks the chunk boundaries, byte 1 the input kind (auto,
  * body, tgz) and whether the URL name is given; the rest is the publish
  * body or tarball.  It is judged in one feed and again in chunks: the
- * verdict, the status, every reason and, for a stream that ended well,
- * the facts must be identical (the chunk-split invariant); a stream that
- * did not end well is a deny.
+ * verdict and the status must be identical, and for a stream that ended
+ * well every fact and reason too (the chunk-split invariant); a stream
+ * that did not end well is a deny.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -50,13 +50,20 @@ run(const uint8_t *data, size_t size, struct fz_split *sp, int mode,
 	h = fz_hash(h, v, sizeof(*v));
 	h = fz_hash(h, &r->status, sizeof(r->status));
 	h = fz_hash(h, r->name, strlen(r->name));
-	h = fz_hash(h, r->version, strlen(r->version));
-	/* How far a broken input got before it stopped depends on the split. */
-	if (r->status == POL_DONE) {
-		h = fz_hash(h, r->sha512_hex, strlen(r->sha512_hex));
-		h = fz_hash(h, &r->file_count, sizeof(r->file_count));
-		h = fz_hash(h, &r->unpacked_bytes, sizeof(r->unpacked_bytes));
+	/*
+	 * A broken input (truncated, corrupt) is a deny whatever the split,
+	 * but how far each scanner got into the file the input broke off in
+	 * depends on the split: only a stream that ended well must agree on
+	 * every fact and reason.
+	 */
+	if (r->status != POL_DONE) {
+		pol_publish_free(s);
+		return h;
 	}
+	h = fz_hash(h, r->version, strlen(r->version));
+	h = fz_hash(h, r->sha512_hex, strlen(r->sha512_hex));
+	h = fz_hash(h, &r->file_count, sizeof(r->file_count));
+	h = fz_hash(h, &r->unpacked_bytes, sizeof(r->unpacked_bytes));
 	h = fz_hash(h, &r->nreasons_total, sizeof(r->nreasons_total));
 	for (i = 0; i < r->nreasons; i++) {
 		h = fz_hash(h, r->reasons[i].rule, strlen(r->reasons[i].rule));
