@@ -9,10 +9,10 @@
  * window (about 40 KiB, allocated once by pol_gz_init()).
  *
  * Caps, judged before each chunk reaches the sink: max_out (the unpacked
- * limit) and max_ratio (output over input, judged past
- * POL_GZ_RATIO_MIN_OUT bytes of output, so that a gzip bomb is refused
- * within its first few MB).  Every error is sticky; the caller still
- * calls pol_gz_free().
+ * limit) and max_ratio (output over input consumed, judged at every
+ * POL_GZ_CHUNK of output past POL_GZ_RATIO_MIN_OUT, so that a gzip bomb
+ * is refused within its first few MB whatever the input split).  Every
+ * error is sticky; the caller still calls pol_gz_free().
  */
 #include <limits.h>
 #include <stddef.h>
@@ -64,7 +64,7 @@ pol_gz_feed(struct pol_gz *g, const void *in, size_t len, pol_gz_sink sink,
 {
 	const unsigned char *p = in;
 	uInt slice, before;
-	size_t have;
+	size_t have, room;
 	int zr;
 
 	if (g->rc != POL_GZ_OK)
@@ -79,12 +79,19 @@ pol_gz_feed(struct pol_gz *g, const void *in, size_t len, pol_gz_sink sink,
 		g->z.next_in = (Bytef *)(uintptr_t)p;
 		g->z.avail_in = slice;
 		do {
+			/*
+			 * Output never crosses a multiple of POL_GZ_CHUNK
+			 * within one call, and the ratio is judged only there,
+			 * so the verdict does not depend on the input split.
+			 */
+			room = sizeof(g->out) -
+			    (size_t)(g->out_total % sizeof(g->out));
 			g->z.next_out = g->out;
-			g->z.avail_out = sizeof(g->out);
+			g->z.avail_out = (uInt)room;
 			before = g->z.avail_in;
 			zr = inflate(&g->z, Z_NO_FLUSH);
 			g->in_total += before - g->z.avail_in;
-			have = sizeof(g->out) - g->z.avail_out;
+			have = room - g->z.avail_out;
 			if (zr == Z_MEM_ERROR)
 				return fail(g, POL_GZ_ERR_INTERNAL);
 			/*
@@ -98,6 +105,7 @@ pol_gz_feed(struct pol_gz *g, const void *in, size_t len, pol_gz_sink sink,
 					return fail(g, POL_GZ_ERR_LIMIT);
 				g->out_total += have;
 				if (g->max_ratio != 0 &&
+				    g->out_total % sizeof(g->out) == 0 &&
 				    g->out_total > POL_GZ_RATIO_MIN_OUT &&
 				    g->in_total <= UINT64_MAX / g->max_ratio &&
 				    g->out_total > g->in_total * g->max_ratio)

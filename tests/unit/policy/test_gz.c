@@ -388,6 +388,43 @@ test_abort_internal(void **state)
 	free(b);
 }
 
+static void
+test_ratio_split(void **state)
+{
+	size_t n = 3u << 20, gzlen, i;
+	unsigned char *b = malloc(n), *gz;
+	long steps[] = { 1, 7, 4096, 65536, -1 };
+	enum pol_gz_rc rc0;
+	struct sink s;
+	unsigned seed = 1;
+	int density, k, refused = 0;
+
+	/*
+	 * Around the default cap (ratios 95 to 110), the verdict is the same
+	 * for every split: the ratio is judged at fixed output offsets.
+	 */
+	assert_non_null(b);
+	for (density = 440; density <= 500; density += 6) {
+		for (i = 0; i < n; i++)
+			b[i] = rand_r(&seed) % density == 0 ?
+			    (unsigned char)rand_r(&seed) : 'a';
+		gz = gz_make(b, n, 6, &gzlen);
+		memset(&s, 0, sizeof(s));
+		rc0 = run(gz, gzlen, 0, POL_DEF_RATIO, 0, 0, &s);
+		assert_true(rc0 == POL_GZ_END || rc0 == POL_GZ_ERR_RATIO);
+		refused += rc0 == POL_GZ_ERR_RATIO;
+		for (k = 0; k < (int)(sizeof(steps) / sizeof(steps[0])); k++) {
+			memset(&s, 0, sizeof(s));
+			assert_int_equal(run(gz, gzlen, 0, POL_DEF_RATIO,
+			    steps[k], (unsigned)density, &s), rc0);
+		}
+		free(gz);
+	}
+	/* The range covers both verdicts. */
+	assert_true(refused > 0 && refused < 11);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -399,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_max_out),
 		cmocka_unit_test(test_bomb),
 		cmocka_unit_test(test_ratio_ok),
+		cmocka_unit_test(test_ratio_split),
 		cmocka_unit_test(test_abort_internal),
 	};
 
