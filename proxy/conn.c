@@ -309,6 +309,7 @@ req_on_message_begin(llhttp_t *p)
 	conn->verdict = "-";
 	conn->status = 0;
 	conn->up_status = 0;
+	conn->bytes_in = 0;
 	conn->bytes_out = 0;
 	conn->logged = 0;
 	conn->resp_head_sent = 0;
@@ -417,6 +418,21 @@ route(struct px_conn *conn)
 		return 0;
 	}
 	if (conn->route == PX_ROUTE_WRITE) {
+		struct pol_reason	 why;
+
+		if (pol_check_write(ctx->policy, conn->pkg, conn->kind, &why) !=
+		    POL_ALLOW) {
+			conn->verdict = "deny";
+			snprintf(conn->rule, sizeof(conn->rule), "%s", why.rule);
+			snprintf(conn->err_buf, sizeof(conn->err_buf),
+			    "pubgate: %s (rule %s)\nfix: %s", why.text, why.rule,
+			    why.hint);
+			if (px_spool_record(conn, POL_DENY, 403, NULL) == -1)
+				return req_fail(conn, 503, "pubgate: the "
+				    "decision could not be recorded; nothing "
+				    "was forwarded");
+			return req_fail(conn, 403, conn->err_buf);
+		}
 		if (px_spool_record(conn, POL_ALLOW, 0, NULL) == -1)
 			return req_fail(conn, 503, "pubgate: the decision "
 			    "could not be recorded; nothing was forwarded");
@@ -509,6 +525,7 @@ drive_loop(struct px_conn *conn)
 	llhttp_errno_t		 err;
 	size_t			 n, used;
 	int			 status;
+	char			 why[200];
 
 	for (;;) {
 		if (conn->state == PX_CONN_LINGER) {
@@ -551,12 +568,12 @@ drive_loop(struct px_conn *conn)
 			}
 			if (status == 0)
 				status = 400;
-			px_log_info("conn=%llu event=bad-request status=%d "
+			px_log_info("conn=%llu event=request-refused status=%d "
 			    "error=%s reason=\"%s\"",
 			    (unsigned long long)conn->id, status,
-			    llhttp_errno_name(err),
-			    conn->err_text ? conn->err_text :
-			    llhttp_get_error_reason(&conn->reqp));
+			    llhttp_errno_name(err), px_log_quote(why,
+			    sizeof(why), conn->err_text ? conn->err_text :
+			    llhttp_get_error_reason(&conn->reqp)));
 			if (px_conn_abort(conn, status, conn->err_text != NULL ?
 			    conn->err_text : "malformed HTTP request") == -1)
 				return -1;

@@ -272,6 +272,7 @@ struct px_conn {
 	uint64_t		 body_bytes;
 	int			 err_status;	/* set by a parser callback */
 	const char		*err_text;
+	char			 err_buf[POL_TEXT_MAX + POL_HINT_MAX + POL_RULE_ID_MAX + 64];
 	char			 reqid[40];
 	char			 pkg[PX_NAME_MAX + 2];
 	char			 who[17];

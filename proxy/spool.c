@@ -204,6 +204,26 @@ deny_status(enum pol_status st)
 	}
 }
 
+/*
+ * write_denied() : a packument write the policy refuses (err_buf holds
+ * the text): recorded, then 403.  -1 if the conn was freed.
+ */
+static int
+write_denied(struct px_conn *conn, const struct pol_report *rep)
+{
+	conn->verdict = "deny";
+	if (px_spool_record(conn, POL_DENY, 403, rep) == -1)
+		return px_conn_abort(conn, 503, "pubgate: the decision could "
+		    "not be recorded; nothing was forwarded");
+	if (!conn->keepalive)
+		return px_conn_abort(conn, 403, conn->err_buf);
+	conn->status = 403;
+	conn->resp_head_sent = 1;
+	px_http_error(bufferevent_get_output(conn->client), 403, conn->err_buf,
+	    1);
+	return px_conn_resp_done(conn);
+}
+
 int
 px_spool_end(struct px_conn *conn)
 {
@@ -231,8 +251,17 @@ px_spool_end(struct px_conn *conn)
 	    rep->nreasons_total == 0 && st != POL_ERR_LIMIT &&
 	    st != POL_ERR_SYNTAX && st != POL_ERR_INTERNAL) {
 		/* No tarball: a packument edit such as deprecate. */
+		struct pol_reason	 why;
+
 		conn->kind = "deprecate";
-		v = POL_ALLOW;
+		v = pol_check_write(conn->policy, conn->pkg, conn->kind, &why);
+		if (v != POL_ALLOW) {
+			snprintf(conn->rule, sizeof(conn->rule), "%s", why.rule);
+			snprintf(conn->err_buf, sizeof(conn->err_buf),
+			    "pubgate: %s (rule %s)\nfix: %s", why.text, why.rule,
+			    why.hint);
+			return write_denied(conn, rep);
+		}
 	}
 	if (v == POL_ALLOW) {
 		conn->verdict = "allow";

@@ -177,6 +177,44 @@ test_malformed_body(void **state)
 	h_teardown(&h);
 }
 
+/* Other writes: the matching rule's `writes` decides; allowed ones go on. */
+static void
+test_other_writes(void **state)
+{
+	struct harness	 h;
+
+	static const char nowrites[] = "version: 1\ndefault: deny\nrules:\n"
+	    "  - match: \"@acme/*\"\n    publish: allow\n    writes: deny\n";
+	struct pol_errors	*errs = calloc(1, sizeof(*errs));
+	struct pol_policy	*p;
+
+	(void)state;
+	assert_non_null(errs);
+	p = pol_load_buf("nowrites.yaml", nowrites, sizeof(nowrites) - 1, errs);
+	free(errs);
+	assert_non_null(p);
+	h_setup(&h, p);
+	h_sends(&h, "PUT /-/package/@acme%2fx/dist-tags/beta HTTP/1.1\r\n"
+	    "Host: g\r\nContent-Length: 7\r\n\r\n\"1.0.0\"");
+	assert_true(h_run(&h, h_resp_complete, 5000));
+	assert_int_equal(h_status(&h), 403);
+	assert_non_null(strstr(h_body(&h), "rule write.dist-tag"));
+	h_run(&h, upstream_untouched, 200);
+	assert_true(upstream_untouched(&h));
+	h_teardown(&h);
+
+	h_setup(&h, strict());
+	h_sends(&h, "PUT /-/package/@acme%2fx/dist-tags/beta HTTP/1.1\r\n"
+	    "Host: g\r\nContent-Length: 7\r\n\r\n\"1.0.0\"");
+	want_up_bytes = 1;
+	assert_true(h_run(&h, up_head_done, 5000));
+	assert_true(strncmp(h.upreq.p,
+	    "PUT /-/package/@acme%2fx/dist-tags/beta HTTP/1.1\r\n",
+	    strlen("PUT /-/package/@acme%2fx/dist-tags/beta HTTP/1.1\r\n"))
+	    == 0);
+	h_teardown(&h);
+}
+
 static void
 test_who(void **state)
 {
@@ -204,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_deny_403),
 		cmocka_unit_test(test_allow_exact_bytes),
 		cmocka_unit_test(test_malformed_body),
+		cmocka_unit_test(test_other_writes),
 		cmocka_unit_test(test_who),
 	};
 
