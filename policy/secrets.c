@@ -19,8 +19,9 @@
  * Expression ids: built-in i is id i, custom pattern j is id nbuiltin + j,
  * auxiliary expressions (suppressors of well-known documentation values,
  * quiet parts of logical combinations) are AUX_BASE + k.  A suppressor
- * ends exactly where the detector match it cancels ends; both are held
- * until the scan call that produced them returns, then resolved.
+ * ends exactly where the detector match it cancels ends; the matches
+ * that end at one offset are held and resolved when a later offset is
+ * reported or the scan call returns (Hyperscan reports in end order).
  *
  * Offsets: a finding's offset is the end of the match in the file (what
  * Hyperscan reports without start-of-match tracking).
@@ -35,7 +36,6 @@
 #include "scan-int.h"
 
 #define AUX_BASE	100000u	/* first id of an auxiliary expression */
-#define PENDING_MAX	32	/* held matches of one scan call */
 
 #define SM	HS_FLAG_SINGLEMATCH
 #define ML	HS_FLAG_MULTILINE
@@ -230,6 +230,8 @@ static const struct aux auxes[] = {
 };
 
 #define NAUX		(sizeof(auxes) / sizeof(auxes[0]))
+/* Held matches: at most one per detector and one per suppressor. */
+#define PENDING_MAX	(NBUILTIN + NAUX)
 
 struct pol_secrets_db {
 	hs_database_t	*hs;
@@ -255,6 +257,7 @@ struct pol_secrets_run {
 	unsigned int	 fclass;	/* POL_SF_* of the current file */
 	unsigned char	*seen;		/* per id: reported in this file */
 	size_t		 nheld;
+	unsigned long long held_to;	/* end offset of the held matches */
 	struct held	 held[PENDING_MAX];
 	int		 failed;
 };
@@ -504,11 +507,19 @@ report(struct pol_secrets_run *r, unsigned int id, unsigned long long to)
 	r->emit(r->arg, &f);
 }
 
-/* hold() : keeps a match for resolution after the scan call. */
+static void	resolve(struct pol_secrets_run *);
+
+/*
+ * hold() : keeps a match until every match ending at the same offset is
+ * known; matches held for an earlier offset are resolved first.
+ */
 static void
 hold(struct pol_secrets_run *r, unsigned int id, unsigned long long to,
     int suppress)
 {
+	if (r->nheld > 0 && r->held_to != to)
+		resolve(r);
+	r->held_to = to;
 	if (r->nheld == PENDING_MAX) {
 		/* Full: a detector match is reported now (fail closed). */
 		if (!suppress)

@@ -100,7 +100,6 @@ enum {
 	IL_B64,		/* base64 payload */
 	IL_PLAIN,	/* percent-encoded or plain payload */
 	IL_SKIP_B64,	/* judge done: skip the rest of the payload */
-	IL_SKIP_PLAIN,
 };
 
 /* Findings, reported once per file each. */
@@ -122,7 +121,8 @@ struct pol_smap {
 
 	int		 istate;	/* IL_* */
 	size_t		 hlen;
-	unsigned char	 hist[HIST_MAX];	/* searched bytes before the chunk */
+	unsigned char	 hist[HIST_MAX];	/* the bytes before the chunk */
+	size_t		 hsearch;	/* how many of them were searched */
 	int		 block;		/* inline map in a block comment */
 	int64_t		 trig_off;	/* offset of the needle */
 	size_t		 mlen;
@@ -443,6 +443,7 @@ pol_smap_begin(struct pol_smap *m, const char *path, uint64_t size)
 	m->cj.running = 0;
 	m->istate = IL_SEARCH;
 	m->hlen = 0;
+	m->hsearch = 0;
 	m->ij.running = 0;
 	m->name_map = len >= 4 && strcmp(path + len - 4, ".map") == 0;
 	if (m->name_map)
@@ -552,7 +553,6 @@ trigger(struct pol_smap *m, int block, uint64_t off)
 	m->block = block;
 	m->trig_off = (int64_t)off;
 	m->mlen = 0;
-	m->hlen = 0;
 }
 
 /* payload_end() : the data URL ended; judges and resumes searching. */
@@ -569,7 +569,6 @@ payload_end(struct pol_smap *m)
 	judge_report(m, &m->ij, 1);
 	m->ij.running = 0;
 	m->istate = IL_SEARCH;
-	m->hlen = 0;
 }
 
 /* media_byte() : one byte of the media type; 1 if it was consumed. */
@@ -599,7 +598,6 @@ media_byte(struct pol_smap *m, unsigned char c)
 	    m->mlen == MEDIA_MAX) {
 		/* Not a data URL after all; search on from this byte. */
 		m->istate = IL_SEARCH;
-		m->hlen = 0;
 		return 0;
 	}
 	m->media[m->mlen++] = (char)c;
@@ -693,11 +691,14 @@ inline_data(struct pol_smap *m, const unsigned char *p, size_t len,
 	unsigned char join[2 * NEEDLE_LEN];
 	const unsigned char *q;
 	ssize_t used;
-	int b;
+	int b, resumed = 0;
 
-	/* A needle that starts in the history and ends in this chunk. */
-	if (m->istate == IL_SEARCH && m->hlen > 0) {
-		hp = m->hlen < NEEDLE_LEN - 1 ? m->hlen : NEEDLE_LEN - 1;
+	/*
+	 * A needle that starts in the searched tail of the history and
+	 * ends in this chunk.
+	 */
+	hp = m->hsearch < NEEDLE_LEN - 1 ? m->hsearch : NEEDLE_LEN - 1;
+	if (m->istate == IL_SEARCH && hp > 0) {
 		cp = len < NEEDLE_LEN - 1 ? len : NEEDLE_LEN - 1;
 		memcpy(join, m->hist + m->hlen - hp, hp);
 		memcpy(join + hp, p, cp);
@@ -715,7 +716,6 @@ inline_data(struct pol_smap *m, const unsigned char *p, size_t len,
 	while (pos < len) {
 		switch (m->istate) {
 		case IL_SEARCH:
-			sstart = pos;
 			q = memmem(p + pos, len - pos, NEEDLE, NEEDLE_LEN);
 			if (q == NULL) {
 				pos = len;
@@ -729,8 +729,10 @@ inline_data(struct pol_smap *m, const unsigned char *p, size_t len,
 		case IL_MEDIA:
 			if (media_byte(m, p[pos]))
 				pos++;
-			else
+			else {
 				sstart = pos;
+				resumed = 1;
+			}
 			break;
 		case IL_B64:
 			n = len - pos < SLICE ? len - pos : SLICE;
@@ -743,6 +745,7 @@ inline_data(struct pol_smap *m, const unsigned char *p, size_t len,
 				else {
 					payload_end(m);
 					sstart = pos;
+					resumed = 1;
 				}
 				break;
 			}
@@ -758,50 +761,51 @@ inline_data(struct pol_smap *m, const unsigned char *p, size_t len,
 			if (pos < len) {
 				m->istate = IL_SEARCH;
 				judge_report(m, &m->ij, 1);
-				m->hlen = 0;
 				sstart = pos;
+				resumed = 1;
 			}
 			break;
 		case IL_PLAIN:
 			n = plain_data(m, p + pos, len - pos, &b);
 			pos += n;
+			/*
+			 * Decoded on even when the judge is done: the comment
+			 * end must be found the same way in any split.
+			 */
 			if (b) {
 				payload_end(m);
 				sstart = pos;
-				break;
-			}
-			if (!m->ij.running) {
-				judge_report(m, &m->ij, 1);
-				m->istate = IL_SKIP_PLAIN;
-			}
-			break;
-		case IL_SKIP_PLAIN:
-			while (pos < len && p[pos] != '\n' && p[pos] != '\r')
-				pos++;
-			if (pos < len) {
-				m->istate = IL_SEARCH;
-				m->hlen = 0;
-				sstart = pos;
+				resumed = 1;
 			}
 			break;
 		}
 	}
 
-	/* Keep the tail of the searched bytes for the next chunk. */
-	if (m->istate == IL_SEARCH && len > sstart) {
-		n = len - sstart;
-		if (n >= HIST_MAX) {
-			memcpy(m->hist, p + len - HIST_MAX, HIST_MAX);
-			m->hlen = HIST_MAX;
-		} else {
-			if (m->hlen + n > HIST_MAX) {
-				k = m->hlen + n - HIST_MAX;
-				memmove(m->hist, m->hist + k, m->hlen - k);
-				m->hlen -= k;
-			}
-			memcpy(m->hist + m->hlen, p + sstart, n);
-			m->hlen += n;
+	/*
+	 * Keep the raw tail of the stream for the next chunk (a comment
+	 * marker may lie in bytes that were not searched), and how much of
+	 * it was searched: only there may a straddling needle start, as in
+	 * a single call.
+	 */
+	if (m->istate != IL_SEARCH)
+		m->hsearch = 0;
+	else if (!resumed && m->hsearch < HIST_MAX)
+		m->hsearch += len < HIST_MAX ? len : HIST_MAX;
+	else if (resumed)
+		m->hsearch = len - sstart;
+	if (m->hsearch > HIST_MAX)
+		m->hsearch = HIST_MAX;
+	if (len >= HIST_MAX) {
+		memcpy(m->hist, p + len - HIST_MAX, HIST_MAX);
+		m->hlen = HIST_MAX;
+	} else {
+		if (m->hlen + len > HIST_MAX) {
+			k = m->hlen + len - HIST_MAX;
+			memmove(m->hist, m->hist + k, m->hlen - k);
+			m->hlen -= k;
 		}
+		memcpy(m->hist + m->hlen, p, len);
+		m->hlen += len;
 	}
 }
 
@@ -832,7 +836,6 @@ pol_smap_end(struct pol_smap *m)
 		payload_end(m);
 		break;
 	case IL_SKIP_B64:
-	case IL_SKIP_PLAIN:
 		judge_report(m, &m->ij, 1);
 		break;
 	default:
