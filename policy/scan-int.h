@@ -34,7 +34,7 @@ typedef void (*pol_emit_fn)(void *arg, const struct pol_finding *);
 struct pol_detector {
 	const char	*id;		/* "npm-token" */
 	const char	*rule;		/* "secret.npm-token" */
-	const char	*desc;		/* what it found, for the text */
+	const char	*desc;		/* what it found */
 	const char	*label;		/* static redacted form */
 	const char	*hint;		/* how to fix it */
 	const char	*re;		/* Hyperscan expression */
@@ -44,7 +44,7 @@ struct pol_detector {
 
 /* pol_secrets_builtin() : detector i (< builtin_count), or NULL. */
 const struct pol_detector *pol_secrets_builtin(size_t i);
-/* pol_secrets_file_class() : the POL_SF_* bits that the basename of path has. */
+/* pol_secrets_file_class() : the POL_SF_* bits of the basename of path. */
 unsigned int	 pol_secrets_file_class(const char *path);
 
 /*
@@ -58,7 +58,8 @@ struct pol_secrets_run;
 struct pol_secrets_run *pol_secrets_run_new(const struct pol_secrets_db *,
 		    int builtins, pol_emit_fn emit, void *arg);
 /* pol_secrets_run_begin() : starts a file; 0, or -1 on a library failure. */
-int		 pol_secrets_run_begin(struct pol_secrets_run *, const char *path);
+int		 pol_secrets_run_begin(struct pol_secrets_run *,
+		    const char *path);
 /* pol_secrets_run_data() : scans the next bytes; 0 or -1. */
 int		 pol_secrets_run_data(struct pol_secrets_run *,
 		    const unsigned char *, size_t);
@@ -73,8 +74,9 @@ struct pol_smap	*pol_smap_new(pol_emit_fn emit, void *arg);
 /* pol_smap_begin() : starts a file (path without "package/"). */
 void		 pol_smap_begin(struct pol_smap *, const char *path,
 		    uint64_t size);
-/* pol_smap_data() : the next bytes of the file; 0, or -1 on an internal error. */
-int		 pol_smap_data(struct pol_smap *, const unsigned char *, size_t);
+/* pol_smap_data() : the next bytes of the file; 0, or -1 on an error. */
+int		 pol_smap_data(struct pol_smap *, const unsigned char *,
+		    size_t);
 /* pol_smap_end() : the file is complete; reports what is left; 0 or -1. */
 int		 pol_smap_end(struct pol_smap *);
 void		 pol_smap_free(struct pol_smap *);

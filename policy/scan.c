@@ -24,8 +24,8 @@ struct pol_scan {
 	const struct pol_rule	*rule;
 	pol_finding_fn		 fn;
 	void			*arg;
-	struct pol_secrets_run	*sec;		/* NULL: no detectors */
-	struct pol_smap		*smap;		/* NULL: sourcemaps allowed */
+	struct pol_secrets_run	*sec;	/* NULL: no detectors */
+	struct pol_smap		*smap;	/* NULL: maps allowed */
 	int			 in_file;
 	int			 failed;	/* sticky for the file */
 	char			 path[POL_TAR_PATH_MAX + 1];

@@ -157,7 +157,8 @@ static const struct pol_detector builtins[] = {
 	    "(password|passwd|secret|api_?key|token|private_?key|"
 	    "access_?key|credential)[A-Za-z0-9_.-]*[ \\t]*=[ \\t]*"
 	    "([\"'][^\"'\\s]|[^\\s\"'#$])", SM | ML, POL_SF_ENV),
-	DET("docker-config-auth", "Docker registry credentials (config.json auths)",
+	DET("docker-config-auth",
+	    "Docker registry credentials (config.json auths)",
 	    "\"auths\": {\"****\": {\"auth\": \"****\"}}", HINT_REVOKE,
 	    "\"auths\"\\s*:\\s*\\{\\s*\"[^\"]{1,200}\"\\s*:\\s*\\{\\s*"
 	    "\"auth\"\\s*:\\s*\"[A-Za-z0-9+/]{8,}", SM, 0),
@@ -199,7 +200,7 @@ static const struct pol_detector builtins[] = {
 
 enum aux_kind {
 	AUX_PART,		/* quiet part of a logical combination */
-	AUX_SUPPRESS,		/* a match of this cancels `target` there */
+	AUX_SUPPRESS,		/* cancels `target` where both end */
 };
 
 struct aux {
@@ -238,7 +239,7 @@ struct pol_secrets_db {
 	size_t		 ncustom;
 	char		**ids;		/* custom ids as written */
 	char		**rules;	/* "secret.<id>" */
-	unsigned int	 aux_target[NAUX];	/* builtin index per aux */
+	unsigned int	 aux_target[NAUX];	/* built-in per aux */
 };
 
 struct held {
@@ -255,7 +256,7 @@ struct pol_secrets_run {
 	hs_scratch_t	*scratch;
 	hs_stream_t	*stream;
 	unsigned int	 fclass;	/* POL_SF_* of the current file */
-	unsigned char	*seen;		/* per id: reported in this file */
+	unsigned char	*seen;		/* per id: reported */
 	size_t		 nheld;
 	unsigned long long held_to;	/* end offset of the held matches */
 	struct held	 held[PENDING_MAX];
@@ -354,8 +355,9 @@ pol_secrets_check_regex(const char *re, char *err, size_t errlen)
 	}
 	if (hs_compile(re, HS_FLAG_SINGLEMATCH, HS_MODE_STREAM, NULL, &db,
 	    &cerr) != HS_SUCCESS) {
-		snprintf(err, errlen, "%s", cerr != NULL && cerr->message != NULL ?
-		    cerr->message : "regex does not compile");
+		snprintf(err, errlen, "%s", cerr != NULL &&
+		    cerr->message != NULL ? cerr->message :
+		    "regex does not compile");
 		hs_free_compile_error(cerr);
 		return -1;
 	}
@@ -427,7 +429,8 @@ pol_secrets_compile(const struct pol_custom_secret *custom, size_t n,
 		exprs[k] = auxes[i].re;
 		flags[k] = auxes[i].hsflags;
 		ids[k] = AUX_BASE + (unsigned int)i;
-		db->aux_target[i] = (unsigned int)builtin_index(auxes[i].target);
+		db->aux_target[i] =
+		    (unsigned int)builtin_index(auxes[i].target);
 	}
 	for (i = 0; i < n; i++, k++) {
 		if (custom[i].id == NULL || custom[i].regex == NULL) {

@@ -76,12 +76,13 @@ struct judge {
 	int		 top_obj;	/* the top value is an object */
 	int		 version, mappings, sections;
 	int		 sc, remote;
-	int		 need_map;	/* stop only once it is a map too */
-	int		 watch;		/* W_* for the current string */
+	int		 need_map;	/* stop only once a map */
+	int		 watch;		/* W_* of this string */
 	size_t		 plen;
 	char		 pfx[PFX_MAX];
-	unsigned char	 kind[POL_JSON_DEPTH_MAX + 1];	/* C_* per depth */
-	unsigned char	 key[POL_JSON_DEPTH_MAX + 1];	/* K_* of the last key */
+	/* Per depth: the C_* of the container, the K_* of its last key. */
+	unsigned char	 kind[POL_JSON_DEPTH_MAX + 1];
+	unsigned char	 key[POL_JSON_DEPTH_MAX + 1];
 };
 
 /* Content judge: sniffing the start of the file. */
@@ -121,16 +122,16 @@ struct pol_smap {
 
 	int		 istate;	/* IL_* */
 	size_t		 hlen;
-	unsigned char	 hist[HIST_MAX];	/* the bytes before the chunk */
-	size_t		 hsearch;	/* how many of them were searched */
-	int		 block;		/* inline map in a block comment */
+	unsigned char	 hist[HIST_MAX];	/* bytes before it */
+	size_t		 hsearch;	/* how many were searched */
+	int		 block;		/* in a block comment */
 	int64_t		 trig_off;	/* offset of the needle */
 	size_t		 mlen;
 	char		 media[MEDIA_MAX];
 	struct pol_b64	 b64;
-	int		 pct;		/* 0, 1: after '%', 2: after '%X' */
+	int		 pct;		/* 1: after '%', 2: '%X' */
 	unsigned char	 pct_hi;
-	int		 star;		/* '*' pending in a block comment */
+	int		 star;		/* '*' pending */
 	struct judge	 ij;		/* inline */
 	unsigned char	 out[SLICE + 4];	/* decoded payload */
 };
@@ -371,11 +372,13 @@ emit(struct pol_smap *m, unsigned int what, const char *rule, int64_t off,
 	m->emit(m->arg, &f);
 }
 
-#define HINT_FILE	"do not ship source maps: exclude *.map (\"files\" or " \
-	".npmignore) or build without them"
-#define HINT_SC		"build maps without sourcesContent (e.g. esbuild " \
-	"--sources-content=false, tsc without inlineSources) or do not ship them"
-#define HINT_REMOTE	"do not ship maps whose sources point to a remote URL"
+#define HINT_FILE	"do not ship source maps: exclude *.map (\"files\" " \
+	"or .npmignore) or build without them"
+#define HINT_SC		"build maps without sourcesContent (esbuild " \
+	"--sources-content=false, tsc without inlineSources) or do not " \
+	"ship them"
+#define HINT_REMOTE	"do not ship maps whose sources point to a " \
+	"remote URL"
 #define HINT_INLINE	"build without inline source maps (esbuild " \
 	"--sourcemap=external, tsc without inlineSourceMap, webpack devtool " \
 	"without inline-)"
@@ -659,7 +662,8 @@ plain_data(struct pol_smap *m, const unsigned char *p, size_t len, int *ended)
 		} else if (m->pct == 2) {
 			m->pct = 0;
 			if ((h = hexval(c)) >= 0) {
-				m->out[o++] = (unsigned char)(m->pct_hi << 4 | h);
+				m->out[o++] =
+				    (unsigned char)(m->pct_hi << 4 | h);
 				goto next;
 			}
 			m->out[o++] = '%';
