@@ -49,7 +49,6 @@ run(const uint8_t *data, size_t size, struct fz_split *sp, int mode,
 	FZ_CHECK(r->nreasons <= POL_REASONS_MAX);
 	h = fz_hash(h, v, sizeof(*v));
 	h = fz_hash(h, &r->status, sizeof(r->status));
-	h = fz_hash(h, r->name, strlen(r->name));
 	/*
 	 * A broken input (truncated, corrupt) is a deny whatever the split,
 	 * but how far each scanner got into the file the input broke off in
@@ -60,6 +59,7 @@ run(const uint8_t *data, size_t size, struct fz_split *sp, int mode,
 		pol_publish_free(s);
 		return h;
 	}
+	h = fz_hash(h, r->name, strlen(r->name));
 	h = fz_hash(h, r->version, strlen(r->version));
 	h = fz_hash(h, r->sha512_hex, strlen(r->sha512_hex));
 	h = fz_hash(h, &r->file_count, sizeof(r->file_count));
