@@ -67,6 +67,7 @@ enum {
 	W_NONE = 0,
 	W_URL,		/* a source or the sourceRoot: remote? */
 	W_SC,		/* a sourcesContent entry: non-empty? */
+	W_MAPPINGS,	/* the top mappings: non-empty? */
 };
 
 /* One JSON judge: is it a map, does it embed sources, are they remote. */
@@ -75,6 +76,7 @@ struct judge {
 	int		 running;	/* fed until it stops */
 	int		 top_obj;	/* the top value is an object */
 	int		 version, mappings, sections;
+	int		 nonempty;	/* maps something */
 	int		 sc, remote;
 	int		 need_map;	/* stop only once a map */
 	int		 watch;		/* W_* of this string */
@@ -215,10 +217,15 @@ is_remote(const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * judge_is_map() : 1 if the content is a source map that maps something
+ * (an empty map, as tools embed in their own code, leaks nothing).
+ */
 static int
 judge_is_map(const struct judge *j)
 {
-	return j->top_obj && j->version && (j->mappings || j->sections);
+	return j->top_obj && j->version && (j->mappings || j->sections) &&
+	    j->nonempty;
 }
 
 /* judge_conclusive() : 1 when no later byte can add a finding. */
@@ -231,7 +238,8 @@ judge_conclusive(const struct judge *j)
 /*
  * judge_cb() : the pol_json callback of a judge.  A map is an object
  * with a "version" (number or string) and a "mappings" string or a
- * "sections" array at the top.  Returns 1 (stop) when the top value is
+ * "sections" array at the top, and a non-empty mappings, sources or
+ * sections.  Returns 1 (stop) when the top value is
  * not an object, when it is complete, or when the findings are
  * conclusive; else 0.
  */
@@ -247,6 +255,9 @@ judge_cb(void *arg, enum pol_json_ev ev, const char *s, size_t len, int depth)
 		pk = j->kind[depth - 1];
 		key = j->key[depth - 1];
 	}
+	/* Anything inside sources or sections: the map is not empty. */
+	if (pk == C_SOURCES || pk == C_SECTIONS)
+		j->nonempty = 1;
 	/* The top object's members that make it a map, by value type. */
 	if (depth == 1 && ev != POL_JSON_KEY) {
 		if (key == K_VERSION && (ev == POL_JSON_NUMBER ||
@@ -304,10 +315,15 @@ judge_cb(void *arg, enum pol_json_ev ev, const char *s, size_t len, int depth)
 			j->watch = W_URL;
 		else if (pk == C_SC || (pk == C_MAPOBJ && key == K_SC))
 			j->watch = W_SC;
+		else if (depth == 1 && key == K_MAPPINGS)
+			j->watch = W_MAPPINGS;
 		break;
 	case POL_JSON_STR_CHUNK:
 		if (j->watch == W_SC && len > 0) {
 			j->sc = 1;
+			j->watch = W_NONE;
+		} else if (j->watch == W_MAPPINGS && len > 0) {
+			j->nonempty = 1;
 			j->watch = W_NONE;
 		} else if (j->watch == W_URL) {
 			k = (int)(len < PFX_MAX - j->plen ? len :

@@ -234,6 +234,14 @@ test_map_files(void **state)
 	    "\"sources\":[\"https://example.com/\"],\"sourcesContent\":[\"x\"]}",
 	    "");
 	expects("dist/array.json", "[" MAP_SC "]", "");
+	/* Empty maps map nothing; by name they are still map files. */
+	expects("dist/empty.json", "{\"version\":3,\"sources\":[],"
+	    "\"names\":[],\"mappings\":\"\"}", "");
+	expects("dist/empty.js.map", "{\"version\":3,\"sources\":[],"
+	    "\"names\":[],\"mappings\":\"\"}", "file");
+	expects("dist/nosrc.json", "{\"version\":3,\"sources\":[],"
+	    "\"mappings\":\";;AAAA\"}", "file");
+	expects("dist/nosec.json", "{\"version\":3,\"sections\":[]}", "");
 	expects("dist/broken.json", "{\"version\":3,\"mappings\":", "");
 	expects("dist/cut.json", "{\"version\":3,\"mappings\":\"AA", "file");
 	expects("dist/broken2.json", "{\"version\":3,,\"mappings\":\"\"}", "");
@@ -365,6 +373,12 @@ test_mentions(void **state)
 	free(src);
 	expects("lib/h.js", "//# sourceMappingURL=data:text/plain,hello\n", "");
 	expects("lib/i.js", "//# sourceMappingURL=foo.js.map\n", "");
+	/* A tool's own code embedding an empty map (uglify-js does). */
+	src = cat("code.push(\"//# sourceMappingURL=data:application/json;"
+	    "charset=utf-8;base64,", "eyJ2ZXJzaW9uIjozLCJzb3VyY2VzIjpbXSwibmFtZX"
+	    "MiOltdLCJtYXBwaW5ncyI6IiJ9", "\");\n");
+	expects("tools/node.js", src, "");
+	free(src);
 	/* A mention, then a real inline map further down. */
 	src = cat("var s = '//# sourceMappingURL=data:application/json;base64,'"
 	    " + x;\n//# sourceMappingURL=data:application/json;base64,", enc,
