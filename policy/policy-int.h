@@ -234,6 +234,7 @@ typedef int (*pol_gz_sink)(void *arg, const unsigned char *buf, size_t len);
 
 struct pol_gz {
 	z_stream	 z;
+	void		*isal;		/* gz.c: ISA-L inflate state, or NULL */
 	int		 inited;
 	int		 ended;
 	int		 rc;		/* sticky once an error */
