@@ -139,7 +139,7 @@ static const struct pol_detector builtins[] = {
 	    SM, 0),
 	DET("pgp-private-key", "PGP private key block",
 	    "-----BEGIN PGP PRIVATE KEY BLOCK-----****", HINT_KEY,
-	    "-----BEGIN PGP PRIVATE KEY BLOCK-----[^-]{0,400}(\\n|\\\\n)"
+	    "-----BEGIN PGP PRIVATE KEY BLOCK-----[^-]{0,200}(\\n|\\\\n)"
 	    "[A-Za-z0-9+/]{60}", SM, 0),
 	DET("jwt", "JSON web token", "eyJ****.eyJ****.****", HINT_REVOKE,
 	    "\\beyJ[A-Za-z0-9_-]{15,}\\.eyJ[A-Za-z0-9_-]{15,}\\."
@@ -148,7 +148,7 @@ static const struct pol_detector builtins[] = {
 	    "\"npm_config__authToken\": \"****\"",
 	    "delete build/config.gypi before packing (node-gyp copies the "
 	    "npm environment into it) and revoke the token",
-	    "(?i)[\"'](npm_config_[^\"'\\r\\n]{0,200}|//[^\"'\\r\\n]{0,200}:)"
+	    "(?i)[\"'](npm_config_[^\"'\\r\\n]*|//[^\"'\\r\\n]*:)"
 	    "_(auth|authtoken|password)[\"'][ \\t]*:[ \\t]*[\"'][^\"'\\s]",
 	    SM, POL_SF_GYPI),
 	DET("env-assignment", "password, secret or key assigned in an env file",
