@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy-int.h"
 #include "scan-int.h"
@@ -442,9 +443,13 @@ pol_smap_new(pol_emit_fn emit_fn, void *arg)
 	return m;
 }
 
+/* pol_smap_free() : frees m; the buffered file bytes are wiped first. */
 void
 pol_smap_free(struct pol_smap *m)
 {
+	if (m == NULL)
+		return;
+	explicit_bzero(m, sizeof(*m));
 	free(m);
 }
 
@@ -464,7 +469,7 @@ pol_smap_begin(struct pol_smap *m, const char *path, uint64_t size)
 	m->hlen = 0;
 	m->hsearch = 0;
 	m->ij.running = 0;
-	m->name_map = len >= 4 && strcmp(path + len - 4, ".map") == 0;
+	m->name_map = len >= 4 && strcasecmp(path + len - 4, ".map") == 0;
 	if (m->name_map)
 		emit(m, F_FILE, "sourcemap.file", -1, HINT_FILE,
 		    "source map file (*.map)");

@@ -215,6 +215,7 @@ test_map_files(void **state)
 	/* By name, whatever the content. */
 	expects("dist/cli.js.map", MAP_PLAIN, "file");
 	expects("dist/empty.map", "", "file");
+	expects("DIST/CLI.JS.MAP", "x", "file");
 	expects("dist/cli.js.map", MAP_SC, "file,sources-content");
 	expects("dist/cli.js.map", MAP_REMOTE, "file,remote-sources");
 	/* By content, under other names. */
