@@ -463,6 +463,8 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			get_str(w, v, key, c->audit_log, sizeof(c->audit_log));
 		else if (strcmp(key, "admin") == 0)
 			walk_admin(w, v);
+		else if (strcmp(key, "egress") == 0)
+			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {
 			if (get_num(w, v, key, 0, 1, PX_WORKERS_MAX, &x) == 0)
 				c->workers = (int)x;
@@ -639,5 +641,6 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 		    where);
 	if (fl->verbose)
 		cfg->verbose = fl->verbose;
+	(void)px_egress_cfg_apply(cfg, fl, errs, where);
 	return errs->count == before ? 0 : -1;
 }

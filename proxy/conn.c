@@ -389,6 +389,13 @@ route(struct px_conn *conn)
 		    "upgrades are not supported on this listener");
 	if (p->http_major != 1)
 		return req_fail(conn, 505, "HTTP/1.x only");
+	if (conn->eg != NULL) {
+		/* Egress: the target must name this conn's host (egress.c). */
+		if (px_egress_request(conn, &r, &conn->err_text) == -1)
+			return req_fail(conn, r, conn->err_text);
+		url = conn->req.buf + conn->req.url;
+		ulen = conn->req.url_len;
+	}
 	if (ulen == 0 || url[0] != '/')
 		return req_fail(conn, 400, "request target must be a path");
 	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > ctx->cfg->body)
@@ -712,6 +719,8 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	    (unsigned long long)conn->id, reason);
 	px_fwd_free_up(conn);
 	px_spool_reset(conn);
+	if (conn->eg != NULL)
+		px_egress_conn_end(conn);
 	if (conn->client != NULL) {
 		bufferevent_setcb(conn->client, NULL, NULL, NULL, NULL);
 		if (conn->tls && (ssl = bufferevent_openssl_get_ssl(
@@ -794,6 +803,8 @@ client_eventcb(struct bufferevent *bev, short what, void *arg)
 
 /* ---------------------------------------------------------- accepting */
 
+static struct px_conn	*conn_start(struct px_conn *);
+
 struct px_conn *
 px_conn_new(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
     int salen, SSL_CTX *sslctx)
@@ -856,6 +867,40 @@ px_conn_new(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
 		free(conn);
 		return NULL;
 	}
+	return conn_start(conn);
+}
+
+struct px_conn *
+px_conn_adopt(struct px_ctx *ctx, uint64_t id, struct bufferevent *bev,
+    const char *peer, int tls)
+{
+	struct px_conn	*conn;
+
+	if (ctx->nconns >= PX_CONN_MAX || ctx->draining ||
+	    (conn = calloc(1, sizeof(*conn))) == NULL) {
+		px_log_warnx("conn=%llu event=refused reason=%s",
+		    (unsigned long long)id, ctx->draining ? "draining" :
+		    "too-many-connections");
+		bufferevent_free(bev);
+		return NULL;
+	}
+	conn->ctx = ctx;
+	conn->id = id;
+	conn->spool_fd = -1;
+	conn->verdict = "-";
+	conn->kind = "read";
+	conn->tls = tls;
+	conn->client = bev;
+	snprintf(conn->peer, sizeof(conn->peer), "%s", peer);
+	return conn_start(conn);
+}
+
+/* conn_start() : conn has its client bev: list it and start reading. */
+static struct px_conn *
+conn_start(struct px_conn *conn)
+{
+	struct px_ctx	*ctx = conn->ctx;
+
 	TAILQ_INSERT_TAIL(&ctx->conns, conn, entry);
 	ctx->nconns++;
 	px_http_head_init(&conn->req, ctx->cfg->header_bytes,
@@ -896,6 +941,7 @@ px_ctx_drain(struct px_ctx *ctx)
 			ctx->listeners[i].lev = NULL;
 		}
 	}
+	px_egress_drain(ctx);
 	for (conn = TAILQ_FIRST(&ctx->conns); conn != NULL; conn = next) {
 		next = TAILQ_NEXT(conn, entry);
 		if (conn->state == PX_CONN_IDLE)

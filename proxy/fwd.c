@@ -53,7 +53,7 @@ px_fwd_free_up(struct px_conn *conn)
 	if (conn->up == NULL)
 		return;
 	bufferevent_setcb(conn->up, NULL, NULL, NULL, NULL);
-	if (conn->ctx->cfg->up.tls && conn->up_connected &&
+	if (px_conn_up(conn)->tls && conn->up_connected &&
 	    (ssl = bufferevent_openssl_get_ssl(conn->up)) != NULL)
 		SSL_shutdown(ssl);
 	bufferevent_free(conn->up);
@@ -181,7 +181,7 @@ resp_on_headers_complete(llhttp_t *p)
 		    PX_RESP_EOF;
 	conn->rw_active = 0;
 	conn->rw_carry_len = 0;
-	if (conn->rw_candidate && status == 200 &&
+	if (conn->rw_candidate && conn->eg_up == NULL && status == 200 &&
 	    conn->resp_mode != PX_RESP_NONE && json_identity(h) &&
 	    rw_target(conn) == 0 && strcmp(conn->rw_to,
 	    conn->ctx->cfg->up_origin) != 0 && (conn->rw_buf != NULL ||
@@ -412,6 +412,11 @@ px_fwd_connect(struct px_conn *conn)
 {
 	struct px_ctx	*ctx = conn->ctx;
 	struct px_cfg	*cfg = ctx->cfg;
+	const struct px_url *up = px_conn_up(conn);
+	/* Egress conns may reach their host at a mapped address. */
+	const char	*addr = conn->eg_up ? conn->eg_up->addr : up->host;
+	const char	*port = conn->eg_up ? conn->eg_up->port : up->port;
+	SSL_CTX		*sslctx = conn->eg_up ? conn->eg_up->ssl : ctx->up_ssl;
 	SSL		*ssl;
 	struct timeval	 tv;
 	const int	 opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
@@ -419,9 +424,8 @@ px_fwd_connect(struct px_conn *conn)
 	if (conn->up != NULL && !conn->up_eof)
 		return 0;
 	px_fwd_free_up(conn);
-	if (cfg->up.tls) {
-		if ((ssl = px_tls_client_new(ctx->up_ssl, cfg->up.host)) ==
-		    NULL)
+	if (up->tls) {
+		if ((ssl = px_tls_client_new(sslctx, up->host)) == NULL)
 			return -1;
 		/* The bev owns ssl from here, even when this fails. */
 		conn->up = bufferevent_openssl_socket_new(ctx->base, -1, ssl,
@@ -446,10 +450,9 @@ px_fwd_connect(struct px_conn *conn)
 	    &tv);
 	bufferevent_enable(conn->up, EV_READ | EV_WRITE);
 	px_log_debug("conn=%llu event=upstream-connect host=%s port=%s tls=%d",
-	    (unsigned long long)conn->id, cfg->up.host, cfg->up.port,
-	    cfg->up.tls);
+	    (unsigned long long)conn->id, addr, port, up->tls);
 	if (bufferevent_socket_connect_hostname(conn->up, ctx->dns, AF_UNSPEC,
-	    cfg->up.host, atoi(cfg->up.port)) == -1) {
+	    addr, atoi(port)) == -1) {
 		/* The error event may already have been queued. */
 		px_log_warnx("conn=%llu event=upstream-connect-failed",
 		    (unsigned long long)conn->id);
@@ -464,7 +467,7 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 {
 	struct evbuffer	*out = bufferevent_get_output(conn->up);
 	struct px_head	*h = &conn->req;
-	struct px_cfg	*cfg = conn->ctx->cfg;
+	const struct px_url *up = px_conn_up(conn);
 	size_t		 i;
 	int		 r = 0;
 
@@ -474,8 +477,8 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 	    conn->route == PX_ROUTE_READ &&
 	    is_packument_path(h->buf + h->url, h->url_len);
 	r |= evbuffer_add_printf(out, "%s %s%.*s HTTP/1.1\r\nHost: %s\r\n",
-	    llhttp_method_name((llhttp_method_t)conn->method), cfg->up.prefix,
-	    (int)h->url_len, h->buf + h->url, cfg->up.hostport) < 0;
+	    llhttp_method_name((llhttp_method_t)conn->method), up->prefix,
+	    (int)h->url_len, h->buf + h->url, up->hostport) < 0;
 	for (i = 0; i < h->nhdrs; i++) {
 		if (px_http_hop_by_hop(h, i) || is_named(h, i, "host") ||
 		    is_named(h, i, "content-length") ||
@@ -707,8 +710,9 @@ up_eventcb(struct bufferevent *bev, short what, void *arg)
 		dnserr = bufferevent_socket_get_dns_error(bev);
 		if (dnserr != 0)
 			snprintf(why, sizeof(why), "cannot resolve %s: %s",
-			    cfg->up.host, evutil_gai_strerror(dnserr));
-		else if (cfg->up.tls && (e = bufferevent_get_openssl_error(bev))
+			    px_conn_up(conn)->host, evutil_gai_strerror(dnserr));
+		else if (px_conn_up(conn)->tls &&
+		    (e = bufferevent_get_openssl_error(bev))
 		    != 0) {
 			ERR_error_string_n(e, tlserr, sizeof(tlserr));
 			while (bufferevent_get_openssl_error(bev) != 0)

@@ -66,6 +66,14 @@ struct evdns_base;
 #define PX_REQUEST_TIMEOUT_MS	300000
 #define PX_DRAIN_TIMEOUT_MS	30000
 
+/* ------------------------------------------- egress.c: caps and types */
+#define PX_EGRESS_HOSTS_MAX	64	/* intercept and tunnel entries each */
+#define PX_EGRESS_PORTS_MAX	16	/* allow_ports entries */
+#define PX_EGRESS_TUNNELS_DEFAULT 256	/* concurrent CONNECTs (max_tunnels) */
+#define PX_EGRESS_TUNNELS_MAX	PX_CONN_MAX
+#define PX_EGRESS_IDLE_MS	300000	/* tunnel idle_timeout default */
+#define PX_EGRESS_IDLE_MAX_MS	(24ULL * 3600 * 1000)
+
 /* ------------------------------------------------------------- config.c */
 struct px_url {
 	int	 tls;			/* https */
@@ -81,6 +89,36 @@ struct px_listen_cfg {
 	char		 cert[PATH_MAX];
 	char		 key[PATH_MAX];
 	char		 chain[PATH_MAX];
+};
+
+/* egress.c: the egress section of the settings (see the end of file). */
+/* One intercepted host: "HOST[=ADDR:PORT]". */
+struct px_egress_host {
+	char	 name[256];	/* lower case, no port */
+	char	 addr[256];	/* where it is really reached; "" the name */
+	char	 port[8];	/* with addr */
+};
+
+/* The egress section of the server settings ("" listen: egress off). */
+struct px_egress_cfg {
+	char			 listen[PX_URL_MAX];
+	struct px_url		 lu;		/* listen, parsed */
+	char			 ca_cert[PATH_MAX];
+	char			 ca_key[PATH_MAX];
+	char			 ca_chain[PATH_MAX];
+	struct px_egress_host	 intercept[PX_EGRESS_HOSTS_MAX];
+	size_t			 nintercept;
+	char			 tunnel[PX_EGRESS_HOSTS_MAX][256];
+	size_t			 ntunnel;
+	int			 other_tunnel;	/* other: tunnel (else refuse) */
+	unsigned		 allow_ports[PX_EGRESS_PORTS_MAX];
+	size_t			 nports;
+	size_t			 max_tunnels;
+	unsigned		 idle_ms;
+	size_t			 leaf_cache;
+	int			 file_set;	/* the file has an egress key */
+	int			 intercept_set;	/* the file gave the list */
+	int			 ports_set;
 };
 
 struct px_cfg {
@@ -103,6 +141,7 @@ struct px_cfg {
 	char			 admin_token_file[PATH_MAX];
 	int			 workers;
 	int			 verbose;
+	struct px_egress_cfg	 egress;		/* egress.c */
 };
 
 struct px_cfg_errs {
@@ -121,6 +160,14 @@ struct px_cfg_flags {
 	const char	*db;
 	const char	*admin;
 	int		 verbose;
+	/* egress.c: --egress-listen, --ca-cert, --ca-key, --intercept, --tunnel */
+	const char	*egress_listen;
+	const char	*ca_cert;
+	const char	*ca_key;
+	const char	*intercept[PX_EGRESS_HOSTS_MAX];
+	size_t		 nintercept;	/* may exceed the array: an error */
+	const char	*tunnel[PX_EGRESS_HOSTS_MAX];
+	size_t		 ntunnel;
 };
 
 void	px_cfg_defaults(struct px_cfg *);
@@ -178,6 +225,7 @@ struct px_ctx {
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_drain;
 	/* Counters for the access log and metrics. */
 	uint64_t		 nrequests, npublish_allow, npublish_deny;
+	struct px_egress	*egress;	/* egress.c; NULL when off */
 };
 
 /* ------------------------------------------------------------ http.c */
@@ -309,6 +357,10 @@ struct px_conn {
 	int			 spool_fd;
 	uint64_t		 spool_len, spool_off;
 	uint64_t		 linger_bytes;
+
+	/* Egress mode (egress.c); both NULL on the reverse proxy's conns. */
+	const struct px_egress_up *eg_up;	/* this conn's upstream */
+	struct px_egress_sess	*eg;		/* owned; px_egress_conn_end() */
 };
 
 /*
@@ -318,6 +370,14 @@ struct px_conn {
  */
 struct px_conn	*px_conn_new(struct px_ctx *, evutil_socket_t fd,
 		    const struct sockaddr *sa, int salen, SSL_CTX *ssl);
+/*
+ * px_conn_adopt() : px_conn_new() for a client bufferevent that already
+ * exists (egress.c: an intercepted CONNECT's TLS filter, or the plain bev
+ * of an absolute-form request); takes ownership of bev (freed on
+ * failure).  id: the conn id already logged; tls: bev speaks TLS.
+ */
+struct px_conn	*px_conn_adopt(struct px_ctx *, uint64_t id,
+		    struct bufferevent *bev, const char *peer, int tls);
 /* px_conn_close() : the only way a conn ends; frees it. */
 void	px_conn_close(struct px_conn *, const char *reason);
 /*
@@ -381,5 +441,73 @@ int	px_spool_record(struct px_conn *, enum pol_verdict, int status,
 int	px_ctx_init(struct px_ctx *, struct px_cfg *, struct pol_policy *,
 	    int listen);
 void	px_ctx_free(struct px_ctx *);
+
+/* ---------------------------------------------------------- egress.c */
+/*
+ * Egress mode: the egress listener (plain HTTP proxy protocol), CONNECT
+ * interception with leaves from certs/, blind tunnels.  An intercepted
+ * CONNECT (or an absolute-form http:// request to an intercepted host)
+ * becomes a struct px_conn whose eg_up names its upstream: always TLS,
+ * verified against upstream_ca or the system store with the intercepted
+ * host name.
+ */
+struct px_egress;
+struct px_egress_sess;
+struct sockaddr;
+struct yaml_document_s;
+struct yaml_node_s;
+
+/* The upstream of an egress conn (fwd.c reads it through px_conn_up()). */
+struct px_egress_up {
+	struct px_url	 u;		/* https://name[:port]: Host, SNI, check */
+	char		 addr[256];	/* connect here: mapped address or name */
+	char		 port[8];
+	SSL_CTX		*ssl;		/* borrowed from struct px_egress */
+};
+
+struct px_egress_stats {
+	uint64_t	 leaf_hits, leaf_misses;
+	size_t		 leaf_size;
+	size_t		 conns;		/* egress conns not yet adopted */
+	size_t		 tunnels;	/* CONNECTs open (tunnel or intercept) */
+};
+
+/* px_conn_up() : the upstream URL conn talks to. */
+static inline const struct px_url *
+px_conn_up(const struct px_conn *conn)
+{
+	return conn->eg_up != NULL ? &conn->eg_up->u : &conn->ctx->cfg->up;
+}
+
+/* px_egress_cfg_walk() : the "egress" mapping of the settings file. */
+void	px_egress_cfg_walk(struct px_cfg *, struct px_cfg_errs *,
+	    const char *file, struct yaml_document_s *, struct yaml_node_s *);
+/* px_egress_cfg_apply() : flags, defaults, validation; 0 or -1. */
+int	px_egress_cfg_apply(struct px_cfg *, const struct px_cfg_flags *,
+	    struct px_cfg_errs *, const char *where);
+/* px_egress_host_parse() : "HOST[:PORT][=ADDR:PORT]"; 0 or -1 + why. */
+int	px_egress_host_parse(const char *, struct px_egress_host *,
+	    const char **why);
+/* px_egress_ip_literal() : 1 if host is (or resolves as) an address. */
+int	px_egress_ip_literal(const char *host);
+/*
+ * px_egress_init() : the CA, leaf cache and TLS contexts, and with
+ * listen the egress listener; a no-op when egress is off.  0 or -1.
+ */
+int	px_egress_init(struct px_ctx *, int listen);
+void	px_egress_drain(struct px_ctx *);
+void	px_egress_free(struct px_ctx *);
+/* px_egress_accept() : takes ownership of fd, an egress client; 0 or -1. */
+int	px_egress_accept(struct px_ctx *, evutil_socket_t fd,
+	    const struct sockaddr *, int salen);
+/*
+ * px_egress_request() : route()'s check of each request of an egress
+ * conn: the target and Host must name this conn's host; an absolute-form
+ * target is cut to its path.  0, or -1 with the status and text to answer.
+ */
+int	px_egress_request(struct px_conn *, int *status, const char **text);
+/* px_egress_conn_end() : px_conn_close()'s hook: access line, slot, free. */
+void	px_egress_conn_end(struct px_conn *);
+void	px_egress_stats(const struct px_ctx *, struct px_egress_stats *);
 
 #endif /* PUBGATE_PROXY_INT_H */

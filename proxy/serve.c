@@ -43,7 +43,11 @@ serve_usage(FILE *f)
 	    "[--upstream URL]\n"
 	    "                     [--upstream-ca FILE] [--policy FILE] "
 	    "[--tls-cert FILE --tls-key FILE]\n"
-	    "                     [--db FILE] [--admin URL]\n");
+	    "                     [--db FILE] [--admin URL]\n"
+	    "                     [--egress-listen URL --ca-cert FILE "
+	    "--ca-key FILE]\n"
+	    "                     [--intercept HOST[=ADDR:PORT]]... "
+	    "[--tunnel HOST]...\n");
 }
 
 /*
@@ -172,6 +176,8 @@ px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
 			goto fail;
 		}
 	}
+	if (px_egress_init(ctx, listen) == -1)
+		goto fail;
 	if (!listen)
 		return 0;
 	for (i = 0; i < cfg->nlisten; i++) {
@@ -194,6 +200,7 @@ px_ctx_free(struct px_ctx *ctx)
 
 	while (!TAILQ_EMPTY(&ctx->conns))
 		px_conn_close(TAILQ_FIRST(&ctx->conns), "shutdown");
+	px_egress_free(ctx);
 	for (i = 0; i < ctx->nlisteners; i++) {
 		if (ctx->listeners[i].lev != NULL)
 			evconnlistener_free(ctx->listeners[i].lev);
@@ -369,6 +376,11 @@ px_serve_main(int argc, char *argv[])
 		{ "db", required_argument, NULL, 'D' },
 		{ "admin", required_argument, NULL, 'M' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "egress-listen", required_argument, NULL, 'E' },
+		{ "ca-cert", required_argument, NULL, 'G' },
+		{ "ca-key", required_argument, NULL, 'H' },
+		{ "intercept", required_argument, NULL, 'I' },
+		{ "tunnel", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -397,6 +409,19 @@ px_serve_main(int argc, char *argv[])
 		case 'K': fl.tls_key = optarg; break;
 		case 'D': fl.db = optarg; break;
 		case 'M': fl.admin = optarg; break;
+		case 'E': fl.egress_listen = optarg; break;
+		case 'G': fl.ca_cert = optarg; break;
+		case 'H': fl.ca_key = optarg; break;
+		case 'I':	/* too many: px_egress_cfg_apply() says so */
+			if (fl.nintercept < PX_EGRESS_HOSTS_MAX)
+				fl.intercept[fl.nintercept] = optarg;
+			fl.nintercept++;
+			break;
+		case 'T':
+			if (fl.ntunnel < PX_EGRESS_HOSTS_MAX)
+				fl.tunnel[fl.ntunnel] = optarg;
+			fl.ntunnel++;
+			break;
 		case 'h':
 			serve_usage(stdout);
 			return 0;
