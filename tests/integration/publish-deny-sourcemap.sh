@@ -51,10 +51,23 @@ it_expect_eq "$(it_json "$r.status" "$T/log.json")" 403 "status"
 it_expect_eq "$(it_json "$r.version" "$T/log.json")" 1.0.0 "version"
 it_expect_eq "$(it_json "$r.reasons.some(x => x.file === 'dist/cli.js.map') ? 'yes' : 'no'" \
     "$T/log.json")" yes "a reason names dist/cli.js.map"
+# The same record went to the log stream as one JSON line (audit_log "-":
+# pubgate's own log output).
+cat "$T/pubgate.out" "$T/pubgate.err" >"$T/stream.log"
+grep -F '"package":"@pgtest/leaky"' "$T/stream.log" |
+    grep -Fq '"verdict":"block"' ||
+    it_fail "no JSON line for the block on pubgate's audit stream"
+node -e '
+	const lines = require("fs").readFileSync(process.argv[1], "utf8")
+	    .split("\n").filter(l => l.startsWith("{"));
+	if (lines.length === 0) process.exit(1);
+	for (const l of lines) JSON.parse(l);
+' "$T/stream.log" || it_fail "the audit stream has a line that is not JSON"
+
 # The map's content is a secret of its own: it is not in the log.
 it_expect_no_secret 'secretSauce' "$T/log.json" "map content in the log"
-it_expect_no_secret 'secretSauce' "$T/pubgate.out" "map content in the log"
-it_expect_no_secret 'secretSauce' "$T/pubgate.err" "map content in the log"
+it_expect_no_secret 'secretSauce' "$T/stream.log" "map content in the log"
+it_expect_no_secret 'secretSauce' "$T/pubgate.db" "map content in the store"
 
 # The text form lists it too; filters that exclude it do.
 it_pglog --blocked >"$T/log.txt" || it_fail "pubgate log (text) failed"
