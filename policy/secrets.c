@@ -224,6 +224,9 @@ static const struct aux auxes[] = {
 	    "aws-access-key-id" },
 	{ "[A-Za-z0-9/+]{30}EXAMPLEKEY", 0, AUX_SUPPRESS,
 	    "aws-secret-access-key" },
+	/* Its variants (...CYzEXAMPLEKEY): the 40 bytes from the prefix. */
+	{ "wJalrXUtnFEMI/K7MDENG/[A-Za-z0-9/+]{18}", 0, AUX_SUPPRESS,
+	    "aws-secret-access-key" },
 	/* The Azure storage emulator's published account key. */
 	{ "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsu"
 	    "Fq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==", 0, AUX_SUPPRESS,

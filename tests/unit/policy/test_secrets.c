@@ -275,7 +275,9 @@ static const struct sample samples[] = {
 	{ "aws-secret-access-key", ".aws/credentials",
 	    "aws_secret_access_key = {b40}\n",
 	    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/" "bPxRfiCY"
-	    "EXAMPLEKEY\nsecretAccessKey: creds.secretAccessKey,\n", NULL,
+	    "EXAMPLEKEY\nsecretAccessKey: creds.secretAccessKey,\n"
+	    "\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/" "bPxRfiCYz"
+	    "EXAMPLEKEY\",\n", NULL,
 	    NULL },
 	{ "gcp-service-account", "key.json",
 	    "{\n  \"type\": \"service_account\",\n  \"project_id\": \"p\",\n"
