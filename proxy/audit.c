@@ -99,6 +99,8 @@ struct px_audit {
 	sqlite3_stmt		*st_reason;
 	sqlite3_stmt		*st_query;
 	sqlite3_stmt		*st_reasons;
+	sqlite3_stmt		*st_status;
+	sqlite3_stmt		*st_byid;
 	uint64_t		 jsonl_errors;
 	struct audit_buf	 wbuf;		/* under mtx */
 	struct audit_buf	 rbuf;		/* under mtx */
@@ -174,6 +176,12 @@ static const char audit_sql_query[] =
     " AND (?3 IS NULL OR package GLOB ?3)"
     " AND (?4 IS NULL OR (package >= ?4 AND package < ?5))"
     " ORDER BY time_ms DESC, id DESC LIMIT ?6";
+
+static const char audit_sql_status[] =
+    "UPDATE decisions SET status = ?2 WHERE id = ?1 AND status = 0";
+
+static const char audit_sql_byid[] =
+    "SELECT " AUDIT_COLUMNS " FROM decisions WHERE id = ?1";
 
 static const char audit_sql_reasons[] =
     "SELECT rule, file, text, hint, byte_offset FROM reasons"
@@ -432,8 +440,9 @@ json_kv_int(FILE *f, const char *key, int64_t val)
 	fprintf(f, ",\"%s\":%" PRId64, key, val);
 }
 
-void
-px_audit_row_json(const struct px_audit_row *r, FILE *f)
+/* row_json() : r as one JSON object; with update, "update":true too. */
+static void
+row_json(const struct px_audit_row *r, FILE *f, int update)
 {
 	size_t	i;
 
@@ -474,7 +483,16 @@ px_audit_row_json(const struct px_audit_row *r, FILE *f)
 		json_kv_int(f, "offset", r->reasons[i].offset);
 		putc('}', f);
 	}
-	fputs("]}", f);
+	putc(']', f);
+	if (update)
+		fputs(",\"update\":true", f);
+	putc('}', f);
+}
+
+void
+px_audit_row_json(const struct px_audit_row *r, FILE *f)
+{
+	row_json(r, f, 0);
 }
 
 /* row_link() : points b->row's strings at b's buffers. */
@@ -781,7 +799,9 @@ audit_open(const char *path, FILE *jsonl, int create, char *err,
 	    prep(a, audit_sql_insert, &a->st_insert, err, errlen) == -1 ||
 	    prep(a, audit_sql_reason, &a->st_reason, err, errlen) == -1 ||
 	    prep(a, audit_sql_query, &a->st_query, err, errlen) == -1 ||
-	    prep(a, audit_sql_reasons, &a->st_reasons, err, errlen) == -1)
+	    prep(a, audit_sql_reasons, &a->st_reasons, err, errlen) == -1 ||
+	    prep(a, audit_sql_status, &a->st_status, err, errlen) == -1 ||
+	    prep(a, audit_sql_byid, &a->st_byid, err, errlen) == -1)
 		goto fail;
 	row_link(&a->wbuf);
 	row_link(&a->rbuf);
@@ -817,6 +837,8 @@ px_audit_close(struct px_audit *a)
 	sqlite3_finalize(a->st_reason);
 	sqlite3_finalize(a->st_query);
 	sqlite3_finalize(a->st_reasons);
+	sqlite3_finalize(a->st_status);
+	sqlite3_finalize(a->st_byid);
 	/* Closing the last connection checkpoints the WAL into the file. */
 	sqlite3_close(a->db);
 	pthread_mutex_destroy(&a->mtx);
@@ -891,9 +913,10 @@ insert_row(struct px_audit *a, struct audit_buf *b)
 /*
  * write_jsonl() : the record as one line, built in memory and written with
  * one fwrite so lines from several writers do not interleave mid-line.
+ * An update carries "update":true.
  */
 static int
-write_jsonl(struct px_audit *a, const struct px_audit_row *r)
+write_jsonl(struct px_audit *a, const struct px_audit_row *r, int update)
 {
 	FILE	*m;
 	char	*line = NULL;
@@ -902,7 +925,7 @@ write_jsonl(struct px_audit *a, const struct px_audit_row *r)
 
 	if ((m = open_memstream(&line, &len)) == NULL)
 		return -1;
-	px_audit_row_json(r, m);
+	row_json(r, m, update);
 	putc('\n', m);
 	if (fclose(m) != 0)
 		goto done;
@@ -914,7 +937,8 @@ done:
 }
 
 int
-px_audit_write(struct px_audit *a, const struct px_audit_rec *rec)
+px_audit_write_id(struct px_audit *a, const struct px_audit_rec *rec,
+    int64_t *id)
 {
 	struct audit_buf	*b;
 	int			 rc = -1;
@@ -936,11 +960,19 @@ px_audit_write(struct px_audit *a, const struct px_audit_rec *rec)
 		goto done;
 	}
 	rc = 0;
-	if (a->jsonl != NULL && write_jsonl(a, &b->row) == -1)
+	if (id != NULL)
+		*id = b->row.id;
+	if (a->jsonl != NULL && write_jsonl(a, &b->row, 0) == -1)
 		a->jsonl_errors++;
 done:
 	pthread_mutex_unlock(&a->mtx);
 	return rc;
+}
+
+int
+px_audit_write(struct px_audit *a, const struct px_audit_rec *rec)
+{
+	return px_audit_write_id(a, rec, NULL);
 }
 
 static const char *
@@ -952,12 +984,11 @@ col_text(sqlite3_stmt *st, int i)
 	return s != NULL ? (const char *)s : "";
 }
 
-/* read_row() : the current row of st_query, with its reasons, into b. */
+/* read_row() : the current row of st, with its reasons, into b. */
 static int
-read_row(struct px_audit *a, struct audit_buf *b)
+read_row(struct px_audit *a, sqlite3_stmt *st, struct audit_buf *b)
 {
 	struct px_audit_row	*r = &b->row;
-	sqlite3_stmt		*st = a->st_query;
 	size_t			 n = 0;
 	int			 rc;
 
@@ -1067,7 +1098,7 @@ px_audit_query(struct px_audit *a, const struct px_audit_query *q,
 	}
 	sqlite3_bind_int(st, 6, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (read_row(a, &a->rbuf) == -1) {
+		if (read_row(a, st, &a->rbuf) == -1) {
 			rc = SQLITE_ERROR;
 			break;
 		}
@@ -1085,6 +1116,37 @@ px_audit_query(struct px_audit *a, const struct px_audit_query *q,
 	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&a->mtx);
 	return n;
+}
+
+int
+px_audit_set_status(struct px_audit *a, int64_t id, int status)
+{
+	int	rc = -1, step;
+
+	if (a == NULL || id <= 0 || status <= 0)
+		return -1;
+	pthread_mutex_lock(&a->mtx);
+	sqlite3_bind_int64(a->st_status, 1, id);
+	sqlite3_bind_int(a->st_status, 2, status);
+	step = sqlite3_step(a->st_status);
+	sqlite3_reset(a->st_status);
+	sqlite3_clear_bindings(a->st_status);
+	/* Autocommit: the UPDATE is durable when the step returns. */
+	if (step != SQLITE_DONE || sqlite3_changes(a->db) != 1)
+		goto done;
+	rc = 0;
+	if (a->jsonl == NULL)
+		goto done;
+	sqlite3_bind_int64(a->st_byid, 1, id);
+	if (sqlite3_step(a->st_byid) != SQLITE_ROW ||
+	    read_row(a, a->st_byid, &a->rbuf) == -1 ||
+	    write_jsonl(a, &a->rbuf.row, 1) == -1)
+		a->jsonl_errors++;
+	sqlite3_reset(a->st_byid);
+	sqlite3_clear_bindings(a->st_byid);
+done:
+	pthread_mutex_unlock(&a->mtx);
+	return rc;
 }
 
 struct json_arg {

@@ -66,6 +66,20 @@ struct px_audit	*px_audit_open_existing(const char *db_path, char *err,
  * decision that cannot be recorded is not made).
  */
 int		 px_audit_write(struct px_audit *, const struct px_audit_rec *);
+/*
+ * px_audit_write_id() : px_audit_write() that also returns the record's id
+ * in *id, for px_audit_set_status().
+ */
+int		 px_audit_write_id(struct px_audit *, const struct px_audit_rec *,
+		    int64_t *id);
+/*
+ * px_audit_set_status() : sets the status of record id once it is known
+ * (an allowed publish is recorded before the upstream answers, with
+ * status 0) and writes the updated record as a JSON line with
+ * "update":true.  Only a status of 0 is replaced.  Returns 0 once durable,
+ * -1 on failure (or if id has no pending status).
+ */
+int		 px_audit_set_status(struct px_audit *, int64_t id, int status);
 /* Records that reached SQLite but whose JSON line could not be written. */
 uint64_t	 px_audit_jsonl_errors(const struct px_audit *);
 void		 px_audit_close(struct px_audit *);

@@ -228,6 +228,55 @@ test_round_trip(void **state)
 	assert_int_equal(px_audit_jsonl_errors(fx->a), 0);
 }
 
+static int
+status_cb(const struct px_audit_row *r, void *arg)
+{
+	*(int *)arg = r->status;
+	return 0;
+}
+
+static void
+test_set_status(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	 rep;
+	struct px_audit_rec	 rec;
+	struct px_audit_query	 q;
+	char			 err[256], *second;
+	int64_t			 id = 0;
+	int			 status = -1;
+
+	mkreport(&rep, "@acme/ok", "1.0.0", POL_ALLOW);
+	mkrec(&rec, T0, "@acme/ok", &rep);
+	rec.status = 0;		/* the upstream has not answered yet */
+	assert_int_equal(px_audit_write_id(fx->a, &rec, &id), 0);
+	assert_true(id > 0);
+	assert_int_equal(px_audit_set_status(fx->a, id, 201), 0);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_audit_query(fx->a, &q, status_cb, &status, err,
+	    sizeof(err)), 1);
+	assert_int_equal(status, 201);
+	/* Only a pending status is replaced; unknown ids fail. */
+	assert_int_equal(px_audit_set_status(fx->a, id, 500), -1);
+	assert_int_equal(px_audit_set_status(fx->a, id + 100, 201), -1);
+	assert_int_equal(px_audit_set_status(fx->a, id, 0), -1);
+	assert_int_equal(px_audit_query(fx->a, &q, status_cb, &status, err,
+	    sizeof(err)), 1);
+	assert_int_equal(status, 201);
+	/* The stream got the record, then the update, as two lines. */
+	fflush(fx->jsonl);
+	second = strchr(fx->jbuf, '\n');
+	assert_non_null(second);
+	second++;
+	second[-1] = '\0';	/* look at the first line alone */
+	assert_non_null(strstr(fx->jbuf, "\"status\":0,"));
+	assert_null(strstr(fx->jbuf, "\"update\""));
+	second[-1] = '\n';
+	assert_non_null(strstr(second, "\"status\":201,"));
+	assert_non_null(strstr(second, ",\"update\":true}\n"));
+	assert_int_equal(strchr(second, '\n') + 1 - fx->jbuf, fx->jlen);
+}
+
 static void
 test_non_publish_record(void **state)
 {
@@ -785,6 +834,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_set_status, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_non_publish_record, setup,
 		    teardown),
