@@ -54,6 +54,22 @@ it_expect_no_secret "$TOKEN" "$T/pubgate.db-wal" "the token in the store"
 it_expect_no_secret "$TOKEN" "$T/pubgate.out" "the token in pubgate's output"
 it_expect_no_secret "$TOKEN" "$T/pubgate.err" "the token in pubgate's log"
 
+# Without --db, pubgate log reads ./pubgate.db, as serve writes it.
+(cd "$T" && "$PUBGATE" log) >"$T/log.txt" || it_fail "pubgate log (default --db) failed"
+it_expect_grep ' allow .* publish @pgtest/hello@1\.0\.0 who=[0-9a-f]+$' \
+    "$T/log.txt" "pubgate log text line"
+
+# Publishing the same version again: the registry's refusal (409) is
+# relayed to npm, which fails.
+set +e
+(cd "$pkg" && it_npm publish --access restricted)
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || it_fail "re-publishing 1.0.0 succeeded"
+it_expect_grep '409|already present|pre-existing|cannot publish over' \
+    "$T/npm.err" "npm prints the registry's conflict"
+it_expect_eq "$(it_sha512 "$stored")" "$want" "the stored tarball after a re-publish"
+
 # npm view through pubgate.
 it_npm view @pgtest/hello version || it_fail "npm view failed"
 it_expect_eq "$(cat "$T/npm.out")" 1.0.0 "npm view version"
