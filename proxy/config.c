@@ -628,10 +628,18 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 	if (fl->admin != NULL)
 		set_path(errs, "--admin", cfg->admin_listen,
 		    sizeof(cfg->admin_listen), fl->admin);
-	if (cfg->admin_listen[0] != '\0' &&
-	    px_cfg_parse_url(cfg->admin_listen, &u, &why) == -1)
-		px_cfg_err(errs, "%s: admin listen %s: %s", where,
-		    cfg->admin_listen, why);
+	memset(&cfg->admin, 0, sizeof(cfg->admin));
+	if (cfg->admin_listen[0] != '\0') {
+		snprintf(cfg->admin.url, sizeof(cfg->admin.url), "%s",
+		    cfg->admin_listen);
+		if (px_cfg_parse_url(cfg->admin_listen, &cfg->admin.u, &why) ==
+		    -1)
+			px_cfg_err(errs, "%s: admin listen %s: %s", where,
+			    cfg->admin_listen, why);
+		else if (cfg->admin.u.tls || cfg->admin.u.prefix[0] != '\0')
+			px_cfg_err(errs, "%s: admin listen %s: must be "
+			    "http://host:port", where, cfg->admin_listen);
+	}
 	if (cfg->public_url[0] != '\0' &&
 	    px_cfg_parse_url(cfg->public_url, &u, &why) == -1)
 		px_cfg_err(errs, "%s: public_url %s: %s", where,

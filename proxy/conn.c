@@ -403,6 +403,12 @@ route(struct px_conn *conn)
 	if (p->http_minor == 0 && (p->flags & F_CHUNKED))
 		return req_fail(conn, 400, "chunked body in HTTP/1.0");
 	plen = path_len(url, ulen);
+	if (conn->admin) {
+		conn->route = PX_ROUTE_ADMIN;
+		conn->kind = "admin";
+		px_conn_set_state(conn, PX_CONN_BODY);
+		return 0;
+	}
 	r = px_conn_classify(p->method, url, plen, conn->pkg,
 	    sizeof(conn->pkg), &conn->kind);
 	if (r == -1)
@@ -510,6 +516,10 @@ message_done(struct px_conn *conn)
 {
 	if (conn->route == PX_ROUTE_PUBLISH || conn->route == PX_ROUTE_STAGE)
 		return px_spool_end(conn);
+	if (conn->route == PX_ROUTE_ADMIN) {
+		bufferevent_disable(conn->client, EV_READ);
+		return px_admin_answer(conn);
+	}
 	px_fwd_body_end(conn);
 	px_conn_set_state(conn, PX_CONN_RESPONSE);
 	/* No more client input until this response is done. */
@@ -625,6 +635,7 @@ px_conn_access_log(struct px_conn *conn)
 	if (conn->logged || !conn->head_done)
 		return;
 	conn->logged = 1;
+	px_admin_count(conn);
 	plen = path_len(conn->req.buf + conn->req.url, conn->req.url_len);
 	if (plen >= sizeof(path))
 		plen = sizeof(path) - 1;

@@ -538,6 +538,8 @@ upstream_failed(struct px_conn *conn, int status, const char *why)
 	    "reason=\"%s\"", (unsigned long long)conn->id, conn->reqid,
 	    status, why);
 	px_fwd_free_up(conn);
+	if (conn->state != PX_CONN_IDLE)
+		conn->ctx->m.upstream_errors++;
 	if (conn->state == PX_CONN_IDLE) {
 		return;		/* an idle keep-alive upstream went away */
 	}

@@ -60,6 +60,8 @@ struct evdns_base;
 #define PX_CFG_ERRMSG_MAX	400
 #define PX_URL_MAX		512
 #define PX_WORKERS_MAX		64
+#define PX_HIST_BUCKETS		11		/* inspection seconds histogram */
+#define PX_METRIC_RULES		64		/* rules counted in metrics */
 
 #define PX_CONNECT_TIMEOUT_MS	10000
 #define PX_IDLE_TIMEOUT_MS	60000
@@ -138,6 +140,7 @@ struct px_cfg {
 	char			 db[PATH_MAX];
 	char			 audit_log[PATH_MAX];	/* "-" stderr */
 	char			 admin_listen[PX_URL_MAX];	/* "" none */
+	struct px_listen_cfg	 admin;		/* parsed admin_listen */
 	char			 admin_token_file[PATH_MAX];
 	int			 workers;
 	int			 verbose;
@@ -204,6 +207,20 @@ struct px_listener {
 	struct evconnlistener	*lev;
 	struct px_listen_cfg	*cfg;
 	SSL_CTX			*ssl;	/* NULL for plain http */
+	int			 admin;	/* the admin API listener */
+};
+
+/* Counters for /-/pubgate/metrics (admin.c). */
+struct px_metrics {
+	uint64_t	 requests[3][6];	/* read/publish/write x class */
+	uint64_t	 bytes_in, bytes_out, upstream_errors;
+	uint64_t	 inspect_hist[PX_HIST_BUCKETS];
+	uint64_t	 inspect_count, inspect_ms_sum;
+	struct {
+		char		 rule[POL_RULE_ID_MAX];
+		uint64_t	 n;
+	}		 rules[PX_METRIC_RULES];
+	int		 nrules;
 };
 
 TAILQ_HEAD(px_conn_list, px_conn);
@@ -215,7 +232,7 @@ struct px_ctx {
 	struct pol_policy	*policy;	/* current; conns take refs */
 	struct px_audit		*audit;
 	SSL_CTX			*up_ssl;	/* NULL for an http upstream */
-	struct px_listener	 listeners[PX_LISTEN_MAX];
+	struct px_listener	 listeners[PX_LISTEN_MAX + 1];	/* + admin */
 	size_t			 nlisteners;
 	struct px_conn_list	 conns;
 	size_t			 nconns;
@@ -226,6 +243,8 @@ struct px_ctx {
 	/* Counters for the access log and metrics. */
 	uint64_t		 nrequests, npublish_allow, npublish_deny;
 	struct px_egress	*egress;	/* egress.c; NULL when off */
+	struct px_metrics	 m;		/* admin.c */
+	char			 admin_token[256];	/* "" none */
 };
 
 /* ------------------------------------------------------------ http.c */
@@ -282,6 +301,7 @@ enum px_route {
 	PX_ROUTE_PUBLISH,	/* PUT /<name> */
 	PX_ROUTE_STAGE,		/* POST /-/stage/package/<name> */
 	PX_ROUTE_WRITE,		/* dist-tag, unpublish, ... : rules, forward */
+	PX_ROUTE_ADMIN,		/* the admin API, answered here */
 };
 
 enum px_resp_mode {
@@ -302,6 +322,7 @@ struct px_conn {
 	int			 up_reusable;	/* upstream said keep-alive */
 	char			 peer[64];	/* "ip:port" */
 	int			 tls;
+	int			 admin;		/* accepted on the admin listener */
 	llhttp_t		 reqp;
 	llhttp_t		 respp;
 	llhttp_settings_t	 req_settings;
@@ -435,6 +456,18 @@ void	px_spool_who(const char *auth, size_t len, char out[17]);
 /* px_spool_record() : writes the decision record; 0 or -1. */
 int	px_spool_record(struct px_conn *, enum pol_verdict, int status,
 	    const struct pol_report *);
+
+/* ---------------------------------------------------------- admin.c */
+/* px_admin_answer() : answers an admin request; -1 if the conn was freed. */
+int	px_admin_answer(struct px_conn *);
+/* px_admin_count() : adds a finished request to the metrics. */
+void	px_admin_count(struct px_conn *);
+/* px_admin_observe() : one publish inspected in ms. */
+void	px_admin_observe(struct px_ctx *, uint64_t ms);
+/* px_admin_rule() : one denial by rule. */
+void	px_admin_rule(struct px_ctx *, const char *rule);
+/* px_admin_load_token() : (re)reads admin.token_file; 0 or -1 (kept). */
+int	px_admin_load_token(struct px_ctx *);
 
 /* ---------------------------------------------------------- serve.c */
 /* px_ctx_init() : event base, DNS, TLS contexts, listeners; 0 or -1. */

@@ -97,8 +97,10 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct px_listener	*l = arg;
+	struct px_conn		*conn;
 
-	px_conn_new(l->ctx, fd, sa, salen, l->ssl);
+	if ((conn = px_conn_new(l->ctx, fd, sa, salen, l->ssl)) != NULL)
+		conn->admin = l->admin;
 }
 
 static void
@@ -187,6 +189,20 @@ px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
 		if (open_listener(ctx, &ctx->listeners[i]) == -1)
 			goto fail;
 	}
+	if (cfg->admin.url[0] != '\0') {
+		struct px_listener *l = &ctx->listeners[ctx->nlisteners++];
+
+		l->ctx = ctx;
+		l->cfg = &cfg->admin;
+		l->admin = 1;
+		if (px_admin_load_token(ctx) == -1 ||
+		    open_listener(ctx, l) == -1)
+			goto fail;
+		if (ctx->admin_token[0] == '\0')
+			px_log_warnx("event=config key=admin note=\"no "
+			    "token_file: metrics and decisions are open to "
+			    "anyone who reaches %s\"", cfg->admin.url);
+	}
 	return 0;
 fail:
 	px_ctx_free(ctx);
@@ -252,6 +268,10 @@ reload(struct px_ctx *ctx)
 			    ctx->cfg->policy, pol_policy_nrules(p));
 		}
 	}
+	if (ctx->cfg->admin_token_file[0] != '\0' &&
+	    px_admin_load_token(ctx) == -1)
+		px_log_warnx("event=reload-failed what=admin-token "
+		    "action=kept-old");
 	for (i = 0; i < ctx->nlisteners; i++) {
 		struct px_listener *l = &ctx->listeners[i];
 
@@ -466,9 +486,6 @@ px_serve_main(int argc, char *argv[])
 		px_log_warnx("event=config key=workers value=%d "
 		    "note=\"one process serves; run several instances behind "
 		    "a load balancer\"", cfg->workers);
-	if (cfg->admin_listen[0] != '\0')
-		px_log_warnx("event=config key=admin note=\"admin listener not "
-		    "built yet; ignored\"");
 	signal(SIGPIPE, SIG_IGN);
 	if (px_ctx_init(&ctx, cfg, pol, 1) == -1)
 		goto out;

@@ -243,6 +243,7 @@ px_spool_end(struct px_conn *conn)
 		v = POL_DENY;
 	}
 	st = conn->pst != POL_CONTINUE ? conn->pst : rep->status;
+	px_admin_observe(conn->ctx, px_now_ms() - conn->t_start_ms);
 	if (rep->nreasons > 0)
 		snprintf(conn->rule, sizeof(conn->rule), "%s",
 		    rep->reasons[0].rule);
@@ -281,6 +282,8 @@ px_spool_end(struct px_conn *conn)
 
 	conn->verdict = "deny";
 	conn->ctx->npublish_deny++;
+	px_admin_rule(conn->ctx, conn->rule[0] ? conn->rule :
+	    pol_status_str(st));
 	status = deny_status(st);
 	if (px_spool_record(conn, POL_DENY, status, rep) == -1)
 		return px_conn_abort(conn, 503, "pubgate: the decision could "
