@@ -755,6 +755,19 @@ host_agrees(const struct px_head *h, const char *host, unsigned port,
 	return strcmp(hh, host) == 0 && hp == port;
 }
 
+/* raw_target() : a refused target, log-safe, as the conn's host. */
+static void
+raw_target(struct px_eg_conn *c, const char *s, size_t n)
+{
+	char	 tmp[CERT_HOST_MAX + 1];
+
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	px_log_quote(c->host, sizeof(c->host), tmp);
+}
+
 /*
  * decide() : routes the first request of c, whose complete head (len
  * bytes, still in the client's input) is in hp.
@@ -784,12 +797,14 @@ decide(struct px_eg_conn *c, struct head_parse *hp)
 		if (r == 0 && port == 0)
 			r = -1;
 		if (r == 0)
-			snprintf(c->port, sizeof(c->port), "%u", port & 0xffffu);
+			snprintf(c->port, sizeof(c->port), "%hu",
+			    (unsigned short)port);
 		if (r == -1) {
 			refuse(c, 400, "pubgate: CONNECT needs host:port");
 			return;
 		}
 		if (r == -2) {
+			raw_target(c, url, ulen);
 			refuse(c, 403, "pubgate: CONNECT to an IP address is "
 			    "not allowed; use the host name");
 			return;
@@ -840,11 +855,13 @@ decide(struct px_eg_conn *c, struct head_parse *hp)
 		return;
 	}
 	if (r == -2) {
+		raw_target(c, url, alen);
 		refuse(c, 403, "pubgate: requests to an IP address are not "
 		    "allowed; use the host name");
 		return;
 	}
-	snprintf(c->port, sizeof(c->port), "%u", (port ? port : 80) & 0xffffu);
+	snprintf(c->port, sizeof(c->port), "%hu",
+	    (unsigned short)(port ? port : 80));
 	if (!host_agrees(&hp->head, c->host, port ? port : 80, 80)) {
 		refuse(c, 400, "pubgate: the Host header does not match the "
 		    "request URL");
@@ -1447,7 +1464,7 @@ px_egress_host_parse(const char *s, struct px_egress_host *h,
 			return -1;
 		}
 	}
-	snprintf(h->port, sizeof(h->port), "%u", port & 0xffffu);
+	snprintf(h->port, sizeof(h->port), "%hu", (unsigned short)port);
 	return 0;
 }
 
