@@ -3,13 +3,17 @@
  * (policy/tar.c).
  *
  * Input: byte 0 picks a callback that aborts (bits 0-1: none, begin,
- * data, end; bits 2-7: at which entry; data aborts at the first chunk
- * of that entry), byte 1 the chunk boundaries; the
+ * data, end; bits 2-6: at which entry; data aborts at the first chunk
+ * of that entry) and, with bit 7, has the checksum of every 512-byte
+ * block with ustar magic fixed first (so that mutations get past it);
+ * byte 1 picks the chunk boundaries; the
  * rest is the tar data.  It is walked in one feed and again in chunks;
  * both runs must give the same rc, error text, entries and data bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy-int.h"
@@ -108,6 +112,23 @@ walk(const uint8_t *d, size_t len, struct fz_split *sp, struct run *r,
 	return rc;
 }
 
+/* fix_sums() : rewrites the checksum of each block with ustar magic. */
+static void
+fix_sums(uint8_t *d, size_t len)
+{
+	unsigned long sum;
+	size_t off, i;
+
+	for (off = 0; off + 512 <= len; off += 512) {
+		if (memcmp(d + off + 257, "ustar", 5) != 0)
+			continue;
+		memset(d + off + 148, ' ', 8);
+		for (sum = 0, i = 0; i < 512; i++)
+			sum += d[off + i];
+		snprintf((char *)d + off + 148, 8, "%06lo", sum & 0777777);
+	}
+}
+
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
@@ -117,18 +138,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct run r1, r2;
 	struct fz_split sp;
 	enum pol_tar_rc rc1, rc2;
+	uint8_t *d;
 
 	if (size < 2)
 		return 0;
 	memset(&r1, 0, sizeof(r1));
 	r1.h = FZ_HASH_INIT;
 	r1.abort_cb = data[0] & 3;
-	r1.abort_at = 1 + (data[0] >> 2);
+	r1.abort_at = 1 + ((data[0] >> 2) & 0x1f);
 	r2 = r1;
 	fz_split_init(&sp, data[1]);
+	d = malloc(size - 2 + 1);
+	FZ_CHECK(d != NULL);
+	memcpy(d, data + 2, size - 2);
+	if (data[0] & 0x80)
+		fix_sums(d, size - 2);
 
-	rc1 = walk(data + 2, size - 2, NULL, &r1, &t1);
-	rc2 = walk(data + 2, size - 2, &sp, &r2, &t2);
+	rc1 = walk(d, size - 2, NULL, &r1, &t1);
+	rc2 = walk(d, size - 2, &sp, &r2, &t2);
+	free(d);
 	FZ_CHECK(rc1 == rc2);
 	FZ_CHECK(r1.h == r2.h);
 	FZ_CHECK(t1.entries == t2.entries);
