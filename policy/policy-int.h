@@ -46,6 +46,10 @@
 #define POL_CUSTOM_MAX		64	/* custom_secrets of one rule */
 #define POL_REGEX_MAX		1024	/* bytes of one custom regex */
 
+/* Content scanners (sourcemap.c): inline `sourceMappingURL=data:` maps. */
+#define POL_SMAP_MEDIA_MAX	128	/* bytes of a data URL's media type */
+#define POL_SMAP_MARK_WS_MAX	16	/* blanks between `//#` and the URL */
+
 /* Defaults of a rule's limits (README "limits"). */
 #define POL_DEF_TARBALL		(100ull << 20)
 #define POL_DEF_UNPACKED	(512ull << 20)

@@ -35,11 +35,14 @@
 
 #define NEEDLE		"sourceMappingURL=data:"
 #define NEEDLE_LEN	(sizeof(NEEDLE) - 1)
-#define MARK_WS_MAX	16	/* blanks between `//#` and the needle */
+#define MARK_WS_MAX	POL_SMAP_MARK_WS_MAX
 #define HIST_MAX	64	/* >= NEEDLE_LEN - 1 + 3 + MARK_WS_MAX */
-#define MEDIA_MAX	128	/* bytes of a data URL media type */
+#define MEDIA_MAX	POL_SMAP_MEDIA_MAX
 #define SLICE		4096	/* payload bytes decoded at a time */
 #define PFX_MAX		8	/* bytes of a source URL we look at */
+
+_Static_assert(HIST_MAX >= NEEDLE_LEN - 1 + 3 + MARK_WS_MAX,
+    "the history must hold a split needle and its comment marker");
 
 /* What a key means in its object. */
 enum {
