@@ -145,7 +145,7 @@ step(struct pol_gz *g, size_t room, size_t *have)
 		zr = isal_inflate(st);
 		*have = room - st->avail_out;
 		if (zr != ISAL_DECOMP_OK)
-			return STEP_DATA;	/* every other code is an error */
+			return STEP_DATA;	/* any other code: an error */
 		if (st->block_state == ISAL_BLOCK_FINISH)
 			return STEP_END;
 		if (*have == 0 && st->avail_in == before)
@@ -216,7 +216,8 @@ run(struct pol_gz *g, const unsigned char *p, size_t len, pol_gz_sink sink,
 				    g->in_total <= UINT64_MAX / g->max_ratio &&
 				    g->out_total > g->in_total * g->max_ratio)
 					return fail(g, POL_GZ_ERR_RATIO);
-				if (sink != NULL && sink(arg, g->out, have) != 0)
+				if (sink != NULL &&
+				    sink(arg, g->out, have) != 0)
 					return fail(g, POL_GZ_ABORT);
 			}
 			if (st == STEP_DATA)

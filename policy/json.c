@@ -418,6 +418,7 @@ pol_json_feed(struct pol_json *j, const void *buf, size_t len)
 	const unsigned char *start = buf, *p = start, *end = p + len, *q;
 	struct outbuf ob;
 	unsigned char c;
+	size_t n;
 	int d;
 
 	if (j->rc != POL_JSON_OK)
@@ -430,10 +431,10 @@ pol_json_feed(struct pol_json *j, const void *buf, size_t len)
 		case ST_STR:
 			q = str_run(j, p, end, &d);
 			if (q > p) {
-				if (j->in_key &&
-				    (size_t)(q - p) > POL_JSON_KEY_MAX - j->klen) {
-					/* Report the first byte over the cap. */
-					p += POL_JSON_KEY_MAX - j->klen;
+				n = POL_JSON_KEY_MAX - j->klen;
+				if (j->in_key && (size_t)(q - p) > n) {
+					/* Report the first byte over it. */
+					p += n;
 					j->rc = POL_JSON_ERR_LIMIT;
 					j->err = "object key too long";
 					goto out;
@@ -667,7 +668,7 @@ pol_json_feed(struct pol_json *j, const void *buf, size_t len)
 					goto out;
 			} else {
 				j->rc = POL_JSON_ERR_SYNTAX;
-				j->err = "unexpected byte, want ',' or a closer";
+				j->err = "unexpected byte, want ',' or closer";
 				goto out;
 			}
 			p++;
@@ -808,6 +809,7 @@ pol_json_finish(struct pol_json *j)
 	if (j->state == ST_DONE && j->seen_value)
 		return POL_JSON_OK;
 	j->rc = POL_JSON_ERR_SYNTAX;
-	j->err = j->state == ST_START ? "empty JSON text" : "truncated JSON text";
+	j->err = j->state == ST_START ? "empty JSON text" :
+	    "truncated JSON text";
 	return j->rc;
 }

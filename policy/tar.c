@@ -195,6 +195,7 @@ pax_parse(struct pol_tar *t, int global)
 	const char *p = t->ext, *end = p + t->ext_len, *q, *rec_end, *kv, *eq;
 	size_t reclen, klen, vlen, i;
 	uint64_t size;
+	char c;
 
 	while (p < end) {
 		reclen = 0;
@@ -203,7 +204,8 @@ pax_parse(struct pol_tar *t, int global)
 			if (reclen > t->ext_len)
 				goto bad;
 		}
-		if (q == p || q == end || *q != ' ' || reclen > (size_t)(end - p))
+		if (q == p || q == end || *q != ' ' ||
+		    reclen > (size_t)(end - p))
 			goto bad;
 		rec_end = p + reclen;
 		kv = q + 1;
@@ -227,13 +229,13 @@ pax_parse(struct pol_tar *t, int global)
 			} else {
 				size = 0;
 				for (i = 0; i < vlen; i++) {
-					if (eq[1 + i] < '0' || eq[1 + i] > '9' ||
-					    size > ((uint64_t)INT64_MAX - 9) / 10)
+					c = eq[1 + i];
+					if (c < '0' || c > '9' || size >
+					    ((uint64_t)INT64_MAX - 9) / 10)
 						return fail(t,
 						    POL_TAR_ERR_FORMAT,
 						    "bad pax size");
-					size = size * 10 +
-					    (uint64_t)(eq[1 + i] - '0');
+					size = size * 10 + (uint64_t)(c - '0');
 				}
 				t->pax_size = size;
 				t->have_pax_size = 1;
@@ -266,7 +268,8 @@ ext_done(struct pol_tar *t)
 	case 'K':
 		n = strnlen(t->ext, t->ext_len);
 		if (n == 0)
-			return fail(t, POL_TAR_ERR_FORMAT, "empty GNU long name");
+			return fail(t, POL_TAR_ERR_FORMAT,
+			    "empty GNU long name");
 		if (n > POL_TAR_PATH_MAX)
 			return fail(t, POL_TAR_ERR_LIMIT,
 			    "GNU long name over its cap");
@@ -351,7 +354,8 @@ hdr_done(struct pol_tar *t)
 		if (size > POL_TAR_PAX_MAX)
 			return fail(t, POL_TAR_ERR_LIMIT,
 			    "extended header over its cap");
-		if (t->ext == NULL && (t->ext = malloc(POL_TAR_PAX_MAX)) == NULL)
+		if (t->ext == NULL &&
+		    (t->ext = malloc(POL_TAR_PAX_MAX)) == NULL)
 			return fail(t, POL_TAR_ERR_LIMIT, "out of memory");
 		t->ext_len = 0;
 		t->remain = size;
@@ -457,8 +461,10 @@ pol_tar_feed(struct pol_tar *t, const void *buf, size_t len)
 			if (n > t->remain)
 				n = (size_t)t->remain;
 			if (t->entry.type == POL_TAR_FILE &&
-			    t->cb->data != NULL && t->cb->data(t->arg, p, n) != 0)
-				return fail(t, POL_TAR_ABORT, "callback failed");
+			    t->cb->data != NULL &&
+			    t->cb->data(t->arg, p, n) != 0)
+				return fail(t, POL_TAR_ABORT,
+				    "callback failed");
 			t->remain -= n;
 			p += n;
 			if (t->remain == 0 && entry_end(t) != POL_TAR_OK)
@@ -489,7 +495,8 @@ pol_tar_feed(struct pol_tar *t, const void *buf, size_t len)
 			p = end;
 			break;
 		default:
-			return fail(t, POL_TAR_ERR_FORMAT, "internal: bad state");
+			return fail(t, POL_TAR_ERR_FORMAT,
+			    "internal: bad state");
 		}
 	}
 	return t->state == T_END ? POL_TAR_END : POL_TAR_OK;
