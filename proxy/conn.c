@@ -311,6 +311,7 @@ req_on_message_begin(llhttp_t *p)
 	conn->up_status = 0;
 	conn->bytes_in = 0;
 	conn->bytes_out = 0;
+	conn->retried = 0;
 	conn->logged = 0;
 	conn->resp_head_sent = 0;
 	conn->resp_done = 0;
@@ -946,6 +947,7 @@ px_ctx_drain(struct px_ctx *ctx)
 	if (ctx->draining)
 		return;
 	ctx->draining = 1;
+	px_fwd_pool_free(ctx);
 	for (i = 0; i < ctx->nlisteners; i++) {
 		if (ctx->listeners[i].lev != NULL) {
 			evconnlistener_free(ctx->listeners[i].lev);

@@ -45,6 +45,90 @@ set_tv(struct timeval *tv, unsigned ms)
 	return tv;
 }
 
+/* ------------------------------------------------------ upstream pool */
+
+/*
+ * Idle keep-alive connections to the reverse proxy's upstream outlive the
+ * client connection that opened them: px_fwd_free_up() parks one whose
+ * last response was complete and reusable (LIFO, at most PX_POOL_MAX, for
+ * at most PX_POOL_IDLE_MS, below the 5 s keep-alive of Node registries);
+ * px_fwd_connect() takes the most recent one before dialing.  A pooled
+ * connection that speaks, closes, errs or times out is dropped.  A GET or
+ * HEAD that fails on a reused connection before any response byte is sent
+ * once more on a fresh connection (the peer may have closed it just then).
+ */
+static void
+pool_drop(struct px_pooled *pp)
+{
+	struct px_ctx	*ctx = pp->ctx;
+
+	TAILQ_REMOVE(&ctx->pool, pp, entry);
+	ctx->npool--;
+	bufferevent_setcb(pp->bev, NULL, NULL, NULL, NULL);
+	bufferevent_free(pp->bev);
+	free(pp);
+}
+
+static void
+pool_readcb(struct bufferevent *bev, void *arg)
+{
+	pool_drop(arg);		/* unsolicited bytes: not reusable */
+}
+
+static void
+pool_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	pool_drop(arg);
+}
+
+void
+px_fwd_pool_free(struct px_ctx *ctx)
+{
+	while (!TAILQ_EMPTY(&ctx->pool))
+		pool_drop(TAILQ_FIRST(&ctx->pool));
+}
+
+/* pool_put() : parks conn's idle upstream; 0, or -1 if it must be freed. */
+static int
+pool_put(struct px_conn *conn)
+{
+	struct px_ctx		*ctx = conn->ctx;
+	struct px_pooled	*pp;
+	struct timeval		 tv;
+
+	if (conn->eg_up != NULL || !conn->up_reusable || !conn->up_connected ||
+	    conn->up_eof || ctx->draining || ctx->npool >= PX_POOL_MAX ||
+	    evbuffer_get_length(bufferevent_get_input(conn->up)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(conn->up)) != 0)
+		return -1;
+	if ((pp = calloc(1, sizeof(*pp))) == NULL)
+		return -1;
+	pp->ctx = ctx;
+	pp->bev = conn->up;
+	bufferevent_setcb(pp->bev, pool_readcb, NULL, pool_eventcb, pp);
+	bufferevent_set_timeouts(pp->bev, set_tv(&tv, PX_POOL_IDLE_MS), NULL);
+	bufferevent_enable(pp->bev, EV_READ);
+	TAILQ_INSERT_HEAD(&ctx->pool, pp, entry);
+	ctx->npool++;
+	return 0;
+}
+
+/* pool_get() : the most recently parked upstream, or NULL. */
+static struct bufferevent *
+pool_get(struct px_ctx *ctx)
+{
+	struct px_pooled	*pp;
+	struct bufferevent	*bev;
+
+	if ((pp = TAILQ_FIRST(&ctx->pool)) == NULL)
+		return NULL;
+	TAILQ_REMOVE(&ctx->pool, pp, entry);
+	ctx->npool--;
+	bev = pp->bev;
+	free(pp);
+	return bev;
+}
+
 void
 px_fwd_free_up(struct px_conn *conn)
 {
@@ -52,6 +136,18 @@ px_fwd_free_up(struct px_conn *conn)
 
 	if (conn->up == NULL)
 		return;
+	if (pool_put(conn) == 0) {
+		conn->up = NULL;
+		conn->up_connected = 0;
+		conn->up_reusable = 0;
+		conn->up_eof = 0;
+		conn->paused_up = 0;
+		if (conn->paused_client && conn->client != NULL) {
+			conn->paused_client = 0;
+			bufferevent_enable(conn->client, EV_READ);
+		}
+		return;
+	}
 	bufferevent_setcb(conn->up, NULL, NULL, NULL, NULL);
 	if (px_conn_up(conn)->tls && conn->up_connected &&
 	    (ssl = bufferevent_openssl_get_ssl(conn->up)) != NULL)
@@ -421,10 +517,19 @@ px_fwd_connect(struct px_conn *conn)
 	struct timeval	 tv;
 	const int	 opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
 
-	if (conn->up != NULL && !conn->up_eof)
+	if (conn->up != NULL && !conn->up_eof) {
+		conn->up_reused = 1;
 		return 0;
+	}
 	px_fwd_free_up(conn);
-	if (up->tls) {
+	conn->up_reused = 0;
+	if (conn->eg_up == NULL && !conn->retried &&
+	    (conn->up = pool_get(ctx)) != NULL) {
+		conn->up_connected = 1;
+		conn->up_reused = 1;
+		px_log_debug("conn=%llu event=upstream-reuse pooled=%zu",
+		    (unsigned long long)conn->id, ctx->npool);
+	} else if (up->tls) {
 		if ((ssl = px_tls_client_new(sslctx, up->host)) == NULL)
 			return -1;
 		/* The bev owns ssl from here, even when this fails. */
@@ -446,9 +551,11 @@ px_fwd_connect(struct px_conn *conn)
 	conn->respp.data = conn;
 	bufferevent_setcb(conn->up, up_readcb, up_writecb, up_eventcb, conn);
 	bufferevent_setwatermark(conn->up, EV_WRITE, PX_HIGH_WATER / 2, 0);
-	bufferevent_set_timeouts(conn->up, set_tv(&tv, cfg->connect_ms),
-	    &tv);
+	bufferevent_set_timeouts(conn->up, set_tv(&tv, conn->up_connected ?
+	    cfg->request_ms : cfg->connect_ms), &tv);
 	bufferevent_enable(conn->up, EV_READ | EV_WRITE);
+	if (conn->up_connected)
+		return 0;	/* from the pool */
 	px_log_debug("conn=%llu event=upstream-connect host=%s port=%s tls=%d",
 	    (unsigned long long)conn->id, addr, port, up->tls);
 	if (bufferevent_socket_connect_hostname(conn->up, ctx->dns, AF_UNSPEC,
@@ -473,6 +580,7 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 
 	llhttp_reset(&conn->respp);
 	conn->resp_done = 0;
+	conn->up_reusable = 0;	/* a request is in flight */
 	conn->rw_candidate = conn->method == HTTP_GET &&
 	    conn->route == PX_ROUTE_READ &&
 	    is_packument_path(h->buf + h->url, h->url_len);
@@ -537,7 +645,22 @@ upstream_failed(struct px_conn *conn, int status, const char *why)
 	px_log_warnx("conn=%llu req=%s event=upstream-error status=%d "
 	    "reason=\"%s\"", (unsigned long long)conn->id, conn->reqid,
 	    status, why);
+	conn->up_reusable = 0;
 	px_fwd_free_up(conn);
+	if (conn->state == PX_CONN_RESPONSE && conn->up_reused &&
+	    !conn->retried && !conn->resp_head_sent && conn->eg_up == NULL &&
+	    conn->route == PX_ROUTE_READ && conn->body_bytes == 0 &&
+	    (conn->method == HTTP_GET || conn->method == HTTP_HEAD)) {
+		/* A kept-alive connection the upstream had just closed. */
+		conn->retried = 1;
+		if (px_fwd_connect(conn) == 0 &&
+		    px_fwd_request_head(conn, 0, 0) == 0) {
+			px_log_debug("conn=%llu req=%s event=upstream-retry",
+			    (unsigned long long)conn->id, conn->reqid);
+			return;
+		}
+		px_fwd_free_up(conn);
+	}
 	if (conn->state != PX_CONN_IDLE)
 		conn->ctx->m.upstream_errors++;
 	if (conn->state == PX_CONN_IDLE) {
@@ -651,6 +774,7 @@ px_fwd_drive(struct px_conn *conn)
 			return px_conn_resp_done(conn);
 		/* Early answer while the request is still being sent. */
 		conn->resp_close = 1;
+		conn->up_reusable = 0;
 		return px_conn_resp_done(conn);
 	}
 	if (conn->up_eof && evbuffer_get_length(in) == 0)

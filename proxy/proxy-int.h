@@ -50,6 +50,8 @@ struct evdns_base;
 #define PX_LISTEN_MAX		8		/* listeners */
 #define PX_CONN_MAX		4096		/* open client connections */
 #define PX_HIGH_WATER		(256 * 1024)	/* peer output that stops reading */
+#define PX_POOL_MAX		64		/* idle upstream connections kept */
+#define PX_POOL_IDLE_MS		4000		/* ... for at most this long */
 #define PX_FEED_CHUNK		(16 * 1024)	/* bytes parsed per step */
 #define PX_SPOOL_CHUNK		(64 * 1024)	/* bytes read from a spool per step */
 #define PX_LINGER_MS		2000		/* discard input after a final error */
@@ -225,6 +227,14 @@ struct px_metrics {
 
 TAILQ_HEAD(px_conn_list, px_conn);
 
+/* An idle keep-alive upstream connection waiting in the pool (fwd.c). */
+struct px_pooled {
+	TAILQ_ENTRY(px_pooled)	 entry;
+	struct px_ctx		*ctx;
+	struct bufferevent	*bev;
+};
+TAILQ_HEAD(px_pool, px_pooled);
+
 struct px_ctx {
 	struct event_base	*base;
 	struct evdns_base	*dns;
@@ -235,6 +245,8 @@ struct px_ctx {
 	struct px_listener	 listeners[PX_LISTEN_MAX + 1];	/* + admin */
 	size_t			 nlisteners;
 	struct px_conn_list	 conns;
+	struct px_pool		 pool;		/* idle upstream connections */
+	size_t			 npool;
 	size_t			 nconns;
 	uint64_t		 next_id;
 	uint32_t		 boot;		/* random, in request ids */
@@ -356,6 +368,8 @@ struct px_conn {
 	int			 logged;	/* access line written */
 	int			 in_drive;	/* px_conn_drive() is on the stack */
 	int			 up_eof;	/* upstream closed its side */
+	int			 up_reused;	/* upstream served a request before */
+	int			 retried;	/* this request was sent twice */
 	int			 resp_1xx;	/* current response is interim */
 	int			 replay_started;	/* spool replay began */
 	int			 rw_candidate;	/* GET of a packument: may rewrite */
@@ -434,6 +448,8 @@ void	px_fwd_body(struct px_conn *, const char *, size_t);
 void	px_fwd_body_end(struct px_conn *);
 /* px_fwd_free_up() : drops the upstream connection. */
 void	px_fwd_free_up(struct px_conn *);
+/* px_fwd_pool_free() : closes every pooled upstream connection. */
+void	px_fwd_pool_free(struct px_ctx *);
 /* px_fwd_drive() : parses upstream input toward the client; -1 if freed. */
 int	px_fwd_drive(struct px_conn *);
 

@@ -159,6 +159,7 @@ px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
 
 	memset(ctx, 0, sizeof(*ctx));
 	TAILQ_INIT(&ctx->conns);
+	TAILQ_INIT(&ctx->pool);
 	ctx->cfg = cfg;
 	ctx->policy = pol;
 	if (RAND_bytes((unsigned char *)&ctx->boot, sizeof(ctx->boot)) != 1)
@@ -216,6 +217,7 @@ px_ctx_free(struct px_ctx *ctx)
 
 	while (!TAILQ_EMPTY(&ctx->conns))
 		px_conn_close(TAILQ_FIRST(&ctx->conns), "shutdown");
+	px_fwd_pool_free(ctx);
 	px_egress_free(ctx);
 	for (i = 0; i < ctx->nlisteners; i++) {
 		if (ctx->listeners[i].lev != NULL)

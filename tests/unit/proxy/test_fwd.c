@@ -180,6 +180,58 @@ test_slow_client_backpressure(void **state)
 	h_teardown(&h);
 }
 
+/* A second client connection reuses the first one's upstream (the pool). */
+static void
+test_upstream_pool(void **state)
+{
+	struct harness	 h;
+	int		 sv[2], i;
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+	(void)state;
+	h_setup(&h, NULL);
+	h_sends(&h, "GET /-/a HTTP/1.1\r\nHost: g\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	up_write(&h, ok, sizeof(ok) - 1);
+	assert_true(h_run(&h, h_resp_complete, 5000));
+	/* The client goes away: its idle upstream is parked. */
+	close(h.cli);
+	for (i = 0; i < 200 && h.ctx.npool == 0; i++)
+		h_pump(&h);
+	assert_int_equal(h.ctx.nconns, 0);
+	assert_int_equal(h.ctx.npool, 1);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	h.cli = sv[1];
+	fcntl(h.cli, F_SETFL, O_NONBLOCK);
+	assert_non_null(px_conn_new(&h.ctx, sv[0], NULL, 0, NULL));
+	free(h.resp.p);
+	memset(&h.resp, 0, sizeof(h.resp));
+	free(h.upreq.p);
+	memset(&h.upreq, 0, sizeof(h.upreq));
+	h_sends(&h, "GET /-/b HTTP/1.1\r\nHost: g\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	assert_true(strncmp(h.upreq.p, "GET /-/b ", 9) == 0);
+	assert_int_equal(h.ctx.npool, 0);
+	assert_int_equal(accept(h.up_listen, NULL, NULL), -1);
+	up_write(&h, ok, sizeof(ok) - 1);
+	assert_true(h_run(&h, h_resp_complete, 5000));
+	assert_string_equal(h_body(&h), "ok");
+
+	/* A pooled connection the upstream closes is dropped. */
+	close(h.cli);
+	for (i = 0; i < 200 && h.ctx.npool == 0; i++)
+		h_pump(&h);
+	assert_int_equal(h.ctx.npool, 1);
+	close(h.up);
+	h.up = -1;
+	for (i = 0; i < 200 && h.ctx.npool == 1; i++)
+		h_pump(&h);
+	assert_int_equal(h.ctx.npool, 0);
+	h.cli = open("/dev/null", O_RDONLY);
+	h_teardown(&h);
+}
+
 static void
 test_upstream_down(void **state)
 {
@@ -203,6 +255,7 @@ main(void)
 		cmocka_unit_test(test_chunked_passthrough),
 		cmocka_unit_test(test_request_body_reframed),
 		cmocka_unit_test(test_slow_client_backpressure),
+		cmocka_unit_test(test_upstream_pool),
 		cmocka_unit_test(test_upstream_down),
 	};
 
