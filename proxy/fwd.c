@@ -16,6 +16,11 @@
  * The upstream connection stays with its client connection across
  * keep-alive requests when both sides allow it.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +178,7 @@ resp_on_message_begin(llhttp_t *p)
 
 	px_http_head_reset(&conn->resp);
 	conn->resp_1xx = 0;
+	conn->resp_raw_left = 0;
 	return 0;
 }
 
@@ -286,6 +292,15 @@ resp_on_headers_complete(llhttp_t *p)
 		conn->resp_mode = conn->http_minor >= 1 ? PX_RESP_CHUNKED :
 		    PX_RESP_EOF;
 	}
+	/*
+	 * A body of known length that is not rewritten bypasses llhttp and
+	 * moves from buffer to buffer without a copy (px_fwd_drive); llhttp is
+	 * told the message has no body and resumes after it.
+	 */
+	conn->resp_raw_left = 0;
+	if (conn->resp_mode == PX_RESP_LENGTH && !conn->rw_active &&
+	    p->content_length > 0)
+		conn->resp_raw_left = p->content_length;
 	if (conn->resp_mode == PX_RESP_EOF || !conn->keepalive ||
 	    conn->ctx->draining)
 		conn->resp_close = 1;
@@ -312,7 +327,7 @@ resp_on_headers_complete(llhttp_t *p)
 	evbuffer_add_printf(out, "Connection: %s\r\n\r\n",
 	    conn->resp_close ? "close" : "keep-alive");
 	conn->resp_head_sent = 1;
-	return conn->method == HTTP_HEAD ? 1 : 0;
+	return conn->method == HTTP_HEAD || conn->resp_raw_left > 0 ? 1 : 0;
 }
 
 /* ------------------------------------------------ tarball URL rewrite */
@@ -386,7 +401,7 @@ rw_target(struct px_conn *conn)
 static void
 rw_feed(struct px_conn *conn, const char *p, size_t n)
 {
-	const char	*pat = conn->ctx->cfg->up_origin, *q;
+	const char	*pat = conn->ctx->cfg->up_origin, *q, *start, *end;
 	size_t		 plen = strlen(pat), take, m;
 	char		 tmp[sizeof(conn->rw_carry)];
 	struct evbuffer	*b = conn->rw_buf;
@@ -417,28 +432,28 @@ rw_feed(struct px_conn *conn, const char *p, size_t n)
 			rw_feed(conn, tmp + 1, m - 1);
 			continue;
 		}
-		if ((q = memchr(p, pat[0], n)) == NULL) {
-			evbuffer_add(b, p, n);
-			return;
-		}
-		evbuffer_add(b, p, (size_t)(q - p));
-		n -= (size_t)(q - p);
-		p = q;
-		m = n < plen ? n : plen;
-		if (memcmp(p, pat, m) != 0) {
-			evbuffer_add(b, p, 1);
-			p++;
-			n--;
-		} else if (m == plen) {
+		/* Scan for the origin, emitting the bytes between matches. */
+		start = p;
+		end = p + n;
+		while (p < end &&
+		    (q = memchr(p, pat[0], (size_t)(end - p))) != NULL) {
+			m = (size_t)(end - q) < plen ? (size_t)(end - q) : plen;
+			if (memcmp(q, pat, m) != 0) {
+				p = q + 1;
+				continue;
+			}
+			evbuffer_add(b, start, (size_t)(q - start));
+			if (m < plen) {
+				/* A partial match at the end: carry it. */
+				memcpy(conn->rw_carry, q, m);
+				conn->rw_carry_len = m;
+				return;
+			}
 			evbuffer_add(b, conn->rw_to, strlen(conn->rw_to));
-			p += plen;
-			n -= plen;
-		} else {
-			memcpy(conn->rw_carry, p, m);
-			conn->rw_carry_len = m;
-			p += m;
-			n -= m;
+			p = start = q + plen;
 		}
+		evbuffer_add(b, start, (size_t)(end - start));
+		return;
 	}
 }
 
@@ -496,8 +511,11 @@ resp_on_message_complete(llhttp_t *p)
 	if (conn->resp_mode == PX_RESP_CHUNKED)
 		evbuffer_add(bufferevent_get_output(conn->client),
 		    "0\r\n\r\n", 5);
+	conn->resp_ka = llhttp_should_keep_alive(p);
+	if (conn->resp_raw_left > 0)
+		return HPE_PAUSED;	/* the body follows, raw */
 	conn->resp_done = 1;
-	conn->up_reusable = llhttp_should_keep_alive(p);
+	conn->up_reusable = conn->resp_ka;
 	return HPE_PAUSED;
 }
 
@@ -734,6 +752,24 @@ px_fwd_drive(struct px_conn *conn)
 			conn->paused_up = 1;
 			return 0;
 		}
+		if (conn->resp_raw_left > 0) {
+			n = evbuffer_get_length(in);
+			if (n > conn->resp_raw_left)
+				n = (size_t)conn->resp_raw_left;
+			if (n > PX_FEED_CHUNK)
+				n = PX_FEED_CHUNK;
+			if (evbuffer_remove_buffer(in, out, n) != (int)n) {
+				px_conn_close(conn, "out of memory");
+				return -1;
+			}
+			conn->resp_raw_left -= n;
+			conn->bytes_out += n;
+			if (conn->resp_raw_left == 0) {
+				conn->resp_done = 1;
+				conn->up_reusable = conn->resp_ka;
+			}
+			continue;
+		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		n = v.iov_len < PX_FEED_CHUNK ? v.iov_len : PX_FEED_CHUNK;
@@ -764,6 +800,8 @@ px_fwd_drive(struct px_conn *conn)
 		evbuffer_drain(in, used);
 		if (err == HPE_PAUSED) {
 			llhttp_resume(&conn->respp);
+			if (conn->resp_raw_left > 0)
+				continue;
 			break;
 		}
 	}
@@ -818,7 +856,11 @@ up_eventcb(struct bufferevent *bev, short what, void *arg)
 	int		 dnserr;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+
 		conn->up_connected = 1;
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
+		    TCP_NODELAY, &one, sizeof(one));
 		bufferevent_set_timeouts(bev, set_tv(&tv, cfg->request_ms),
 		    &tv);
 		px_log_debug("conn=%llu event=upstream-connected",

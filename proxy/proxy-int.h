@@ -384,6 +384,8 @@ struct px_conn {
 	int			 resp_head_sent;
 	int			 resp_done;
 	int			 resp_close;	/* close the client after it */
+	int			 resp_ka;	/* upstream allows keep-alive */
+	uint64_t		 resp_raw_left;	/* body bytes moved without llhttp */
 
 	/* Publish (spool.c). */
 	struct pol_policy	*policy;	/* ref taken when the request began */

@@ -180,6 +180,58 @@ test_slow_client_backpressure(void **state)
 	h_teardown(&h);
 }
 
+/*
+ * A packument's tarball URLs name the upstream: they are rewritten to the
+ * gate (listener scheme + Host), also when the origin is split across
+ * chunks, and the request goes without Accept-Encoding.
+ */
+static void
+test_packument_rewrite(void **state)
+{
+	struct harness	 h;
+	struct h_buf	 body = { 0 }, resp = { 0 };
+	const char	*o;
+	char		 chunk[600], doc[4096];
+	size_t		 ol, i, bounds[6] = { 0, 8, 9, 15, 23, 0 };
+
+	(void)state;
+	h_setup(&h, NULL);
+	h_sends(&h, "GET /@acme%2fx HTTP/1.1\r\nHost: gate.example:8080\r\n"
+	    "Accept-Encoding: gzip\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	assert_null(strcasestr(h.upreq.p, "accept-encoding"));
+	o = h.cfg.up_origin;	/* "http://127.0.0.1:PORT/" */
+	ol = strlen(o);
+	snprintf(doc, sizeof(doc), "{\"a\":\"%s@acme/x/-/x-1.tgz\",\"h\":"
+	    "\"http://elsewhere/\",\"b\":\"%sx-2.tgz\",\"t\":\"%.*s\"}", o, o,
+	    (int)(ol - 1), o);
+	h_append(&resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", 79);
+	/* Chunks cut inside the first origin (it starts at offset 6). */
+	bounds[5] = strlen(doc);
+	for (i = 0; i < 5; i++) {
+		snprintf(chunk, sizeof(chunk), "%zx\r\n", bounds[i + 1] -
+		    bounds[i]);
+		h_append(&resp, chunk, strlen(chunk));
+		h_append(&resp, doc + bounds[i], bounds[i + 1] - bounds[i]);
+		h_append(&resp, "\r\n", 2);
+	}
+	h_append(&resp, "0\r\n\r\n", 5);
+	up_write(&h, resp.p, resp.len);
+	assert_true(h_run(&h, h_resp_complete, 5000));
+	assert_int_equal(h_status(&h), 200);
+	assert_int_equal(dechunk(h_body(&h), &body), 0);
+	assert_non_null(strstr(body.p,
+	    "\"a\":\"http://gate.example:8080/@acme/x/-/x-1.tgz\""));
+	assert_non_null(strstr(body.p, "\"b\":\"http://gate.example:8080/x-2.tgz\""));
+	assert_non_null(strstr(body.p, "\"h\":\"http://elsewhere/\""));
+	/* A prefix of the origin at the end stays as it was. */
+	assert_non_null(strstr(body.p, "\"t\":\"http://127.0.0.1:"));
+	free(body.p);
+	free(resp.p);
+	h_teardown(&h);
+}
+
 /* A second client connection reuses the first one's upstream (the pool). */
 static void
 test_upstream_pool(void **state)
@@ -255,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_chunked_passthrough),
 		cmocka_unit_test(test_request_body_reframed),
 		cmocka_unit_test(test_slow_client_backpressure),
+		cmocka_unit_test(test_packument_rewrite),
 		cmocka_unit_test(test_upstream_pool),
 		cmocka_unit_test(test_upstream_down),
 	};
