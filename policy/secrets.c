@@ -37,6 +37,15 @@
 
 #define AUX_BASE	100000u	/* first id of an auxiliary expression */
 
+/*
+ * Hyperscan's AVX-512 literal matcher reads up to 32 bytes past the end
+ * of the data it is given (vectorscan issue 322, also in Hyperscan 5.4):
+ * a chunk that ends right before an unmapped page crashes it.  So the
+ * last SCAN_TAIL bytes of every chunk are scanned from a copy with room
+ * behind it; the stream makes the split invisible.
+ */
+#define SCAN_TAIL	64
+
 #define SM	HS_FLAG_SINGLEMATCH
 #define ML	HS_FLAG_MULTILINE
 
@@ -262,6 +271,7 @@ struct pol_secrets_run {
 	unsigned char	*seen;		/* per id: reported */
 	size_t		 nheld;
 	unsigned long long held_to;	/* end offset of the held matches */
+	unsigned char	 tail[SCAN_TAIL * 2];	/* see SCAN_TAIL */
 	struct held	 held[PENDING_MAX];
 	int		 failed;
 };
@@ -640,6 +650,7 @@ pol_secrets_run_free(struct pol_secrets_run *r)
 	if (r->scratch != NULL)
 		hs_free_scratch(r->scratch);
 	free(r->seen);
+	explicit_bzero(r, sizeof(*r));
 	free(r);
 }
 
@@ -657,19 +668,32 @@ pol_secrets_run_begin(struct pol_secrets_run *r, const char *path)
 	return 0;
 }
 
-/* pol_secrets_run_data() : scans len bytes; 0, or -1 on a library error. */
+/*
+ * pol_secrets_run_data() : scans len bytes (any split); 0, or -1 on a
+ * library error.  Only bytes before the last SCAN_TAIL are read in place.
+ */
 int
 pol_secrets_run_data(struct pol_secrets_run *r, const unsigned char *buf,
     size_t len)
 {
+	const unsigned char *p;
 	size_t n;
 
 	if (r->failed)
 		return -1;
 	while (len > 0) {
-		/* Hyperscan takes an unsigned int length. */
-		n = len > (1u << 30) ? (1u << 30) : len;
-		if (hs_scan_stream(r->stream, (const char *)buf,
+		if (len > SCAN_TAIL) {
+			/* Hyperscan takes an unsigned int length. */
+			n = len - SCAN_TAIL;
+			if (n > (1u << 30))
+				n = 1u << 30;
+			p = buf;
+		} else {
+			n = len;
+			memcpy(r->tail, buf, n);
+			p = r->tail;
+		}
+		if (hs_scan_stream(r->stream, (const char *)p,
 		    (unsigned int)n, 0, r->scratch, on_match, r) !=
 		    HS_SUCCESS) {
 			r->failed = 1;

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
 #include "policy-int.h"
@@ -629,6 +632,62 @@ test_file_class(void **state)
 	assert_int_equal(pol_secrets_file_class("npmrc.js"), 0);
 }
 
+/*
+ * Data that ends right before an unmapped page: Hyperscan's AVX-512
+ * literal matcher reads past the end of what it is given (vectorscan
+ * issue 322), so the scanner must never hand it the caller's last bytes.
+ */
+static void
+test_end_of_mapping(void **state)
+{
+	static const struct {
+		const char	*s;
+		size_t		 len;
+	} texts[] = {
+		/* Found by fuzz_scan. */
+		{ "{\"n\": \t\t\t\t\t\t\t\t\t\t\t\n\n\n\n\0\0\0\0\0A}]}", 30 },
+		{ "VAt hat pat sat fat rat mat ca", 30 },
+		{ "x", 1 },
+		{ "token = \"npm_", 14 },
+		{ "-----BEGIN RSA PRIVATE KEY-----\n", 32 },
+	};
+	struct pol_secrets_db *db;
+	struct pol_secrets_run *r;
+	struct found fo;
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *map, *p;
+	size_t i, len, chunk;
+
+	(void)state;
+	db = builtin_db();
+	r = pol_secrets_run_new(db, 1, collect, &fo);
+	assert_non_null(r);
+	map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		len = texts[i].len;
+		for (chunk = 1; chunk <= len; chunk++) {
+			size_t off, n;
+
+			assert_int_equal(pol_secrets_run_begin(r, "a.js"), 0);
+			for (off = 0; off < len; off += n) {
+				n = len - off < chunk ? len - off : chunk;
+				/* Each chunk ends at the unmapped page. */
+				p = map + pg - n;
+				memcpy(p, texts[i].s + off, n);
+				assert_int_equal(pol_secrets_run_data(r, p, n),
+				    0);
+			}
+			assert_int_equal(pol_secrets_run_end(r), 0);
+		}
+	}
+	munmap(map, (size_t)pg * 2);
+	pol_secrets_run_free(r);
+	pol_secrets_free(db);
+}
+
 int
 main(void)
 {
@@ -641,6 +700,7 @@ main(void)
 		cmocka_unit_test(test_boundaries),
 		cmocka_unit_test(test_false_positives),
 		cmocka_unit_test(test_file_class),
+		cmocka_unit_test(test_end_of_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
