@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -544,22 +545,23 @@ sess_new(struct px_eg_conn *c, const struct px_egress_host *h,
 	return s;
 }
 
-static void
-wire_in_cb(struct evbuffer *b, const struct evbuffer_cb_info *info,
-    void *arg)
+/*
+ * wire_cb() : a BIO callback on an intercepted conn's TLS transport:
+ * counts the bytes read from and written to the client socket.
+ */
+static long
+wire_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+    int ret, size_t *processed)
 {
-	struct px_egress_sess	*s = arg;
+	struct px_egress_sess	*s = (void *)BIO_get_callback_arg(b);
 
-	s->wire_in += info->n_added;
-}
-
-static void
-wire_out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct px_egress_sess	*s = arg;
-
-	s->wire_out += info->n_deleted;
+	if (s == NULL || ret <= 0 || processed == NULL)
+		return ret;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN))
+		s->wire_in += *processed;
+	else if (oper == (BIO_CB_WRITE | BIO_CB_RETURN))
+		s->wire_out += *processed;
+	return ret;
 }
 
 /*
@@ -603,8 +605,13 @@ intercept(struct px_eg_conn *c, const struct px_egress_host *h)
 	struct px_egress	*eg = c->eg;
 	struct px_egress_sess	*s;
 	struct bufferevent	*plain = c->client, *tls;
+	struct evbuffer		*in;
 	struct px_conn		*conn;
 	SSL			*ssl;
+	BIO			*bio;
+	evutil_socket_t		 fd;
+	static const char	 ok[] =
+	    "HTTP/1.1 200 Connection established\r\n\r\n";
 	const int		 opts = BEV_OPT_CLOSE_ON_FREE |
 				    BEV_OPT_DEFER_CALLBACKS;
 
@@ -616,23 +623,53 @@ intercept(struct px_eg_conn *c, const struct px_egress_host *h)
 		refuse(c, 500, "out of memory");
 		return;
 	}
-	evbuffer_drain(bufferevent_get_input(plain), c->head_len);
-	evbuffer_add_printf(bufferevent_get_output(plain),
-	    "HTTP/1.1 200 Connection established\r\n\r\n");
-	bufferevent_setcb(plain, NULL, NULL, NULL, NULL);
-	/* Wire bytes, counted on the socket side of the TLS filter. */
-	evbuffer_add_cb(bufferevent_get_input(plain), wire_in_cb, s);
-	evbuffer_add_cb(bufferevent_get_output(plain), wire_out_cb, s);
-	set_tmo(plain, 0, 0);		/* px_conn times the TLS side */
-	/* The filter owns ssl from here, even when this fails. */
-	tls = bufferevent_openssl_filter_new(eg->ctx->base, plain, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, opts);
-	if (tls == NULL) {
-		/* Out of memory: plain may be gone with it; leak, never reuse. */
-		free(s);
+	s->wire_in = c->head_len;
+	s->wire_out = sizeof(ok) - 1;
+	in = bufferevent_get_input(plain);
+	if (evbuffer_get_length(in) == c->head_len &&
+	    evbuffer_get_length(bufferevent_get_output(plain)) == 0 &&
+	    (fd = dup(bufferevent_getfd(plain))) != -1) {
+		/*
+		 * The usual case: nothing sent after the head.  The 200 goes
+		 * out now and TLS runs on the socket itself (no filter layer:
+		 * fewer copies per record).
+		 */
+		if (send(fd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(ok) - 1) {
+			close(fd);
+			SSL_free(ssl);
+			free(s);
+			eg_close(c, "cannot answer the CONNECT");
+			return;
+		}
+		bufferevent_setcb(plain, NULL, NULL, NULL, NULL);
+		bufferevent_free(plain);
 		c->client = NULL;
+		/* The bev owns ssl from here, even when this fails. */
+		tls = bufferevent_openssl_socket_new(eg->ctx->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, opts);
+		if (tls == NULL)
+			close(fd);
+	} else {
+		/* The client already sent more: TLS over the plain bev. */
+		evbuffer_drain(in, c->head_len);
+		evbuffer_add(bufferevent_get_output(plain), ok, sizeof(ok) - 1);
+		bufferevent_setcb(plain, NULL, NULL, NULL, NULL);
+		set_tmo(plain, 0, 0);	/* px_conn times the TLS side */
+		/* The filter owns ssl (and plain) from here. */
+		tls = bufferevent_openssl_filter_new(eg->ctx->base, plain, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, opts);
+		c->client = NULL;
+	}
+	if (tls == NULL) {
+		/* Out of memory: what the bev took may be gone; never reuse. */
+		free(s);
 		eg_close(c, "out of memory");
 		return;
+	}
+	if ((bio = SSL_get_wbio(ssl)) != NULL) {
+		BIO_set_callback_arg(bio, (char *)s);
+		BIO_set_callback_ex(bio, wire_cb);
 	}
 	px_log_debug("conn=%llu req=%s event=intercept host=%s port=%s "
 	    "upstream=%s:%s", (unsigned long long)c->id, c->reqid, c->host,
@@ -1132,15 +1169,17 @@ px_egress_conn_end(struct px_conn *conn)
 	struct px_egress_sess	*s = conn->eg;
 	struct px_egress	*eg = conn->ctx->egress;
 
-	struct bufferevent	*u;
+	SSL			*ssl;
+	BIO			*bio;
 
 	if (s == NULL)
 		return;
-	/* The wire counters point at s: detach them before it goes. */
+	/* The wire counter points at s: detach it before s goes. */
 	if (conn->client != NULL && conn->tls &&
-	    (u = bufferevent_get_underlying(conn->client)) != NULL) {
-		evbuffer_remove_cb(bufferevent_get_input(u), wire_in_cb, s);
-		evbuffer_remove_cb(bufferevent_get_output(u), wire_out_cb, s);
+	    (ssl = bufferevent_openssl_get_ssl(conn->client)) != NULL &&
+	    (bio = SSL_get_wbio(ssl)) != NULL) {
+		BIO_set_callback_ex(bio, NULL);
+		BIO_set_callback_arg(bio, NULL);
 	}
 	if (s->connect) {
 		px_log_info("conn=%llu req=%s client=%s method=CONNECT host=%s "
