@@ -523,8 +523,12 @@ message_done(struct px_conn *conn)
 	}
 	px_fwd_body_end(conn);
 	px_conn_set_state(conn, PX_CONN_RESPONSE);
-	/* No more client input until this response is done. */
-	bufferevent_disable(conn->client, EV_READ);
+	/*
+	 * Client input is not parsed until this response is done; reading
+	 * stays on (no event churn per request) but stops by itself at the
+	 * read watermark, and the upstream's timeout covers the wait.
+	 */
+	set_timeouts(conn->client, 0, conn->ctx->cfg->request_ms);
 	if (conn->resp_done)
 		return px_conn_resp_done(conn);
 	return 0;
@@ -931,6 +935,7 @@ conn_start(struct px_conn *conn)
 	bufferevent_setcb(conn->client, client_readcb, client_writecb,
 	    client_eventcb, conn);
 	bufferevent_setwatermark(conn->client, EV_WRITE, PX_HIGH_WATER / 2, 0);
+	bufferevent_setwatermark(conn->client, EV_READ, 0, PX_HIGH_WATER);
 	set_timeouts(conn->client, ctx->cfg->idle_ms, ctx->cfg->request_ms);
 	bufferevent_enable(conn->client, EV_READ | EV_WRITE);
 	px_log_debug("conn=%llu event=accept client=%s tls=%d",

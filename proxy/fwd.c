@@ -569,6 +569,8 @@ px_fwd_connect(struct px_conn *conn)
 	conn->respp.data = conn;
 	bufferevent_setcb(conn->up, up_readcb, up_writecb, up_eventcb, conn);
 	bufferevent_setwatermark(conn->up, EV_WRITE, PX_HIGH_WATER / 2, 0);
+	/* A read watermark also makes libevent's TLS reads 16 KB, not 4 KB. */
+	bufferevent_setwatermark(conn->up, EV_READ, 0, PX_HIGH_WATER);
 	bufferevent_set_timeouts(conn->up, set_tv(&tv, conn->up_connected ?
 	    cfg->request_ms : cfg->connect_ms), &tv);
 	bufferevent_enable(conn->up, EV_READ | EV_WRITE);

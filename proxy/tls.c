@@ -85,7 +85,6 @@ px_tls_server_ctx(const char *cert, const char *key, const char *chain,
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		snprintf(err, errlen, "cert %s: %s", cert,
 		    px_tls_errors(e, sizeof(e)));
@@ -123,7 +122,6 @@ px_tls_client_ctx(const char *cafile, char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (cafile != NULL && cafile[0] != '\0') {
 		if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
