@@ -40,6 +40,7 @@ it_log() {
 # it_fail MSG: reports MSG with the tail of every log, then exits 1.
 it_fail() {
 	local f
+	trap - ERR
 	printf '\nFAIL %s: %s\n' "$IT_NAME" "$*" >&2
 	for f in "$T"/pubgate.err "$T"/pubgate.out "$T"/verdaccio.log \
 	    "$T"/npm.out "$T"/npm.err; do
@@ -112,7 +113,7 @@ it_wait_http() {
 
 it_cleanup() {
 	local rc=$? pid
-	trap - EXIT
+	trap - EXIT ERR
 	if [ -n "$IT_PG_PID" ] && kill -0 "$IT_PG_PID" 2>/dev/null; then
 		it_stop_pubgate || rc=1
 	fi
@@ -136,8 +137,15 @@ it_init() {
 	[ -n "${PUBGATE:-}" ] || { echo "PUBGATE is not set" >&2; exit 1; }
 	[ -x "$PUBGATE" ] || { echo "PUBGATE=$PUBGATE is not executable" >&2; exit 1; }
 	T=$(mktemp -d "${TMPDIR:-/tmp}/pubgate-it.XXXXXX")
+	IT_MAIN_PID=$BASHPID
 	trap it_cleanup EXIT
 	trap 'exit 130' INT TERM
+	# A command that fails outside any check still says where (once, from
+	# the main shell, not from each subshell it ran in; not where the
+	# script turned errexit off to look at a status itself).
+	set -E
+	trap '[ "$BASHPID" != "$IT_MAIN_PID" ] || [[ $- != *e* ]] ||
+	    it_fail "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
 	it_need node npm curl openssl sha512sum
 	[ -x "$IT_HERE/node_modules/.bin/verdaccio" ] ||
 	    it_fail "Verdaccio missing: run tests/integration/install.sh"
