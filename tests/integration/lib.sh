@@ -29,7 +29,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 export NO_PROXY='*' no_proxy='*'
 export NO_UPDATE_NOTIFIER=1 npm_config_update_notifier=false
 export npm_config_fund=false npm_config_audit=false
-# pubgate's own sanitizers: fail loudly, do not hide memory in quarantine.
+# pubgate's sanitizers fail loudly (contrib/test.sh sets the same).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
