@@ -210,6 +210,7 @@ struct px_listener {
 	struct px_listen_cfg	*cfg;
 	SSL_CTX			*ssl;	/* NULL for plain http */
 	int			 admin;	/* the admin API listener */
+	struct event		*ev_retry;	/* re-enables after EMFILE */
 };
 
 /* Counters for /-/pubgate/metrics (admin.c). */

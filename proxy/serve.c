@@ -13,6 +13,7 @@
  *                   (at most PX_DRAIN_TIMEOUT_MS), exit 0.
  * With -n it only checks the settings, the policy and the TLS files.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -106,7 +107,28 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 static void
 accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	px_log_warn("event=accept-error");
+	struct px_listener	*l = arg;
+	struct timeval		 tv = { 1, 0 };
+
+	/*
+	 * Out of descriptors (or another accept error): pause this listener
+	 * for a second rather than spin on a backlog it cannot take.
+	 */
+	px_log_warn("event=accept-error url=%s action=pause-1s", l->cfg->url);
+	if (l->ev_retry == NULL)
+		return;
+	evconnlistener_disable(lev);
+	evtimer_add(l->ev_retry, &tv);
+}
+
+/* accept_retry_cb() : the pause after an accept error is over. */
+static void
+accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct px_listener	*l = arg;
+
+	if (l->lev != NULL)
+		evconnlistener_enable(l->lev);
 }
 
 /* open_listener() : binds one listen entry; 0 or -1 (logged). */
@@ -146,6 +168,7 @@ open_listener(struct px_ctx *ctx, struct px_listener *l)
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->lev, accept_error_cb);
+	l->ev_retry = evtimer_new(ctx->base, accept_retry_cb, l);
 	px_log_info("event=listening url=%s", l->cfg->url);
 	return 0;
 }
@@ -222,6 +245,9 @@ px_ctx_free(struct px_ctx *ctx)
 	for (i = 0; i < ctx->nlisteners; i++) {
 		if (ctx->listeners[i].lev != NULL)
 			evconnlistener_free(ctx->listeners[i].lev);
+		if (ctx->listeners[i].ev_retry != NULL)
+			event_free(ctx->listeners[i].ev_retry);
+		ctx->listeners[i].ev_retry = NULL;
 		SSL_CTX_free(ctx->listeners[i].ssl);
 		ctx->listeners[i].lev = NULL;
 		ctx->listeners[i].ssl = NULL;
@@ -323,6 +349,24 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (ctx->ev_drain != NULL)
 		evtimer_add(ctx->ev_drain, &tv);
 	px_ctx_drain(ctx);
+}
+
+/*
+ * raise_nofile() : two descriptors per client (client and upstream) and
+ * PX_CONN_MAX clients: lift the soft descriptor limit toward the hard one.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = PX_CONN_MAX * 2 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		px_log_warn("event=setrlimit-nofile");
 }
 
 /* check_tls() : for -n, loads each listener's TLS files; errors counted. */
@@ -489,6 +533,7 @@ px_serve_main(int argc, char *argv[])
 		    "note=\"one process serves; run several instances behind "
 		    "a load balancer\"", cfg->workers);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	if (px_ctx_init(&ctx, cfg, pol, 1) == -1)
 		goto out;
 	pol = NULL;	/* the ctx owns it now */
