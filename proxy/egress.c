@@ -98,6 +98,7 @@ TAILQ_HEAD(px_eg_list, px_eg_conn);
 struct px_egress_sess {
 	struct px_egress_up	 up;		/* conn->eg_up points here */
 	int			 connect;	/* 1 CONNECT, 0 absolute-form */
+	uint64_t		 id;		/* the conn's */
 	char			 reqid[40];
 	const char		*tls;		/* handshake problem, or NULL */
 	const char		*leaf;		/* "hit", "miss" or "-" */
@@ -541,6 +542,7 @@ sess_new(struct px_eg_conn *c, const struct px_egress_host *h,
 	s->up.ssl = c->eg->cli;
 	s->leaf = "-";
 	s->t_start_ms = c->t_start_ms;
+	s->id = c->id;
 	snprintf(s->reqid, sizeof(s->reqid), "%s", c->reqid);
 	return s;
 }
@@ -606,7 +608,6 @@ intercept(struct px_eg_conn *c, const struct px_egress_host *h)
 	struct px_egress_sess	*s;
 	struct bufferevent	*plain = c->client, *tls;
 	struct evbuffer		*in;
-	struct px_conn		*conn;
 	SSL			*ssl;
 	BIO			*bio;
 	evutil_socket_t		 fd;
@@ -623,6 +624,8 @@ intercept(struct px_eg_conn *c, const struct px_egress_host *h)
 		refuse(c, 500, "out of memory");
 		return;
 	}
+	/* Before any byte reaches the handshake: cert_cb needs it. */
+	SSL_set_app_data(ssl, s);
 	s->wire_in = c->head_len;
 	s->wire_out = sizeof(ok) - 1;
 	in = bufferevent_get_input(plain);
@@ -674,9 +677,7 @@ intercept(struct px_eg_conn *c, const struct px_egress_host *h)
 	px_log_debug("conn=%llu req=%s event=intercept host=%s port=%s "
 	    "upstream=%s:%s", (unsigned long long)c->id, c->reqid, c->host,
 	    c->port, s->up.addr, s->up.port);
-	if ((conn = hand_over(c, tls, 1, s)) == NULL)
-		return;
-	SSL_set_app_data(ssl, conn);
+	(void)hand_over(c, tls, 1, s);
 }
 
 /*
@@ -688,37 +689,37 @@ static int
 cert_cb(SSL *ssl, void *arg)
 {
 	struct px_egress	*eg = arg;
-	struct px_conn		*conn = SSL_get_app_data(ssl);
+	struct px_egress_sess	*s = SSL_get_app_data(ssl);
 	struct cert_cache_stats	 a, b;
 	struct cert_err		 err;
 	const char		*sni, *host;
 	char			 q[300];
 
-	if (conn == NULL || conn->eg == NULL)
+	if (s == NULL)
 		return 0;
-	host = conn->eg->up.u.host;
+	host = s->up.u.host;
 	sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	if (sni != NULL && strcasecmp(sni, host) != 0) {
-		conn->eg->tls = "sni-mismatch";
+		s->tls = "sni-mismatch";
 		px_log_info("conn=%llu req=%s event=tls-refused host=%s "
 		    "sni=%s reason=\"SNI does not match the CONNECT host\"",
-		    (unsigned long long)conn->id, conn->eg->reqid, host,
+		    (unsigned long long)s->id, s->reqid, host,
 		    px_log_quote(q, sizeof(q), sni));
 		return 0;
 	}
 	cert_cache_stats(eg->cache, &a);
 	if (cert_cache_use(eg->cache, ssl, host, &err) == -1) {
-		conn->eg->tls = "no-leaf";
+		s->tls = "no-leaf";
 		px_log_warnx("conn=%llu event=leaf-failed host=%s error=\"%s\"",
-		    (unsigned long long)conn->id, host,
+		    (unsigned long long)s->id, host,
 		    px_log_quote(q, sizeof(q), err.msg));
 		return 0;
 	}
 	cert_cache_stats(eg->cache, &b);
-	conn->eg->leaf = b.hits > a.hits ? "hit" : "miss";
+	s->leaf = b.hits > a.hits ? "hit" : "miss";
 	px_log_debug("conn=%llu event=leaf host=%s cache=%s hits=%llu "
-	    "misses=%llu evictions=%llu size=%zu", (unsigned long long)conn->id,
-	    host, conn->eg->leaf, (unsigned long long)b.hits,
+	    "misses=%llu evictions=%llu size=%zu", (unsigned long long)s->id,
+	    host, s->leaf, (unsigned long long)b.hits,
 	    (unsigned long long)b.misses, (unsigned long long)b.evictions,
 	    b.size);
 	return 1;

@@ -450,6 +450,71 @@ t_intercept_sni(void **state)
 	fx_teardown(&f);
 }
 
+/*
+ * t_intercept_pipelined() : a client that sends its ClientHello right
+ * behind the CONNECT head, before the 200 (the TLS layer then runs over
+ * the buffered plain connection): the handshake still completes.
+ */
+static void
+t_intercept_pipelined(void **state)
+{
+	struct fx		 f;
+	SSL_CTX			*sc;
+	SSL			*ssl;
+	BIO			*rb, *wb;
+	char			 cafile[128], buf[16384], *p;
+	const char		*head = "CONNECT registry.npmjs.org:443 HTTP/1.1\r\n"
+				    "Host: registry.npmjs.org:443\r\n\r\n";
+	size_t			 hl = strlen(head);
+	ssize_t			 n;
+	int			 r = 0, got_200 = 0;
+	uint64_t		 t0;
+
+	fx_setup(&f, NULL, NULL);
+	snprintf(cafile, sizeof(cafile), "%s/%s", f.dir, CERT_CA_CERT_NAME);
+	assert_non_null(sc = SSL_CTX_new(TLS_client_method()));
+	assert_int_equal(SSL_CTX_load_verify_locations(sc, cafile, NULL), 1);
+	SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, NULL);
+	assert_non_null(ssl = SSL_new(sc));
+	rb = BIO_new(BIO_s_mem());
+	wb = BIO_new(BIO_s_mem());
+	SSL_set_bio(ssl, rb, wb);
+	SSL_set_connect_state(ssl);
+	SSL_set_tlsext_host_name(ssl, "registry.npmjs.org");
+	SSL_set1_host(ssl, "registry.npmjs.org");
+	assert_int_equal(SSL_do_handshake(ssl), -1);	/* ClientHello out */
+	memcpy(buf, head, hl);
+	n = BIO_read(wb, buf + hl, (int)(sizeof(buf) - hl));
+	assert_true(n > 0);
+	assert_int_equal(write(f.cli, buf, hl + (size_t)n),
+	    (ssize_t)(hl + (size_t)n));
+	for (t0 = px_now_ms(); px_now_ms() - t0 < 5000 && r != 1;) {
+		event_base_loop(f.ctx.base, EVLOOP_NONBLOCK);
+		if ((n = read(f.cli, buf, sizeof(buf) - 1)) > 0) {
+			buf[n] = '\0';
+			p = buf;
+			if (!got_200) {
+				assert_int_equal(strncmp(buf, "HTTP/1.1 200 ",
+				    13), 0);
+				p = strstr(buf, "\r\n\r\n");
+				assert_non_null(p);
+				p += 4;
+				got_200 = 1;
+			}
+			BIO_write(rb, p, (int)(n - (p - buf)));
+		}
+		r = SSL_do_handshake(ssl);
+		while ((n = BIO_read(wb, buf, sizeof(buf))) > 0)
+			assert_int_equal(write(f.cli, buf, (size_t)n), n);
+		usleep(300);
+	}
+	assert_int_equal(r, 1);
+	assert_int_equal(SSL_get_verify_result(ssl), X509_V_OK);
+	SSL_free(ssl);
+	SSL_CTX_free(sc);
+	fx_teardown(&f);
+}
+
 /* cfg_errs() : yaml must fail with want in the first error. */
 static void
 cfg_errs(const char *yaml, const char *want)
@@ -555,6 +620,7 @@ FORKED(t_tunnel_other)
 FORKED(t_max_tunnels)
 FORKED(t_intercept_sni)
 FORKED(t_config)
+FORKED(t_intercept_pipelined)
 
 int
 main(void)
@@ -569,6 +635,7 @@ main(void)
 		cmocka_unit_test(t_max_tunnels_f),
 		cmocka_unit_test(t_intercept_sni_f),
 		cmocka_unit_test(t_config_f),
+		cmocka_unit_test(t_intercept_pipelined_f),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
