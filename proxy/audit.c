@@ -38,7 +38,12 @@
 #include "audit.h"
 
 #define PX_AUDIT_SCHEMA_VERSION	1
-#define PX_AUDIT_BUSY_MS	10000
+/*
+ * How long a write waits for another writer's lock (a sqlite3 shell, a
+ * backup).  The gate writes from its event loop, so this is short: past
+ * it the write fails and the publish is refused (503), never forwarded.
+ */
+#define PX_AUDIT_BUSY_MS	2000
 #define PX_AUDIT_LIMIT_DEFAULT	100
 #define PX_AUDIT_LIMIT_MAX	10000
 
