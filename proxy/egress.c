@@ -88,7 +88,8 @@ struct px_eg_conn {
 	int			 logged;
 	int			 paused_client, paused_up;
 	uint64_t		 t_start_ms, last_ms;
-	uint64_t		 bytes_in, bytes_out;	/* client->up, up->client */
+	uint64_t		 bytes_in;	/* client to upstream */
+	uint64_t		 bytes_out;	/* upstream to client */
 	size_t			 head_len;
 };
 
@@ -152,8 +153,8 @@ px_egress_ip_literal(const char *host)
 	const char	*last;
 	size_t		 i;
 
-	if (strchr(host, ':') != NULL ||
-	    inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1)
+	if (strchr(host, ':') != NULL || inet_pton(AF_INET, host, a) == 1 ||
+	    inet_pton(AF_INET6, host, a) == 1)
 		return 1;
 	last = strrchr(host, '.');
 	last = last != NULL ? last + 1 : host;
@@ -461,9 +462,9 @@ tun_eventcb(struct bufferevent *bev, short what, void *arg)
 			snprintf(why, sizeof(why), "connect to %s timed out",
 			    c->host);
 		else
-			snprintf(why, sizeof(why), "cannot connect to %s:%s: %s",
-			    c->host, c->port, errno ? strerror(errno) :
-			    "connection closed");
+			snprintf(why, sizeof(why),
+			    "cannot connect to %s:%s: %s", c->host, c->port,
+			    errno ? strerror(errno) : "connection closed");
 		px_log_warnx("conn=%llu req=%s event=tunnel-failed "
 		    "reason=\"%s\"", (unsigned long long)c->id, c->reqid, why);
 		refuse(c, (what & BEV_EVENT_TIMEOUT) ? 504 : 502, why);
@@ -1245,7 +1246,8 @@ px_egress_init(struct px_ctx *ctx, int listen)
 	SSL_CTX_set_cert_cb(eg->srv, cert_cb, eg);
 	if ((eg->cli = px_tls_client_ctx(ctx->cfg->upstream_ca, err,
 	    sizeof(err))) == NULL) {
-		px_log_warnx("event=tls-error what=egress-upstream error=\"%s\"",
+		px_log_warnx("event=tls-error what=egress-upstream "
+		    "error=\"%s\"",
 		    px_log_quote(err, sizeof(err), err));
 		goto fail;
 	}
@@ -1706,8 +1708,9 @@ px_egress_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 		px_cfg_err(errs, "%s: egress listen %s: %s", where, ec->listen,
 		    why);
 	else if (ec->lu.tls || ec->lu.prefix[0] != '\0')
-		px_cfg_err(errs, "%s: egress listen %s: must be http://host:port "
-		    "(the proxy protocol is plain HTTP)", where, ec->listen);
+		px_cfg_err(errs, "%s: egress listen %s: must be "
+		    "http://host:port (the proxy protocol is plain HTTP)",
+		    where, ec->listen);
 	if (ec->ca_cert[0] == '\0' || ec->ca_key[0] == '\0')
 		px_cfg_err(errs, "%s: egress needs the CA that signs the "
 		    "leaves (egress.ca_cert and ca_key, --ca-cert --ca-key)",

@@ -112,7 +112,8 @@ main(int argc, char *argv[])
 	}
 	if (addr == NULL || n <= 0 || (colon = strrchr(addr, ':')) == NULL ||
 	    (size_t)(colon - addr) >= sizeof(ip)) {
-		fprintf(stderr, "tlsbench: -a ADDR:PORT and -n N are required\n");
+		fprintf(stderr,
+		    "tlsbench: -a ADDR:PORT and -n N are required\n");
 		return 2;
 	}
 	memcpy(ip, addr, (size_t)(colon - addr));

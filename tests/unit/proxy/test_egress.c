@@ -87,7 +87,8 @@ fx_listen(int v6, int port, int *out_port)
 	}
 	if (out_port != NULL) {
 		getsockname(fd, (struct sockaddr *)&ss, &sl);
-		*out_port = v6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+		*out_port = v6 ?
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
 		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	}
 	fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -411,7 +412,8 @@ connect_intercept(struct fx *f, int fresh)
 	fx_send(f, "CONNECT Registry.NPMJS.org:443 HTTP/1.1\r\n"
 	    "Host: registry.npmjs.org:443\r\n\r\n");
 	/* Read exactly the head: the TLS bytes come after it. */
-	for (t0 = px_now_ms(); px_now_ms() - t0 < 3000 && n < sizeof(head) - 1;) {
+	for (t0 = px_now_ms(); px_now_ms() - t0 < 3000 &&
+	    n < sizeof(head) - 1;) {
 		event_base_loop(f->ctx.base, EVLOOP_NONBLOCK);
 		if (read(f->cli, &c, 1) == 1) {
 			head[n++] = c;
@@ -463,8 +465,9 @@ t_intercept_pipelined(void **state)
 	SSL			*ssl;
 	BIO			*rb, *wb;
 	char			 cafile[128], buf[16384], *p;
-	const char		*head = "CONNECT registry.npmjs.org:443 HTTP/1.1\r\n"
-				    "Host: registry.npmjs.org:443\r\n\r\n";
+	const char		*head =
+	    "CONNECT registry.npmjs.org:443 HTTP/1.1\r\n"
+	    "Host: registry.npmjs.org:443\r\n\r\n";
 	size_t			 hl = strlen(head);
 	ssize_t			 n;
 	int			 r = 0, got_200 = 0;
@@ -576,7 +579,8 @@ t_config(void **state)
 	assert_int_equal(px_cfg_apply(cfg, &fl, &errs), 0);
 	/* Defaults (registry.npmjs.org, the upstream's host), then flags. */
 	assert_int_equal(cfg->egress.nintercept, 3);
-	assert_string_equal(cfg->egress.intercept[0].name, "registry.npmjs.org");
+	assert_string_equal(cfg->egress.intercept[0].name,
+	    "registry.npmjs.org");
 	assert_string_equal(cfg->egress.intercept[0].addr, "127.0.0.1");
 	assert_string_equal(cfg->egress.intercept[0].port, "4873");
 	assert_string_equal(cfg->egress.intercept[1].name, "npm.corp.example");
