@@ -1323,6 +1323,44 @@ px_egress_free(struct px_ctx *ctx)
 	ctx->egress = NULL;
 }
 
+int
+px_egress_check(const struct px_cfg *cfg, char *err, size_t errlen)
+{
+	const struct px_egress_cfg	*ec = &cfg->egress;
+	struct cert_ca_conf		 cc;
+	struct cert_err			 cerr;
+	struct cert_ca			*ca;
+	struct cert_mint		*mint = NULL;
+	struct cert_mint_req		 req;
+	struct cert_mint_reply		*rep;
+	int				 rv = -1;
+
+	if (ec->listen[0] == '\0')
+		return 0;
+	memset(&cc, 0, sizeof(cc));
+	cc.cert_file = ec->ca_cert;
+	cc.key_file = ec->ca_key;
+	cc.chain_file = ec->ca_chain[0] != '\0' ? ec->ca_chain : NULL;
+	if ((rep = calloc(1, sizeof(*rep))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	snprintf(req.host, sizeof(req.host), "%.*s", CERT_HOST_MAX,
+	    ec->nintercept > 0 ? ec->intercept[0].name : "registry.npmjs.org");
+	/* One leaf is minted, so a CA that cannot sign is caught too. */
+	if ((ca = cert_ca_load(&cc, &cerr)) == NULL ||
+	    (mint = cert_mint_new(ca, &cerr)) == NULL ||
+	    cert_mint_sign(mint, &req, rep, &cerr) == -1)
+		snprintf(err, errlen, "%s", cerr.msg);
+	else
+		rv = 0;
+	cert_mint_free(mint);
+	cert_ca_free(ca);
+	free(rep);
+	return rv;
+}
+
 void
 px_egress_stats(const struct px_ctx *ctx, struct px_egress_stats *st)
 {

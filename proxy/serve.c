@@ -398,6 +398,10 @@ check_tls(struct px_cfg *cfg)
 		}
 		SSL_CTX_free(ssl);
 	}
+	if (px_egress_check(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "egress %s: %s\n", cfg->egress.listen, err);
+		bad++;
+	}
 	return bad;
 }
 
