@@ -119,6 +119,7 @@ struct px_egress {
 	struct px_eg_list	 conns;
 	size_t			 nconns;
 	size_t			 ntunnels;	/* CONNECTs in progress */
+	uint64_t		 nverdict[3];	/* intercept, tunnel, refuse */
 };
 
 static void	eg_close(struct px_eg_conn *, const char *);
@@ -255,6 +256,20 @@ split_authority(const char *s, size_t n, char host[CERT_HOST_MAX + 1],
 
 /* ----------------------------------------------------------- logging */
 
+/* count() : one more request with verdict v (metrics). */
+static void
+count(struct px_egress *eg, const char *v)
+{
+	if (v == NULL)
+		return;
+	if (strcmp(v, "intercept") == 0)
+		eg->nverdict[0]++;
+	else if (strcmp(v, "tunnel") == 0)
+		eg->nverdict[1]++;
+	else
+		eg->nverdict[2]++;
+}
+
 /* access_log() : the one line of a CONNECT or refused request. */
 static void
 access_log(struct px_eg_conn *c)
@@ -262,6 +277,7 @@ access_log(struct px_eg_conn *c)
 	if (c->logged)
 		return;
 	c->logged = 1;
+	count(c->eg, c->verdict);
 	px_log_info("conn=%llu req=%s client=%s method=%s host=%s port=%s "
 	    "verdict=%s status=%d bytes_in=%llu bytes_out=%llu ms=%llu",
 	    (unsigned long long)c->id, c->reqid, c->peer,
@@ -1183,6 +1199,8 @@ px_egress_conn_end(struct px_conn *conn)
 		BIO_set_callback_ex(bio, NULL);
 		BIO_set_callback_arg(bio, NULL);
 	}
+	if (eg != NULL)
+		count(eg, "intercept");
 	if (s->connect) {
 		px_log_info("conn=%llu req=%s client=%s method=CONNECT host=%s "
 		    "port=%s verdict=intercept status=200 leaf=%s tls=%s "
@@ -1321,6 +1339,39 @@ px_egress_free(struct px_ctx *ctx)
 	cert_ca_free(eg->ca);
 	free(eg);
 	ctx->egress = NULL;
+}
+
+void
+px_egress_metrics(const struct px_ctx *ctx, FILE *f)
+{
+	struct px_egress	*eg = ctx->egress;
+	struct cert_cache_stats	 cs;
+
+	if (eg == NULL)
+		return;
+	cert_cache_stats(eg->cache, &cs);
+	fprintf(f, "# HELP pubgate_egress_requests_total CONNECTs and "
+	    "absolute-form requests on the egress listener, by verdict.\n"
+	    "# TYPE pubgate_egress_requests_total counter\n"
+	    "pubgate_egress_requests_total{verdict=\"intercept\"} %llu\n"
+	    "pubgate_egress_requests_total{verdict=\"tunnel\"} %llu\n"
+	    "pubgate_egress_requests_total{verdict=\"refuse\"} %llu\n"
+	    "# HELP pubgate_egress_leaf_cache_total Leaf lookups of "
+	    "intercepted handshakes: hit (no signature) or miss.\n"
+	    "# TYPE pubgate_egress_leaf_cache_total counter\n"
+	    "pubgate_egress_leaf_cache_total{result=\"hit\"} %llu\n"
+	    "pubgate_egress_leaf_cache_total{result=\"miss\"} %llu\n"
+	    "# TYPE pubgate_egress_leaf_cache_evictions_total counter\n"
+	    "pubgate_egress_leaf_cache_evictions_total %llu\n"
+	    "# TYPE pubgate_egress_leaf_cache_size gauge\n"
+	    "pubgate_egress_leaf_cache_size %zu\n"
+	    "# TYPE pubgate_egress_tunnels gauge\n"
+	    "pubgate_egress_tunnels %zu\n",
+	    (unsigned long long)eg->nverdict[0],
+	    (unsigned long long)eg->nverdict[1],
+	    (unsigned long long)eg->nverdict[2],
+	    (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+	    (unsigned long long)cs.evictions, cs.size, eg->ntunnels);
 }
 
 int

@@ -5,8 +5,10 @@
 #     never reaches Verdaccio;
 #   - `openssl s_client -proxy ... -servername registry.npmjs.org` trusting
 #     only the root sees leaf + intermediate and verifies (code 0); a
-#     second connection reuses the cached leaf (access line leaf=hit);
+#     second connection reuses the cached leaf (access line leaf=hit,
+#     and the admin metrics);
 #   - an SNI other than the CONNECT host aborts the handshake;
+#   - an absolute-form http:// GET to the intercepted host is served;
 #   - a CONNECT to a host in no list is refused (403); a CONNECT to an IP
 #     literal or a port outside allow_ports is refused;
 #   - restarted with --tunnel localhost (and the port allowed), the same
@@ -14,7 +16,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/egress-lib.sh"
 it_init
-eg_start
+ADMIN_PORT=$(it_free_port)
+eg_start --admin "http://127.0.0.1:$ADMIN_PORT"
 
 # A private package PUT straight at "registry.npmjs.org", through the proxy.
 pkg="$T/priv"
@@ -40,7 +43,8 @@ if eg_vd_has @pgtest/egress-priv 1.0.0; then
 	it_fail "Verdaccio has the private package"
 fi
 
-# The served chain: leaf + intermediate, verified with the root only.
+# The served chain (and the only leaf minted: every CONNECT before was
+# registry.npmjs.org too): leaf + intermediate, verified with the root only.
 sc() {
 	echo | timeout 10 openssl s_client -proxy "127.0.0.1:$EG_PORT" \
 	    -connect registry.npmjs.org:443 -servername "$1" -showcerts \
@@ -58,10 +62,25 @@ it_expect_grep 'event=leaf host=registry\.npmjs\.org cache=hit' \
     "$T/pubgate.err" "the second connection reused the cached leaf"
 it_expect_grep 'method=CONNECT host=registry\.npmjs\.org .*leaf=hit' \
     "$T/pubgate.err" "access line with leaf=hit"
+curl -sS "http://127.0.0.1:$ADMIN_PORT/-/pubgate/metrics" >"$T/metrics.txt" ||
+    it_fail "admin metrics did not answer"
+it_expect_grep '^pubgate_egress_leaf_cache_total\{result="hit"\} [1-9]' \
+    "$T/metrics.txt" "leaf cache hits in the metrics"
+it_expect_grep '^pubgate_egress_leaf_cache_total\{result="miss"\} 1$' \
+    "$T/metrics.txt" "one leaf minted for registry.npmjs.org"
 sc evil.example
 it_expect_grep 'no peer certificate available' "$T/sc.out" \
     "a certificate was served for a mismatching SNI"
 it_expect_grep 'tls=sni-mismatch' "$T/pubgate.err" "SNI mismatch logged"
+
+# An absolute-form http:// request to the intercepted host: handled the
+# same way, the upstream leg over verified TLS.
+code=$(env -u NO_PROXY -u no_proxy curl -sS -o "$T/ping.json" \
+    -w '%{http_code}' --proxy "$EG_URL" \
+    "http://registry.npmjs.org/-/ping") || it_fail "absolute-form GET failed"
+it_expect_eq "$code" 200 "absolute-form GET through the gateway"
+it_expect_grep 'method=GET path=/-/ping .*status=200' "$T/pubgate.err" \
+    "absolute-form GET went through the read path"
 
 # Refusals.
 connect_status() {
