@@ -274,8 +274,8 @@ count(struct px_egress *eg, const char *v)
 static void
 access_log(struct px_eg_conn *c)
 {
-	if (c->logged)
-		return;
+	if (c->logged || (c->method == NULL && c->status == 0))
+		return;		/* logged, or closed before any request */
 	c->logged = 1;
 	count(c->eg, c->verdict);
 	px_log_info("conn=%llu req=%s client=%s method=%s host=%s port=%s "
