@@ -571,6 +571,8 @@ px_fwd_connect(struct px_conn *conn)
 	bufferevent_setwatermark(conn->up, EV_WRITE, PX_HIGH_WATER / 2, 0);
 	/* A read watermark also makes libevent's TLS reads 16 KB, not 4 KB. */
 	bufferevent_setwatermark(conn->up, EV_READ, 0, PX_HIGH_WATER);
+	bufferevent_set_max_single_read(conn->up, PX_FEED_CHUNK);
+	bufferevent_set_max_single_write(conn->up, PX_FEED_CHUNK);
 	bufferevent_set_timeouts(conn->up, set_tv(&tv, conn->up_connected ?
 	    cfg->request_ms : cfg->connect_ms), &tv);
 	bufferevent_enable(conn->up, EV_READ | EV_WRITE);
@@ -727,6 +729,20 @@ fwd_eof(struct px_conn *conn)
 	return -1;
 }
 
+/*
+ * coalesce() : libevent writes each buffer chunk of a TLS bufferevent as
+ * its own record and syscall; a small answer built from many pieces (head,
+ * chunk sizes, rewritten spans) is made one chunk first.
+ */
+static void
+coalesce(struct px_conn *conn, struct evbuffer *out)
+{
+	size_t	 len = evbuffer_get_length(out);
+
+	if (conn->tls && len > 0 && len <= 16384)
+		evbuffer_pullup(out, (ev_ssize_t)len);
+}
+
 int
 px_fwd_drive(struct px_conn *conn)
 {
@@ -807,6 +823,7 @@ px_fwd_drive(struct px_conn *conn)
 			break;
 		}
 	}
+	coalesce(conn, out);
 	if (conn->resp_done) {
 		if (evbuffer_get_length(in) > 0)
 			conn->up_reusable = 0;	/* unasked-for bytes */

@@ -53,7 +53,7 @@ struct evdns_base;
 #define PX_HIGH_WATER		(256 * 1024)	/* peer output that stops reading */
 #define PX_POOL_MAX		64		/* idle upstream connections kept */
 #define PX_POOL_IDLE_MS		4000		/* ... for at most this long */
-#define PX_FEED_CHUNK		(16 * 1024)	/* bytes parsed per step */
+#define PX_FEED_CHUNK		(64 * 1024)	/* bytes read, parsed per step */
 #define PX_SPOOL_CHUNK		(64 * 1024)	/* bytes read from a spool per step */
 #define PX_LINGER_MS		2000		/* discard input after a final error */
 #define PX_LINGER_BYTES		(16 * 1024 * 1024)
