@@ -1221,13 +1221,68 @@ px_egress_conn_end(struct px_conn *conn)
 
 /* ------------------------------------------------------ the context */
 
+/*
+ * load_ca() : the CA, minting context and an empty leaf cache of the
+ * settings into *ca, *mint, *cache; 0, or -1 (logged, nothing kept).
+ */
+static int
+load_ca(const struct px_egress_cfg *ec, struct cert_ca **ca,
+    struct cert_mint **mint, struct cert_cache **cache)
+{
+	struct cert_ca_conf	 cc;
+	struct cert_err		 cerr;
+	char			 q[CERT_ERRMSG_MAX];
+
+	*ca = NULL;
+	*mint = NULL;
+	*cache = NULL;
+	memset(&cc, 0, sizeof(cc));
+	cc.cert_file = ec->ca_cert;
+	cc.key_file = ec->ca_key;
+	cc.chain_file = ec->ca_chain[0] != '\0' ? ec->ca_chain : NULL;
+	if ((*ca = cert_ca_load(&cc, &cerr)) != NULL &&
+	    (*mint = cert_mint_new(*ca, &cerr)) != NULL &&
+	    (*cache = cert_cache_new(*mint, ec->leaf_cache, &cerr)) != NULL)
+		return 0;
+	px_log_warnx("event=egress-ca-error ca_cert=%s error=\"%s\"",
+	    ec->ca_cert, px_log_quote(q, sizeof(q), cerr.msg));
+	cert_mint_free(*mint);
+	cert_ca_free(*ca);
+	*ca = NULL;
+	*mint = NULL;
+	return -1;
+}
+
+void
+px_egress_reload(struct px_ctx *ctx)
+{
+	struct px_egress	*eg = ctx->egress;
+	struct cert_ca		*ca;
+	struct cert_mint	*mint;
+	struct cert_cache	*cache;
+
+	if (eg == NULL)
+		return;
+	if (load_ca(eg->cfg, &ca, &mint, &cache) == -1) {
+		px_log_warnx("event=reload-failed what=egress-ca file=%s "
+		    "action=kept-old", eg->cfg->ca_cert);
+		return;
+	}
+	/* Handshakes in flight hold their own references (cache.c). */
+	cert_cache_free(eg->cache);
+	cert_mint_free(eg->mint);
+	cert_ca_free(eg->ca);
+	eg->ca = ca;
+	eg->mint = mint;
+	eg->cache = cache;
+	px_log_info("event=reloaded what=egress-ca file=%s", eg->cfg->ca_cert);
+}
+
 int
 px_egress_init(struct px_ctx *ctx, int listen)
 {
 	struct px_egress_cfg	*ec = &ctx->cfg->egress;
 	struct px_egress	*eg;
-	struct cert_ca_conf	 cc;
-	struct cert_err		 cerr;
 	struct addrinfo		 hints, *res = NULL;
 	char			 err[600];
 	int			 gai;
@@ -1240,18 +1295,8 @@ px_egress_init(struct px_ctx *ctx, int listen)
 	eg->ctx = ctx;
 	eg->cfg = ec;
 	TAILQ_INIT(&eg->conns);
-	memset(&cc, 0, sizeof(cc));
-	cc.cert_file = ec->ca_cert;
-	cc.key_file = ec->ca_key;
-	cc.chain_file = ec->ca_chain[0] != '\0' ? ec->ca_chain : NULL;
-	if ((eg->ca = cert_ca_load(&cc, &cerr)) == NULL ||
-	    (eg->mint = cert_mint_new(eg->ca, &cerr)) == NULL ||
-	    (eg->cache = cert_cache_new(eg->mint, ec->leaf_cache,
-	    &cerr)) == NULL) {
-		px_log_warnx("event=egress-ca-error ca_cert=%s error=\"%s\"",
-		    ec->ca_cert, px_log_quote(err, sizeof(err), cerr.msg));
+	if (load_ca(ec, &eg->ca, &eg->mint, &eg->cache) == -1)
 		goto fail;
-	}
 	if ((eg->srv = SSL_CTX_new(TLS_server_method())) == NULL)
 		goto tlsfail;
 	SSL_CTX_set_min_proto_version(eg->srv, TLS1_2_VERSION);

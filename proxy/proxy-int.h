@@ -562,6 +562,8 @@ int	px_egress_request(struct px_conn *, int *status, const char **text);
 /* px_egress_conn_end() : px_conn_close()'s hook: access line, slot, free. */
 void	px_egress_conn_end(struct px_conn *);
 void	px_egress_stats(const struct px_ctx *, struct px_egress_stats *);
+/* px_egress_reload() : SIGHUP: a new CA and leaf cache, or the old kept. */
+void	px_egress_reload(struct px_ctx *);
 /* px_egress_metrics() : egress lines of /-/pubgate/metrics (if on). */
 void	px_egress_metrics(const struct px_ctx *, FILE *);
 /* px_egress_check() : for -n: the CA and leaf minting work; 0 or -1 + err. */

@@ -318,6 +318,7 @@ reload(struct px_ctx *ctx)
 		l->ssl = ssl;
 		px_log_info("event=reloaded what=tls url=%s", l->cfg->url);
 	}
+	px_egress_reload(ctx);
 }
 
 static void

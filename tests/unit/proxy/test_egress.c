@@ -10,7 +10,8 @@
  * origin-form, Host disagreeing with an absolute-form URL, max_tunnels),
  * a tunnel that relays bytes both ways, interception with a leaf whose
  * SNI must match (mismatch aborts the handshake; a second handshake is a
- * cache hit), and the egress settings' errors.
+ * cache hit), a ClientHello sent behind the CONNECT head, SIGHUP's CA
+ * reload, and the egress settings' errors.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -518,6 +519,46 @@ t_intercept_pipelined(void **state)
 	fx_teardown(&f);
 }
 
+/*
+ * t_reload() : SIGHUP's px_egress_reload(): a CA that loads replaces the
+ * old one with an empty leaf cache; one that does not is logged and the
+ * old one (and its cache) stays.
+ */
+static void
+t_reload(void **state)
+{
+	struct fx		 f;
+	struct px_egress_stats	 st;
+	char			 path[128];
+	FILE			*fp;
+
+	fx_setup(&f, NULL, NULL);
+	connect_intercept(&f, 0);
+	assert_int_equal(handshake(&f, "registry.npmjs.org"), 1);
+	px_egress_stats(&f.ctx, &st);
+	assert_int_equal(st.leaf_misses, 1);
+
+	px_egress_reload(&f.ctx);		/* same files: a fresh cache */
+	px_egress_stats(&f.ctx, &st);
+	assert_int_equal(st.leaf_misses + st.leaf_hits + st.leaf_size, 0);
+	connect_intercept(&f, 1);
+	assert_int_equal(handshake(&f, "registry.npmjs.org"), 1);
+	px_egress_stats(&f.ctx, &st);
+	assert_int_equal(st.leaf_misses, 1);
+
+	snprintf(path, sizeof(path), "%s/%s", f.dir, CERT_CA_KEY_NAME);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("not a key\n", fp);
+	fclose(fp);
+	px_egress_reload(&f.ctx);		/* broken: the old CA stays */
+	connect_intercept(&f, 1);
+	assert_int_equal(handshake(&f, "registry.npmjs.org"), 1);
+	px_egress_stats(&f.ctx, &st);
+	assert_int_equal(st.leaf_misses, 1);
+	assert_int_equal(st.leaf_hits, 1);
+	fx_teardown(&f);
+}
+
 /* cfg_errs() : yaml must fail with want in the first error. */
 static void
 cfg_errs(const char *yaml, const char *want)
@@ -625,6 +666,7 @@ FORKED(t_max_tunnels)
 FORKED(t_intercept_sni)
 FORKED(t_config)
 FORKED(t_intercept_pipelined)
+FORKED(t_reload)
 
 int
 main(void)
@@ -640,6 +682,7 @@ main(void)
 		cmocka_unit_test(t_intercept_sni_f),
 		cmocka_unit_test(t_config_f),
 		cmocka_unit_test(t_intercept_pipelined_f),
+		cmocka_unit_test(t_reload_f),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
