@@ -200,8 +200,9 @@ metrics(struct px_conn *conn, FILE *f)
 	    "head to its verdict.\n"
 	    "# TYPE pubgate_inspection_seconds histogram\n");
 	for (i = 0; i < PX_HIST_BUCKETS; i++)
-		fprintf(f, "pubgate_inspection_seconds_bucket{le=\"%g\"} %llu\n",
-		    px_admin_buckets[i], (unsigned long long)m->inspect_hist[i]);
+		fprintf(f, "pubgate_inspection_seconds_bucket{le=\"%g\"} "
+		    "%llu\n", px_admin_buckets[i],
+		    (unsigned long long)m->inspect_hist[i]);
 	fprintf(f, "pubgate_inspection_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "pubgate_inspection_seconds_sum %.3f\n"
 	    "pubgate_inspection_seconds_count %llu\n",
@@ -225,7 +226,7 @@ px_admin_rule(struct px_ctx *ctx, const char *rule)
 			return;
 		}
 	if (m->nrules >= PX_METRIC_RULES)
-		return;		/* capped: the first rules seen are kept */
+		return;	/* capped: the first rules seen are kept */
 	snprintf(m->rules[m->nrules].rule, sizeof(m->rules[0].rule), "%s",
 	    rule);
 	for (i = 0; m->rules[m->nrules].rule[i] != '\0'; i++)

@@ -258,7 +258,7 @@ bad:
 	return -1;
 }
 
-/* each_pair() : checks n is a mapping; 0 or -1. */
+/* is_map() : whether n is a mapping (an error if it is another node). */
 static int
 is_map(struct cfg_walk *w, yaml_node_t *n, const char *what)
 {
@@ -327,7 +327,8 @@ walk_listen(struct cfg_walk *w, yaml_node_t *n)
 		return;
 	}
 	if (n->type != YAML_SEQUENCE_NODE) {
-		node_err(w, n, "listen: expected a list of {url, cert, key, chain}");
+		node_err(w, n,
+		    "listen: expected a list of {url, cert, key, chain}");
 		return;
 	}
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
@@ -599,8 +600,8 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 			continue;
 		}
 		if (l->u.prefix[0] != '\0')
-			px_cfg_err(errs, "%s: listen %s: a listener has no path",
-			    where, l->url);
+			px_cfg_err(errs, "%s: listen %s: a listener has no "
+			    "path", where, l->url);
 		if (l->u.tls && (l->cert[0] == '\0' || l->key[0] == '\0'))
 			px_cfg_err(errs, "%s: listen %s: https needs a cert "
 			    "and a key (--tls-cert, --tls-key)", where, l->url);

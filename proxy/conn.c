@@ -37,7 +37,8 @@
 #include "log.h"
 #include "proxy-int.h"
 
-#define PX_ERR_DECIDED	(-2)	/* err_status: a publish was decided early */
+/* err_status: a publish was decided before its body ended. */
+#define PX_ERR_DECIDED	(-2)
 
 static const char *const state_names[] = {
 	"idle", "head", "body", "spool", "replay", "response", "linger",
@@ -270,7 +271,8 @@ px_conn_classify(int method, const char *path, size_t n, char *name,
 		return PX_ROUTE_WRITE;
 	}
 	if (method == HTTP_DELETE && lens[i] == 1 && segs[i][0] == '-') {
-		*kind = "unpublish";	/* DELETE /<name>/-/<file>/-rev/<rev> */
+		/* DELETE /<name>/-/<file>/-rev/<rev> */
+		*kind = "unpublish";
 		return PX_ROUTE_WRITE;
 	}
 	return -1;
@@ -437,10 +439,11 @@ route(struct px_conn *conn)
 		if (pol_check_write(ctx->policy, conn->pkg, conn->kind, &why) !=
 		    POL_ALLOW) {
 			conn->verdict = "deny";
-			snprintf(conn->rule, sizeof(conn->rule), "%s", why.rule);
+			snprintf(conn->rule, sizeof(conn->rule), "%s",
+			    why.rule);
 			snprintf(conn->err_buf, sizeof(conn->err_buf),
-			    "pubgate: %s (rule %s)\nfix: %s", why.text, why.rule,
-			    why.hint);
+			    "pubgate: %s (rule %s)\nfix: %s", why.text,
+			    why.rule, why.hint);
 			if (px_spool_record(conn, POL_DENY, 403, NULL) == -1)
 				return req_fail(conn, 503, "pubgate: the "
 				    "decision could not be recorded; nothing "
@@ -542,13 +545,14 @@ message_done(struct px_conn *conn)
 static int
 drive_loop(struct px_conn *conn)
 {
-	struct evbuffer		*in = bufferevent_get_input(conn->client);
+	struct evbuffer		*in;
 	struct evbuffer_iovec	 v;
 	llhttp_errno_t		 err;
 	size_t			 n, used;
 	int			 status;
 	char			 why[200];
 
+	in = bufferevent_get_input(conn->client);
 	for (;;) {
 		if (conn->state == PX_CONN_LINGER) {
 			n = evbuffer_get_length(in);
@@ -768,8 +772,9 @@ static void
 client_writecb(struct bufferevent *bev, void *arg)
 {
 	struct px_conn	*conn = arg;
-	size_t		 out = evbuffer_get_length(bufferevent_get_output(bev));
+	size_t		 out;
 
+	out = evbuffer_get_length(bufferevent_get_output(bev));
 	if (conn->state == PX_CONN_LINGER) {
 		if (out == 0 && (conn->msg_done || !conn->head_done))
 			px_conn_close(conn, "done");
@@ -829,7 +834,8 @@ px_conn_new(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
 	SSL		*ssl;
 	char		 host[INET6_ADDRSTRLEN];
 	int		 one = 1, port = 0;
-	const int	 opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	const int	 opts = BEV_OPT_CLOSE_ON_FREE |
+		    BEV_OPT_DEFER_CALLBACKS;
 
 	if (ctx->nconns >= PX_CONN_MAX || ctx->draining) {
 		px_log_warnx("event=refused reason=%s",

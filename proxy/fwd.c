@@ -424,7 +424,7 @@ rw_feed(struct px_conn *conn, const char *p, size_t n)
 				}
 				continue;
 			}
-			/* No match after all: emit one byte, rescan the rest. */
+			/* No match after all: emit a byte, rescan the rest. */
 			m = conn->rw_carry_len;
 			memcpy(tmp, conn->rw_carry, m);
 			conn->rw_carry_len = 0;
@@ -533,7 +533,8 @@ px_fwd_connect(struct px_conn *conn)
 	SSL_CTX		*sslctx = conn->eg_up ? conn->eg_up->ssl : ctx->up_ssl;
 	SSL		*ssl;
 	struct timeval	 tv;
-	const int	 opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	const int	 opts = BEV_OPT_CLOSE_ON_FREE |
+		    BEV_OPT_DEFER_CALLBACKS;
 
 	if (conn->up != NULL && !conn->up_eof) {
 		conn->up_reused = 1;
@@ -686,7 +687,7 @@ upstream_failed(struct px_conn *conn, int status, const char *why)
 	if (conn->state != PX_CONN_IDLE)
 		conn->ctx->m.upstream_errors++;
 	if (conn->state == PX_CONN_IDLE) {
-		return;		/* an idle keep-alive upstream went away */
+		return;	/* an idle keep-alive upstream went away */
 	}
 	conn->up_status = 0;
 	if (conn->state == PX_CONN_REPLAY && !conn->resp_head_sent) {
@@ -851,8 +852,9 @@ static void
 up_writecb(struct bufferevent *bev, void *arg)
 {
 	struct px_conn	*conn = arg;
-	size_t		 out = evbuffer_get_length(bufferevent_get_output(bev));
+	size_t		 out;
 
+	out = evbuffer_get_length(bufferevent_get_output(bev));
 	if (conn->state == PX_CONN_REPLAY) {
 		px_spool_pump(conn);
 		return;

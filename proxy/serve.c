@@ -292,8 +292,9 @@ reload(struct px_ctx *ctx)
 		else {
 			pol_policy_unref(ctx->policy);
 			ctx->policy = p;
-			px_log_info("event=reloaded what=policy file=%s rules=%zu",
-			    ctx->cfg->policy, pol_policy_nrules(p));
+			px_log_info("event=reloaded what=policy file=%s "
+			    "rules=%zu", ctx->cfg->policy,
+			    pol_policy_nrules(p));
 		}
 	}
 	if (ctx->cfg->admin_token_file[0] != '\0' &&
@@ -394,7 +395,8 @@ check_tls(struct px_cfg *cfg)
 	if (cfg->up.tls) {
 		ssl = px_tls_client_ctx(cfg->upstream_ca, err, sizeof(err));
 		if (ssl == NULL) {
-			fprintf(stderr, "upstream %s: %s\n", cfg->upstream, err);
+			fprintf(stderr, "upstream %s: %s\n", cfg->upstream,
+			    err);
 			bad++;
 		}
 		SSL_CTX_free(ssl);
@@ -467,7 +469,8 @@ px_serve_main(int argc, char *argv[])
 
 	memset(&fl, 0, sizeof(fl));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:hnvp:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hnvp:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c': cfgfile = optarg; break;
 		case 'n': check = 1; break;

@@ -257,10 +257,11 @@ px_spool_end(struct px_conn *conn)
 		conn->kind = "deprecate";
 		v = pol_check_write(conn->policy, conn->pkg, conn->kind, &why);
 		if (v != POL_ALLOW) {
-			snprintf(conn->rule, sizeof(conn->rule), "%s", why.rule);
+			snprintf(conn->rule, sizeof(conn->rule), "%s",
+			    why.rule);
 			snprintf(conn->err_buf, sizeof(conn->err_buf),
-			    "pubgate: %s (rule %s)\nfix: %s", why.text, why.rule,
-			    why.hint);
+			    "pubgate: %s (rule %s)\nfix: %s", why.text,
+			    why.rule, why.hint);
 			return write_denied(conn, rep);
 		}
 	}
@@ -335,10 +336,12 @@ px_spool_pump(struct px_conn *conn)
 	out = bufferevent_get_output(conn->up);
 	while (conn->spool_off < conn->spool_len &&
 	    evbuffer_get_length(out) < PX_HIGH_WATER) {
-		n = conn->spool_len - conn->spool_off > PX_SPOOL_CHUNK ?
-		    PX_SPOOL_CHUNK : (size_t)(conn->spool_len - conn->spool_off);
+		n = PX_SPOOL_CHUNK;
+		if (conn->spool_len - conn->spool_off < n)
+			n = (size_t)(conn->spool_len - conn->spool_off);
 		if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1)
-			return px_conn_abort(conn, 500, "pubgate: out of memory");
+			return px_conn_abort(conn, 500,
+			    "pubgate: out of memory");
 		if (v.iov_len > n)
 			v.iov_len = n;
 		r = pread(conn->spool_fd, v.iov_base, v.iov_len,
