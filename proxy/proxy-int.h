@@ -146,6 +146,7 @@ struct px_cfg {
 	struct px_listen_cfg	 admin;		/* parsed admin_listen */
 	char			 admin_token_file[PATH_MAX];
 	int			 workers;
+	int			 worker;	/* runtime: this process's index */
 	int			 verbose;
 	struct px_egress_cfg	 egress;		/* egress.c */
 };

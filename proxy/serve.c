@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <netdb.h>
 #include <errno.h>
@@ -159,8 +160,10 @@ open_listener(struct px_ctx *ctx, struct px_listener *l)
 			return -1;
 		}
 	}
+	/* Workers each bind the gate's listeners (SO_REUSEPORT). */
 	l->lev = evconnlistener_new_bind(ctx->base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
+	    (ctx->cfg->workers > 1 && !l->admin ? LEV_OPT_REUSEABLE_PORT : 0),
 	    512, res->ai_addr, (int)res->ai_addrlen);
 	freeaddrinfo(res);
 	if (l->lev == NULL) {
@@ -202,7 +205,8 @@ px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
 			goto fail;
 		}
 	}
-	if (px_egress_init(ctx, listen) == -1)
+	/* With several workers, worker 0 alone serves egress and admin. */
+	if (px_egress_init(ctx, listen && cfg->worker == 0) == -1)
 		goto fail;
 	if (!listen)
 		return 0;
@@ -213,7 +217,7 @@ px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
 		if (open_listener(ctx, &ctx->listeners[i]) == -1)
 			goto fail;
 	}
-	if (cfg->admin.url[0] != '\0') {
+	if (cfg->admin.url[0] != '\0' && cfg->worker == 0) {
 		struct px_listener *l = &ctx->listeners[ctx->nlisteners++];
 
 		l->ctx = ctx;
@@ -436,6 +440,156 @@ open_audit(struct px_ctx *ctx, FILE **jsonl)
 	return 0;
 }
 
+/*
+ * serve_one() : one serving process: context, listeners, decision store,
+ * signal events, the loop.  Takes ownership of pol.  Returns the exit
+ * code.
+ */
+static int
+serve_one(struct px_cfg *cfg, struct pol_policy *pol)
+{
+	struct px_ctx	 ctx;
+	FILE		*jsonl = NULL;
+
+	if (px_ctx_init(&ctx, cfg, pol, 1) == -1) {
+		pol_policy_unref(pol);
+		return 2;
+	}
+	if (open_audit(&ctx, &jsonl) == -1) {
+		pol_policy_unref(ctx.policy);
+		px_ctx_free(&ctx);
+		return 2;
+	}
+	ctx.ev_hup = evsignal_new(ctx.base, SIGHUP, signal_cb, &ctx);
+	ctx.ev_term = evsignal_new(ctx.base, SIGTERM, signal_cb, &ctx);
+	ctx.ev_int = evsignal_new(ctx.base, SIGINT, signal_cb, &ctx);
+	if (ctx.ev_hup == NULL || ctx.ev_term == NULL || ctx.ev_int == NULL ||
+	    evsignal_add(ctx.ev_hup, NULL) == -1 ||
+	    evsignal_add(ctx.ev_term, NULL) == -1 ||
+	    evsignal_add(ctx.ev_int, NULL) == -1)
+		px_log_fatalx("event=signal-setup-failed");
+	px_log_info("event=started version=%s worker=%d upstream=%s "
+	    "policy=%s db=%s", PUBGATE_VERSION, cfg->worker, cfg->upstream,
+	    cfg->policy[0] ? cfg->policy : "(embedded strict)", cfg->db);
+	event_base_dispatch(ctx.base);
+	px_log_info("event=stopped worker=%d requests=%llu "
+	    "publishes_allowed=%llu publishes_denied=%llu", cfg->worker,
+	    (unsigned long long)ctx.nrequests,
+	    (unsigned long long)ctx.npublish_allow,
+	    (unsigned long long)ctx.npublish_deny);
+	pol_policy_unref(ctx.policy);
+	px_ctx_free(&ctx);
+	px_audit_close(ctx.audit);
+	if (jsonl != NULL && jsonl != stderr)
+		fclose(jsonl);
+	return 0;
+}
+
+/* spawn() : forks worker i; its pid, or -1. */
+static pid_t
+spawn(struct px_cfg *cfg, struct pol_policy *pol, int i,
+    const sigset_t *oldmask)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		px_log_warn("event=fork-failed worker=%d", i);
+		return -1;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		cfg->worker = i;
+		_exit(serve_one(cfg, pol_policy_ref(pol)));
+	}
+	return pid;
+}
+
+/*
+ * supervise() : `workers: N` > 1.  The parent forks N serving processes
+ * (each with its own event loop, all accepting on the same addresses
+ * through SO_REUSEPORT; worker 0 also serves egress and admin), passes
+ * SIGHUP, SIGTERM and SIGINT on, restarts a worker that dies (at most
+ * once a second) and exits when every worker has stopped after SIGTERM.
+ * Takes ownership of pol.  Returns the exit code.
+ */
+static int
+supervise(struct px_cfg *cfg, struct pol_policy *pol)
+{
+	pid_t		 pids[PX_WORKERS_MAX];
+	sigset_t	 set, old;
+	int		 i, sig, st, stopping = 0, alive, rv = 0;
+	pid_t		 pid;
+	uint64_t	 last_spawn = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	for (i = 0; i < cfg->workers; i++)
+		if ((pids[i] = spawn(cfg, pol, i, &old)) == -1)
+			stopping = 1;
+	px_log_info("event=supervising workers=%d", cfg->workers);
+	for (;;) {
+		alive = 0;
+		for (i = 0; i < cfg->workers; i++)
+			if (pids[i] > 0)
+				alive++;
+		if (alive == 0)
+			break;
+		if (stopping == 1) {
+			for (i = 0; i < cfg->workers; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+			stopping = 2;
+		}
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			for (i = 0; i < cfg->workers; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGHUP);
+			continue;
+		}
+		if (sig == SIGTERM || sig == SIGINT) {
+			if (stopping == 0)
+				stopping = 1;
+			continue;
+		}
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			for (i = 0; i < cfg->workers; i++)
+				if (pids[i] == pid)
+					break;
+			if (i == cfg->workers)
+				continue;
+			pids[i] = 0;
+			if (stopping)
+				continue;
+			px_log_warnx("event=worker-died worker=%d status=%d",
+			    i, WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st));
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 2 &&
+			    last_spawn == 0) {
+				/* A worker that cannot start: give up. */
+				rv = 2;
+				stopping = 1;
+				continue;
+			}
+			if (px_now_ms() - last_spawn < 1000)
+				sleep(1);
+			last_spawn = px_now_ms();
+			pids[i] = spawn(cfg, pol, i, &old);
+			if (pids[i] == -1)
+				pids[i] = 0;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	pol_policy_unref(pol);
+	px_log_info("event=stopped workers=%d", cfg->workers);
+	return rv;
+}
+
 int
 px_serve_main(int argc, char *argv[])
 {
@@ -460,10 +614,8 @@ px_serve_main(int argc, char *argv[])
 	struct px_cfg		*cfg = NULL;
 	struct px_cfg_errs	*errs = NULL;
 	struct px_cfg_flags	 fl;
-	struct px_ctx		 ctx;
 	struct pol_policy	*pol = NULL;
 	const char		*cfgfile = NULL;
-	FILE			*jsonl = NULL;
 	int			 ch, check = 0, rv = 2;
 	size_t			 i;
 
@@ -536,42 +688,13 @@ px_serve_main(int argc, char *argv[])
 		rv = 0;
 		goto out;
 	}
-	if (cfg->workers > 1)
-		px_log_warnx("event=config key=workers value=%d "
-		    "note=\"one process serves; run several instances behind "
-		    "a load balancer\"", cfg->workers);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
-	if (px_ctx_init(&ctx, cfg, pol, 1) == -1)
-		goto out;
-	pol = NULL;	/* the ctx owns it now */
-	if (open_audit(&ctx, &jsonl) == -1) {
-		pol = ctx.policy;
-		px_ctx_free(&ctx);
-		goto out;
-	}
-	ctx.ev_hup = evsignal_new(ctx.base, SIGHUP, signal_cb, &ctx);
-	ctx.ev_term = evsignal_new(ctx.base, SIGTERM, signal_cb, &ctx);
-	ctx.ev_int = evsignal_new(ctx.base, SIGINT, signal_cb, &ctx);
-	if (ctx.ev_hup == NULL || ctx.ev_term == NULL || ctx.ev_int == NULL ||
-	    evsignal_add(ctx.ev_hup, NULL) == -1 ||
-	    evsignal_add(ctx.ev_term, NULL) == -1 ||
-	    evsignal_add(ctx.ev_int, NULL) == -1)
-		px_log_fatalx("event=signal-setup-failed");
-	px_log_info("event=started version=%s upstream=%s policy=%s db=%s",
-	    PUBGATE_VERSION, cfg->upstream,
-	    cfg->policy[0] ? cfg->policy : "(embedded strict)", cfg->db);
-	event_base_dispatch(ctx.base);
-	px_log_info("event=stopped requests=%llu publishes_allowed=%llu "
-	    "publishes_denied=%llu", (unsigned long long)ctx.nrequests,
-	    (unsigned long long)ctx.npublish_allow,
-	    (unsigned long long)ctx.npublish_deny);
-	pol = ctx.policy;
-	px_ctx_free(&ctx);
-	px_audit_close(ctx.audit);
-	if (jsonl != NULL && jsonl != stderr)
-		fclose(jsonl);
-	rv = 0;
+	if (cfg->workers > 1)
+		rv = supervise(cfg, pol);
+	else
+		rv = serve_one(cfg, pol);
+	pol = NULL;	/* the serving code dropped it */
 out:
 	pol_policy_unref(pol);
 	free(errs);
