@@ -270,6 +270,8 @@ resp_on_headers_complete(llhttp_t *p)
 	}
 	conn->up_status = status;
 	conn->status = status;
+	if (conn->audit_id > 0)
+		px_spool_status(conn, status);	/* an allowed write's outcome */
 	if (conn->method == HTTP_HEAD || status == 204 || status == 304) {
 		conn->resp_mode = PX_RESP_NONE;
 		keep_cl = 1;
@@ -699,6 +701,7 @@ upstream_failed(struct px_conn *conn, int status, const char *why)
 	}
 	snprintf(text, sizeof(text), "pubgate: upstream registry %s: %s",
 	    status == 504 ? "timed out" : "unavailable", why);
+	px_spool_status(conn, status);	/* an allowed write that failed */
 	px_conn_abort(conn, status, text);
 }
 

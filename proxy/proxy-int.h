@@ -397,6 +397,7 @@ struct px_conn {
 	int			 spool_fd;
 	uint64_t		 spool_len, spool_off;
 	uint64_t		 linger_bytes;
+	int64_t			 audit_id;	/* record awaiting its status */
 
 	/* Egress mode (egress.c); both NULL on the reverse proxy's conns. */
 	const struct px_egress_up *eg_up;	/* this conn's upstream */
@@ -474,9 +475,15 @@ void	px_spool_up_failed(struct px_conn *, int status, const char *text);
 void	px_spool_reset(struct px_conn *);
 /* px_spool_who() : 16 hex chars of SHA-256 of the bearer token, or "". */
 void	px_spool_who(const char *auth, size_t len, char out[17]);
-/* px_spool_record() : writes the decision record; 0 or -1. */
+/*
+ * px_spool_record() : writes the decision record; 0 or -1.  A record
+ * with status 0 (allowed, not yet forwarded) keeps its id in
+ * conn->audit_id for px_spool_status().
+ */
 int	px_spool_record(struct px_conn *, enum pol_verdict, int status,
 	    const struct pol_report *);
+/* px_spool_status() : the status of conn->audit_id's record is known. */
+void	px_spool_status(struct px_conn *, int status);
 
 /* ---------------------------------------------------------- admin.c */
 /* px_admin_answer() : answers an admin request; -1 if the conn was freed. */

@@ -48,6 +48,7 @@ px_spool_reset(struct px_conn *conn)
 	conn->spool_len = conn->spool_off = 0;
 	conn->pst = POL_CONTINUE;
 	conn->replay_started = 0;
+	conn->audit_id = 0;
 }
 
 void
@@ -102,7 +103,9 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	struct px_audit_rec	 rec;
 	struct timeval		 tv;
 	char			 cmd[64], ua[256];
+	int64_t			 id = 0;
 
+	conn->audit_id = 0;
 	if (conn->ctx->audit == NULL)
 		return 0;	/* no store configured (unit tests) */
 	gettimeofday(&tv, NULL);
@@ -118,12 +121,29 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	rec.verdict = verdict;
 	rec.status = status;
 	rec.report = rep;
-	if (px_audit_write(conn->ctx->audit, &rec) == -1) {
+	if (px_audit_write_id(conn->ctx->audit, &rec, &id) == -1) {
 		px_log_warnx("conn=%llu req=%s event=audit-write-failed",
 		    (unsigned long long)conn->id, conn->reqid);
 		return -1;
 	}
+	if (status == 0)
+		conn->audit_id = id;
 	return 0;
+}
+
+void
+px_spool_status(struct px_conn *conn, int status)
+{
+	int64_t	 id = conn->audit_id;
+
+	conn->audit_id = 0;
+	if (id <= 0 || status <= 0 || conn->ctx->audit == NULL)
+		return;
+	/* The decision itself is on disk already; only its outcome is late. */
+	if (px_audit_set_status(conn->ctx->audit, id, status) == -1)
+		px_log_warnx("conn=%llu req=%s event=audit-status-failed "
+		    "status=%d", (unsigned long long)conn->id, conn->reqid,
+		    status);
 }
 
 /* spool_fail() : an error before the verdict, answered by conn.c. */
@@ -377,6 +397,7 @@ px_spool_up_failed(struct px_conn *conn, int status, const char *text)
 		(void)px_spool_record(conn, POL_DENY, status, rep);
 		conn->verdict = "deny";
 		snprintf(conn->rule, sizeof(conn->rule), "upstream");
-	}
+	} else
+		px_spool_status(conn, status);	/* what the client gets */
 	px_conn_abort(conn, status, text);
 }

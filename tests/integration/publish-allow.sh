@@ -47,6 +47,9 @@ it_expect_eq "$(it_json 'd[0].version' "$T/log.json")" 1.0.0 "version"
 it_expect_eq "$(it_json 'd[0].sha512' "$T/log.json")" "$want" \
     "sha512 in the decision log"
 it_expect_eq "$(it_json 'd[0].kind' "$T/log.json")" publish "kind"
+# Recorded before forwarding, then given the registry's answer (201).
+it_expect_eq "$(it_json 'd[0].status' "$T/log.json")" 201 \
+    "status of the allow record (the registry's answer)"
 it_expect_grep '"who":"[^"(]' "$T/log.json" "a token fingerprint in who"
 it_expect_no_secret "$TOKEN" "$T/log.json" "the token in the decision log"
 it_expect_no_secret "$TOKEN" "$T/pubgate.db" "the token in the store"
@@ -70,6 +73,11 @@ it_expect_eq "$code" 409 "status of a re-publish (the registry's conflict)"
 it_expect_grep 'already present|conflict|exists' "$T/again.out" \
     "the registry's own error text relayed"
 it_expect_eq "$(it_sha512 "$stored")" "$want" "the stored tarball after a re-publish"
+it_pglog --json --package '@pgtest/hello' >"$T/log2.json" ||
+    it_fail "pubgate log failed"
+it_expect_eq "$(it_json 'd.length' "$T/log2.json")" 2 "records after a re-publish"
+it_expect_eq "$(it_json 'd[0].status' "$T/log2.json")" 409 \
+    "status of the re-publish record (the registry's conflict)"
 
 # npm view through pubgate.
 it_npm view @pgtest/hello version || it_fail "npm view failed"
