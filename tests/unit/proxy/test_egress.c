@@ -8,7 +8,8 @@
  *
  * Covered: CONNECT refusals (IP literal, port, unknown host, malformed,
  * origin-form, Host disagreeing with an absolute-form URL, max_tunnels),
- * a tunnel that relays bytes both ways, interception with a leaf whose
+ * a tunnel that relays bytes both ways (with backpressure, and closed
+ * when idle), interception with a leaf whose
  * SNI must match (mismatch aborts the handshake; a second handshake is a
  * cache hit), a ClientHello sent behind the CONNECT head, SIGHUP's CA
  * reload, and the egress settings' errors.
@@ -306,6 +307,96 @@ t_tunnel(void **state)
 		fx_pump(&f);
 	assert_string_equal(f.resp, up_says);
 	assert_int_equal(f.ctx.egress != NULL, 1);
+	fx_teardown(&f);
+}
+
+/* open_tunnel() : CONNECT localhost:<target>, 200 read, target accepted. */
+static void
+open_tunnel(struct fx *f)
+{
+	char	 req[200];
+
+	snprintf(req, sizeof(req), "CONNECT localhost:%d HTTP/1.1\r\n\r\n",
+	    f->port);
+	fx_send(f, req);
+	assert_int_equal(fx_wait_head(f, 5000), 200);
+	assert_true(f->up != -1);
+	f->rlen = 0;
+	f->resp[0] = '\0';
+}
+
+/*
+ * t_tunnel_backpressure() : a target that sends while the client reads
+ * nothing is stopped once the kernel buffers and PX_HIGH_WATER are full
+ * (memory stays bounded); then every byte arrives, in order.
+ */
+static void
+t_tunnel_backpressure(void **state)
+{
+	struct fx	 f;
+	static char	 chunk[65536], in[65536];
+	uint64_t	 sent = 0, got = 0, plateau = 0, t0;
+	ssize_t		 n;
+	size_t		 i;
+	int		 rcv = 4096;
+
+	fx_setup(&f, NULL, "localhost");
+	/* Small client-side buffer so the proxy's output is what fills. */
+	setsockopt(f.cli, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	open_tunnel(&f);
+	for (t0 = px_now_ms(); px_now_ms() - t0 < 1500;) {
+		for (i = 0; i < sizeof(chunk); i++)
+			chunk[i] = (char)((sent + i) % 251);
+		n = write(f.up, chunk, sizeof(chunk));
+		if (n > 0)
+			sent += (uint64_t)n;
+		event_base_loop(f.ctx.base, EVLOOP_NONBLOCK);
+		if (n <= 0)
+			usleep(1000);
+		if (sent > 64ULL * 1024 * 1024)
+			break;
+	}
+	plateau = sent;
+	print_message("target got %llu bytes in while the client read "
+	    "nothing\n", (unsigned long long)plateau);
+	/* Kernel buffers (both sockets) plus the proxy's bounded buffers. */
+	if (plateau > 24ULL * 1024 * 1024)
+		fail_msg("the tunnel buffered without bound: %llu bytes taken "
+		    "while the client read nothing", (unsigned long long)plateau);
+	/* Now the client reads: everything arrives, in order. */
+	for (t0 = px_now_ms(); got < sent && px_now_ms() - t0 < 10000;) {
+		event_base_loop(f.ctx.base, EVLOOP_NONBLOCK);
+		while ((n = read(f.cli, in, sizeof(in))) > 0) {
+			for (i = 0; i < (size_t)n; i++)
+				if (in[i] != (char)((got + i) % 251))
+					fail_msg("byte %llu differs",
+					    (unsigned long long)(got + i));
+			got += (uint64_t)n;
+		}
+	}
+	assert_int_equal(got, sent);
+	fx_teardown(&f);
+}
+
+/* t_tunnel_idle() : a tunnel with no byte either way is closed. */
+static void
+t_tunnel_idle(void **state)
+{
+	struct fx	 f;
+	uint64_t	 t0;
+	char		 c;
+	ssize_t		 n = -1;
+
+	fx_setup(&f, "egress:\n  idle_timeout: 300ms\n", "localhost");
+	open_tunnel(&f);
+	for (t0 = px_now_ms(); px_now_ms() - t0 < 3000;) {
+		event_base_loop(f.ctx.base, EVLOOP_NONBLOCK);
+		if ((n = read(f.cli, &c, 1)) == 0)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(n, 0);		/* the client saw the close */
+	assert_true(px_now_ms() - t0 >= 250);
 	fx_teardown(&f);
 }
 
@@ -662,6 +753,8 @@ FORKED(t_unknown_host)
 FORKED(t_malformed)
 FORKED(t_tunnel)
 FORKED(t_tunnel_other)
+FORKED(t_tunnel_backpressure)
+FORKED(t_tunnel_idle)
 FORKED(t_max_tunnels)
 FORKED(t_intercept_sni)
 FORKED(t_config)
@@ -678,6 +771,8 @@ main(void)
 		cmocka_unit_test(t_malformed_f),
 		cmocka_unit_test(t_tunnel_f),
 		cmocka_unit_test(t_tunnel_other_f),
+		cmocka_unit_test(t_tunnel_backpressure_f),
+		cmocka_unit_test(t_tunnel_idle_f),
 		cmocka_unit_test(t_max_tunnels_f),
 		cmocka_unit_test(t_intercept_sni_f),
 		cmocka_unit_test(t_config_f),
