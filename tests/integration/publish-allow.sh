@@ -51,6 +51,10 @@ it_expect_eq "$(it_json 'd[0].kind' "$T/log.json")" publish "kind"
 it_expect_eq "$(it_json 'd[0].status' "$T/log.json")" 201 \
     "status of the allow record (the registry's answer)"
 it_expect_grep '"who":"[^"(]' "$T/log.json" "a token fingerprint in who"
+# npm's user agent as it was sent, spaces included.
+it_expect_grep '"user_agent":"npm/[^"?]* node/v[^"?]* ' "$T/log.json" \
+    "npm's user agent in the decision log"
+it_expect_grep '"npm_command":"publish"' "$T/log.json" "npm-command"
 it_expect_no_secret "$TOKEN" "$T/log.json" "the token in the decision log"
 it_expect_no_secret "$TOKEN" "$T/pubgate.db" "the token in the store"
 it_expect_no_secret "$TOKEN" "$T/pubgate.db-wal" "the token in the store"
