@@ -55,6 +55,7 @@ struct evdns_base;
 #define PX_POOL_IDLE_MS		4000		/* ... for at most this long */
 #define PX_FEED_CHUNK		(64 * 1024)	/* bytes read, parsed per step */
 #define PX_SPOOL_CHUNK		(64 * 1024)	/* bytes read from a spool per step */
+#define PX_SPOOL_BUF		(256 * 1024)	/* body bytes held per spool write */
 #define PX_LINGER_MS		2000		/* discard input after a final error */
 #define PX_LINGER_BYTES		(16 * 1024 * 1024)
 #define PX_RENDER_MAX		(16 * 1024)	/* a 403 text */
@@ -395,7 +396,10 @@ struct px_conn {
 	struct pol_stream	*stream;
 	enum pol_status		 pst;
 	int			 spool_fd;
-	uint64_t		 spool_len, spool_off;
+	uint64_t		 spool_len, spool_off;	/* spool_len: body bytes
+						   taken, flushed or not */
+	char			*spool_buf;	/* PX_SPOOL_BUF, not yet written */
+	size_t			 spool_buflen;
 	uint64_t		 linger_bytes;
 	int64_t			 audit_id;	/* record awaiting its status */
 

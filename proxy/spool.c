@@ -41,6 +41,9 @@ px_spool_reset(struct px_conn *conn)
 		close(conn->spool_fd);
 		conn->spool_fd = -1;
 	}
+	free(conn->spool_buf);
+	conn->spool_buf = NULL;
+	conn->spool_buflen = 0;
 	pol_publish_free(conn->stream);
 	conn->stream = NULL;
 	pol_policy_unref(conn->policy);
@@ -184,17 +187,19 @@ px_spool_begin(struct px_conn *conn)
 		    "publish; nothing was forwarded");
 	}
 	unlink(path);
+	if ((conn->spool_buf = malloc(PX_SPOOL_BUF)) == NULL)
+		return spool_fail(conn, 500, "pubgate: out of memory");
+	conn->spool_buflen = 0;
 	return 0;
 }
 
-int
-px_spool_body(struct px_conn *conn, const char *p, size_t n)
+/* spool_write() : writes n bytes to the spool file; 0 or -1 (logged). */
+static int
+spool_write(struct px_conn *conn, const char *p, size_t n)
 {
 	ssize_t	 w;
 	size_t	 off = 0;
 
-	if (conn->pst != POL_CONTINUE)
-		return -1;
 	while (off < n) {
 		w = write(conn->spool_fd, p + off, n - off);
 		if (w == -1 && errno == EINTR)
@@ -202,14 +207,51 @@ px_spool_body(struct px_conn *conn, const char *p, size_t n)
 		if (w <= 0) {
 			px_log_warn("conn=%llu req=%s event=spool-write-failed",
 			    (unsigned long long)conn->id, conn->reqid);
-			return spool_fail(conn, 503, "pubgate: cannot spool "
-			    "the publish; nothing was forwarded");
+			return -1;
 		}
 		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* spool_flush() : writes out what spool_buf holds; 0 or -1. */
+static int
+spool_flush(struct px_conn *conn)
+{
+	size_t	 n = conn->spool_buflen;
+
+	conn->spool_buflen = 0;
+	if (n == 0)
+		return 0;
+	return spool_write(conn, conn->spool_buf, n);
+}
+
+/*
+ * px_spool_body() : the body goes to the policy stream at once (the
+ * inspection keeps pace with the upload) and to the spool file in writes
+ * of up to PX_SPOOL_BUF; px_spool_end() flushes the rest before the
+ * verdict is acted on.
+ */
+int
+px_spool_body(struct px_conn *conn, const char *p, size_t n)
+{
+	if (conn->pst != POL_CONTINUE)
+		return -1;
+	if (conn->spool_buflen + n > PX_SPOOL_BUF && spool_flush(conn) == -1)
+		goto fail;
+	if (n >= PX_SPOOL_BUF) {
+		if (spool_write(conn, p, n) == -1)
+			goto fail;
+	} else {
+		memcpy(conn->spool_buf + conn->spool_buflen, p, n);
+		conn->spool_buflen += n;
 	}
 	conn->spool_len += n;
 	conn->pst = pol_publish_feed(conn->stream, p, n);
 	return conn->pst == POL_CONTINUE ? 0 : -1;
+fail:
+	return spool_fail(conn, 503, "pubgate: cannot spool the publish; "
+	    "nothing was forwarded");
 }
 
 /* deny_status() : the HTTP status of a denied publish. */
@@ -261,6 +303,10 @@ px_spool_end(struct px_conn *conn)
 		return px_conn_abort(conn, 500, "pubgate: no inspection");
 	if (!early) {
 		bufferevent_disable(conn->client, EV_READ);
+		/* The spool holds every byte before anything is decided. */
+		if (spool_flush(conn) == -1)
+			return px_conn_abort(conn, 503, "pubgate: cannot spool "
+			    "the publish; nothing was forwarded");
 		v = pol_publish_end(conn->stream, &rep);
 	} else {
 		rep = pol_publish_report(conn->stream);
