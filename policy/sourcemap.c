@@ -82,6 +82,7 @@ struct judge {
 	int		 version, mappings, sections;
 	int		 nonempty;	/* maps something */
 	int		 sc, remote;
+	int		 srcs_done;	/* the top "sources" array ended */
 	int		 need_map;	/* stop only once a map */
 	int		 watch;		/* W_* of this string */
 	size_t		 plen;
@@ -232,11 +233,19 @@ judge_is_map(const struct judge *j)
 	    j->nonempty;
 }
 
-/* judge_conclusive() : 1 when no later byte can add a finding. */
+/*
+ * judge_conclusive() : 1 when no later byte can add a finding, or when the
+ * map is known to embed its sources and its own "sources" list was read:
+ * the rest of a big map (megabytes of sourcesContent, the mappings) could
+ * only add a remote "sourceRoot" written after it, which bundlers do not
+ * do; stopping there saves parsing the bulk of a leaking map.
+ */
 static int
 judge_conclusive(const struct judge *j)
 {
-	return j->sc && j->remote && (!j->need_map || judge_is_map(j));
+	if (j->need_map && !judge_is_map(j))
+		return 0;
+	return j->sc && (j->remote || (j->srcs_done && !j->sections));
 }
 
 /*
@@ -309,6 +318,8 @@ judge_cb(void *arg, enum pol_json_ev ev, const char *s, size_t len, int depth)
 	case POL_JSON_ARR_END:
 		if (depth == 0)
 			return 1;
+		if (depth == 1 && j->kind[1] == C_SOURCES)
+			j->srcs_done = 1;
 		break;
 	case POL_JSON_STR_BEGIN:
 		if (depth == 0)
