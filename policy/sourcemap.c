@@ -683,14 +683,14 @@ plain_data(struct pol_smap *m, const unsigned char *p, size_t len, int *ended)
 			}
 			if (c == '*') {
 				m->star = 1;
-				continue;
+				goto next;	/* a run of stars still writes */
 			}
 		}
 		if (m->pct == 1) {
 			if ((h = hexval(c)) >= 0) {
 				m->pct_hi = (unsigned char)h;
 				m->pct = 2;
-				continue;
+				goto next;
 			}
 			m->out[o++] = '%';
 			m->pct = 0;

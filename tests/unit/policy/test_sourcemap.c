@@ -389,6 +389,28 @@ test_mentions(void **state)
 	free(enc);
 }
 
+/*
+ * A percent-encoded inline map in a block comment whose payload is a long
+ * run of stars: each star is written out one step late, and the decoder
+ * must still flush its slice (found by fuzz_publish as a heap overflow).
+ */
+static void
+test_star_run(void **state)
+{
+	size_t	 n = 3 * 4096 + 17, i;
+	char	*src, *p;
+
+	(void)state;
+	src = malloc(n + 128);
+	assert_non_null(src);
+	p = src + sprintf(src, "/*# sourceMappingURL=data:application/json,");
+	for (i = 0; i < n; i++)
+		*p++ = '*';
+	strcpy(p, "%7 */\n");
+	expects("dist/stars.css", src, "");
+	free(src);
+}
+
 /* A single-line bundle of about mb MiB ending in an inline map. */
 static char *
 bundle(size_t mb, const char *tail, size_t *lenp)
@@ -485,6 +507,7 @@ main(void)
 		cmocka_unit_test(test_lodash_map),
 		cmocka_unit_test(test_inline),
 		cmocka_unit_test(test_mentions),
+		cmocka_unit_test(test_star_run),
 		cmocka_unit_test(test_big_bundle),
 		cmocka_unit_test(test_big_map),
 	};
