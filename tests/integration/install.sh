@@ -1,10 +1,12 @@
 #!/bin/sh
-# tests/integration/install.sh: installs the npm packages the integration
-# tests drive (Verdaccio, the stand-in registry) into
-# tests/integration/node_modules.  Idempotent.
+# tests/integration/install.sh: installs the npm packages the tests drive
+# into tests/integration/node_modules: Verdaccio (the stand-in registry),
+# node-tar at the version npm bundles (the differential oracle), pnpm and
+# yarn (real clients for the hostile-publish controls).  Idempotent.
 set -eu
 cd "$(dirname "$0")"
-if [ -x node_modules/.bin/verdaccio ]; then
+if [ -x node_modules/.bin/verdaccio ] && [ -f node_modules/tar/package.json ] &&
+    [ -x node_modules/.bin/pnpm ] && [ -x node_modules/.bin/yarn ]; then
 	exit 0
 fi
 npm install --no-audit --no-fund --no-package-lock --loglevel=error >&2
