@@ -185,4 +185,14 @@ void		 pol_json_escape(char *buf, size_t len, size_t *off, const char *s);
 enum pol_verdict pol_check_write(const struct pol_policy *, const char *name,
 		    const char *kind, struct pol_reason *reason);
 
+/*
+ * pol_check_write_body() : the body of a write that is not a publish
+ * (dist-tag, access, login, token, ...): empty, or JSON that carries no
+ * "_attachments" (a package travels only on a publish route, where the
+ * engine judges it).  POL_DENY with *reason filled ("write.attachments",
+ * "write.body") otherwise.
+ */
+enum pol_verdict pol_check_write_body(const void *buf, size_t len,
+		    struct pol_reason *reason);
+
 #endif /* PUBGATE_POLICY_H */

@@ -76,208 +76,6 @@ set_timeouts(struct bufferevent *bev, unsigned rd_ms, unsigned wr_ms)
 	bufferevent_set_timeouts(bev, rd_ms ? &r : NULL, wr_ms ? &w : NULL);
 }
 
-/*
- * decode_seg() : percent-decodes n bytes of a path segment into out;
- * only printable ASCII results are accepted.  0 or -1.
- */
-static int
-decode_seg(const char *s, size_t n, char *out, size_t outlen, size_t *olen)
-{
-	size_t	 i, o = 0;
-	int	 hi, lo;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			if (i + 2 >= n)
-				return -1;
-			hi = s[i + 1];
-			lo = s[i + 2];
-#define HEXV(x) ((x) >= '0' && (x) <= '9' ? (x) - '0' :			\
-	    (x) >= 'a' && (x) <= 'f' ? (x) - 'a' + 10 :			\
-	    (x) >= 'A' && (x) <= 'F' ? (x) - 'A' + 10 : -1)
-			if (HEXV(hi) < 0 || HEXV(lo) < 0)
-				return -1;
-			c = (char)(HEXV(hi) * 16 + HEXV(lo));
-#undef HEXV
-			i += 2;
-		}
-		if ((unsigned char)c < 0x21 || (unsigned char)c > 0x7e ||
-		    c == '\\' || c == '"')
-			return -1;
-		if (o + 1 >= outlen)
-			return -1;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	*olen = o;
-	return 0;
-}
-
-/* name_ok() : a decoded npm name: "x" or "@s/x", no other '/'. */
-static int
-name_ok(const char *name, size_t len)
-{
-	const char	*slash;
-
-	if (len == 0 || len > PX_NAME_MAX || name[0] == '.' || name[0] == '-')
-		return 0;
-	slash = strchr(name, '/');
-	if (name[0] == '@') {
-		if (slash == NULL || slash == name + 1 || slash[1] == '\0' ||
-		    strchr(slash + 1, '/') != NULL)
-			return 0;
-	} else if (slash != NULL)
-		return 0;
-	return 1;
-}
-
-/*
- * path_clean() : no empty, "." or ".." segment (also percent-encoded) and
- * no backslash, so the upstream cannot normalise a path into another one.
- */
-static int
-path_clean(const char *p, size_t n)
-{
-	size_t	 i, s;
-	char	 seg[16];
-	size_t	 sl;
-
-	if (n == 0 || p[0] != '/')
-		return 0;
-	for (i = 1, s = 1; i <= n; i++) {
-		if (i == n || p[i] == '/') {
-			if (i == s && i != n)
-				return 0;	/* "//" */
-			if (i - s < 10 && decode_seg(p + s, i - s, seg,
-			    sizeof(seg), &sl) == 0 &&
-			    (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0))
-				return 0;
-			s = i + 1;
-		} else if (p[i] == '\\')
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * px_conn_classify() : see proxy-int.h.  Reads (GET, HEAD, OPTIONS, and
- * POST/PUT/DELETE under /-/ that are not package writes) stream through;
- * PUT /<name> is a publish, POST /-/stage/package/<name> a stage publish;
- * -rev, tarball DELETEs and /-/package/<name>/... are other writes.
- */
-int
-px_conn_classify(int method, const char *path, size_t n, char *name,
-    size_t namelen, const char **kind)
-{
-	const char	*segs[8];
-	size_t		 lens[8], nseg = 0, i, s, nl;
-	char		 tmp[PX_NAME_MAX + 8];
-
-	*kind = "read";
-	name[0] = '\0';
-	if (method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS)
-		return PX_ROUTE_READ;
-	if (!path_clean(path, n))
-		return -1;
-	for (i = 1, s = 1; i <= n && nseg < 8; i++) {
-		if (i == n || path[i] == '/') {
-			segs[nseg] = path + s;
-			lens[nseg++] = i - s;
-			s = i + 1;
-		}
-	}
-	if (i <= n)
-		nseg = 8;	/* too many segments: not a package path */
-
-	/* Registry API paths under /-/ (login, tokens, audit, orgs, ...). */
-	if (nseg >= 1 && lens[0] == 1 && segs[0][0] == '-') {
-		if (method == HTTP_POST && nseg == 4 && lens[1] == 5 &&
-		    memcmp(segs[1], "stage", 5) == 0 && lens[2] == 7 &&
-		    memcmp(segs[2], "package", 7) == 0) {
-			if (decode_seg(segs[3], lens[3], name, namelen, &nl) ==
-			    -1 || !name_ok(name, nl))
-				return -1;
-			*kind = "stage-publish";
-			return PX_ROUTE_STAGE;
-		}
-		if (method == HTTP_POST && nseg == 5 && lens[1] == 5 &&
-		    memcmp(segs[1], "stage", 5) == 0 && lens[2] == 7 &&
-		    memcmp(segs[2], "package", 7) == 0 && segs[3][0] == '@') {
-			if (lens[3] + lens[4] + 2 > sizeof(tmp))
-				return -1;
-			memcpy(tmp, segs[3], lens[3] + 1 + lens[4]);
-			if (decode_seg(tmp, lens[3] + 1 + lens[4], name,
-			    namelen, &nl) == -1 || !name_ok(name, nl))
-				return -1;
-			*kind = "stage-publish";
-			return PX_ROUTE_STAGE;
-		}
-		if (nseg >= 3 && lens[1] == 7 &&
-		    memcmp(segs[1], "package", 7) == 0) {
-			/* /-/package/<name>/dist-tags[/<tag>], /access, ... */
-			size_t	 k = 2, ns = 1;
-
-			if (segs[2][0] == '@' && nseg >= 4 &&
-			    memchr(segs[2], '%', lens[2]) == NULL)
-				ns = 2;
-			if (lens[k] + (ns == 2 ? lens[k + 1] + 1 : 0) >=
-			    sizeof(tmp))
-				return -1;
-			memcpy(tmp, segs[k], lens[k] + (ns == 2 ?
-			    lens[k + 1] + 1 : 0));
-			if (decode_seg(tmp, lens[k] + (ns == 2 ?
-			    lens[k + 1] + 1 : 0), name, namelen, &nl) == -1 ||
-			    !name_ok(name, nl))
-				return -1;
-			k += ns;
-			if (k < nseg && lens[k] == 9 &&
-			    memcmp(segs[k], "dist-tags", 9) == 0)
-				*kind = "dist-tag";
-			else
-				*kind = "access";
-			return PX_ROUTE_WRITE;
-		}
-		return PX_ROUTE_READ;
-	}
-	if (method != HTTP_PUT && method != HTTP_DELETE)
-		return method == HTTP_POST ? PX_ROUTE_READ : -1;
-
-	/* /<name>, /@scope/name or /@scope%2fname, then maybe /-rev/... */
-	if (nseg == 0 || nseg == 8)
-		return -1;
-	i = 1;
-	if (segs[0][0] == '@' && memchr(segs[0], '%', lens[0]) == NULL &&
-	    nseg >= 2)
-		i = 2;
-	nl = lens[0] + (i == 2 ? lens[1] + 1 : 0);
-	if (nl >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, segs[0], nl);
-	if (decode_seg(tmp, nl, name, namelen, &nl) == -1 ||
-	    !name_ok(name, nl))
-		return -1;
-	if (nseg == i) {
-		if (method == HTTP_DELETE) {
-			*kind = "unpublish";
-			return PX_ROUTE_WRITE;
-		}
-		*kind = "publish";
-		return PX_ROUTE_PUBLISH;
-	}
-	if (lens[i] == 4 && memcmp(segs[i], "-rev", 4) == 0) {
-		*kind = "unpublish";
-		return PX_ROUTE_WRITE;
-	}
-	if (method == HTTP_DELETE && lens[i] == 1 && segs[i][0] == '-') {
-		/* DELETE /<name>/-/<file>/-rev/<rev> */
-		*kind = "unpublish";
-		return PX_ROUTE_WRITE;
-	}
-	return -1;
-}
-
 /* path_len() : the length of the path part of a request target. */
 static size_t
 path_len(const char *url, size_t len)
@@ -290,6 +88,25 @@ path_len(const char *url, size_t len)
 	return i;
 }
 
+/*
+ * wbody_free() : drops a held write body, wiped first (a login or token
+ * body holds a password).
+ */
+static void
+wbody_free(struct px_conn *conn)
+{
+	unsigned char	*p;
+	size_t		 n;
+
+	if (conn->wbody == NULL)
+		return;
+	n = evbuffer_get_length(conn->wbody);
+	if (n > 0 && (p = evbuffer_pullup(conn->wbody, -1)) != NULL)
+		explicit_bzero(p, n);
+	evbuffer_free(conn->wbody);
+	conn->wbody = NULL;
+}
+
 /* ------------------------------------------------- request callbacks */
 
 static int
@@ -298,6 +115,7 @@ req_on_message_begin(llhttp_t *p)
 	struct px_conn	*conn = p->data;
 
 	px_http_head_reset(&conn->req);
+	wbody_free(conn);
 	conn->head_done = conn->msg_done = 0;
 	conn->body_bytes = 0;
 	conn->err_status = 0;
@@ -370,6 +188,99 @@ req_on_header_value(llhttp_t *p, const char *at, size_t len)
 }
 
 /*
+ * refuse_why() : a write the gate refuses before anything is forwarded:
+ * recorded (a deny with its rule), then answered with status.
+ */
+static int
+refuse_why(struct px_conn *conn, int status, const struct pol_reason *why)
+{
+	conn->verdict = "deny";
+	snprintf(conn->rule, sizeof(conn->rule), "%s", why->rule);
+	if (why->hint[0] != '\0')
+		snprintf(conn->err_buf, sizeof(conn->err_buf),
+		    "pubgate: %s (rule %s)\nfix: %s", why->text, why->rule,
+		    why->hint);
+	else
+		snprintf(conn->err_buf, sizeof(conn->err_buf),
+		    "pubgate: %s (rule %s)", why->text, why->rule);
+	if (px_spool_record_reason(conn, status, why) == -1)
+		return req_fail(conn, 503, "pubgate: the decision could not "
+		    "be recorded; nothing was forwarded");
+	return req_fail(conn, status, conn->err_buf);
+}
+
+static int
+refuse(struct px_conn *conn, int status, const char *rule, const char *text)
+{
+	struct pol_reason	 why;
+
+	memset(&why, 0, sizeof(why));
+	snprintf(why.rule, sizeof(why.rule), "%s", rule);
+	snprintf(why.text, sizeof(why.text), "%s", text);
+	why.offset = -1;
+	return refuse_why(conn, status, &why);
+}
+
+/*
+ * body_rule() : the framing and type of a request body, before it is
+ * read.  Every request: Transfer-Encoding is absent or exactly
+ * "chunked".  Every write but npm audit's: a body is JSON the registry
+ * reads as UTF-8 (Content-Type application/json, no charset but utf-8,
+ * once), with no content coding (the registry's body parser would
+ * decode a charset or a gzip the gate never saw); DELETEs carry none.
+ * 0, or req_fail()'s result.
+ */
+static int
+body_rule(struct px_conn *conn, int has_body)
+{
+	const struct px_head	*h = &conn->req;
+	const char		*v;
+	size_t			 n;
+
+	if ((v = px_http_head_get(h, "transfer-encoding", &n)) != NULL &&
+	    (px_http_head_count(h, "transfer-encoding") != 1 || n != 7 ||
+	    strncasecmp(v, "chunked", 7) != 0))
+		return refuse(conn, 400, "body.framing", "a Transfer-Encoding "
+		    "other than chunked; nothing was forwarded");
+	if (conn->route == PX_ROUTE_READ || !has_body)
+		return 0;
+	if (conn->method == HTTP_DELETE)
+		return refuse(conn, 400, "write.body", "a DELETE with a body; "
+		    "nothing was forwarded");
+	if ((v = px_http_head_get(h, "content-encoding", &n)) != NULL &&
+	    (px_http_head_count(h, "content-encoding") != 1 || n != 8 ||
+	    strncasecmp(v, "identity", 8) != 0))
+		return refuse(conn, 415, "body.encoding", "a write body must "
+		    "not carry a Content-Encoding; nothing was forwarded");
+	if ((v = px_http_head_get(h, "content-type", &n)) == NULL ||
+	    px_http_head_count(h, "content-type") != 1 ||
+	    !px_route_json_type(v, n))
+		return refuse(conn, 415, "body.charset", "a write body must be "
+		    "Content-Type: application/json in UTF-8 (no other "
+		    "charset); nothing was forwarded");
+	return 0;
+}
+
+/*
+ * write_allowed() : a package or account write that passed its rules:
+ * package writes are recorded as allowed (their outcome follows).  0, or
+ * -1 with the error set.
+ */
+static int
+write_allowed(struct px_conn *conn)
+{
+	if (conn->route != PX_ROUTE_WRITE)
+		return 0;
+	if (px_spool_record(conn, POL_ALLOW, 0, NULL) == -1) {
+		(void)req_fail(conn, 503, "pubgate: the decision could not be "
+		    "recorded; nothing was forwarded");
+		return -1;
+	}
+	conn->verdict = "allow";
+	return 0;
+}
+
+/*
  * route() : called from on_headers_complete: classifies the request and
  * starts it (upstream head for reads, spool for publishes).  Never frees
  * the conn; errors are returned through req_fail().
@@ -412,15 +323,25 @@ route(struct px_conn *conn)
 		px_conn_set_state(conn, PX_CONN_BODY);
 		return 0;
 	}
-	r = px_conn_classify(p->method, url, plen, conn->pkg,
+	r = px_route_classify(p->method, url, plen, conn->pkg,
 	    sizeof(conn->pkg), &conn->kind);
-	if (r == -1)
-		return req_fail(conn, 400, "pubgate: this write is not a "
-		    "recognised registry request; it was not forwarded");
-	conn->route = (enum px_route)r;
 	if ((auth = px_http_head_get(&conn->req, "authorization",
 	    &alen)) != NULL)
 		px_spool_who(auth, alen, conn->who);
+	if (r == PX_ROUTE_REFUSED_METHOD)
+		return refuse(conn, 405, "write.route", "this method is not "
+		    "a registry write the gate knows; it was not forwarded");
+	if (r == PX_ROUTE_REFUSED_NAME)
+		return refuse(conn, 400, "write.name", "the package name in "
+		    "this URL is not one npm accepts; it was not forwarded");
+	if (r < 0)
+		return refuse(conn, 400, "write.route", "this write is not a "
+		    "registry request the gate knows; it was not forwarded");
+	conn->route = (enum px_route)r;
+	has_body = (p->flags & F_CHUNKED) || p->content_length > 0;
+	conn->req_chunked = (p->flags & F_CHUNKED) != 0;
+	if ((r = body_rule(conn, has_body)) != 0)
+		return r;
 
 	/* Expect: 100-continue is answered here (RFC 9110 10.1.1). */
 	if (px_http_head_get(&conn->req, "expect", NULL) != NULL)
@@ -437,26 +358,20 @@ route(struct px_conn *conn)
 		struct pol_reason	 why;
 
 		if (pol_check_write(ctx->policy, conn->pkg, conn->kind, &why) !=
-		    POL_ALLOW) {
-			conn->verdict = "deny";
-			snprintf(conn->rule, sizeof(conn->rule), "%s",
-			    why.rule);
-			snprintf(conn->err_buf, sizeof(conn->err_buf),
-			    "pubgate: %s (rule %s)\nfix: %s", why.text,
-			    why.rule, why.hint);
-			if (px_spool_record(conn, POL_DENY, 403, NULL) == -1)
-				return req_fail(conn, 503, "pubgate: the "
-				    "decision could not be recorded; nothing "
-				    "was forwarded");
-			return req_fail(conn, 403, conn->err_buf);
-		}
-		if (px_spool_record(conn, POL_ALLOW, 0, NULL) == -1)
-			return req_fail(conn, 503, "pubgate: the decision "
-			    "could not be recorded; nothing was forwarded");
-		conn->verdict = "allow";
+		    POL_ALLOW)
+			return refuse_why(conn, 403, &why);
 	}
-	has_body = (p->flags & F_CHUNKED) || p->content_length > 0;
-	conn->req_chunked = (p->flags & F_CHUNKED) != 0;
+	if (conn->route == PX_ROUTE_WRITE || conn->route == PX_ROUTE_ACCOUNT) {
+		if (has_body) {
+			/* Held (bounded) and read before anything is sent. */
+			if ((conn->wbody = evbuffer_new()) == NULL)
+				return req_fail(conn, 500, "out of memory");
+			px_conn_set_state(conn, PX_CONN_BODY);
+			return 0;
+		}
+		if (write_allowed(conn) == -1)
+			return HPE_USER;
+	}
 	if (px_fwd_connect(conn) == -1)
 		return req_fail(conn, 502, "pubgate: cannot reach the upstream "
 		    "registry");
@@ -493,10 +408,57 @@ req_on_body(llhttp_t *p, const char *at, size_t len)
 			return HPE_USER;
 		}
 		break;
+	case PX_ROUTE_WRITE:
+	case PX_ROUTE_ACCOUNT:
+		if (conn->wbody != NULL) {
+			if (evbuffer_get_length(conn->wbody) + len >
+			    PX_WRITE_BODY_MAX)
+				return req_fail(conn, 413, "pubgate: the body "
+				    "of this write is over the limit");
+			if (evbuffer_add(conn->wbody, at, len) == -1)
+				return req_fail(conn, 500, "out of memory");
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		px_fwd_body(conn, at, len);
 		break;
 	}
+	return 0;
+}
+
+/*
+ * write_body_done() : a held write body is complete: judged by
+ * pol_check_write_body(), then (allowed) recorded and forwarded as sent,
+ * with its length.  -1 if the conn was freed.
+ */
+static int
+write_body_done(struct px_conn *conn)
+{
+	struct pol_reason	 why;
+	struct evbuffer		*b = conn->wbody;
+	size_t			 n = evbuffer_get_length(b);
+	unsigned char		*p;
+
+	if ((p = evbuffer_pullup(b, -1)) == NULL && n > 0)
+		return px_conn_abort(conn, 500, "out of memory");
+	if (pol_check_write_body(p, n, &why) != POL_ALLOW) {
+		if (refuse_why(conn, strcmp(why.rule, "write.body") == 0 ?
+		    400 : 403, &why) != 0)
+			return px_conn_abort(conn, conn->err_status,
+			    conn->err_text);
+	}
+	if (write_allowed(conn) == -1)
+		return px_conn_abort(conn, conn->err_status, conn->err_text);
+	if (px_fwd_connect(conn) == -1)
+		return px_conn_abort(conn, 502, "pubgate: cannot reach the "
+		    "upstream registry");
+	conn->req_chunked = 0;
+	if (px_fwd_request_head(conn, 0, n) == -1)
+		return px_conn_abort(conn, 500, "out of memory");
+	if (n > 0)
+		px_fwd_body(conn, (const char *)p, n);
+	wbody_free(conn);
 	return 0;
 }
 
@@ -524,6 +486,8 @@ message_done(struct px_conn *conn)
 		bufferevent_disable(conn->client, EV_READ);
 		return px_admin_answer(conn);
 	}
+	if (conn->wbody != NULL && write_body_done(conn) == -1)
+		return -1;
 	px_fwd_body_end(conn);
 	px_conn_set_state(conn, PX_CONN_RESPONSE);
 	/*
@@ -753,6 +717,7 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	px_http_head_free(&conn->resp);
 	if (conn->rw_buf != NULL)
 		evbuffer_free(conn->rw_buf);
+	wbody_free(conn);
 	TAILQ_REMOVE(&ctx->conns, conn, entry);
 	ctx->nconns--;
 	free(conn);

@@ -164,6 +164,17 @@ px_http_head_get(const struct px_head *h, const char *name, size_t *len)
 	return NULL;
 }
 
+size_t
+px_http_head_count(const struct px_head *h, const char *name)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < h->nhdrs; i++)
+		if (name_is(h, i, name))
+			n++;
+	return n;
+}
+
 /*
  * token_in() : whether the comma-separated list v (vlen bytes) holds the
  * token t (n bytes), case-insensitively.

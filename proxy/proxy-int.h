@@ -60,6 +60,7 @@ struct evdns_base;
 #define PX_LINGER_BYTES		(16 * 1024 * 1024)
 #define PX_RENDER_MAX		(16 * 1024)	/* a 403 text */
 #define PX_NAME_MAX		214		/* npm package name */
+#define PX_WRITE_BODY_MAX	(64 * 1024)	/* dist-tag, login, ... body */
 #define PX_CFG_ERRORS_MAX	32
 #define PX_CFG_ERRMSG_MAX	400
 #define PX_URL_MAX		512
@@ -294,6 +295,8 @@ int	px_http_head_value(struct px_head *, const char *, size_t);
  * *len gets its length.  Borrowed until the head is reset. */
 const char	*px_http_head_get(const struct px_head *, const char *name,
 		    size_t *len);
+/* The number of fields called name (case-insensitive). */
+size_t	px_http_head_count(const struct px_head *, const char *name);
 /* 1 if field i is hop-by-hop (RFC 9110 7.6.1) or named in Connection. */
 int	px_http_hop_by_hop(const struct px_head *, size_t i);
 /* Writes a complete error response with a JSON body {"error": text}. */
@@ -317,7 +320,11 @@ enum px_route {
 	PX_ROUTE_PUBLISH,	/* PUT /<name> */
 	PX_ROUTE_STAGE,		/* POST /-/stage/package/<name> */
 	PX_ROUTE_WRITE,		/* dist-tag, unpublish, ... : rules, forward */
+	PX_ROUTE_ACCOUNT,	/* login, tokens, orgs: body rule, forward */
 	PX_ROUTE_ADMIN,		/* the admin API, answered here */
+	PX_ROUTE_REFUSED = -1,	/* a write the gate does not know: 400 */
+	PX_ROUTE_REFUSED_NAME = -2,	/* a write URL naming no valid package */
+	PX_ROUTE_REFUSED_METHOD = -3,	/* PATCH, PROPFIND, ...: 405 */
 };
 
 enum px_resp_mode {
@@ -382,6 +389,7 @@ struct px_conn {
 	char			 rw_carry[PX_URL_MAX * 2];
 	char			 rw_to[PX_URL_MAX + 16];	/* replacement */
 	struct evbuffer		*rw_buf;	/* one rewritten chunk */
+	struct evbuffer		*wbody;		/* a held write body */
 
 	/* The current response. */
 	enum px_resp_mode	 resp_mode;
@@ -436,17 +444,27 @@ int	px_conn_drive(struct px_conn *);
 /* px_conn_resp_done() : the response is complete; -1 if freed. */
 int	px_conn_resp_done(struct px_conn *);
 void	px_conn_set_state(struct px_conn *, enum px_conn_state);
-/*
- * px_conn_classify() : the route of a request from its method and path
- * (no query); fills name with the decoded package name and *kind.  -1 for
- * a write the gate does not recognise (refused, never forwarded).
- */
-int	px_conn_classify(int method, const char *path, size_t len, char *name,
-	    size_t namelen, const char **kind);
 void	px_conn_access_log(struct px_conn *);
 uint64_t	px_now_ms(void);
 /* px_ctx_drain() : stop accepting; close when the last conn is done. */
 void	px_ctx_drain(struct px_ctx *);
+
+/* ---------------------------------------------------------- route.c */
+/*
+ * px_route_classify() : the route of a request from its method and path
+ * (no query); fills name with the decoded package name (package routes
+ * only) and *kind ("read", "publish", "dist-tag", "login", ...).  A
+ * negative PX_ROUTE_REFUSED* for a write the gate does not forward.
+ */
+int	px_route_classify(int method, const char *path, size_t len, char *name,
+	    size_t namelen, const char **kind);
+/* px_route_name_ok() : a decoded package name npm's rules accept. */
+int	px_route_name_ok(const char *name, size_t len);
+/*
+ * px_route_json_type() : a Content-Type value the registry reads as
+ * UTF-8 JSON: "application/json", alone or with charset=utf-8.
+ */
+int	px_route_json_type(const char *v, size_t len);
 
 /* ----------------------------------------------------------- fwd.c */
 /* px_fwd_connect() : makes sure conn->up exists (connecting is fine). */
@@ -486,6 +504,12 @@ void	px_spool_who(const char *auth, size_t len, char out[17]);
  */
 int	px_spool_record(struct px_conn *, enum pol_verdict, int status,
 	    const struct pol_report *);
+/*
+ * px_spool_record_reason() : a deny decided before any engine ran (a
+ * refused route, charset, write body): recorded with that one reason.
+ */
+int	px_spool_record_reason(struct px_conn *, int status,
+	    const struct pol_reason *);
 /* px_spool_status() : the status of conn->audit_id's record is known. */
 void	px_spool_status(struct px_conn *, int status);
 

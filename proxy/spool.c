@@ -138,6 +138,25 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	return 0;
 }
 
+int
+px_spool_record_reason(struct px_conn *conn, int status,
+    const struct pol_reason *why)
+{
+	struct pol_report	*rep;
+	int			 r;
+
+	if ((rep = calloc(1, sizeof(*rep))) == NULL)
+		return -1;
+	rep->verdict = POL_DENY;
+	rep->status = POL_DONE;
+	snprintf(rep->name, sizeof(rep->name), "%s", conn->pkg);
+	rep->reasons[0] = *why;
+	rep->nreasons = rep->nreasons_total = 1;
+	r = px_spool_record(conn, POL_DENY, status, rep);
+	free(rep);
+	return r;
+}
+
 void
 px_spool_status(struct px_conn *conn, int status)
 {
@@ -324,7 +343,8 @@ px_spool_end(struct px_conn *conn)
 		/* No tarball: a packument edit such as deprecate. */
 		struct pol_reason	 why;
 
-		conn->kind = "deprecate";
+		conn->kind = strcmp(conn->kind, "publish-rev") == 0 ?
+		    "unpublish" : "deprecate";
 		v = pol_check_write(conn->policy, conn->pkg, conn->kind, &why);
 		if (v != POL_ALLOW) {
 			snprintf(conn->rule, sizeof(conn->rule), "%s",
@@ -335,6 +355,8 @@ px_spool_end(struct px_conn *conn)
 			return write_denied(conn, rep);
 		}
 	}
+	if (strcmp(conn->kind, "publish-rev") == 0)
+		conn->kind = "publish";
 	if (v == POL_ALLOW) {
 		conn->verdict = "allow";
 		conn->ctx->npublish_allow++;

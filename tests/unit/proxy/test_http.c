@@ -118,13 +118,19 @@ test_classify(void **state)
 		const char	*kind;
 	} c[] = {
 		{ HTTP_GET, "/leftpad", PX_ROUTE_READ, "", "read" },
+		{ HTTP_GET, "/-", PX_ROUTE_READ, "", "read" },
 		{ HTTP_PUT, "/leftpad", PX_ROUTE_PUBLISH, "leftpad", "publish" },
 		{ HTTP_PUT, "/@acme%2fx", PX_ROUTE_PUBLISH, "@acme/x", "publish" },
 		{ HTTP_PUT, "/@acme%2Fx", PX_ROUTE_PUBLISH, "@acme/x", "publish" },
 		{ HTTP_PUT, "/@acme/x", PX_ROUTE_PUBLISH, "@acme/x", "publish" },
 		{ HTTP_PUT, "/%40acme%2fx", PX_ROUTE_PUBLISH, "@acme/x",
 		    "publish" },
-		{ HTTP_PUT, "/leftpad/-rev/3-abc", PX_ROUTE_WRITE, "leftpad",
+		/* A -rev PUT can carry a publish: the engine reads it. */
+		{ HTTP_PUT, "/leftpad/-rev/3-abc", PX_ROUTE_PUBLISH, "leftpad",
+		    "publish-rev" },
+		{ HTTP_PUT, "/@acme/x/-rev/3-abc", PX_ROUTE_PUBLISH, "@acme/x",
+		    "publish-rev" },
+		{ HTTP_DELETE, "/leftpad/-rev/3-abc", PX_ROUTE_WRITE, "leftpad",
 		    "unpublish" },
 		{ HTTP_DELETE, "/leftpad/-/leftpad-1.0.0.tgz/-rev/4-a",
 		    PX_ROUTE_WRITE, "leftpad", "unpublish" },
@@ -134,16 +140,45 @@ test_classify(void **state)
 		    "@acme/x", "stage-publish" },
 		{ HTTP_PUT, "/-/package/@acme%2fx/dist-tags/beta",
 		    PX_ROUTE_WRITE, "@acme/x", "dist-tag" },
-		{ HTTP_PUT, "/-/user/org.couchdb.user:bob", PX_ROUTE_READ, "",
-		    "read" },
+		{ HTTP_DELETE, "/-/package/leftpad/dist-tags/beta",
+		    PX_ROUTE_WRITE, "leftpad", "dist-tag" },
+		{ HTTP_POST, "/-/package/leftpad/access", PX_ROUTE_WRITE,
+		    "leftpad", "access" },
+		{ HTTP_PUT, "/-/user/org.couchdb.user:bob", PX_ROUTE_ACCOUNT,
+		    "", "login" },
+		{ HTTP_DELETE, "/-/user/token/abc", PX_ROUTE_ACCOUNT, "",
+		    "logout" },
+		{ HTTP_POST, "/-/npm/v1/tokens", PX_ROUTE_ACCOUNT, "", "token" },
 		{ HTTP_POST, "/-/npm/v1/security/audits/quick", PX_ROUTE_READ,
-		    "", "read" },
-		{ HTTP_PUT, "/a/b", -1, "", "" },
-		{ HTTP_PUT, "/leftpad/../x", -1, "", "" },
-		{ HTTP_PUT, "/leftpad/%2e%2e/x", -1, "", "" },
-		{ HTTP_PUT, "//leftpad", -1, "", "" },
-		{ HTTP_PUT, "/@acme/x/y", -1, "", "" },
-		{ HTTP_PATCH, "/leftpad", -1, "", "" },
+		    "", "audit" },
+		/* The registry's API prefix is never a package. */
+		{ HTTP_PUT, "/-", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/-/", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PUT, "/-/-rev/x", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/%2d", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_POST, "/-/whatever", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_POST, "/leftpad", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_DELETE, "/leftpad", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PUT, "/leftpad/", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PUT, "/leftpad/-REV/1", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PUT, "/-/package/x/dist-tags", PX_ROUTE_REFUSED, "", "" },
+		/* npm's naming rules. */
+		{ HTTP_PUT, "/.hidden", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/_under", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/@acme/.x", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/@acme%2f..", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/a%3cb", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/a%2fb", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/node_modules", PX_ROUTE_REFUSED_NAME, "", "" },
+		{ HTTP_PUT, "/-/package/.x/dist-tags/a", PX_ROUTE_REFUSED_NAME,
+		    "", "" },
+		{ HTTP_PUT, "/a/b", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PUT, "/leftpad/../x", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PUT, "/leftpad/%2e%2e/x", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PUT, "//leftpad", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PUT, "/@acme/x/y", PX_ROUTE_REFUSED, "", "" },
+		{ HTTP_PATCH, "/leftpad", PX_ROUTE_REFUSED_METHOD, "", "" },
+		{ HTTP_PROPFIND, "/leftpad", PX_ROUTE_REFUSED_METHOD, "", "" },
 	};
 	char		 name[PX_NAME_MAX + 2];
 	const char	*kind;
@@ -152,16 +187,66 @@ test_classify(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		r = px_conn_classify(c[i].method, c[i].path, strlen(c[i].path),
+		r = px_route_classify(c[i].method, c[i].path, strlen(c[i].path),
 		    name, sizeof(name), &kind);
 		if (r != c[i].route)
 			fail_msg("%s: route %d, want %d", c[i].path, r,
 			    c[i].route);
-		if (r == -1)
+		if (r < 0)
 			continue;
 		assert_string_equal(name, c[i].name);
 		assert_string_equal(kind, c[i].kind);
 	}
+}
+
+static void
+test_name_ok(void **state)
+{
+	char	 n[300];
+
+	(void)state;
+	memset(n, 0, sizeof(n));
+	assert_true(px_route_name_ok("leftpad", 7));
+	assert_true(px_route_name_ok("@acme/x.y-z_w", 13));
+	assert_true(px_route_name_ok("JSONStream", 10));	/* legacy caps */
+	assert_false(px_route_name_ok("-", 1));
+	assert_false(px_route_name_ok("@acme/", 6));
+	assert_false(px_route_name_ok("@/x", 3));
+	assert_false(px_route_name_ok("a b", 3));
+	memset(n, 'a', 214);
+	assert_true(px_route_name_ok(n, 214));
+	n[214] = 'a';
+	assert_false(px_route_name_ok(n, 215));
+}
+
+static void
+test_json_type(void **state)
+{
+	static const char *const ok[] = {
+		"application/json", "Application/JSON",
+		"application/json; charset=utf-8",
+		"application/json;charset=UTF-8",
+		"application/json; charset=\"utf-8\"",
+	};
+	static const char *const bad[] = {
+		"application/json; charset=utf-7",
+		"application/json; charset=\"utf-7\"",
+		"application/json; charset=utf-7-imap",
+		"application/json; charset=utf-16le",
+		"application/json; charset=utf-8; charset=utf-7",
+		"application/json; foo=bar", "text/plain",
+		"application/jsonx", "application/vnd.npm+json", "",
+		"application/json; charset=\"utf-8",
+	};
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!px_route_json_type(ok[i], strlen(ok[i])))
+			fail_msg("refused: %s", ok[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (px_route_json_type(bad[i], strlen(bad[i])))
+			fail_msg("accepted: %s", bad[i]);
 }
 
 static void
@@ -209,6 +294,8 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_body_too_large),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_name_ok),
+		cmocka_unit_test(test_json_type),
 		cmocka_unit_test(test_hop_by_hop),
 	};
 
