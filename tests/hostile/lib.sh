@@ -1,11 +1,12 @@
 # tests/hostile/lib.sh: helpers of the hostile-publish suite, sourced by
 # run.sh after tests/integration/lib.sh and egress-lib.sh.  Owns:
 #
-#   hc_start           the suite's one Verdaccio + pubgate (egress too);
+#   hc_start           the suite's one Verdaccio + pubgate (egress too),
+#                      with tap.js counting what goes between them;
 #   hc_pkg, hc_pack    a clean package and its `npm pack` tarball;
 #   hc_send            one raw request to pubgate (reverse or egress) with
 #                      curl, tagged with the case's User-Agent; it counts
-#                      the requests Verdaccio served meanwhile;
+#                      the bytes pubgate sent upstream meanwhile (tap.js);
 #   hc_expect_refused  the case's verdict: the status, nothing forwarded,
 #                      and a block in the decision log with the rule;
 #   hc_vd_nothing      Verdaccio has no such package (or version);
@@ -20,8 +21,31 @@ hc_fail() {
 	it_fail "$@"
 }
 
+# hc_start [ARGS...]: egress-lib's eg_start, with tap.js between pubgate
+# and Verdaccio (for the reverse and the egress listener alike): the test
+# CA, Verdaccio serving TLS as registry.npmjs.org, alice, pubgate.
 hc_start() {
-	eg_start "$@"
+	local i
+	it_make_ca
+	eg_make_ca
+	it_cert registry "DNS:registry.npmjs.org,IP:127.0.0.1" ca
+	it_start_verdaccio registry
+	it_adduser alice
+	HC_TAP_PORT=$(it_free_port)
+	node "$HC_HERE/tap.js" "$HC_TAP_PORT" "$VD_PORT" "$T/tap.count" &
+	IT_PIDS+=("$!")
+	for i in $(seq 1 100); do
+		[ -e "$T/tap.count.ready" ] && break
+		sleep 0.1
+	done
+	[ -e "$T/tap.count.ready" ] || it_fail "tap.js did not start"
+	EG_PORT=$(it_free_port)
+	EG_URL="http://127.0.0.1:$EG_PORT"
+	UPSTREAM="https://127.0.0.1:$HC_TAP_PORT" it_start_pubgate \
+	    --upstream-ca "$T/ca.pem" -v --egress-listen "$EG_URL" \
+	    --ca-cert "$T/eg/int.pem" --ca-key "$T/eg/int.key" \
+	    --intercept "registry.npmjs.org=127.0.0.1:$HC_TAP_PORT" "$@"
+	eg_write_npmrc
 }
 
 # hc_vd_curl ARGS...: curl straight at Verdaccio (TLS, test CA).
@@ -29,9 +53,10 @@ hc_vd_curl() {
 	curl -sS --cacert "$T/ca.pem" "$@"
 }
 
-# hc_vd_count: how many requests Verdaccio has served so far.
-hc_vd_count() {
-	grep -c 'http <--' "$T/verdaccio.log" || true
+# hc_upstream_bytes: the bytes pubgate has sent to Verdaccio so far
+# (tap.js counts them as they arrive, before passing them on).
+hc_upstream_bytes() {
+	cut -d' ' -f2 "$T/tap.count"
 }
 
 # hc_enc NAME: NAME as a URL path segment (@scope%2fname).
@@ -61,7 +86,7 @@ hc_body() {
 # pubgate's reverse listener (HC_EGRESS=1: to https://registry.npmjs.org
 # through the egress listener) with the bearer token and HC_UA.  Sets
 # HC_STATUS (000 if there was no HTTP answer), HC_RESP (the body's file)
-# and HC_VD_DELTA (requests Verdaccio served meanwhile).
+# and HC_VD_DELTA (bytes pubgate sent to Verdaccio meanwhile).
 hc_send() {
 	local method=$1 path=$2 file=${3:-} ct=${4:-application/json}
 	local before args=()
@@ -72,7 +97,7 @@ hc_send() {
 	if [ -n "$file" ]; then
 		args+=(-H "content-type: $ct" --data-binary "@$file")
 	fi
-	before=$(hc_vd_count)
+	before=$(hc_upstream_bytes)
 	if [ "${HC_EGRESS:-0}" = 1 ]; then
 		HC_STATUS=$(eg_curl "${args[@]}" "$@" \
 		    "https://registry.npmjs.org$path" 2>"$HC_D/curl.err") || true
@@ -81,7 +106,7 @@ hc_send() {
 		    2>"$HC_D/curl.err") || true
 	fi
 	[ -n "$HC_STATUS" ] || HC_STATUS=000
-	HC_VD_DELTA=$(($(hc_vd_count) - before))
+	HC_VD_DELTA=$(($(hc_upstream_bytes) - before))
 	it_log "$method $path -> $HC_STATUS $(head -c 300 "$HC_RESP" 2>/dev/null | tr '\n' ' ')"
 }
 
@@ -129,7 +154,7 @@ hc_expect_refused() {
 	[[ "$HC_STATUS" =~ ^($srx)$ ]] ||
 	    hc_fail "status $HC_STATUS, want /$srx/: $(head -c 400 "$HC_RESP" 2>/dev/null)"
 	[ "$HC_VD_DELTA" -eq 0 ] ||
-	    hc_fail "$HC_VD_DELTA request(s) reached Verdaccio"
+	    hc_fail "pubgate sent $HC_VD_DELTA bytes to Verdaccio meanwhile"
 	hc_expect_logged "$rrx" "$HC_STATUS"
 }
 

@@ -9,6 +9,7 @@
 #   run.sh CASE...        the named cases (meson.build lists the enabled ones)
 #   run.sh --all          every case defined in cases/*.sh
 #   run.sh --list         the names of every case defined
+#   run.sh --serve-config FILE CASE...   pubgate serve also gets -c FILE
 #
 # A case is a function hc_case_<name> (dashes in the name are underscores
 # in the function) in one of cases/<class>.sh; it fails through it_fail or
@@ -30,6 +31,11 @@ hc_all_cases() {
 	    sort
 }
 
+HC_SERVE=()
+if [ "${1:-}" = --serve-config ]; then
+	HC_SERVE=(-c "$2")
+	shift 2
+fi
 case "${1:-}" in
 --list)
 	hc_all_cases
@@ -50,8 +56,12 @@ done
 
 # TAP goes to fd 3 (the real stdout); everything else to stderr.
 exec 3>&1 1>&2
+# The flood cases hold thousands of sockets (CI runs as root).
+[ "$(ulimit -n)" -ge 16384 ] || ulimit -n 16384 2>/dev/null || true
 it_init
-hc_start
+HC_ADMIN_PORT=$(it_free_port)
+HC_ADMIN_URL="http://127.0.0.1:$HC_ADMIN_PORT"
+hc_start --admin "$HC_ADMIN_URL" "${HC_SERVE[@]}"
 printf '1..%d\n' "${#HC_CASES[@]}" >&3
 HC_FAILED=0
 n=0
