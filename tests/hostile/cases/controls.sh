@@ -80,3 +80,57 @@ hc_case_control_yarn() {
 	) || hc_fail "yarn through pubgate failed: $(tail -8 "$HC_D/yarn.out")"
 	hc_control_check "$name" 1.0.0 "$HC_D/packed.tgz"
 }
+
+# The other side of the controls: the same three clients publishing a
+# package that leaks its source through a map (named index.js.json, so
+# no file-name rule catches it: the map judge must) are refused with 403;
+# the client fails, Verdaccio has nothing, the block is logged.
+# hc_client_block CLIENT: npm, pnpm or yarn.
+hc_client_block() {
+	local client=$1 name="@pgtest/h-client-$1" rc=0
+	node "$HC_HERE/mkmap.js" long-key "$HC_D/pkg" "$name" 1.0.0 ||
+	    hc_fail "mkmap.js failed"
+	case $client in
+	npm)
+		(cd "$HC_D/pkg" && it_npm publish --access restricted) || rc=$?
+		cat "$T/npm.out" "$T/npm.err" >"$HC_D/client.out" ;;
+	pnpm)
+		(cd "$HC_D/pkg" && npm_config_userconfig="$T/npmrc" \
+		    "$HC_BIN/pnpm" publish --no-git-checks --access restricted \
+		    >"$HC_D/client.out" 2>&1) || rc=$? ;;
+	yarn)
+		: >"$HC_D/pkg/yarn.lock"
+		(
+			cd "$HC_D/pkg"
+			export YARN_NPM_REGISTRY_SERVER="$PG_URL"
+			export YARN_NPM_AUTH_TOKEN="$TOKEN"
+			export YARN_HTTPS_CA_FILE_PATH="$T/ca.pem"
+			export YARN_ENABLE_TELEMETRY=0 YARN_ENABLE_GLOBAL_CACHE=0
+			export YARN_ENABLE_IMMUTABLE_INSTALLS=0
+			"$HC_BIN/yarn" install >"$HC_D/client.out" 2>&1 &&
+			"$HC_BIN/yarn" npm publish --access restricted \
+			    >>"$HC_D/client.out" 2>&1
+		) || rc=$? ;;
+	esac
+	[ "$rc" -ne 0 ] || hc_fail "$client publish of a leaking map succeeded"
+	it_expect_grep '403' "$HC_D/client.out" "$client prints the 403"
+	hc_vd_nothing "$name"
+	it_pglog --json --package "$name" >"$HC_D/log.json" ||
+	    hc_fail "pubgate log failed"
+	it_json 'd.some(r => r.verdict === "block" && r.status === 403 &&
+	    r.reasons.some(x => /^sourcemap\./.test(x.rule))) ? "y" : undefined' \
+	    "$HC_D/log.json" >/dev/null ||
+	    hc_fail "no block with a sourcemap rule for $name: $(cat "$HC_D/log.json")"
+}
+
+hc_case_client_npm_block() {
+	hc_client_block npm
+}
+
+hc_case_client_pnpm_block() {
+	hc_client_block pnpm
+}
+
+hc_case_client_yarn_block() {
+	hc_client_block yarn
+}
