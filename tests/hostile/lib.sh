@@ -226,3 +226,15 @@ hc_xform() {
 	node "$HC_HERE/body.js" "$1" "$HC_D/body.json" "$HC_D/body.$1" \
 	    "${2:-}" || hc_fail "body.js $1 failed"
 }
+
+# hc_npm_install_direct NAME: npm installs NAME straight from Verdaccio
+# (not through the gate) into $HC_D/app.
+hc_npm_install_direct() {
+	mkdir -p "$HC_D/app"
+	printf '{"name":"app","version":"1.0.0","private":true}\n' \
+	    >"$HC_D/app/package.json"
+	(cd "$HC_D/app" && npm install --registry "$VD_URL/" \
+	    --cafile "$T/ca.pem" --userconfig "$T/npmrc.direct" "$1" \
+	    >"$HC_D/npm-direct.out" 2>&1) ||
+	    hc_fail "oracle: npm install $1 from Verdaccio failed: $(tail -5 "$HC_D/npm-direct.out")"
+}

@@ -4,12 +4,15 @@
 // npm would extract the smuggled entry: a case whose tarball node-tar
 // reads harmlessly would prove nothing, so that is an error (exit 1).
 //
-// Usage: node mktar.js VARIANT OUT.tgz NAME VERSION
+// Usage: node mktar.js VARIANT OUT.tgz NAME VERSION [HIDDEN]
 // Prints node-tar's reading (one "type path size" line per entry) on
 // stderr.  Every variant is a valid small package (package.json, README,
-// dist/index.js) plus one smuggling construct; the smuggled entry is
-// package/src/index.ts, which the test policy denies (src/**) wherever it
-// is seen.  Variants:
+// dist/index.js) plus one smuggling construct; the smuggled entry
+// (HIDDEN) is package/src/index.ts (src, the default: the test policy
+// denies src/**), package/.npmrc with a token (npmrc), a map embedding
+// the source (map), or a second package/package.json, private and with
+// a postinstall, that replaces the judged one on extraction
+// (package-json).  Variants:
 //   dir-size      a directory entry ('5') with a non-zero size whose data
 //                 is the smuggled header + data (node-tar: size 0)
 //   file-slash    a regular file whose name ends in '/' (node-tar: a
@@ -34,13 +37,31 @@ const zlib = require('zlib');
 const tar = require(path.join(__dirname, '..', 'integration',
     'node_modules', 'tar'));
 
-const [variant, out, name, version] = process.argv.slice(2);
+const [variant, out, name, version, hidden] = process.argv.slice(2);
 if (!variant || !out || !name || !version) {
-	process.stderr.write('usage: node mktar.js VARIANT OUT NAME VERSION\n');
+	process.stderr.write('usage: node mktar.js VARIANT OUT NAME VERSION ' +
+	    '[src|npmrc|map|package-json]\n');
 	process.exit(2);
 }
-const SMUGGLED = 'package/src/index.ts';
-const SECRET_SRC = 'export const internalOnly = "the product source";\n';
+// What is smuggled: a path and content the policy refuses.
+const HIDDEN = {
+	src: ['package/src/index.ts',
+	    'export const internalOnly = "the product source";\n'],
+	npmrc: ['package/.npmrc', '//registry.npmjs.org/:_authToken=npm_' +
+	    'Q7hX2mK9pLw4RtZ8vN3bY6cJ1fD5gH0sA2eT\n'],
+	map: ['package/dist/index.js.map', JSON.stringify({ version: 3,
+	    file: 'index.js', sources: ['../src/index.ts'],
+	    sourcesContent: ['export const internalOnly = 1;\n'],
+	    names: [], mappings: 'AAAA' }) + '\n'],
+	'package-json': ['package/package.json', JSON.stringify({ name,
+	    version, private: true, license: 'ISC',
+	    scripts: { postinstall: 'node -e 0' } }, null, 2) + '\n'],
+};
+if (!HIDDEN[hidden || 'src']) {
+	process.stderr.write('mktar.js: unknown hidden file ' + hidden + '\n');
+	process.exit(2);
+}
+const [SMUGGLED, SECRET_SRC] = HIDDEN[hidden || 'src'];
 
 function octal(buf, off, len, n) {
 	buf.write(n.toString(8).padStart(len - 1, '0') + '\0', off, len,
@@ -169,13 +190,14 @@ tar.t({ file: out, sync: true, onReadEntry: e => {
 	seen.push(ent);
 	e.on('data', c => ent.chunks.push(c));
 } });
+// The last entry of a path is what extraction leaves on disk.
 let found = false;
 for (const e of seen) {
 	const data = Buffer.concat(e.chunks);
 	process.stderr.write(`node-tar: ${e.type} ${e.path} ${data.length}\n`);
-	if (e.path === SMUGGLED && e.type === 'File' &&
-	    data.toString('utf8') === SECRET_SRC)
-		found = true;
+	if (e.path === SMUGGLED)
+		found = e.type === 'File' &&
+		    data.toString('utf8') === SECRET_SRC;
 }
 if (!found) {
 	process.stderr.write(`mktar.js: node-tar does not read ${SMUGGLED} ` +
