@@ -196,6 +196,21 @@ metrics(struct px_conn *conn, FILE *f)
 	    "# TYPE pubgate_connections gauge\npubgate_connections %zu\n",
 	    (unsigned long long)m->bytes_in, (unsigned long long)m->bytes_out,
 	    (unsigned long long)m->upstream_errors, conn->ctx->nconns);
+	fprintf(f, "# HELP pubgate_client_cap_refused_total Connections closed "
+	    "at accept: their address held limits.client_conns.\n"
+	    "# TYPE pubgate_client_cap_refused_total counter\n"
+	    "pubgate_client_cap_refused_total %llu\n"
+	    "# HELP pubgate_head_timeouts_total Requests whose head missed "
+	    "timeouts.header.\n"
+	    "# TYPE pubgate_head_timeouts_total counter\n"
+	    "pubgate_head_timeouts_total %llu\n"
+	    "# HELP pubgate_body_too_slow_total Publish or write bodies "
+	    "under limits.body_min_rate.\n"
+	    "# TYPE pubgate_body_too_slow_total counter\n"
+	    "pubgate_body_too_slow_total %llu\n",
+	    (unsigned long long)m->client_cap_refused,
+	    (unsigned long long)m->head_timeouts,
+	    (unsigned long long)m->body_too_slow);
 	fprintf(f, "# HELP pubgate_inspection_seconds Time from a publish's "
 	    "head to its verdict.\n"
 	    "# TYPE pubgate_inspection_seconds histogram\n");

@@ -65,6 +65,10 @@ px_cfg_defaults(struct px_cfg *cfg)
 	cfg->connect_ms = PX_CONNECT_TIMEOUT_MS;
 	cfg->idle_ms = PX_IDLE_TIMEOUT_MS;
 	cfg->request_ms = PX_REQUEST_TIMEOUT_MS;
+	cfg->header_ms = PX_HEADER_TIMEOUT_MS;
+	cfg->client_conns = PX_CLIENT_CONNS_DEFAULT;
+	cfg->body_min_rate = PX_BODY_MIN_RATE_DEFAULT;
+	cfg->rate_window_ms = PX_RATE_WINDOW_MS;
 	cfg->header_bytes = PX_HEAD_BYTES_DEFAULT;
 	cfg->headers = PX_HEADERS_DEFAULT;
 	cfg->body = PX_BODY_DEFAULT;
@@ -352,7 +356,7 @@ walk_timeouts(struct cfg_walk *w, yaml_node_t *n)
 		if ((key = scalar(w, k, "timeouts key")) == NULL)
 			continue;
 		if (strcmp(key, "connect") != 0 && strcmp(key, "idle") != 0 &&
-		    strcmp(key, "request") != 0) {
+		    strcmp(key, "request") != 0 && strcmp(key, "header") != 0) {
 			node_err(w, k, "timeouts: unknown key \"%s\"", key);
 			continue;
 		}
@@ -362,6 +366,8 @@ walk_timeouts(struct cfg_walk *w, yaml_node_t *n)
 			w->cfg->connect_ms = (unsigned)ms;
 		else if (strcmp(key, "idle") == 0)
 			w->cfg->idle_ms = (unsigned)ms;
+		else if (strcmp(key, "header") == 0)
+			w->cfg->header_ms = (unsigned)ms;
 		else
 			w->cfg->request_ms = (unsigned)ms;
 	}
@@ -392,6 +398,16 @@ walk_limits(struct cfg_walk *w, yaml_node_t *n)
 		} else if (strcmp(key, "body") == 0) {
 			if (get_num(w, v, key, 0, 1024, PX_BODY_MAX, &x) == 0)
 				w->cfg->body = x;
+		} else if (strcmp(key, "client_conns") == 0) {
+			/* 0: off (behind a load balancer, until the client
+			 * address is taken from it). */
+			if (get_num(w, v, key, 0, 0, PX_CONN_MAX, &x) == 0)
+				w->cfg->client_conns = (unsigned)x;
+		} else if (strcmp(key, "body_min_rate") == 0) {
+			/* Bytes a second; 0: off. */
+			if (get_num(w, v, key, 0, 0, 1024ULL * 1024 * 1024,
+			    &x) == 0)
+				w->cfg->body_min_rate = x;
 		} else
 			node_err(w, k, "limits: unknown key \"%s\"", key);
 	}

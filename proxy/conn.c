@@ -107,6 +107,71 @@ wbody_free(struct px_conn *conn)
 	conn->wbody = NULL;
 }
 
+/* ---------------------------------------------------------- deadlines */
+
+static void
+arm(struct px_conn *conn, unsigned ms, int body)
+{
+	struct timeval	 tv;
+
+	if (conn->ev_deadline == NULL)
+		return;
+	conn->deadline_body = body;
+	if (ms == 0) {
+		evtimer_del(conn->ev_deadline);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(conn->ev_deadline, &tv);
+}
+
+/*
+ * deadline_cb() : the request head was not complete header_ms after its
+ * first byte (or after accept), or a publish or write body sent less
+ * than body_min_rate bytes a second over the last window.  Each byte no
+ * longer buys more time, as it does for the read timeout.
+ */
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct px_conn	*conn = arg;
+	struct px_ctx	*ctx = conn->ctx;
+	uint64_t	 got;
+
+	(void)fd;
+	(void)what;
+	if (conn->state == PX_CONN_LINGER || conn->in_drive)
+		return;
+	if (!conn->deadline_body) {
+		ctx->m.head_timeouts++;
+		px_log_info("conn=%llu event=head-deadline client=%s state=%s",
+		    (unsigned long long)conn->id, conn->peer,
+		    state_names[conn->state]);
+		if (conn->state == PX_CONN_IDLE)
+			px_conn_close(conn, "head deadline");
+		else
+			(void)px_conn_abort(conn, 408, "pubgate: the request "
+			    "head was not received in time");
+		return;
+	}
+	if (conn->msg_done || (conn->state != PX_CONN_SPOOL &&
+	    conn->state != PX_CONN_BODY))
+		return;
+	got = conn->body_bytes - conn->rate_mark;
+	if (got * 1000 < ctx->cfg->body_min_rate * ctx->cfg->rate_window_ms) {
+		ctx->m.body_too_slow++;
+		px_log_info("conn=%llu event=body-too-slow client=%s bytes=%llu "
+		    "window_ms=%u", (unsigned long long)conn->id, conn->peer,
+		    (unsigned long long)got, ctx->cfg->rate_window_ms);
+		(void)px_conn_abort(conn, 408, "pubgate: the request body "
+		    "arrived too slowly; nothing was forwarded");
+		return;
+	}
+	conn->rate_mark = conn->body_bytes;
+	arm(conn, ctx->cfg->rate_window_ms, 1);
+}
+
 /* ------------------------------------------------- request callbacks */
 
 static int
@@ -142,6 +207,7 @@ req_on_message_begin(llhttp_t *p)
 	    conn->ctx->boot, (unsigned long long)conn->ctx->nrequests);
 	set_timeouts(conn->client, conn->ctx->cfg->request_ms,
 	    conn->ctx->cfg->request_ms);
+	arm(conn, conn->ctx->cfg->header_ms, 0);
 	px_conn_set_state(conn, PX_CONN_HEAD);
 	return 0;
 }
@@ -386,9 +452,20 @@ static int
 req_on_headers_complete(llhttp_t *p)
 {
 	struct px_conn	*conn = p->data;
+	int		 r;
 
 	conn->head_done = 1;
-	return route(conn);
+	arm(conn, 0, 0);
+	r = route(conn);
+	/* A body the gate holds or inspects must keep coming. */
+	if (r == 0 && !conn->msg_done && conn->ctx->cfg->body_min_rate > 0 &&
+	    (conn->route == PX_ROUTE_PUBLISH || conn->route == PX_ROUTE_STAGE ||
+	    conn->wbody != NULL) && ((p->flags & F_CHUNKED) ||
+	    p->content_length > 0)) {
+		conn->rate_mark = 0;
+		arm(conn, conn->ctx->cfg->rate_window_ms, 1);
+	}
+	return r;
 }
 
 static int
@@ -468,6 +545,7 @@ req_on_message_complete(llhttp_t *p)
 	struct px_conn	*conn = p->data;
 
 	conn->msg_done = 1;
+	arm(conn, 0, 0);
 	return HPE_PAUSED;
 }
 
@@ -718,6 +796,10 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	if (conn->rw_buf != NULL)
 		evbuffer_free(conn->rw_buf);
 	wbody_free(conn);
+	if (conn->ev_deadline != NULL)
+		event_free(conn->ev_deadline);
+	if (conn->client_counted)
+		px_client_drop(ctx, conn->peer);
 	TAILQ_REMOVE(&ctx->conns, conn, entry);
 	ctx->nconns--;
 	free(conn);
@@ -888,6 +970,13 @@ conn_start(struct px_conn *conn)
 {
 	struct px_ctx	*ctx = conn->ctx;
 
+	if (px_client_take(ctx, conn->peer) == -1) {
+		/* One address holds its share of the slots: closed at once. */
+		bufferevent_free(conn->client);
+		free(conn);
+		return NULL;
+	}
+	conn->client_counted = 1;
 	TAILQ_INSERT_TAIL(&ctx->conns, conn, entry);
 	ctx->nconns++;
 	px_http_head_init(&conn->req, ctx->cfg->header_bytes,
@@ -911,6 +1000,9 @@ conn_start(struct px_conn *conn)
 	bufferevent_set_max_single_read(conn->client, PX_FEED_CHUNK);
 	bufferevent_set_max_single_write(conn->client, PX_FEED_CHUNK);
 	set_timeouts(conn->client, ctx->cfg->idle_ms, ctx->cfg->request_ms);
+	/* The TLS handshake and the first head share one deadline. */
+	conn->ev_deadline = evtimer_new(ctx->base, deadline_cb, conn);
+	arm(conn, ctx->cfg->header_ms, 0);
 	bufferevent_enable(conn->client, EV_READ | EV_WRITE);
 	px_log_debug("conn=%llu event=accept client=%s tls=%d",
 	    (unsigned long long)conn->id, conn->peer, conn->tls);

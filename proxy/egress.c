@@ -91,6 +91,8 @@ struct px_eg_conn {
 	uint64_t		 bytes_in;	/* client to upstream */
 	uint64_t		 bytes_out;	/* upstream to client */
 	size_t			 head_len;
+	struct event		*ev_head;	/* head deadline */
+	int			 client_counted;	/* px_client_take() */
 };
 
 TAILQ_HEAD(px_eg_list, px_eg_conn);
@@ -311,6 +313,10 @@ eg_close(struct px_eg_conn *c, const char *reason)
 	}
 	if (c->counted)
 		eg->ntunnels--;
+	if (c->ev_head != NULL)
+		event_free(c->ev_head);
+	if (c->client_counted)
+		px_client_drop(eg->ctx, c->peer);
 	TAILQ_REMOVE(&eg->conns, c, entry);
 	eg->nconns--;
 	free(c);
@@ -1000,6 +1006,30 @@ read_head(struct px_eg_conn *c)
 
 /* -------------------------------------------- egress client callbacks */
 
+/*
+ * eg_head_deadline() : the first request head (CONNECT or absolute-form)
+ * is not complete timeouts.header after accept; bytes that trickle in do
+ * not extend it.
+ */
+static void
+eg_head_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct px_eg_conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state != PX_EG_HEAD)
+		return;
+	c->eg->ctx->m.head_timeouts++;
+	px_log_info("conn=%llu event=head-deadline listener=egress client=%s",
+	    (unsigned long long)c->id, c->peer);
+	if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
+		refuse(c, 408, "pubgate: the request head was not received "
+		    "in time");
+	else
+		eg_close(c, "head deadline");
+}
+
 static void
 eg_client_readcb(struct bufferevent *bev, void *arg)
 {
@@ -1092,11 +1122,25 @@ px_egress_accept(struct px_ctx *ctx, evutil_socket_t fd,
 		free(c);
 		return -1;
 	}
+	if (px_client_take(ctx, c->peer) == -1) {
+		bufferevent_free(c->client);
+		free(c);
+		return -1;
+	}
+	c->client_counted = 1;
 	TAILQ_INSERT_TAIL(&eg->conns, c, entry);
 	eg->nconns++;
 	bufferevent_setcb(c->client, eg_client_readcb, eg_client_writecb,
 	    eg_client_eventcb, c);
 	set_tmo(c->client, ctx->cfg->request_ms, ctx->cfg->request_ms);
+	if (ctx->cfg->header_ms > 0 && (c->ev_head = evtimer_new(ctx->base,
+	    eg_head_deadline, c)) != NULL) {
+		struct timeval	 tv;
+
+		tv.tv_sec = ctx->cfg->header_ms / 1000;
+		tv.tv_usec = (ctx->cfg->header_ms % 1000) * 1000;
+		evtimer_add(c->ev_head, &tv);
+	}
 	bufferevent_enable(c->client, EV_READ | EV_WRITE);
 	px_log_debug("conn=%llu event=accept listener=egress client=%s",
 	    (unsigned long long)c->id, c->peer);

@@ -71,6 +71,10 @@ struct evdns_base;
 #define PX_CONNECT_TIMEOUT_MS	10000
 #define PX_IDLE_TIMEOUT_MS	60000
 #define PX_REQUEST_TIMEOUT_MS	300000
+#define PX_HEADER_TIMEOUT_MS	10000	/* the whole request head */
+#define PX_CLIENT_CONNS_DEFAULT	256	/* per client address */
+#define PX_BODY_MIN_RATE_DEFAULT 1024	/* publish body, bytes/s */
+#define PX_RATE_WINDOW_MS	10000	/* body_min_rate is checked per window */
 #define PX_DRAIN_TIMEOUT_MS	30000
 
 /* ------------------------------------------- egress.c: caps and types */
@@ -139,8 +143,12 @@ struct px_cfg {
 	char			 public_url[PX_URL_MAX];
 	char			 up_origin[PX_URL_MAX * 2];	/* "scheme://hostport/prefix/" */
 	unsigned		 connect_ms, idle_ms, request_ms;
+	unsigned		 header_ms;	/* whole request head */
 	size_t			 header_bytes, headers;
 	uint64_t		 body;
+	unsigned		 client_conns;	/* per client address; 0 off */
+	uint64_t		 body_min_rate;	/* bytes/s; 0 off */
+	unsigned		 rate_window_ms;	/* its window (tests) */
 	char			 spool_dir[PATH_MAX];
 	char			 db[PATH_MAX];
 	char			 audit_log[PATH_MAX];	/* "-" stderr */
@@ -221,6 +229,8 @@ struct px_listener {
 struct px_metrics {
 	uint64_t	 requests[3][6];	/* read/publish/write x class */
 	uint64_t	 bytes_in, bytes_out, upstream_errors;
+	uint64_t	 client_cap_refused;	/* limit.c */
+	uint64_t	 head_timeouts, body_too_slow;	/* conn.c */
 	uint64_t	 inspect_hist[PX_HIST_BUCKETS];
 	uint64_t	 inspect_count, inspect_ms_sum;
 	struct {
@@ -262,6 +272,9 @@ struct px_ctx {
 	struct px_egress	*egress;	/* egress.c; NULL when off */
 	struct px_metrics	 m;		/* admin.c */
 	char			 admin_token[256];	/* "" none */
+	void			*clients;	/* limit.c's table */
+	size_t			 nclients;
+	uint64_t		 client_cap_log_ms;
 };
 
 /* ------------------------------------------------------------ http.c */
@@ -390,6 +403,10 @@ struct px_conn {
 	char			 rw_to[PX_URL_MAX + 16];	/* replacement */
 	struct evbuffer		*rw_buf;	/* one rewritten chunk */
 	struct evbuffer		*wbody;		/* a held write body */
+	int			 client_counted;	/* px_client_take() */
+	struct event		*ev_deadline;	/* head deadline, body rate */
+	int			 deadline_body;	/* ev_deadline checks the rate */
+	uint64_t		 rate_mark;	/* body_bytes at the window start */
 
 	/* The current response. */
 	enum px_resp_mode	 resp_mode;
@@ -448,6 +465,15 @@ void	px_conn_access_log(struct px_conn *);
 uint64_t	px_now_ms(void);
 /* px_ctx_drain() : stop accepting; close when the last conn is done. */
 void	px_ctx_drain(struct px_ctx *);
+
+/* ---------------------------------------------------------- limit.c */
+/*
+ * px_client_take() : counts one more connection from peer ("ip:port");
+ * -1 when that address already holds limits.client_conns (the caller
+ * closes the socket).  px_client_drop() undoes one take.
+ */
+int	px_client_take(struct px_ctx *, const char *peer);
+void	px_client_drop(struct px_ctx *, const char *peer);
 
 /* ---------------------------------------------------------- route.c */
 /*

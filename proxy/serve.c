@@ -267,6 +267,8 @@ px_ctx_free(struct px_ctx *ctx)
 		event_free(ctx->ev_drain);
 	ctx->ev_hup = ctx->ev_term = ctx->ev_int = ctx->ev_drain = NULL;
 	SSL_CTX_free(ctx->up_ssl);
+	free(ctx->clients);
+	ctx->clients = NULL;
 	ctx->up_ssl = NULL;
 	if (ctx->dns != NULL)
 		evdns_base_free(ctx->dns, 0);
