@@ -42,7 +42,7 @@ hc_start() {
 	EG_PORT=$(it_free_port)
 	EG_URL="http://127.0.0.1:$EG_PORT"
 	UPSTREAM="https://127.0.0.1:$HC_TAP_PORT" it_start_pubgate \
-	    --upstream-ca "$T/ca.pem" -v --egress-listen "$EG_URL" \
+	    --upstream-ca "$T/ca.pem" --egress-listen "$EG_URL" \
 	    --ca-cert "$T/eg/int.pem" --ca-key "$T/eg/int.key" \
 	    --intercept "registry.npmjs.org=127.0.0.1:$HC_TAP_PORT" "$@"
 	eg_write_npmrc
