@@ -1,15 +1,21 @@
 /*
  * certs/ca.c: the corporate CA.  Owns struct cert_ca (the CA certificate,
  * its private key, the intermediates served after every leaf) from
- * cert_ca_load() to cert_ca_free(), which wipes the key.  Also creates the
- * evaluation CA of `pubgate ca init` (cert_ca_init) and holds the small
- * helpers the other files share (errors, serials, extensions).
+ * cert_ca_load() to cert_ca_free(), which wipes the key, and the name
+ * constraints read from it (nc.c) that decide which hosts it may mint for
+ * (cert_ca_permits).  Also creates the evaluation CA of `pubgate ca init`
+ * (cert_ca_init), name-constrained to the registry hosts, and holds the
+ * small helpers the other files share (errors, serials, extensions).
  *
  * Depends on OpenSSL and libc only: no libevent, no proxy types, no
  * logging.  Files are read whole into bounded buffers (CERT_PEM_MAX) that
  * are wiped before they are freed, since a key file's bytes are the key.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +45,10 @@ struct cert_ca {
 	STACK_OF(X509)	*ca_chain;	/* served after a leaf, in order */
 	time_t		 ca_not_before;
 	time_t		 ca_not_after;
+	struct cert_nc	*ca_nc;		/* the signing cert's, or NULL */
+	int		 ca_constrained;	/* ca_nc limits DNS names */
+	struct cert_nc	*ca_chain_nc[CERT_CHAIN_MAX];	/* other certs' */
+	int		 ca_nchain_nc;
 };
 
 void
@@ -61,6 +71,27 @@ cert_err_set(struct cert_err *err, const char *fmt, ...)
 		}
 	}
 	ERR_clear_error();
+}
+
+/* prefix_err() : rewrites *err as "<what> <path>: <message>". */
+static void
+prefix_err(struct cert_err *err, const char *what, const char *path)
+{
+	char	 msg[CERT_ERRMSG_MAX];
+	size_t	 n, l;
+	int	 w;
+
+	if (err == NULL)
+		return;
+	memcpy(msg, err->msg, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
+	w = snprintf(err->msg, sizeof(err->msg), "%s %s: ", what, path);
+	if (w < 0 || (size_t)w >= sizeof(err->msg))
+		return;
+	n = (size_t)w;
+	l = strnlen(msg, sizeof(err->msg) - n - 1);
+	memcpy(err->msg + n, msg, l);
+	err->msg[n + l] = '\0';
 }
 
 int
@@ -267,6 +298,46 @@ read_key(const char *path, struct cert_err *err)
 	return key;
 }
 
+/*
+ * load_constraints() : reads the name constraints of the signing CA and of
+ * every other certificate served after a leaf, and refuses a signing CA
+ * that does not limit DNS names unless conf allows it.  Returns 0, or -1
+ * with *err set.
+ */
+static int
+load_constraints(struct cert_ca *ca, const struct cert_ca_conf *conf,
+    struct cert_err *err)
+{
+	struct cert_nc	*nc;
+	X509		*x;
+	int		 i;
+
+	if (cert_nc_parse(ca->ca_cert, &ca->ca_nc, err) == -1) {
+		prefix_err(err, "CA certificate", conf->cert_file);
+		return -1;
+	}
+	ca->ca_constrained = cert_nc_dns_limited(ca->ca_nc);
+	for (i = 0; i < sk_X509_num(ca->ca_chain); i++) {
+		x = sk_X509_value(ca->ca_chain, i);
+		if (X509_cmp(x, ca->ca_cert) == 0)
+			continue;
+		if (cert_nc_parse(x, &nc, err) == -1) {
+			prefix_err(err, "CA chain certificate", conf->cert_file);
+			return -1;
+		}
+		if (nc != NULL)
+			ca->ca_chain_nc[ca->ca_nchain_nc++] = nc;
+	}
+	if (!ca->ca_constrained && !conf->allow_unconstrained) {
+		cert_err_set(err, "CA certificate %s has no name constraints "
+		    "limiting DNS names: its key could impersonate any site "
+		    "(issue it with nameConstraints, or allow an unconstrained "
+		    "CA explicitly)", conf->cert_file);
+		return -1;
+	}
+	return 0;
+}
+
 struct cert_ca *
 cert_ca_load(const struct cert_ca_conf *conf, struct cert_err *err)
 {
@@ -374,6 +445,9 @@ cert_ca_load(const struct cert_ca_conf *conf, struct cert_err *err)
 		}
 	}
 	sk_X509_free(certs);
+	certs = NULL;
+	if (load_constraints(ca, conf, err) == -1)
+		goto fail;
 	return ca;
  fail:
 	OPENSSL_clear_free(buf, len + 1);
@@ -385,8 +459,13 @@ cert_ca_load(const struct cert_ca_conf *conf, struct cert_err *err)
 void
 cert_ca_free(struct cert_ca *ca)
 {
+	int	 i;
+
 	if (ca == NULL)
 		return;
+	cert_nc_free(ca->ca_nc);
+	for (i = 0; i < ca->ca_nchain_nc; i++)
+		cert_nc_free(ca->ca_chain_nc[i]);
 	/* EVP_PKEY_free clears the private key's memory (BN_clear_free). */
 	EVP_PKEY_free(ca->ca_key);
 	ca->ca_key = NULL;
@@ -400,6 +479,64 @@ time_t
 cert_ca_not_after(const struct cert_ca *ca)
 {
 	return ca->ca_not_after;
+}
+
+int
+cert_ca_constrained(const struct cert_ca *ca)
+{
+	return ca->ca_constrained;
+}
+
+void
+cert_ca_describe(const struct cert_ca *ca, char *buf, size_t len)
+{
+	if (!ca->ca_constrained) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	cert_nc_describe(ca->ca_nc, buf, len);
+}
+
+int
+cert_ca_permits(const struct cert_ca *ca, const char *host,
+    struct cert_err *err)
+{
+	char	 norm[CERT_HOST_MAX + 1], list[120];
+	size_t	 n;
+	int	 i;
+
+	if (cert_mint_host_norm(host, norm, err) == -1)
+		return -1;
+	if (ca->ca_nc != NULL &&
+	    cert_nc_check(ca->ca_nc, norm, ca->ca_constrained, err) == -1)
+		goto refused;
+	for (i = 0; i < ca->ca_nchain_nc; i++)
+		if (cert_nc_check(ca->ca_chain_nc[i], norm, 0, err) == -1)
+			goto refused;
+	return 0;
+ refused:
+	if (err != NULL && ca->ca_constrained) {
+		cert_nc_describe(ca->ca_nc, list, sizeof(list));
+		n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof(err->msg) - n, " (permitted: %s)",
+		    list);
+	}
+	return -1;
+}
+
+int
+cert_ca_check_leaf(const struct cert_ca *ca, X509 *leaf,
+    struct cert_err *err)
+{
+	int	 i;
+
+	if (ca->ca_nc != NULL && cert_nc_check_leaf(ca->ca_nc, leaf, err) == -1)
+		return -1;
+	for (i = 0; i < ca->ca_nchain_nc; i++)
+		if (cert_nc_check_leaf(ca->ca_chain_nc[i], leaf, err) == -1)
+			return -1;
+	return 0;
 }
 
 time_t
@@ -432,14 +569,153 @@ cert_ca_chain(const struct cert_ca *ca)
 	return ca->ca_chain;
 }
 
+/* A permitted DNS subtree of `pubgate ca init`, normalised. */
+struct permit_name {
+	char	 pn_name[CERT_HOST_MAX + 2];	/* optional leading '.' */
+};
+
 /*
- * make_root() : a self-signed ECDSA P-256 root named name, valid for days
- * from an hour ago.  Returns 0 with *certp and *keyp owned by the caller,
- * or -1 with *err set.
+ * permits_norm() : checks and lower-cases the permitted names of req (the
+ * default when it has none) into a new array *outp of *np entries owned by
+ * the caller (free), duplicates dropped.  A name is a host name as
+ * cert_mint_host_norm reads it, optionally after one leading '.', and
+ * never an IP address.  Returns 0, or -1 with *err set.
  */
 static int
-make_root(const char *name, int days, X509 **certp, EVP_PKEY **keyp,
-    struct cert_err *err)
+permits_norm(const struct cert_ca_init_req *req, struct permit_name **outp,
+    size_t *np, struct cert_err *err)
+{
+	static const char *const def[] = { CERT_CA_PERMIT_DEFAULT };
+	const char *const *in = req->npermit > 0 ? req->permit : def;
+	size_t		 nin = req->npermit > 0 ? req->npermit : 1;
+	struct permit_name *out;
+	unsigned char	 addr[16];
+	const char	*h;
+	char		 norm[CERT_HOST_MAX + 1];
+	size_t		 i, j, n = 0;
+	int		 dot;
+
+	if (nin > CERT_CA_PERMIT_MAX) {
+		cert_err_set(err, "at most %d permitted names",
+		    CERT_CA_PERMIT_MAX);
+		return -1;
+	}
+	if ((out = calloc(nin, sizeof(*out))) == NULL) {
+		cert_err_set(err, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < nin; i++) {
+		if ((h = in[i]) == NULL)
+			goto bad;
+		dot = *h == '.';
+		if (cert_mint_host_norm(h + dot, norm, NULL) == -1 ||
+		    inet_pton(AF_INET, norm, addr) == 1 ||
+		    inet_pton(AF_INET6, norm, addr) == 1)
+			goto bad;
+		snprintf(out[n].pn_name, sizeof(out[n].pn_name), "%s%s",
+		    dot ? "." : "", norm);
+		for (j = 0; j < n; j++)
+			if (strcmp(out[j].pn_name, out[n].pn_name) == 0)
+				break;
+		if (j == n)
+			n++;
+	}
+	*outp = out;
+	*np = n;
+	return 0;
+ bad:
+	cert_err_set(err, "permitted name \"%.80s\" is not a host name "
+	    "(letters, digits, '-', '_', '.'; an optional leading '.' for "
+	    "subdomains only; no IP address, no wildcard)",
+	    h != NULL ? h : "");
+	free(out);
+	return -1;
+}
+
+/* push_subtree() : appends a subtree of base gn (owned) to sk; 0 or -1. */
+static int
+push_subtree(STACK_OF(GENERAL_SUBTREE) *sk, GENERAL_NAME *gn)
+{
+	GENERAL_SUBTREE	*st;
+
+	if (gn == NULL)
+		return -1;
+	if ((st = GENERAL_SUBTREE_new()) == NULL) {
+		GENERAL_NAME_free(gn);
+		return -1;
+	}
+	GENERAL_NAME_free(st->base);
+	st->base = gn;
+	if (sk_GENERAL_SUBTREE_push(sk, st) == 0) {
+		GENERAL_SUBTREE_free(st);
+		return -1;
+	}
+	return 0;
+}
+
+/* name_of() : a new GENERAL_NAME of type (GEN_DNS, GEN_IPADD), or NULL. */
+static GENERAL_NAME *
+name_of(int type, const void *data, int len)
+{
+	GENERAL_NAME	*gn;
+	ASN1_STRING	*v;
+
+	v = type == GEN_DNS ? ASN1_IA5STRING_new() : ASN1_OCTET_STRING_new();
+	if (v == NULL)
+		return NULL;
+	if (ASN1_STRING_set(v, data, len) != 1 ||
+	    (gn = GENERAL_NAME_new()) == NULL) {
+		ASN1_STRING_free(v);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(gn, type, v);
+	return gn;
+}
+
+/*
+ * add_name_constraints() : the critical NameConstraints extension of an
+ * evaluation CA: the n permitted DNS subtrees, and every IPv4 and IPv6
+ * address excluded.  Returns 0 or -1.
+ */
+static int
+add_name_constraints(X509 *x, const struct permit_name *p, size_t n)
+{
+	static const unsigned char zero[32];
+	NAME_CONSTRAINTS	*nc;
+	size_t			 i;
+	int			 rc = -1;
+
+	if ((nc = NAME_CONSTRAINTS_new()) == NULL)
+		return -1;
+	if ((nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null()) == NULL ||
+	    (nc->excludedSubtrees = sk_GENERAL_SUBTREE_new_null()) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (push_subtree(nc->permittedSubtrees, name_of(GEN_DNS,
+		    p[i].pn_name, (int)strlen(p[i].pn_name))) == -1)
+			goto fail;
+	/* 0.0.0.0/0 and ::/0: address and mask all zero. */
+	if (push_subtree(nc->excludedSubtrees, name_of(GEN_IPADD, zero,
+	    8)) == -1 ||
+	    push_subtree(nc->excludedSubtrees, name_of(GEN_IPADD, zero,
+	    32)) == -1)
+		goto fail;
+	if (X509_add1_ext_i2d(x, NID_name_constraints, nc, 1,
+	    X509V3_ADD_DEFAULT) == 1)
+		rc = 0;
+ fail:
+	NAME_CONSTRAINTS_free(nc);
+	return rc;
+}
+
+/*
+ * make_root() : a self-signed ECDSA P-256 root named name, valid for days
+ * from an hour ago, name-constrained to the n permitted names.  Returns 0
+ * with *certp and *keyp owned by the caller, or -1 with *err set.
+ */
+static int
+make_root(const char *name, int days, const struct permit_name *permit,
+    size_t npermit, X509 **certp, EVP_PKEY **keyp, struct cert_err *err)
 {
 	X509_NAME	*subj;
 	X509		*x = NULL;
@@ -464,8 +740,11 @@ make_root(const char *name, int days, X509 **certp, EVP_PKEY **keyp,
 		cert_err_set(err, "cannot build the CA certificate");
 		goto fail;
 	}
-	if (cert_ext_add(x, x, NID_basic_constraints, "critical,CA:TRUE") ||
+	/* pathlen:0: a stolen key cannot make a sub-CA either. */
+	if (cert_ext_add(x, x, NID_basic_constraints,
+	    "critical,CA:TRUE,pathlen:0") ||
 	    cert_ext_add(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+	    add_name_constraints(x, permit, npermit) ||
 	    cert_ext_add(x, x, NID_subject_key_identifier, "hash") ||
 	    cert_ext_add(x, x, NID_authority_key_identifier, "keyid:always")) {
 		cert_err_set(err, "cannot add the CA extensions");
@@ -540,6 +819,8 @@ cert_ca_init(const struct cert_ca_init_req *req, struct cert_err *err)
 	struct stat	 st;
 	const char	*name;
 	const unsigned char *p;
+	struct permit_name *permit = NULL;
+	size_t		 npermit = 0;
 	X509		*x = NULL;
 	EVP_PKEY	*key = NULL;
 	BIO		*certmem = NULL, *keymem = NULL;
@@ -566,28 +847,30 @@ cert_ca_init(const struct cert_ca_init_req *req, struct cert_err *err)
 		cert_err_set(err, "no output directory given");
 		return -1;
 	}
+	if (permits_norm(req, &permit, &npermit, err) == -1)
+		return -1;
 	if ((size_t)snprintf(certpath, sizeof(certpath), "%s/%s", req->dir,
 	    CERT_CA_CERT_NAME) >= sizeof(certpath) ||
 	    (size_t)snprintf(keypath, sizeof(keypath), "%s/%s", req->dir,
 	    CERT_CA_KEY_NAME) >= sizeof(keypath)) {
 		cert_err_set(err, "%s: path too long", req->dir);
-		return -1;
+		goto done;
 	}
 	if (mkdir(req->dir, 0700) == -1 && errno != EEXIST) {
 		cert_err_set(err, "%s: %s", req->dir, strerror(errno));
-		return -1;
+		goto done;
 	}
 	if (stat(req->dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		cert_err_set(err, "%s: not a directory", req->dir);
-		return -1;
+		goto done;
 	}
 	if (lstat(certpath, &st) == 0 || lstat(keypath, &st) == 0) {
 		cert_err_set(err, "%s: exists, not overwriting",
 		    lstat(certpath, &st) == 0 ? certpath : keypath);
-		return -1;
+		goto done;
 	}
 
-	if (make_root(name, days, &x, &key, err) == -1)
+	if (make_root(name, days, permit, npermit, &x, &key, err) == -1)
 		goto done;
 	/* A secure-memory BIO is wiped when it is freed. */
 	if ((keymem = BIO_new(BIO_s_secmem())) == NULL ||
@@ -605,6 +888,7 @@ cert_ca_init(const struct cert_ca_init_req *req, struct cert_err *err)
 	}
 	rc = 0;
  done:
+	free(permit);
 	BIO_free(keymem);
 	BIO_free(certmem);
 	EVP_PKEY_free(key);

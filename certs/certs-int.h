@@ -54,6 +54,50 @@ int		 cert_ext_add(X509 *x, X509 *issuer, int nid, const char *value);
 X509_EXTENSION	*cert_ext_make(X509 *x, X509 *issuer, int nid,
 		    const char *value);
 
+/* nc.c */
+
+struct cert_nc;			/* one certificate's name constraints */
+
+/*
+ * cert_nc_parse() : x's NameConstraints extension.  Returns 0 with *out a
+ * new struct owned by the caller (NULL when x has none), or -1 with *err
+ * set (undecodable or repeated extension, a subtree with a minimum or
+ * maximum, an unreadable DNS or IP subtree, more than CERT_NC_MAX).
+ */
+int		 cert_nc_parse(X509 *x, struct cert_nc **out,
+		    struct cert_err *err);
+void		 cert_nc_free(struct cert_nc *nc);
+
+/* 1 if nc has permitted DNS subtrees and none of them is empty. */
+int		 cert_nc_dns_limited(const struct cert_nc *nc);
+/* 1 if the extension was marked critical. */
+int		 cert_nc_critical(const struct cert_nc *nc);
+
+/*
+ * cert_nc_check() : does host (normalised: lower case DNS name or IP
+ * literal) satisfy nc?  Excluded subtrees of its type always refuse; with
+ * strict, a host matching no permitted subtree of its type is refused even
+ * when nc has none of that type (RFC 5280 would leave the type open).
+ * Returns 0, or -1 with *err set.
+ */
+int		 cert_nc_check(const struct cert_nc *nc, const char *host,
+		    int strict, struct cert_err *err);
+
+/*
+ * cert_nc_check_leaf() : OpenSSL's own NAME_CONSTRAINTS_check of a signed
+ * leaf (every name in it: subject and SANs) against nc.  0, or -1.
+ */
+int		 cert_nc_check_leaf(const struct cert_nc *nc, X509 *leaf,
+		    struct cert_err *err);
+
+/* The permitted DNS subtrees, comma-separated, into buf (truncated). */
+void		 cert_nc_describe(const struct cert_nc *nc, char *buf,
+		    size_t len);
+
+/* ca.c: the name constraints a leaf must satisfy, OpenSSL's reading. */
+int		 cert_ca_check_leaf(const struct cert_ca *ca, X509 *leaf,
+		    struct cert_err *err);
+
 /* mint.c */
 
 /* Borrowed views of the minting context, valid until cert_mint_free(). */

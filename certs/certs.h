@@ -8,7 +8,12 @@
  *
  *  - loads the corporate CA (certificate, key, intermediates) into an
  *    opaque struct cert_ca; the CA key never leaves certs/ and is wiped
- *    when the CA is freed (cert_ca_load / cert_ca_free);
+ *    when the CA is freed (cert_ca_load / cert_ca_free).  The CA must
+ *    carry X.509 name constraints limiting the DNS names it may certify
+ *    (unless the caller explicitly accepts an unconstrained CA), and no
+ *    leaf is ever minted for a host outside them (cert_ca_permits), so a
+ *    stolen gateway key cannot impersonate other sites to clients that
+ *    enforce name constraints;
  *  - mints short-lived leaf certificates for one host name at a time with
  *    a single pre-generated ECDSA P-256 leaf key (cert_mint_*).  Requests
  *    and replies are plain data (a host name in, DER bytes out), so the
@@ -59,6 +64,8 @@
 #define CERT_CA_DAYS_DEFAULT	365	/* `pubgate ca init` validity */
 #define CERT_CA_DAYS_MAX	3650
 #define CERT_CA_NAME_MAX	64	/* a CN is at most 64 characters */
+#define CERT_NC_MAX		256	/* DNS + IP name constraints per cert */
+#define CERT_CA_PERMIT_MAX	128	/* `pubgate ca init` permitted names */
 
 struct cert_err {
 	char	 msg[CERT_ERRMSG_MAX];	/* one line, log-safe, no secrets */
@@ -73,14 +80,25 @@ struct cert_ca_conf {
 	const char	*cert_file;	/* PEM: CA cert, then intermediates */
 	const char	*key_file;	/* PEM: its key, unencrypted */
 	const char	*chain_file;	/* PEM: more intermediates, or NULL */
+	int		 allow_unconstrained;	/* see cert_ca_load() */
 };
 
 /*
  * cert_ca_load() : reads the files named in conf (borrowed until return)
  * and checks that the certificate is a CA that may sign certificates,
- * that it has not expired and that the key matches it.  Returns a new CA
- * owned by the caller (free with cert_ca_free), or NULL with *err set.
- * Reads files: call it at startup or reload, never on the request path.
+ * that it has not expired, that the key matches it, and that its name
+ * constraints (and those of every chain certificate) are readable.
+ *
+ * Unless conf->allow_unconstrained, the signing CA certificate itself must
+ * carry a NameConstraints extension with at least one permitted DNS
+ * subtree (and no empty one, which would permit every name); a CA without
+ * that is refused, since its stolen key could impersonate any site.  With
+ * allow_unconstrained such a CA loads (cert_ca_constrained() says 0) and
+ * the caller is expected to warn loudly.
+ *
+ * Returns a new CA owned by the caller (free with cert_ca_free), or NULL
+ * with *err set.  Reads files: call it at startup or reload, never on the
+ * request path.
  */
 struct cert_ca	*cert_ca_load(const struct cert_ca_conf *conf,
 		    struct cert_err *err);
@@ -96,22 +114,56 @@ void		 cert_ca_free(struct cert_ca *ca);
  */
 time_t		 cert_ca_not_after(const struct cert_ca *ca);
 
+/*
+ * cert_ca_constrained() : 1 if the signing CA limits DNS names with name
+ * constraints (every minted host must fall in its permitted subtrees), 0
+ * for a CA loaded with allow_unconstrained that does not.
+ */
+int		 cert_ca_constrained(const struct cert_ca *ca);
+
+/*
+ * cert_ca_permits() : may ca mint a leaf for host?  host is checked and
+ * normalised as by cert_mint_host_norm.  For a constrained CA the host
+ * must fall in one of the signing certificate's permitted subtrees of its
+ * type (DNS name or IP address) and in none of its excluded ones; the name
+ * constraints of every chain certificate apply too, as RFC 5280 reads
+ * them.  Returns 0, or -1 with *err saying why (and which DNS names are
+ * permitted).  Pure: no signing, no allocation.
+ */
+int		 cert_ca_permits(const struct cert_ca *ca, const char *host,
+		    struct cert_err *err);
+
+/*
+ * cert_ca_describe() : the signing CA's permitted DNS subtrees, comma-
+ * separated ("" when unconstrained), into buf of len bytes (truncated).
+ */
+void		 cert_ca_describe(const struct cert_ca *ca, char *buf,
+		    size_t len);
+
 /* What `pubgate ca init` asks for; plain data. */
 struct cert_ca_init_req {
 	const char	*dir;		/* created (0700) if it does not exist */
 	const char	*name;		/* subject CN; NULL means the default */
 	int		 days;		/* 1..CERT_CA_DAYS_MAX; 0 means default */
+	const char *const *permit;	/* DNS names the CA may certify */
+	size_t		 npermit;	/* 0: CERT_CA_PERMIT_DEFAULT alone */
 };
 
 #define CERT_CA_NAME_DEFAULT	"pubgate evaluation CA"
 #define CERT_CA_CERT_NAME	"ca.pem"
 #define CERT_CA_KEY_NAME	"ca-key.pem"
+#define CERT_CA_PERMIT_DEFAULT	"registry.npmjs.org"
 
 /*
- * cert_ca_init() : creates an evaluation root CA (ECDSA P-256, CA:TRUE,
- * keyCertSign|cRLSign) as req->dir/ca.pem (0644) and req->dir/ca-key.pem
- * (0600).  Never overwrites: if either file exists, nothing is written.
- * Returns 0, or -1 with *err set (and no file left behind).
+ * cert_ca_init() : creates an evaluation root CA (ECDSA P-256,
+ * CA:TRUE with pathlen:0, keyCertSign|cRLSign) as req->dir/ca.pem (0644)
+ * and req->dir/ca-key.pem (0600).  The CA carries a critical
+ * NameConstraints extension: permitted DNS subtrees = req->permit (each a
+ * host name, lower-cased; "example.com" covers it and its subdomains,
+ * ".example.com" its subdomains only; at most CERT_CA_PERMIT_MAX,
+ * duplicates dropped), excluded iPAddress 0.0.0.0/0 and ::/0 (no leaf for
+ * an IP address).  Never overwrites: if either file exists, nothing is
+ * written.  Returns 0, or -1 with *err set (and no file left behind).
  */
 int		 cert_ca_init(const struct cert_ca_init_req *req,
 		    struct cert_err *err);
@@ -154,8 +206,12 @@ void		 cert_mint_free(struct cert_mint *mint);
  * (SAN IP for an IP literal), validity now - CERT_LEAF_BACKDATE to now +
  * CERT_LEAF_DAYS (capped by the CA's notAfter), a random positive 128-bit
  * serial, SKID/AKID, CA:FALSE, digitalSignature, serverAuth, signed with
- * the CA key.  req and reply are borrowed until return.  Returns 0, or -1
- * with *err set (bad host name, expired CA, OpenSSL failure).
+ * the CA key.  A host the CA's name constraints do not permit
+ * (cert_ca_permits) is refused before anything is signed, and the signed
+ * leaf is checked again by OpenSSL's NAME_CONSTRAINTS_check against every
+ * constrained CA certificate of the chain.  req and reply are borrowed
+ * until return.  Returns 0, or -1 with *err set (bad host name, host
+ * outside the constraints, expired CA, OpenSSL failure).
  */
 int		 cert_mint_sign(struct cert_mint *mint,
 		    const struct cert_mint_req *req,

@@ -6,8 +6,11 @@
  * the validity and one ECDSA/RSA signature by the CA key are new.
  *
  * Flow: host name -> cert_mint_host_norm (checked, lower case) ->
- * mint_leaf (X509) -> DER in a plain-data reply (cert_mint_sign) or the
- * X509 itself for the cache (cert_mint_leaf, certs-int.h).
+ * cert_ca_permits (inside the CA's name constraints, or refused before
+ * anything is signed) -> mint_leaf (X509, signed, then checked again by
+ * OpenSSL's NAME_CONSTRAINTS_check) -> DER in a plain-data reply
+ * (cert_mint_sign) or the X509 itself for the cache (cert_mint_leaf,
+ * certs-int.h).
  *
  * Depends on OpenSSL and libc only: no libevent, no proxy types, no
  * logging, no globals.
@@ -292,6 +295,9 @@ cert_mint_leaf(struct cert_mint *mint, const char *host, time_t now,
 	size_t			 hlen = strlen(host);
 	int			 i, ip = is_ip_literal(host);
 
+	/* Never sign for a host outside the CA's name constraints. */
+	if (cert_ca_permits(ca, host, err) == -1)
+		return -1;
 	if (now == 0)
 		now = time(NULL);
 	nb = now - CERT_LEAF_BACKDATE;
@@ -327,6 +333,11 @@ cert_mint_leaf(struct cert_mint *mint, const char *host, time_t now,
 		goto fail;
 	if (X509_sign(x, cert_ca_key(ca), cert_ca_md(ca)) <= 0)
 		goto fail;
+	/* A second reading of the finished leaf: OpenSSL's own. */
+	if (cert_ca_check_leaf(ca, x, err) == -1) {
+		X509_free(x);
+		return -1;
+	}
 	mint->mi_signs++;
 	*out = x;
 	if (not_after != NULL)

@@ -38,6 +38,13 @@ EVP_PKEY	*key_rsa(void);
  */
 X509		*make_cert(const char *cn, EVP_PKEY *key, X509 *issuer,
 		    EVP_PKEY *ikey, int ca, long from, long to);
+/*
+ * make_cert_ext() : make_cert() plus, when not NULL, a nameConstraints
+ * and a subjectAltName extension in openssl.cnf syntax.
+ */
+X509		*make_cert_ext(const char *cn, EVP_PKEY *key, X509 *issuer,
+		    EVP_PKEY *ikey, int ca, long from, long to, const char *nc,
+		    const char *san);
 
 /* Writes certificates (NULL-terminated list) or a key as PEM. */
 void		 write_certs(const char *path, X509 *first, ...);

@@ -92,6 +92,13 @@ X509 *
 make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
     int ca, long from, long to)
 {
+	return make_cert_ext(cn, key, issuer, ikey, ca, from, to, NULL, NULL);
+}
+
+X509 *
+make_cert_ext(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
+    int ca, long from, long to, const char *nc, const char *san)
+{
 	static long	 serial = 1000;
 	X509		*x;
 	time_t		 now = time(NULL);
@@ -119,6 +126,10 @@ make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
 		ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE");
 		ext(x, issuer, NID_key_usage, "critical,digitalSignature");
 	}
+	if (nc != NULL)
+		ext(x, issuer, NID_name_constraints, nc);
+	if (san != NULL)
+		ext(x, issuer, NID_subject_alt_name, san);
 	ext(x, issuer, NID_subject_key_identifier, "hash");
 	ext(x, issuer, NID_authority_key_identifier, "keyid:always");
 	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
@@ -194,6 +205,8 @@ ca_fx_new(int with_inter, long ca_life, int rsa)
 	conf.cert_file = f->cert;
 	conf.key_file = f->key;
 	conf.chain_file = NULL;
+	/* These fixture CAs carry no name constraints: allowed explicitly. */
+	conf.allow_unconstrained = 1;
 	f->ca = cert_ca_load(&conf, &err);
 	if (f->ca == NULL)
 		fail_msg("cert_ca_load: %s", err.msg);

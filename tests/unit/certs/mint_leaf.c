@@ -39,6 +39,7 @@ main(int argc, char *argv[])
 	conf.cert_file = argv[1];
 	conf.key_file = argv[2];
 	conf.chain_file = NULL;
+	conf.allow_unconstrained = 0;	/* `pubgate ca init` CAs are constrained */
 	if ((ca = cert_ca_load(&conf, &err)) == NULL ||
 	    (mint = cert_mint_new(ca, &err)) == NULL) {
 		fprintf(stderr, "mint_leaf: %s\n", err.msg);

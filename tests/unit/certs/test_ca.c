@@ -50,7 +50,7 @@ load_root(void **state)
 	EVP_PKEY		*k = key_ec();
 	X509			*root = make_cert("Test Root", k, NULL, NULL, 1,
 				    -DAY, 30 * DAY);
-	struct cert_ca_conf	 conf = { f->cert, f->key, NULL };
+	struct cert_ca_conf	 conf = { f->cert, f->key, NULL, 1 };
 	struct cert_err		 err = { "" };
 	struct cert_ca		*ca;
 	time_t			 na;
@@ -79,7 +79,7 @@ load_intermediate(void **state)
 	struct fx		*f = fx_new();
 	EVP_PKEY		*rk = key_ec(), *ik = key_ec();
 	X509			*root, *inter;
-	struct cert_ca_conf	 conf = { f->cert, f->key, NULL };
+	struct cert_ca_conf	 conf = { f->cert, f->key, NULL, 1 };
 	struct cert_err		 err;
 	struct cert_ca		*ca;
 
@@ -131,7 +131,7 @@ load_mismatch(void **state)
 	EVP_PKEY		*k = key_ec(), *other = key_ec();
 	X509			*root = make_cert("Test Root", k, NULL, NULL, 1,
 				    -DAY, 30 * DAY);
-	struct cert_ca_conf	 conf = { f->cert, f->key, NULL };
+	struct cert_ca_conf	 conf = { f->cert, f->key, NULL, 1 };
 	struct cert_err		 err = { "" };
 
 	write_certs(f->cert, root, NULL);
@@ -151,7 +151,7 @@ load_missing(void **state)
 	EVP_PKEY		*k = key_ec();
 	X509			*root = make_cert("Test Root", k, NULL, NULL, 1,
 				    -DAY, 30 * DAY);
-	struct cert_ca_conf	 conf = { f->cert, f->key, NULL };
+	struct cert_ca_conf	 conf = { f->cert, f->key, NULL, 1 };
 	struct cert_err		 err = { "" };
 
 	/* No certificate file. */
@@ -186,7 +186,7 @@ load_not_ca(void **state)
 	struct fx		*f = fx_new();
 	EVP_PKEY		*rk = key_ec(), *lk = key_ec();
 	X509			*root, *leaf;
-	struct cert_ca_conf	 conf = { f->cert, f->key, NULL };
+	struct cert_ca_conf	 conf = { f->cert, f->key, NULL, 1 };
 	struct cert_err		 err;
 
 	root = make_cert("Test Root", rk, NULL, NULL, 1, -DAY, 30 * DAY);
@@ -209,7 +209,7 @@ load_expired(void **state)
 	EVP_PKEY		*k = key_ec();
 	X509			*root = make_cert("Old Root", k, NULL, NULL, 1,
 				    -30 * DAY, -DAY);
-	struct cert_ca_conf	 conf = { f->cert, f->key, NULL };
+	struct cert_ca_conf	 conf = { f->cert, f->key, NULL, 1 };
 	struct cert_err		 err;
 
 	write_certs(f->cert, root, NULL);
@@ -228,7 +228,7 @@ load_bad_files(void **state)
 	EVP_PKEY		*k = key_ec();
 	X509			*root = make_cert("Test Root", k, NULL, NULL, 1,
 				    -DAY, 30 * DAY);
-	struct cert_ca_conf	 conf = { f->cert, f->key, NULL };
+	struct cert_ca_conf	 conf = { f->cert, f->key, NULL, 1 };
 	struct cert_err		 err;
 	FILE			*fp;
 
@@ -283,7 +283,7 @@ load_rsa(void **state)
 	EVP_PKEY		*k = key_rsa();
 	X509			*root = make_cert("RSA Root", k, NULL, NULL, 1,
 				    -DAY, 30 * DAY);
-	struct cert_ca_conf	 conf = { f->cert, f->key, NULL };
+	struct cert_ca_conf	 conf = { f->cert, f->key, NULL, 1 };
 	struct cert_err		 err;
 	struct cert_ca		*ca;
 
@@ -343,7 +343,9 @@ init_creates(void **state)
 	conf.cert_file = f->cert;
 	conf.key_file = f->key;
 	conf.chain_file = NULL;
+	conf.allow_unconstrained = 0;	/* it is name-constrained */
 	assert_non_null(ca = cert_ca_load(&conf, &err));
+	assert_int_equal(cert_ca_constrained(ca), 1);
 	assert_true(cert_ca_not_after(ca) > time(NULL) + 29 * DAY);
 	assert_true(cert_ca_not_after(ca) <= time(NULL) + 30 * DAY);
 	cert_ca_free(ca);
