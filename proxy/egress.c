@@ -1266,6 +1266,46 @@ px_egress_conn_end(struct px_conn *conn)
 /* ------------------------------------------------------ the context */
 
 /*
+ * ca_open() : loads the CA of the settings.  A CA whose certificate does
+ * not limit DNS names with name constraints is refused unless
+ * allow_unconstrained_ca (then a loud warning, at every load); every
+ * intercepted host must be inside the CA's constraints, so a CA that
+ * cannot serve one fails here, at startup or reload, not at a handshake.
+ * Returns the CA, or NULL with *cerr set.
+ */
+static struct cert_ca *
+ca_open(const struct px_egress_cfg *ec, struct cert_err *cerr)
+{
+	struct cert_ca_conf	 cc;
+	struct cert_ca		*ca;
+	struct cert_err		 why;
+	size_t			 i;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.cert_file = ec->ca_cert;
+	cc.key_file = ec->ca_key;
+	cc.chain_file = ec->ca_chain[0] != '\0' ? ec->ca_chain : NULL;
+	cc.allow_unconstrained = ec->allow_unconstrained_ca;
+	if ((ca = cert_ca_load(&cc, cerr)) == NULL)
+		return NULL;
+	if (!cert_ca_constrained(ca))
+		px_log_warnx("event=egress-ca-unconstrained ca_cert=%s "
+		    "warning=\"WARNING: this CA has no name constraints: "
+		    "anyone who steals its key can impersonate ANY site to "
+		    "every client that trusts it; allowed only because "
+		    "egress.allow_unconstrained_ca is true\"", ec->ca_cert);
+	for (i = 0; i < ec->nintercept; i++) {
+		if (cert_ca_permits(ca, ec->intercept[i].name, &why) == -1) {
+			snprintf(cerr->msg, sizeof(cerr->msg), "intercepted "
+			    "host: %.170s", why.msg);
+			cert_ca_free(ca);
+			return NULL;
+		}
+	}
+	return ca;
+}
+
+/*
  * load_ca() : the CA, minting context and an empty leaf cache of the
  * settings into *ca, *mint, *cache; 0, or -1 (logged, nothing kept).
  */
@@ -1273,18 +1313,13 @@ static int
 load_ca(const struct px_egress_cfg *ec, struct cert_ca **ca,
     struct cert_mint **mint, struct cert_cache **cache)
 {
-	struct cert_ca_conf	 cc;
 	struct cert_err		 cerr;
 	char			 q[CERT_ERRMSG_MAX];
 
 	*ca = NULL;
 	*mint = NULL;
 	*cache = NULL;
-	memset(&cc, 0, sizeof(cc));
-	cc.cert_file = ec->ca_cert;
-	cc.key_file = ec->ca_key;
-	cc.chain_file = ec->ca_chain[0] != '\0' ? ec->ca_chain : NULL;
-	if ((*ca = cert_ca_load(&cc, &cerr)) != NULL &&
+	if ((*ca = ca_open(ec, &cerr)) != NULL &&
 	    (*mint = cert_mint_new(*ca, &cerr)) != NULL &&
 	    (*cache = cert_cache_new(*mint, ec->leaf_cache, &cerr)) != NULL)
 		return 0;
@@ -1467,7 +1502,6 @@ int
 px_egress_check(const struct px_cfg *cfg, char *err, size_t errlen)
 {
 	const struct px_egress_cfg	*ec = &cfg->egress;
-	struct cert_ca_conf		 cc;
 	struct cert_err			 cerr;
 	struct cert_ca			*ca;
 	struct cert_mint		*mint = NULL;
@@ -1477,10 +1511,6 @@ px_egress_check(const struct px_cfg *cfg, char *err, size_t errlen)
 
 	if (ec->listen[0] == '\0')
 		return 0;
-	memset(&cc, 0, sizeof(cc));
-	cc.cert_file = ec->ca_cert;
-	cc.key_file = ec->ca_key;
-	cc.chain_file = ec->ca_chain[0] != '\0' ? ec->ca_chain : NULL;
 	if ((rep = calloc(1, sizeof(*rep))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -1489,7 +1519,7 @@ px_egress_check(const struct px_cfg *cfg, char *err, size_t errlen)
 	snprintf(req.host, sizeof(req.host), "%.*s", CERT_HOST_MAX,
 	    ec->nintercept > 0 ? ec->intercept[0].name : "registry.npmjs.org");
 	/* One leaf is minted, so a CA that cannot sign is caught too. */
-	if ((ca = cert_ca_load(&cc, &cerr)) == NULL ||
+	if ((ca = ca_open(ec, &cerr)) == NULL ||
 	    (mint = cert_mint_new(ca, &cerr)) == NULL ||
 	    cert_mint_sign(mint, &req, rep, &cerr) == -1)
 		snprintf(err, errlen, "%s", cerr.msg);
@@ -1834,6 +1864,16 @@ px_egress_cfg_walk(struct px_cfg *cfg, struct px_cfg_errs *errs,
 		else if (strcmp(key, "leaf_cache") == 0) {
 			if (w_uint(&w, v, key, 1, CERT_CACHE_MAX, &x) == 0)
 				w.ec->leaf_cache = (size_t)x;
+		} else if (strcmp(key, "allow_unconstrained_ca") == 0) {
+			if ((s = w_scalar(&w, v, key)) == NULL)
+				continue;
+			if (strcmp(s, "true") == 0)
+				w.ec->allow_unconstrained_ca = 1;
+			else if (strcmp(s, "false") == 0)
+				w.ec->allow_unconstrained_ca = 0;
+			else
+				w_err(&w, v, "%s: \"%s\" is not true or "
+				    "false", key, s);
 		} else
 			w_err(&w, k, "unknown key \"%s\"", key);
 	}

@@ -127,6 +127,7 @@ struct px_egress_cfg {
 	size_t			 max_tunnels;
 	unsigned		 idle_ms;
 	size_t			 leaf_cache;
+	int			 allow_unconstrained_ca;	/* see load_ca() */
 	int			 file_set;	/* the file has an egress key */
 	int			 intercept_set;	/* the file gave the list */
 	int			 ports_set;

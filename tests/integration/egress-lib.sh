@@ -15,7 +15,10 @@
 #   eg_npm           the real npm with that npmrc (NO_PROXY cleared, since
 #                    lib.sh sets it to '*' for the other scenarios).
 
-# eg_make_ca: root -> intermediate, both P-256.
+# eg_make_ca: root -> intermediate, both P-256.  The intermediate is
+# issued the way README "Egress mode" asks a corporate PKI to: critical
+# name constraints permitting registry.npmjs.org only, no IP address
+# (pubgate refuses a CA without them by default).
 eg_make_ca() {
 	mkdir -p "$T/eg"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -30,6 +33,7 @@ eg_make_ca() {
 	    >/dev/null 2>&1 || it_fail "openssl: cannot make the intermediate"
 	printf '%s\n' "basicConstraints=critical,CA:TRUE,pathlen:0" \
 	    "keyUsage=critical,keyCertSign,cRLSign" \
+	    "nameConstraints=critical,permitted;DNS:registry.npmjs.org,excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::" \
 	    "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" \
 	    >"$T/eg/int.ext"
 	openssl x509 -req -in "$T/eg/int.csr" -CA "$T/eg/root.pem" \
