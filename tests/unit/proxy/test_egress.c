@@ -37,8 +37,10 @@
 
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "certs.h"
 #include "log.h"
@@ -727,6 +729,146 @@ t_config(void **state)
 	free(cfg);
 }
 
+/*
+ * write_plain_ca() : a corporate-style root with no name constraints,
+ * written over dir's ca.pem and ca-key.pem.
+ */
+static void
+write_plain_ca(const char *dir)
+{
+	X509V3_CTX	 v3;
+	X509_EXTENSION	*e;
+	EVP_PKEY	*k;
+	X509		*x;
+	FILE		*fp;
+	char		 p[128];
+	time_t		 now = time(NULL);
+
+	assert_non_null(k = EVP_EC_gen("P-256"));
+	assert_non_null(x = X509_new());
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 7), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(x),
+	    "CN", MBSTRING_ASC, (const unsigned char *)"Plain Root", -1, -1,
+	    0), 1);
+	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(x)), 1);
+	assert_non_null(X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &now));
+	assert_non_null(X509_time_adj_ex(X509_getm_notAfter(x), 30, 0, &now));
+	assert_int_equal(X509_set_pubkey(x, k), 1);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	assert_non_null(e = X509V3_EXT_nconf_nid(NULL, &v3,
+	    NID_basic_constraints, "critical,CA:TRUE"));
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	snprintf(p, sizeof(p), "%s/%s", dir, CERT_CA_CERT_NAME);
+	assert_non_null(fp = fopen(p, "w"));
+	assert_int_equal(PEM_write_X509(fp, x), 1);
+	fclose(fp);
+	snprintf(p, sizeof(p), "%s/%s", dir, CERT_CA_KEY_NAME);
+	assert_non_null(fp = fopen(p, "w"));
+	assert_int_equal(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	fclose(fp);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* check_yaml() : px_egress_check of yaml with dir's CA; 0 or -1 + err. */
+static int
+check_yaml(const char *dir, const char *extra, char *err, size_t errlen)
+{
+	struct px_cfg		*cfg;
+	struct px_cfg_errs	 errs;
+	struct px_cfg_flags	 fl;
+	char			 yaml[1024];
+	int			 rc;
+
+	snprintf(yaml, sizeof(yaml), "upstream: https://npm.corp.example\n"
+	    "egress:\n  listen: http://127.0.0.1:3128\n"
+	    "  ca_cert: %s/%s\n  ca_key: %s/%s\n%s", dir, CERT_CA_CERT_NAME,
+	    dir, CERT_CA_KEY_NAME, extra);
+	assert_non_null(cfg = calloc(1, sizeof(*cfg)));
+	px_cfg_defaults(cfg);
+	memset(&errs, 0, sizeof(errs));
+	memset(&fl, 0, sizeof(fl));
+	assert_int_equal(px_cfg_load_buf(cfg, "t.yaml", yaml, strlen(yaml),
+	    &errs), 0);
+	assert_int_equal(px_cfg_apply(cfg, &fl, &errs), 0);
+	rc = px_egress_check(cfg, err, errlen);
+	free(cfg);
+	return rc;
+}
+
+/*
+ * t_ca_constraints() : the egress CA's name constraints at startup and
+ * reload.  `pubgate ca init`'s CA (registry.npmjs.org only) fails the
+ * check while the upstream's host is intercepted too, passes with an
+ * intercept list inside it; a CA without constraints fails unless
+ * allow_unconstrained_ca: true; SIGHUP onto such a CA keeps the old one.
+ */
+static void
+t_ca_constraints(void **state)
+{
+	struct fx		 f;
+	struct px_egress_stats	 st;
+	struct cert_ca_init_req	 req;
+	struct cert_err		 cerr;
+	char			 dir[64], err[600], pem[4096];
+	size_t			 pem_len;
+	FILE			*fp;
+
+	cfg_errs("egress:\n  listen: http://h:1\n  ca_cert: a\n  ca_key: b\n"
+	    "  allow_unconstrained_ca: yes\n", "not true or false");
+
+	snprintf(dir, sizeof(dir), "/tmp/pg-egress-nc-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	memset(&req, 0, sizeof(req));
+	req.dir = dir;
+	assert_int_equal(cert_ca_init(&req, &cerr), 0);
+	assert_int_equal(check_yaml(dir, "", err, sizeof(err)), -1);
+	if (strstr(err, "npm.corp.example is outside the CA's name "
+	    "constraints (permitted: registry.npmjs.org)") == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(check_yaml(dir, "  intercept: [registry.npmjs.org]\n",
+	    err, sizeof(err)), 0);
+
+	write_plain_ca(dir);
+	assert_int_equal(check_yaml(dir, "  intercept: [registry.npmjs.org]\n",
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no name constraints"));
+	assert_int_equal(check_yaml(dir, "  intercept: [registry.npmjs.org]\n"
+	    "  allow_unconstrained_ca: true\n", err, sizeof(err)), 0);
+	assert_int_equal(check_yaml(dir, "  intercept: [registry.npmjs.org]\n"
+	    "  allow_unconstrained_ca: false\n", err, sizeof(err)), -1);
+	snprintf(err, sizeof(err), "%s/%s", dir, CERT_CA_CERT_NAME);
+	unlink(err);
+	snprintf(err, sizeof(err), "%s/%s", dir, CERT_CA_KEY_NAME);
+	unlink(err);
+	rmdir(dir);
+
+	/* Reload onto an unconstrained CA: refused, the old one serves. */
+	fx_setup(&f, NULL, NULL);
+	connect_intercept(&f, 0);
+	assert_int_equal(handshake(&f, "registry.npmjs.org"), 1);
+	snprintf(err, sizeof(err), "%s/%s", f.dir, CERT_CA_CERT_NAME);
+	assert_non_null(fp = fopen(err, "r"));
+	pem_len = fread(pem, 1, sizeof(pem), fp);
+	fclose(fp);
+	write_plain_ca(f.dir);
+	px_egress_reload(&f.ctx);
+	/* The client trusts the CA still in use (handshake() reads ca.pem). */
+	assert_non_null(fp = fopen(err, "w"));
+	assert_int_equal(fwrite(pem, 1, pem_len, fp), pem_len);
+	fclose(fp);
+	connect_intercept(&f, 1);
+	assert_int_equal(handshake(&f, "registry.npmjs.org"), 1);
+	px_egress_stats(&f.ctx, &st);
+	assert_int_equal(st.leaf_misses, 1);
+	assert_int_equal(st.leaf_hits, 1);
+	fx_teardown(&f);
+}
+
 /* run_forked() : each case in its own process (OpenSSL global state). */
 static void
 run_forked(void (*fn)(void **))
@@ -760,6 +902,7 @@ FORKED(t_intercept_sni)
 FORKED(t_config)
 FORKED(t_intercept_pipelined)
 FORKED(t_reload)
+FORKED(t_ca_constraints)
 
 int
 main(void)
@@ -778,6 +921,7 @@ main(void)
 		cmocka_unit_test(t_config_f),
 		cmocka_unit_test(t_intercept_pipelined_f),
 		cmocka_unit_test(t_reload_f),
+		cmocka_unit_test(t_ca_constraints_f),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
