@@ -23,6 +23,7 @@ usage(FILE *f)
 	    "       pubgate log [--db FILE] [--blocked] [--since DURATION|TIME]\n"
 	    "                   [--package GLOB] [--scope @x] [--json] [--limit N]\n"
 	    "       pubgate ca init --out DIR [--name NAME] [--days N]\n"
+	    "                       [--permit HOST]... [-c pubgate.yaml]\n"
 	    "       pubgate version\n");
 }
 

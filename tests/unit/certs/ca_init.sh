@@ -1,10 +1,16 @@
 #!/bin/sh
 # tests/unit/certs/ca_init.sh: `pubgate ca init` end to end.  Creates a
-# CA, checks the files and the printed lines, the refusals (exists, bad
-# --days, no --out: exit 2 with one line), then mints a leaf from the new
-# CA and has real clients verify it: `openssl verify -CAfile ca.pem` and,
-# when node is installed, a node TLS client that trusts the CA only
-# through the printed NODE_EXTRA_CA_CERTS line.
+# CA, checks the files and the printed lines, its name constraints
+# (critical; permitted DNS registry.npmjs.org, or the -c settings'
+# intercepted hosts plus --permit; every IP excluded), the refusals
+# (exists, bad --days, no --out, bad --permit, bad -c: exit 2 with one
+# line), then mints a leaf from the new CA and has real clients verify it:
+# `openssl verify -CAfile ca.pem` and, when node is installed, a node TLS
+# client that trusts the CA only through the printed NODE_EXTRA_CA_CERTS
+# line.  What a thief of the CA key could do is tried too: leaves for a
+# bank and for an IP address signed with the key by the openssl CLI are
+# refused by `openssl verify` and by node (name constraints violated), and
+# pubgate's own minting refuses the bank outright.
 #
 # usage: ca_init.sh PUBGATE MINT_LEAF
 set -eu
@@ -25,11 +31,32 @@ grep -qx "NODE_EXTRA_CA_CERTS=$CA" "$T/out" ||
 [ "$(stat -c %a "$T/ca")" = 700 ] || fail "directory not 0700"
 openssl x509 -in "$CA" -noout -subject | grep -q "pubgate test CA" ||
     fail "wrong subject"
+grep -q "^# name constraints: this CA can only certify registry.npmjs.org " \
+    "$T/out" || fail "no name constraints line: $(cat "$T/out")"
+openssl x509 -in "$CA" -noout -ext nameConstraints | tr -d ' ' |
+    tr '\n' '|' >"$T/nc"
+[ "$(cat "$T/nc")" = "X509v3NameConstraints:critical|Permitted:|DNS:registry.npmjs.org|Excluded:|IP:0.0.0.0/0.0.0.0|IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0|" ] ||
+    fail "name constraints: $(cat "$T/nc")"
+
+# -c: the settings' intercepted hosts (default list: registry.npmjs.org
+# and the upstream's host), plus --permit.
+printf '%s\n' "upstream: https://npm.corp.example" "egress:" \
+    "  listen: http://127.0.0.1:3128" "  ca_cert: $T/ca2/ca.pem" \
+    "  ca_key: $T/ca2/ca-key.pem" >"$T/pubgate.yaml"
+"$PUBGATE" ca init --out "$T/ca2" -c "$T/pubgate.yaml" \
+    --permit .Internal.Example >"$T/out2" 2>"$T/err" ||
+    fail "ca init -c exited $?: $(cat "$T/err")"
+openssl x509 -in "$T/ca2/ca.pem" -noout -ext nameConstraints |
+    tr -d ' ' | grep '^DNS:' | tr '\n' ' ' >"$T/nc2"
+[ "$(cat "$T/nc2")" = "DNS:registry.npmjs.org DNS:npm.corp.example DNS:.internal.example " ] ||
+    fail "ca init -c: permitted $(cat "$T/nc2")"
 
 # Refusals: exit 2, exactly one line on stderr, files untouched.
 sum=$(cat "$T/ca/ca.pem" "$T/ca/ca-key.pem" | cksum)
 for args in "--out $T/ca" "--out $T/other --days 0" "--out $T/other --days x" \
-    "--name x" "--out"; do
+    "--name x" "--out" "--out $T/other --permit 10.0.0.1" \
+    "--out $T/other --permit x..y" "--out $T/other --permit" \
+    "--out $T/other -c $T/missing.yaml" "--out $T/other -c $T/out"; do
 	rc=0
 	# shellcheck disable=SC2086
 	"$PUBGATE" ca init $args >"$T/out2" 2>"$T/err" || rc=$?
@@ -53,21 +80,77 @@ if openssl verify -CAfile "$CA" -verify_hostname evil.example \
 	fail "openssl verify accepted the wrong host"
 fi
 
-# node trusts the CA through NODE_EXTRA_CA_CERTS alone.
-if command -v node >/dev/null 2>&1; then
-	NODE_EXTRA_CA_CERTS=$CA LEAF_DIR=$T/leaf node -e '
-const tls = require("tls"), fs = require("fs"), d = process.env.LEAF_DIR;
-const srv = tls.createServer({ key: fs.readFileSync(d + "/leaf-key.pem"),
-    cert: fs.readFileSync(d + "/leaf.pem") }, (s) => s.end("ok"));
+# pubgate mints nothing outside the constraints.
+mkdir "$T/bank"
+if "$MINT_LEAF" "$T/ca/ca.pem" "$T/ca/ca-key.pem" www.bank.example \
+    "$T/bank" 2>"$T/err"; then
+	fail "minted a leaf for www.bank.example"
+fi
+grep -q "outside the CA's name constraints" "$T/err" ||
+    fail "bank refusal: $(cat "$T/err")"
+
+# The stolen key: leaves signed with it by hand fail at the client.
+# stolen NAME SAN: $T/bank/NAME.pem and NAME-key.pem, signed by the CA key.
+stolen() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/bank/$1-key.pem" -out "$T/bank/$1.csr" -subj "/CN=$1" \
+	    >/dev/null 2>&1 || fail "openssl req $1"
+	printf '%s\n' "basicConstraints=CA:FALSE" "subjectAltName=$2" \
+	    "extendedKeyUsage=serverAuth" >"$T/bank/$1.ext"
+	openssl x509 -req -in "$T/bank/$1.csr" -CA "$T/ca/ca.pem" \
+	    -CAkey "$T/ca/ca-key.pem" -set_serial 7 -days 1 \
+	    -extfile "$T/bank/$1.ext" -out "$T/bank/$1.pem" >/dev/null 2>&1 ||
+	    fail "openssl x509 -req $1"
+}
+stolen bank DNS:www.bank.example
+stolen ip IP:192.0.2.1
+stolen npm DNS:registry.npmjs.org
+openssl verify -CAfile "$CA" -purpose sslserver "$T/bank/npm.pem" \
+    >/dev/null 2>&1 || fail "openssl verify refused a registry leaf"
+if openssl verify -CAfile "$CA" -purpose sslserver "$T/bank/bank.pem" \
+    >"$T/v" 2>&1; then
+	fail "openssl verify accepted a bank leaf from the CA key"
+fi
+grep -q "permitted subtree violation" "$T/v" || fail "bank: $(cat "$T/v")"
+if openssl verify -CAfile "$CA" -purpose sslserver "$T/bank/ip.pem" \
+    >"$T/v" 2>&1; then
+	fail "openssl verify accepted an IP leaf from the CA key"
+fi
+grep -q "excluded subtree violation" "$T/v" || fail "ip: $(cat "$T/v")"
+
+# node_tls KEY CERT NAME: a node TLS client that trusts the CA through
+# NODE_EXTRA_CA_CERTS alone connects to a server with that key and chain
+# as NAME; exit 0 if it verified, else 1 with the reason on stderr.
+node_tls() {
+	NODE_EXTRA_CA_CERTS=$CA KEY=$1 CERT=$2 NAME=$3 node -e '
+const tls = require("tls"), fs = require("fs"), e = process.env;
+const srv = tls.createServer({ key: fs.readFileSync(e.KEY),
+    cert: fs.readFileSync(e.CERT) }, (s) => s.end("ok"));
 srv.listen(0, "127.0.0.1", () => {
 	const c = tls.connect({ host: "127.0.0.1", port: srv.address().port,
-	    servername: "registry.npmjs.org" }, () => {
-		const ok = c.authorized;
+	    servername: e.NAME, rejectUnauthorized: false }, () => {
+		const ok = c.authorized, why = c.authorizationError;
 		c.end(); srv.close();
-		if (!ok) { console.error(c.authorizationError); process.exit(1); }
+		if (!ok) { console.error(String(why)); process.exit(1); }
 	});
-	c.on("error", (e) => { console.error(String(e)); process.exit(1); });
-});' || fail "node did not verify the leaf with NODE_EXTRA_CA_CERTS"
+	c.on("error", (x) => { console.error(String(x)); process.exit(1); });
+});'
+}
+
+# node trusts the CA through NODE_EXTRA_CA_CERTS alone, and enforces its
+# name constraints on a leaf made with the stolen key.
+if command -v node >/dev/null 2>&1; then
+	node_tls "$T/leaf/leaf-key.pem" "$T/leaf/leaf.pem" \
+	    registry.npmjs.org 2>"$T/v" ||
+	    fail "node did not verify the leaf: $(cat "$T/v")"
+	if node_tls "$T/bank/bank-key.pem" "$T/bank/bank.pem" \
+	    www.bank.example 2>"$T/v"; then
+		fail "node accepted a bank leaf from the CA key"
+	fi
+	# node names X509_V_ERR_PERMITTED_VIOLATION "UNSPECIFIED" (it has
+	# no code for it); openssl verify above names the reason.
+	grep -q "UNSPECIFIED\|PERMITTED\|permitted subtree" "$T/v" ||
+	    fail "node, bank leaf: $(cat "$T/v")"
 else
 	echo "node not installed: skipping the node TLS check"
 fi
