@@ -9,17 +9,23 @@
  *    string, at the top or in an index map's "sections"[].map) is
  *    "sourcemap.sources-content"; one whose "sources" or "sourceRoot"
  *    point to a remote URL is "sourcemap.remote-sources";
- *  - an inline map, `sourceMappingURL=data:` after `//#`, `//@`, `/ *#` or
- *    `/ *@` in any file, is decoded (base64 or percent-encoded) and judged
- *    like a map file: only decoded bytes that are a real map count
- *    ("sourcemap.inline"), so a mere mention in code is not a finding.
+ *  - an inline map, `sourceMappingURL=data:` (the scheme in any case)
+ *    after `//#`, `//@`, `/ *#` or `/ *@` in any file, is decoded (base64
+ *    of either alphabet, read as Node's Buffer.from does, or
+ *    percent-encoded) and judged like a map file: only decoded bytes that
+ *    are a real map count ("sourcemap.inline"), so a mere mention in code
+ *    is not a finding;
+ *  - a JSON object the strict scanner cannot read to the end, on input
+ *    JSON.parse accepts (nesting, key or number over the caps, invalid
+ *    UTF-8, a lone surrogate), before it could tell whether it embeds
+ *    sources, is "sourcemap.undecidable": blocked, never allowed unread.
  * Depends on libc, json.c and b64.c; never logs, never allocates after
  * pol_smap_new(), never holds more of a file than a few dozen bytes.
  *
  * Data flow: pol_smap_data() feeds each chunk to (1) the content judge,
  * a pol_json parse started only when the first non-blank byte is '{'
  * (after an optional `)]}'` line), and (2) the inline finder: memmem()
- * for "sourceMappingURL=data:" over the chunk, plus a small history of the
+ * for "sourceMappingURL=" over the chunk, plus a small history of the
  * bytes before it for matches that straddle chunks and for the comment
  * marker in front; after a hit, the data URL's media type, then its
  * payload, decoded into a second pol_json judge.  Both judges stop as soon
@@ -33,7 +39,7 @@
 #include "policy-int.h"
 #include "scan-int.h"
 
-#define NEEDLE		"sourceMappingURL=data:"
+#define NEEDLE		"sourceMappingURL="
 #define NEEDLE_LEN	(sizeof(NEEDLE) - 1)
 #define MARK_WS_MAX	POL_SMAP_MARK_WS_MAX
 #define HIST_MAX	64	/* >= NEEDLE_LEN - 1 + 3 + MARK_WS_MAX */
@@ -84,6 +90,7 @@ struct judge {
 	int		 sc, remote;
 	int		 srcs_done;	/* the top "sources" array ended */
 	int		 need_map;	/* stop only once a map */
+	int		 undecidable;	/* stopped on what JSON.parse reads */
 	int		 watch;		/* W_* of this string */
 	size_t		 plen;
 	char		 pfx[PFX_MAX];
@@ -115,6 +122,7 @@ enum {
 #define F_SC		0x02u
 #define F_REMOTE	0x04u
 #define F_INLINE	0x08u
+#define F_UNDECIDABLE	0x10u
 
 struct pol_smap {
 	pol_emit_fn	 emit;
@@ -135,29 +143,13 @@ struct pol_smap {
 	int64_t		 trig_off;	/* offset of the needle */
 	size_t		 mlen;
 	char		 media[MEDIA_MAX];
-	struct pol_b64	 b64;
+	uint32_t	 quad;		/* base64 sextets pending */
+	int		 nq;
 	int		 pct;		/* 1: after '%', 2: '%X' */
 	unsigned char	 pct_hi;
 	int		 star;		/* '*' pending */
 	struct judge	 ij;		/* inline */
 	unsigned char	 out[SLICE + 4];	/* decoded payload */
-};
-
-/* Base64 alphabet and '=' (payload bytes). */
-static const unsigned char b64_byte[256] = {
-	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-	['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-	['y'] = 1, ['z'] = 1,
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-	['+'] = 1, ['/'] = 1, ['='] = 1,
 };
 
 static int
@@ -379,10 +371,23 @@ judge_start(struct judge *j, int need_map)
 static void
 judge_feed(struct judge *j, const void *buf, size_t len)
 {
+	enum pol_json_rc rc;
+
 	if (!j->running || len == 0)
 		return;
-	if (pol_json_feed(&j->js, buf, len) != POL_JSON_OK)
-		j->running = 0;
+	if ((rc = pol_json_feed(&j->js, buf, len)) == POL_JSON_OK)
+		return;
+	j->running = 0;
+	/*
+	 * The strict scanner stopped on something JSON.parse (and so Node
+	 * and the browsers) reads: a nesting, key or number over our caps,
+	 * an invalid UTF-8 byte (U+FFFD to them) or a lone surrogate.
+	 */
+	if (rc == POL_JSON_ERR_LIMIT || (rc == POL_JSON_ERR_SYNTAX &&
+	    j->js.err != NULL && (strcmp(j->js.err, "invalid UTF-8 in "
+	    "string") == 0 || strcmp(j->js.err, "lone surrogate in string")
+	    == 0)))
+		j->undecidable = 1;
 }
 
 /* emit() : reports finding bit `what` unless already reported. */
@@ -410,6 +415,9 @@ emit(struct pol_smap *m, unsigned int what, const char *rule, int64_t off,
 	"ship them"
 #define HINT_REMOTE	"do not ship maps whose sources point to a " \
 	"remote URL"
+#define HINT_UNDECIDABLE	"this JSON starts like a source map but " \
+	"the gate cannot read it to the end (nesting, a long key or number, " \
+	"invalid UTF-8, a lone surrogate); ship plain JSON or exclude it"
 #define HINT_INLINE	"build without inline source maps (esbuild " \
 	"--sourcemap=external, tsc without inlineSourceMap, webpack devtool " \
 	"without inline-)"
@@ -420,6 +428,17 @@ judge_report(struct pol_smap *m, const struct judge *j, int inline_map)
 {
 	int64_t off = inline_map ? m->trig_off : -1;
 
+	/*
+	 * A JSON object the strict scanner could not finish, on something
+	 * the consumers read, before it could tell whether it embeds
+	 * sources: blocked, never allowed unread.
+	 */
+	if (j->undecidable && j->top_obj && !j->sc)
+		emit(m, F_UNDECIDABLE, "sourcemap.undecidable", off,
+		    HINT_UNDECIDABLE, inline_map ? "inline data URL holds "
+		    "JSON the gate cannot read to the end; it may be a "
+		    "source map" : "JSON the gate cannot read to the end; "
+		    "it may be a source map");
 	if (inline_map) {
 		if (!judge_is_map(j))
 			return;
@@ -599,9 +618,15 @@ payload_end(struct pol_smap *m)
 {
 	size_t n;
 
-	if (m->istate == IL_B64 && m->ij.running &&
-	    pol_b64_finish(&m->b64, m->out, &n) == 0)
+	n = 0;
+	if (m->istate == IL_B64 && m->ij.running) {
+		/* A last group of 2 or 3 sextets still holds bytes. */
+		if (m->nq >= 2)
+			m->out[n++] = (unsigned char)(m->quad >> (6 * m->nq - 8));
+		if (m->nq == 3)
+			m->out[n++] = (unsigned char)(m->quad >> 2);
 		judge_feed(&m->ij, m->out, n);
+	}
 	if (m->istate == IL_PLAIN && m->star && m->ij.running)
 		judge_feed(&m->ij, "*", 1);
 	judge_report(m, &m->ij, 1);
@@ -617,6 +642,11 @@ media_byte(struct pol_smap *m, unsigned char c)
 	size_t k, bl = sizeof(b64) - 1;
 
 	if (c == ',') {
+		/* "data:" in any case, as URL parsers read a scheme. */
+		if (m->mlen < 5 || strncasecmp(m->media, "data:", 5) != 0) {
+			m->istate = IL_SEARCH;
+			return 0;
+		}
 		judge_start(&m->ij, 1);
 		m->istate = IL_PLAIN;
 		if (m->mlen >= bl) {
@@ -627,7 +657,8 @@ media_byte(struct pol_smap *m, unsigned char c)
 			if (k == bl)
 				m->istate = IL_B64;
 		}
-		pol_b64_init(&m->b64, POL_B64_STOP);
+		m->quad = 0;
+		m->nq = 0;
 		m->pct = 0;
 		m->star = 0;
 		return 1;
@@ -718,6 +749,73 @@ next:
 	return i;
 }
 
+/* b64val() : a base64 digit of either alphabet, or -1. */
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * b64_data() : decodes a base64 payload the way Node's Buffer.from(s,
+ * 'base64') does (both alphabets; '=' and any other byte skipped) up to
+ * the end of the URL: white space (Node's sourceMappingURL pattern ends
+ * there), a quote, or `* /` in a block comment.  In IL_SKIP_B64 only the
+ * end is looked for.  Returns the bytes consumed; *ended says whether the
+ * payload ended.
+ */
+static size_t
+b64_data(struct pol_smap *m, const unsigned char *p, size_t len, int *ended)
+{
+	size_t i, o = 0;
+	unsigned char c;
+	int v;
+
+	*ended = 0;
+	for (i = 0; i < len; i++) {
+		c = p[i];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		    c == '"' || c == '\'' || c == '`') {
+			*ended = 1;
+			break;
+		}
+		if (m->block) {
+			if (m->star && c == '/') {
+				*ended = 1;
+				break;
+			}
+			m->star = c == '*';
+		}
+		if (m->istate != IL_B64 || (v = b64val(c)) < 0)
+			continue;
+		m->quad = (m->quad << 6) | (uint32_t)v;
+		if (++m->nq == 4) {
+			m->out[o++] = (unsigned char)(m->quad >> 16);
+			m->out[o++] = (unsigned char)(m->quad >> 8);
+			m->out[o++] = (unsigned char)m->quad;
+			m->quad = 0;
+			m->nq = 0;
+			if (o + 3 > SLICE) {
+				judge_feed(&m->ij, m->out, o);
+				o = 0;
+			}
+		}
+	}
+	if (m->istate == IL_B64)
+		judge_feed(&m->ij, m->out, o);
+	return i;
+}
+
 /*
  * inline_data() : the inline finder's share of a chunk starting at file
  * offset off.
@@ -729,7 +827,6 @@ inline_data(struct pol_smap *m, const unsigned char *p, size_t len,
 	size_t pos = 0, sstart = 0, n, k, hp, cp;
 	unsigned char join[2 * NEEDLE_LEN];
 	const unsigned char *q;
-	ssize_t used;
 	int b, resumed = 0;
 
 	/*
@@ -774,32 +871,19 @@ inline_data(struct pol_smap *m, const unsigned char *p, size_t len,
 			}
 			break;
 		case IL_B64:
-			n = len - pos < SLICE ? len - pos : SLICE;
-			used = pol_b64_decode(&m->b64, p + pos, n, m->out, &k);
-			judge_feed(&m->ij, m->out, k);
-			if (used < 0 || (size_t)used < n) {
-				pos += used < 0 ? 0 : (size_t)used;
-				if (used < 0)
-					m->istate = IL_SKIP_B64;
-				else {
-					payload_end(m);
-					sstart = pos;
-					resumed = 1;
-				}
-				break;
-			}
+		case IL_SKIP_B64:
+			n = b64_data(m, p + pos, len - pos, &b);
 			pos += n;
-			if (!m->ij.running) {
+			if (m->istate == IL_B64 && !m->ij.running) {
 				judge_report(m, &m->ij, 1);
 				m->istate = IL_SKIP_B64;
 			}
-			break;
-		case IL_SKIP_B64:
-			while (pos < len && b64_byte[p[pos]])
-				pos++;
-			if (pos < len) {
-				m->istate = IL_SEARCH;
-				judge_report(m, &m->ij, 1);
+			if (b) {
+				if (m->istate == IL_SKIP_B64) {
+					m->istate = IL_SEARCH;
+					judge_report(m, &m->ij, 1);
+				} else
+					payload_end(m);
 				sstart = pos;
 				resumed = 1;
 			}
