@@ -87,3 +87,27 @@ hc_case_name_too_long() {
 hc_case_name_not_url_safe() {
 	hc_badname '@pgtest/h:x' '@pgtest%2fh%3ax'
 }
+
+# A publish body (new version, _attachments) sent to the write routes the
+# gate forwards without the engine (dist-tags, login): any write that
+# carries attachments is refused, whatever its path.
+hc_case_route_write_attachments() {
+	local name=@pgtest/h-wattach
+	hc_leaky_body "$name" 1.0.0
+	hc_route PUT "/-/package/$(hc_enc "$name")/dist-tags/latest" \
+	    '400|403' 'write\.attachments'
+	hc_route PUT "/-/user/org.couchdb.user:h-wattach" '400|403' \
+	    'write\.attachments'
+	hc_route POST /-/npm/v1/tokens '400|403' 'write\.attachments'
+	hc_vd_nothing "$name"
+}
+
+# An unpublish DELETE with a body: refused (the registry might read it).
+hc_case_route_delete_body() {
+	local name=@pgtest/h-delbody
+	hc_leaky_body "$name" 1.0.0
+	hc_send DELETE "/$(hc_enc "$name")/-rev/1-0123456789abcdef" \
+	    "$HC_D/body.json" application/json
+	hc_expect_refused 400 'write\.body'
+	hc_vd_nothing "$name"
+}
