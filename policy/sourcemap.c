@@ -770,7 +770,8 @@ b64val(unsigned char c)
  * b64_data() : decodes a base64 payload the way Node's Buffer.from(s,
  * 'base64') does (both alphabets; '=' and any other byte skipped) up to
  * the end of the URL: white space (Node's sourceMappingURL pattern ends
- * there), a quote, or `* /` in a block comment.  In IL_SKIP_B64 only the
+ * there; a quote does not end it, and Buffer.from skips it) or `* /` in
+ * a block comment.  In IL_SKIP_B64 only the
  * end is looked for.  Returns the bytes consumed; *ended says whether the
  * payload ended.
  */
@@ -784,8 +785,7 @@ b64_data(struct pol_smap *m, const unsigned char *p, size_t len, int *ended)
 	*ended = 0;
 	for (i = 0; i < len; i++) {
 		c = p[i];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		    c == '"' || c == '\'' || c == '`') {
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
 			*ended = 1;
 			break;
 		}

@@ -436,7 +436,7 @@ test_undecidable(void **state)
 		for (i = 0, o = 0; i < n; i++) {
 			with[o++] = enc[i];
 			if (i % 5 == 4)
-				with[o++] = '!';
+				with[o++] = i % 2 ? '!' : '"';
 		}
 		with[o] = '\0';
 		src = cat("f();\n//# sourceMappingURL=data:application/json;"
