@@ -10,12 +10,16 @@
 # line.  What a thief of the CA key could do is tried too: leaves for a
 # bank and for an IP address signed with the key by the openssl CLI are
 # refused by `openssl verify` and by node (name constraints violated), and
-# pubgate's own minting refuses the bank outright.
+# pubgate's own minting refuses the bank outright.  Last, the README's
+# corporate recipe: an intermediate signed with contrib/egress-
+# intermediate.cnf under a corporate root loads as a constrained CA and
+# its leaves verify against the root.
 #
-# usage: ca_init.sh PUBGATE MINT_LEAF
+# usage: ca_init.sh PUBGATE MINT_LEAF EGRESS_INTERMEDIATE_CNF
 set -eu
 PUBGATE=$1
 MINT_LEAF=$2
+CNF=$3
 T=$(mktemp -d "${TMPDIR:-/tmp}/ca-init.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -153,5 +157,29 @@ if command -v node >/dev/null 2>&1; then
 	    fail "node, bank leaf: $(cat "$T/v")"
 else
 	echo "node not installed: skipping the node TLS check"
+fi
+
+# The corporate recipe (README "Egress mode", contrib/egress-intermediate.cnf).
+mkdir "$T/corp" "$T/corp/leaf"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$T/corp/root.key" -out "$T/corp/root.pem" -days 2 \
+    -subj "/CN=Corp Root" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 ||
+    fail "openssl: corporate root"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$T/corp/ca-key.pem" -out "$T/corp/egress.csr" \
+    -subj "/CN=pubgate egress CA" >/dev/null 2>&1 || fail "openssl: csr"
+openssl x509 -req -in "$T/corp/egress.csr" -CA "$T/corp/root.pem" \
+    -CAkey "$T/corp/root.key" -CAcreateserial -days 2 -out "$T/corp/ca.pem" \
+    -extfile "$CNF" -extensions pubgate_egress_ca >/dev/null 2>&1 ||
+    fail "openssl: signing with $CNF"
+"$MINT_LEAF" "$T/corp/ca.pem" "$T/corp/ca-key.pem" registry.npmjs.org \
+    "$T/corp/leaf" || fail "the corporate intermediate did not load"
+openssl verify -CAfile "$T/corp/root.pem" -untrusted "$T/corp/leaf/leaf.pem" \
+    -purpose sslserver -verify_hostname registry.npmjs.org \
+    "$T/corp/leaf/leaf.pem" >/dev/null || fail "corporate leaf refused"
+if "$MINT_LEAF" "$T/corp/ca.pem" "$T/corp/ca-key.pem" www.bank.example \
+    "$T/corp/leaf" 2>/dev/null; then
+	fail "the corporate intermediate minted for www.bank.example"
 fi
 echo "ok"
