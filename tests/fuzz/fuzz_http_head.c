@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_http_head.c: libFuzzer target for the request-head
- * model (px_http_head_* in proxy/http.c) behind llhttp's strict request
+ * model (px_http_head_* in proxy/core/http.c) behind llhttp's strict request
  * parser, wired as conn.c wires them: URL, field and value spans are
  * appended to a capped head; a cap exceeded is HPE_USER (conn.c's 431).
  *

@@ -1,6 +1,6 @@
 /*
- * tests/unit/proxy/test_audit.c: the decision store (proxy/audit.c) and
- * the --since parser of `pubgate log` (proxy/cmd_log.c), against a real
+ * tests/unit/proxy/test_audit.c: the decision store (proxy/store/audit.c) and
+ * the --since parser of `pubgate log` (proxy/store/cmd_log.c), against a real
  * SQLite file in a temporary directory: write/read round trip, every
  * query filter, durability (a second connection sees a row as soon as
  * px_audit_write() returns), JSON escaping of hostile strings, and that

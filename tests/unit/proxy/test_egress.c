@@ -1,5 +1,5 @@
 /*
- * tests/unit/proxy/test_egress.c: egress mode (proxy/egress.c) against a
+ * tests/unit/proxy/test_egress.c: egress mode (proxy/egress/egress.c) against a
  * real event_base.  The client is one end of a socketpair handed to
  * px_egress_accept(); tunnel targets are real loopback TCP listeners; the
  * leaves come from a CA made by cert_ca_init() in a temporary directory.

@@ -1,5 +1,5 @@
 /*
- * proxy/serve.h: the `pubgate serve` subcommand (serve.c), the only entry
+ * proxy/cmd/serve.h: the `pubgate serve` subcommand (serve.c), the only entry
  * into the daemon that main.c sees.
  */
 #ifndef PUBGATE_SERVE_H

@@ -1,5 +1,5 @@
 /*
- * proxy/egress.c: egress mode, pubgate as the network's forward proxy.
+ * proxy/egress/egress.c: egress mode, pubgate as the network's forward proxy.
  *
  * It owns the egress listener (plain HTTP proxy protocol), the egress
  * section of the server settings and its flags, the corporate CA and the

@@ -1,5 +1,5 @@
 /*
- * proxy/proxy-int.h: declarations shared between the files of proxy/
+ * proxy/core/proxy-int.h: declarations shared between the files of proxy/
  * (the daemon, `pubgate serve`) and its unit tests.  Nothing outside
  * proxy/ and tests/unit/proxy/ includes it.
  *

@@ -1,5 +1,5 @@
 /*
- * proxy/log.h: the daemon's logging, the only code of pubgate serve that
+ * proxy/core/log.h: the daemon's logging, the only code of pubgate serve that
  * writes log lines.  Every line goes to stderr as
  *	ts=<UTC time> level=<level> <key=value ...>
  * and callers always put conn=<id> first when a connection is concerned.

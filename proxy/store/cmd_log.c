@@ -1,5 +1,5 @@
 /*
- * proxy/cmd_log.c: `pubgate log`, the decision log from the command line.
+ * proxy/store/cmd_log.c: `pubgate log`, the decision log from the command line.
  * It parses the options into a struct px_audit_query, opens the store
  * read-side (px_audit_open_existing: it never creates one) and prints the
  * records newest first, as text (one line each) or as the JSON array the

@@ -1,5 +1,5 @@
 /*
- * proxy/cmd_ca.c: `pubgate ca init --out DIR [--name NAME] [--days N]
+ * proxy/cmd/cmd_ca.c: `pubgate ca init --out DIR [--name NAME] [--days N]
  * [--permit HOST]... [-c pubgate.yaml]`.  Creates an evaluation CA for
  * egress mode (certs/ does the work: cert_ca_init) and prints the lines a
  * user adds to trust it: `cafile=` for .npmrc and NODE_EXTRA_CA_CERTS for

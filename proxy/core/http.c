@@ -1,5 +1,5 @@
 /*
- * proxy/http.c: the HTTP/1.1 message head model shared by the request
+ * proxy/core/http.c: the HTTP/1.1 message head model shared by the request
  * side (conn.c) and the response side (fwd.c), hop-by-hop rules and the
  * error responses the gate writes itself.
  *

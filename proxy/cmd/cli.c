@@ -1,5 +1,5 @@
 /*
- * proxy/cli.c: `pubgate scan` and `pubgate policy check`, the offline
+ * proxy/cmd/cli.c: `pubgate scan` and `pubgate policy check`, the offline
  * face of the policy engine.  Security teams run these in CI before a
  * publish ever leaves, with the same loader and pipeline the gate uses.
  * Depends on policy/policy.h only (no libevent, no sockets).

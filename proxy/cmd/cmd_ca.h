@@ -1,5 +1,5 @@
 /*
- * proxy/cmd_ca.h: `pubgate ca`, the CA tools of the CLI (today: init, an
+ * proxy/cmd/cmd_ca.h: `pubgate ca`, the CA tools of the CLI (today: init, an
  * evaluation CA for egress mode).  Uses certs/certs.h only.
  */
 #ifndef PUBGATE_CMD_CA_H

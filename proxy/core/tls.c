@@ -1,5 +1,5 @@
 /*
- * proxy/tls.c: the daemon's OpenSSL contexts.
+ * proxy/core/tls.c: the daemon's OpenSSL contexts.
  *
  * Server side: one SSL_CTX per https listener from its cert, key and
  * optional chain file; rebuilt on SIGHUP (serve.c swaps it only when the

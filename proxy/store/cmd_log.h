@@ -1,5 +1,5 @@
 /*
- * proxy/cmd_log.h: `pubgate log`, the decision log query of the CLI.
+ * proxy/store/cmd_log.h: `pubgate log`, the decision log query of the CLI.
  */
 #ifndef PUBGATE_CMD_LOG_H
 #define PUBGATE_CMD_LOG_H

@@ -1,5 +1,5 @@
 /*
- * proxy/log.c: key=value log lines on stderr for pubgate serve.
+ * proxy/core/log.c: key=value log lines on stderr for pubgate serve.
  *
  * One line per event, written with a single write(2) so lines of
  * concurrent processes do not interleave.  The verbosity is set once at

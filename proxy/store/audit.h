@@ -1,5 +1,5 @@
 /*
- * proxy/audit.h: the decision store.  Every publish decision (allow or
+ * proxy/store/audit.h: the decision store.  Every publish decision (allow or
  * block) and every other write the gate forwards becomes one record,
  * committed to SQLite (one file, WAL) before the client gets its answer,
  * and written as one JSON line to the log stream for SIEMs.

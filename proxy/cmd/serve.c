@@ -1,5 +1,5 @@
 /*
- * proxy/serve.c: `pubgate serve`, the daemon's startup and operations.
+ * proxy/cmd/serve.c: `pubgate serve`, the daemon's startup and operations.
  *
  * It parses the flags, loads the server settings (config.c) and the org
  * policy (policy.h: a file, or the embedded strict policy), builds the

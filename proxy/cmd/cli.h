@@ -1,5 +1,5 @@
 /*
- * proxy/cli.h: the offline subcommands (scan, policy check).  They use
+ * proxy/cmd/cli.h: the offline subcommands (scan, policy check).  They use
  * policy/policy.h only, so they run where no proxy runs (CI, laptops).
  */
 #ifndef PUBGATE_CLI_H

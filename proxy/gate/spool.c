@@ -1,5 +1,5 @@
 /*
- * proxy/spool.c: the publish gate.
+ * proxy/gate/spool.c: the publish gate.
  *
  * A publish (PUT /<name>, POST /-/stage/package/<name>) takes a reference
  * to the policy current when its head arrived, so a reload never changes

@@ -1,5 +1,5 @@
 /*
- * proxy/audit.c: the decision store behind audit.h.  It owns the SQLite
+ * proxy/store/audit.c: the decision store behind audit.h.  It owns the SQLite
  * connection (one file, WAL, synchronous=FULL, a busy timeout so that
  * several processes can share the file), the schema and its version, the
  * prepared statements, and the JSON form of a record, which is the same

@@ -1,5 +1,5 @@
 /*
- * proxy/route.c: which requests are writes, and which writes exist.
+ * proxy/core/route.c: which requests are writes, and which writes exist.
  *
  * Owns the route table of the registry API as the gate knows it, the
  * package-name rule for write URLs and the body-type rule for writes.

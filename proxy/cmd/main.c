@@ -1,5 +1,5 @@
 /*
- * proxy/main.c: the pubgate binary's entry point.  It only dispatches to a
+ * proxy/cmd/main.c: the pubgate binary's entry point.  It only dispatches to a
  * subcommand; each subcommand owns its own options and exit codes:
  *   scan, policy check	offline CLI (cli.c), links policy/ only
  *   serve, log, ca	the daemon and its tools (added by proxy/ and certs/)

@@ -1,5 +1,5 @@
 /*
- * proxy/fwd.c: the upstream side of a connection.
+ * proxy/core/fwd.c: the upstream side of a connection.
  *
  * It connects to the upstream registry (evdns + bufferevent_socket_
  * connect_hostname; TLS always verified, see tls.c), writes the request

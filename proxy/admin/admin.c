@@ -1,5 +1,5 @@
 /*
- * proxy/admin.c: the admin API, served on its own listener (`admin.listen`,
+ * proxy/admin/admin.c: the admin API, served on its own listener (`admin.listen`,
  * loopback by default; plain http only) by the same connection code as
  * the gate, never forwarded upstream:
  *   GET /-/pubgate/health	 {"status": "ok", ...}, no token needed;

@@ -1,5 +1,5 @@
 /*
- * proxy/config.c: the server settings of `pubgate serve` (pubgate.yaml),
+ * proxy/core/config.c: the server settings of `pubgate serve` (pubgate.yaml),
  * kept apart from the org policy (policy/, policy.yaml).
  *
  * The YAML is loaded with libyaml into a document, walked once into a

@@ -1,5 +1,5 @@
 /*
- * proxy/limit.c: connections per client address.
+ * proxy/core/limit.c: connections per client address.
  *
  * Owns the table that counts open client connections by address (the
  * host part of "ip:port"), so that one address cannot take every

@@ -1,5 +1,5 @@
 /*
- * proxy/conn.c: one client connection, from accept to close.
+ * proxy/core/conn.c: one client connection, from accept to close.
  *
  * A struct px_conn owns the client bufferevent (plain or TLS), the
  * upstream bufferevent (fwd.c), both llhttp parsers, the copied request
