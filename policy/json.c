@@ -18,10 +18,25 @@
  *
  * String bytes must be well-formed UTF-8 (RFC 8259 section 8.1); they
  * are passed on as they are, escapes are decoded to UTF-8.
+ *
+ * Duplicate keys (opt-in, pol_json_dupkeys()): JSON.parse keeps the last
+ * of two equal keys, a streaming reader acts on the first, so a reader
+ * that must agree with JSON.parse refuses them.  Each open object keeps
+ * a small open-addressing set of SipHash-1-3 values of its unescaped
+ * keys, under a key drawn at random per scanner (so that crafted keys
+ * cannot pile up in one probe chain); the set is dropped when the object
+ * closes.  Two different keys with the same 64-bit hash read as a
+ * duplicate: a refusal, never an allow.  This part allocates (bounded by
+ * POL_JSON_KEYS_MAX held keys).
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -85,6 +100,182 @@ struct outbuf {
 	size_t	 len;
 	char	 buf[JSON_OUTBUF];
 };
+
+/* ------------------------------------------------------ duplicate keys */
+
+#define KEYS_SLOTS_MIN	16	/* first table of an object */
+#define KEYS_SLOTS_KEEP	256	/* larger tables are freed on close */
+
+struct keyset {
+	uint64_t	*slot;		/* 0: empty */
+	uint32_t	 size;		/* slots, a power of two; 0 if none */
+	uint32_t	 n;		/* keys held */
+};
+
+struct pol_json_keys {
+	uint64_t	 k0, k1;	/* SipHash key */
+	size_t		 total;		/* keys held in all sets */
+	struct keyset	 set[POL_JSON_DEPTH_MAX + 1];	/* by key depth */
+};
+
+#define ROTL64(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do {							\
+	v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);	\
+	v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;			\
+	v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;			\
+	v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);	\
+} while (0)
+
+/* siphash13() : SipHash-1-3 of s under (k0, k1). */
+static uint64_t
+siphash13(uint64_t k0, uint64_t k1, const unsigned char *s, size_t len)
+{
+	uint64_t	 v0 = k0 ^ 0x736f6d6570736575ULL;
+	uint64_t	 v1 = k1 ^ 0x646f72616e646f6dULL;
+	uint64_t	 v2 = k0 ^ 0x6c7967656e657261ULL;
+	uint64_t	 v3 = k1 ^ 0x7465646279746573ULL;
+	uint64_t	 m;
+	size_t		 i, left = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = (uint64_t)s[i] | (uint64_t)s[i + 1] << 8 |
+		    (uint64_t)s[i + 2] << 16 | (uint64_t)s[i + 3] << 24 |
+		    (uint64_t)s[i + 4] << 32 | (uint64_t)s[i + 5] << 40 |
+		    (uint64_t)s[i + 6] << 48 | (uint64_t)s[i + 7] << 56;
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
+	}
+	m = (uint64_t)len << 56;
+	while (left > 0) {
+		left--;
+		m |= (uint64_t)s[i + left] << (8 * left);
+	}
+	v3 ^= m;
+	SIPROUND;
+	v0 ^= m;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* keys_close() : drops the keys of the object whose keys are at depth d. */
+static void
+keys_close(struct pol_json_keys *k, int d)
+{
+	struct keyset	*ks = &k->set[d];
+
+	k->total -= ks->n;
+	ks->n = 0;
+	if (ks->size > KEYS_SLOTS_KEEP) {
+		free(ks->slot);
+		ks->slot = NULL;
+		ks->size = 0;
+	} else if (ks->slot != NULL)
+		memset(ks->slot, 0, ks->size * sizeof(*ks->slot));
+}
+
+/* keys_put() : inserts h into ks (room is known); 1 if it was there. */
+static int
+keys_put(struct keyset *ks, uint64_t h)
+{
+	uint32_t	 mask = ks->size - 1, i = (uint32_t)h & mask;
+
+	while (ks->slot[i] != 0) {
+		if (ks->slot[i] == h)
+			return 1;
+		i = (i + 1) & mask;
+	}
+	ks->slot[i] = h;
+	ks->n++;
+	return 0;
+}
+
+/*
+ * keys_add() : records key (j->key) in the set of depth j->depth.
+ * Returns 0, or the rc set (DUPKEY, KEYS, or LIMIT when out of memory).
+ */
+static int
+keys_add(struct pol_json *j)
+{
+	struct pol_json_keys	*k = j->keys;
+	struct keyset		*ks = &k->set[j->depth], grown;
+	uint64_t		 h;
+	uint32_t		 i;
+
+	if (k->total >= POL_JSON_KEYS_MAX) {
+		j->rc = POL_JSON_ERR_KEYS;
+		j->err = "too many object keys";
+		return j->rc;
+	}
+	if ((ks->n + 1) * 2 > ks->size) {
+		grown.size = ks->size ? ks->size * 2 : KEYS_SLOTS_MIN;
+		grown.n = 0;
+		if ((grown.slot = calloc(grown.size, sizeof(uint64_t))) ==
+		    NULL) {
+			j->rc = POL_JSON_ERR_LIMIT;
+			j->err = "out of memory for object keys";
+			return j->rc;
+		}
+		for (i = 0; i < ks->size; i++)
+			if (ks->slot[i] != 0)
+				(void)keys_put(&grown, ks->slot[i]);
+		free(ks->slot);
+		*ks = grown;
+	}
+	h = siphash13(k->k0, k->k1, (const unsigned char *)j->key, j->klen);
+	if (h == 0)
+		h = 1;
+	if (keys_put(ks, h)) {
+		j->rc = POL_JSON_ERR_DUPKEY;
+		j->err = "duplicate object key";
+		return j->rc;
+	}
+	k->total++;
+	return 0;
+}
+
+int
+pol_json_dupkeys(struct pol_json *j)
+{
+	struct pol_json_keys	*k;
+	uint64_t		 seed[2] = { 0, 0 };
+
+	if (j->keys != NULL)
+		return 0;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return -1;
+#if defined(__linux__)
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+#else
+	arc4random_buf(seed, sizeof(seed));
+	if (0)
+#endif
+	{
+		/* Still correct, only easier to flood: mix in addresses. */
+		seed[0] = (uint64_t)(uintptr_t)k ^ 0x9e3779b97f4a7c15ULL;
+		seed[1] = (uint64_t)(uintptr_t)j ^ (uint64_t)(uintptr_t)&seed;
+	}
+	k->k0 = seed[0];
+	k->k1 = seed[1];
+	j->keys = k;
+	return 0;
+}
+
+void
+pol_json_free(struct pol_json *j)
+{
+	size_t	 i;
+
+	if (j == NULL || j->keys == NULL)
+		return;
+	for (i = 0; i <= POL_JSON_DEPTH_MAX; i++)
+		free(j->keys->set[i].slot);
+	free(j->keys);
+	j->keys = NULL;
+}
 
 static int
 is_ws(unsigned char c)
@@ -329,6 +520,9 @@ push(struct pol_json *j, uint8_t kind)
 		return j->rc;
 	j->stack[j->depth++] = kind;
 	j->state = kind == 'o' ? ST_OBJ_FIRST : ST_ARR_FIRST;
+	/* A set left by an aborted scan is cleared before reuse. */
+	if (kind == 'o' && j->keys != NULL && j->keys->set[j->depth].n > 0)
+		keys_close(j->keys, j->depth);
 	return 0;
 }
 
@@ -343,6 +537,8 @@ pop(struct pol_json *j, unsigned char c)
 		j->err = "mismatched closing bracket";
 		return j->rc;
 	}
+	if (want == 'o' && j->keys != NULL)
+		keys_close(j->keys, j->depth);
 	j->depth--;
 	j->state = ST_AFTER;
 	return emit(j, want == 'o' ? POL_JSON_OBJ_END : POL_JSON_ARR_END,
@@ -456,6 +652,8 @@ pol_json_feed(struct pol_json *j, const void *buf, size_t len)
 				if (j->in_key) {
 					j->in_key = 0;
 					j->state = ST_COLON;
+					if (j->keys != NULL && keys_add(j) != 0)
+						goto out;
 					if (emit(j, POL_JSON_KEY, j->key,
 					    j->klen, j->depth) != 0)
 						goto out;

@@ -29,6 +29,7 @@
 #define POL_JSON_DEPTH_MAX	64	/* nesting of any JSON we scan */
 #define POL_JSON_KEY_MAX	1024	/* bytes of one object key */
 #define POL_JSON_SCALAR_MAX	64	/* bytes of one number literal */
+#define POL_JSON_KEYS_MAX	(1u << 17)	/* keys held for the duplicate check */
 #define POL_FIELD_MAX		1024	/* bytes kept of one interesting string field */
 #define POL_VERSIONS_MAX	20000	/* versions in one publish body */
 #define POL_TAGS_MAX		256	/* dist-tags in one publish body */
@@ -166,7 +167,11 @@ enum pol_json_rc {
 	POL_JSON_ABORT,		/* the callback failed */
 	POL_JSON_ERR_SYNTAX,
 	POL_JSON_ERR_LIMIT,	/* depth or key or scalar cap */
+	POL_JSON_ERR_DUPKEY,	/* a key repeats in its object (j->key) */
+	POL_JSON_ERR_KEYS,	/* over POL_JSON_KEYS_MAX keys held */
 };
+
+struct pol_json_keys;		/* json.c: the keys of the open objects */
 
 struct pol_json {
 	pol_json_cb	 cb;
@@ -187,6 +192,7 @@ struct pol_json {
 	char		 scalar[POL_JSON_SCALAR_MAX];
 	uint64_t	 offset;	/* bytes consumed */
 	const char	*err;		/* static text on error */
+	struct pol_json_keys *keys;	/* duplicate check, NULL if off */
 };
 
 void		 pol_json_init(struct pol_json *, int max_depth, pol_json_cb cb,
@@ -194,6 +200,17 @@ void		 pol_json_init(struct pol_json *, int max_depth, pol_json_cb cb,
 enum pol_json_rc pol_json_feed(struct pol_json *, const void *buf, size_t len);
 /* pol_json_finish() : OK only if exactly one complete value was seen. */
 enum pol_json_rc pol_json_finish(struct pol_json *);
+/*
+ * pol_json_dupkeys() : after pol_json_init(), refuses any key that repeats
+ * in its object (POL_JSON_ERR_DUPKEY, the key left in j->key/j->klen):
+ * JSON.parse keeps the last of them, a streaming reader sees the first.
+ * Keys are compared unescaped.  The keys of all open objects are held as
+ * 64-bit keyed hashes, at most POL_JSON_KEYS_MAX (POL_JSON_ERR_KEYS past
+ * it); a closed object's keys are dropped.  Returns 0, or -1 when out of
+ * memory.  pol_json_free() releases them (before another init).
+ */
+int		 pol_json_dupkeys(struct pol_json *);
+void		 pol_json_free(struct pol_json *);
 
 /* ----------------------------------------------------------------- b64 */
 enum pol_b64_mode {

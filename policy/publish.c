@@ -183,6 +183,28 @@ setstr(char *dst, size_t dlen, const char *src)
 	dst[n] = '\0';
 }
 
+/*
+ * key_text() : a log-safe copy of a JSON key for a reason: at most 60
+ * bytes, anything but printable ASCII (and '"', '\\') as '?'.
+ */
+static void
+key_text(char *dst, size_t dlen, const char *key, size_t klen)
+{
+	size_t		 i, n = klen < 60 ? klen : 60;
+	unsigned char	 c;
+
+	if (n >= dlen)
+		n = dlen - 1;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)key[i];
+		dst[i] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ?
+		    '?' : (char)c;
+	}
+	dst[n] = '\0';
+	if (klen > n && n >= 3)
+		memcpy(dst + n - 3, "...", 3);
+}
+
 static int
 ends_with(const char *s, const char *suffix)
 {
@@ -215,6 +237,27 @@ fatal(struct pol_stream *s, enum pol_status st, const char *rule,
 	pol_report_add(&s->r, rule, file, -1, hint, "%s", text);
 	s->r.status = st;
 	return st;
+}
+
+/*
+ * json_key_fatal() : the deny for a duplicate key or too many keys in
+ * the JSON j (what names where: "the publish body", "package.json").
+ */
+static enum pol_status
+json_key_fatal(struct pol_stream *s, const struct pol_json *j,
+    enum pol_json_rc rc, const char *file, const char *what)
+{
+	char	 k[64];
+
+	if (rc == POL_JSON_ERR_KEYS)
+		return fatal(s, POL_ERR_LIMIT, "json.too-many-keys", file,
+		    NULL, "%s holds more than %u object keys at once",
+		    what ? what : "it", POL_JSON_KEYS_MAX);
+	key_text(k, sizeof(k), j->key, j->klen);
+	return fatal(s, POL_ERR_SYNTAX, "json.duplicate-key", file,
+	    "each key may appear once per object (JSON.parse keeps the last)",
+	    "%s%sthe key \"%s\" %s in one object", what ? what : "",
+	    what ? " has " : "", k, what ? "twice" : "appears twice");
 }
 
 /* The tar path without its first component ("package/"). */
@@ -557,6 +600,11 @@ tar_begin(void *arg, const struct pol_tar_entry *e)
 			s->pj_seen = 1;
 			s->entry_pkgjson = 1;
 			pol_json_init(&s->pj, POL_JSON_DEPTH_MAX, pj_cb, s);
+			if (pol_json_dupkeys(&s->pj) != 0) {
+				fatal(s, POL_ERR_INTERNAL, "internal", NULL,
+				    NULL, "out of memory");
+				return -1;
+			}
 		}
 	}
 	if (pol_scan_file_begin(s->scan, path, e->size) != 0) {
@@ -583,6 +631,10 @@ tar_data(void *arg, const unsigned char *buf, size_t len)
 			return -1;
 		}
 		jrc = pol_json_feed(&s->pj, buf, len);
+		if (jrc == POL_JSON_ERR_DUPKEY || jrc == POL_JSON_ERR_KEYS) {
+			json_key_fatal(s, &s->pj, jrc, "package.json", NULL);
+			return -1;
+		}
 		if (jrc != POL_JSON_OK && jrc != POL_JSON_STOP) {
 			fatal(s, POL_ERR_SYNTAX, "tarball.package-json",
 			    "package.json", "fix package.json",
@@ -1187,6 +1239,10 @@ pol_publish_new(struct pol_policy *p, const struct pol_stream_opts *opts)
 	if (s->url_name[0])
 		choose_rule(s);
 	pol_json_init(&s->json, POL_JSON_DEPTH_MAX, body_cb, s);
+	if (pol_json_dupkeys(&s->json) != 0) {
+		pol_publish_free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -1211,6 +1267,10 @@ feed_body(struct pol_stream *s, const unsigned char *buf, size_t len)
 			    "send the body npm publish sends",
 			    "the publish body is not an npm publish document");
 		return s->r.status;
+	case POL_JSON_ERR_DUPKEY:
+	case POL_JSON_ERR_KEYS:
+		return json_key_fatal(s, &s->json, rc, NULL,
+		    "the publish body");
 	case POL_JSON_ERR_LIMIT:
 		return fatal(s, POL_ERR_LIMIT, "limits.json", NULL, NULL,
 		    "publish body JSON over a cap at byte %llu: %s",
@@ -1673,6 +1733,8 @@ pol_publish_free(struct pol_stream *s)
 	free(s->tags);
 	free(s->pend_paths);
 	free(s->pend_find);
+	pol_json_free(&s->json);
+	pol_json_free(&s->pj);
 	pol_policy_unref(s->policy);
 	free(s);
 }

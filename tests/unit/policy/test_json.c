@@ -478,6 +478,119 @@ test_utf8(void **state)
 	free(buf);
 }
 
+/*
+ * dup_scan() : scans in (split into step-byte feeds, 0: whole) with the
+ * duplicate-key check on; returns the rc and the offending key in *key.
+ */
+static enum pol_json_rc
+dup_scan(const char *in, size_t len, size_t step, char *key, size_t keylen)
+{
+	struct rec	 r = { 0 };
+	struct pol_json	 j;
+	enum pol_json_rc rc = POL_JSON_OK;
+	size_t		 off = 0, n;
+
+	pol_json_init(&j, 0, rec_cb, &r);
+	assert_int_equal(pol_json_dupkeys(&j), 0);
+	while (off < len && rc == POL_JSON_OK) {
+		n = step == 0 || step > len - off ? len - off : step;
+		rc = pol_json_feed(&j, in + off, n);
+		off += n;
+	}
+	if (rc == POL_JSON_OK)
+		rc = pol_json_finish(&j);
+	if (key != NULL) {
+		n = j.klen < keylen - 1 ? j.klen : keylen - 1;
+		memcpy(key, j.key, n);
+		key[n] = '\0';
+	}
+	pol_json_free(&j);
+	pol_json_free(&j);	/* a second free is a no-op */
+	free(r.buf);
+	return rc;
+}
+
+static void
+expect_dup(const char *in, enum pol_json_rc want, const char *key)
+{
+	static const size_t steps[] = { 0, 1, 3, 7 };
+	char	 k[POL_JSON_KEY_MAX + 1];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (dup_scan(in, strlen(in), steps[i], k, sizeof(k)) != want)
+			fail_msg("%s: want rc %d at step %zu", in, (int)want,
+			    steps[i]);
+		if (key != NULL)
+			assert_string_equal(k, key);
+	}
+}
+
+/* Duplicate keys: refused in any object, compared unescaped. */
+static void
+test_dup_keys(void **state)
+{
+	char	*buf;
+	size_t	 i, n, cap;
+
+	(void)state;
+	/* The same key in sibling and nested objects is fine. */
+	expect_dup("{\"a\":{\"a\":1,\"b\":{\"a\":2}},\"b\":[{\"a\":1},"
+	    "{\"a\":2}],\"c\":{\"a\":3}}", POL_JSON_OK, NULL);
+	expect_dup("{\"a\":1,\"A\":2,\"a \":3,\"\":4}", POL_JSON_OK, NULL);
+	expect_dup("{\"a\":1,\"a\":2}", POL_JSON_ERR_DUPKEY, "a");
+	expect_dup("{\"_attachments\":{},\"\\u005fattachments\":{\"x\":1}}",
+	    POL_JSON_ERR_DUPKEY, "_attachments");
+	expect_dup("{\"v\":{\"1.0.0\":{},\"1.0\\u002e0\":{}}}",
+	    POL_JSON_ERR_DUPKEY, "1.0.0");
+	expect_dup("{\"\\u00e9\":1,\"\xc3\xa9\":2}", POL_JSON_ERR_DUPKEY,
+	    "\xc3\xa9");
+	expect_dup("{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}",
+	    POL_JSON_ERR_DUPKEY, "\xf0\x9f\x98\x80");
+	expect_dup("{\"\\/\":1,\"/\":2}", POL_JSON_ERR_DUPKEY, "/");
+	/* Deep: the outer set survives the inner object. */
+	expect_dup("{\"a\":{\"x\":{\"y\":{\"a\":1}}},\"b\":1,\"a\":2}",
+	    POL_JSON_ERR_DUPKEY, "a");
+	expect_dup("[{\"a\":1},{\"b\":1,\"b\":2}]", POL_JSON_ERR_DUPKEY, "b");
+
+	/* Many keys in one object: the set grows; a late duplicate. */
+	cap = 64 + 20 * 5000;
+	buf = malloc(cap);
+	assert_non_null(buf);
+	n = (size_t)snprintf(buf, cap, "{");
+	for (i = 0; i < 5000; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "\"k%zu\":%zu,", i, i);
+	memcpy(buf + n, "\"k1234\":0}", 11);
+	assert_int_equal(dup_scan(buf, strlen(buf), 0, NULL, 0),
+	    POL_JSON_ERR_DUPKEY);
+	memcpy(buf + n, "\"k5000\":0}", 11);
+	assert_int_equal(dup_scan(buf, strlen(buf), 0, NULL, 0), POL_JSON_OK);
+	free(buf);
+
+	/* Over POL_JSON_KEYS_MAX keys held at once: refused. */
+	cap = 64 + 12 * (POL_JSON_KEYS_MAX + 1);
+	buf = malloc(cap);
+	assert_non_null(buf);
+	n = (size_t)snprintf(buf, cap, "{\"o\":{");
+	for (i = 0; i < POL_JSON_KEYS_MAX; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "\"%zx\":0,", i);
+	buf[n - 1] = '}';
+	memcpy(buf + n, "}", 2);
+	assert_int_equal(dup_scan(buf, strlen(buf), 0, NULL, 0),
+	    POL_JSON_ERR_KEYS);
+	/* The same keys spread over sibling objects are fine. */
+	n = (size_t)snprintf(buf, cap, "[");
+	for (i = 0; i < POL_JSON_KEYS_MAX; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s\"%zx\":0",
+		    i % 1000 == 0 ? (i ? "},{" : "{") : ",", i);
+	memcpy(buf + n, "}]", 3);
+	assert_int_equal(dup_scan(buf, strlen(buf), 0, NULL, 0), POL_JSON_OK);
+	free(buf);
+
+	/* Without pol_json_dupkeys() the scanner reports no duplicate. */
+	expect_rc("{\"a\":1,\"a\":2}", POL_JSON_OK);
+}
+
 int
 main(void)
 {
@@ -493,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_long_string),
 		cmocka_unit_test(test_random_docs),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_dup_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
