@@ -7,13 +7,17 @@
 # flood-slowloris: 4,100 sockets from 127.0.0.2 (one byte or nothing,
 # reopened 2 s after they are closed, for 25 s) and, from 127.0.0.3, a
 # TLS client sending a request head one byte a second.  Meanwhile a normal npm
-# install and npm publish from 127.0.0.1 are served; the gate never lets
-# 127.0.0.2 hold more than 64 connections for more than 3 s, no flood
-# socket outlives the head deadline by much, and the slow head is cut at
-# the deadline (408).
+# install and npm publish from 127.0.0.1 are served; the gate itself
+# never holds more than the 64 flood connections (its pubgate_connections
+# gauge, sampled every 0.5 s, stays under 64 + the few of npm, the slow
+# head and the admin poll), and the slow head is cut at the deadline (408).
+# The flood's own view (max_held, max_life_ms) is logged, not asserted:
+# once the listen queue is full, Linux drops the last ACK of further
+# handshakes (tcp_abort_on_overflow=0), so the client counts as open
+# sockets the gate never accepted and never held.
 hc_case_flood_slowloris() {
 	local name=@pgtest/h-flood-a name2=@pgtest/h-flood-b fpid spid t0 t1
-	local fl="$HC_D/flood.json" sl="$HC_D/slow.json" i
+	local fl="$HC_D/flood.json" sl="$HC_D/slow.json" i gmax
 	[ "$(ulimit -n)" -ge 9000 ] ||
 	    hc_fail "ulimit -n is $(ulimit -n); the flood needs 9000 (run as root)"
 	hc_pkg "$HC_D/a" "$name" 1.0.0
@@ -29,6 +33,14 @@ hc_case_flood_slowloris() {
 		sleep 0.2
 	done
 	[ -e "$fl.ready" ] || hc_fail "flood.js did not open its sockets in 20 s"
+	# The gate's own count of open client connections, while it lasts.
+	(
+		while kill -0 "$fpid" 2>/dev/null; do
+			curl -sS -m 2 "$HC_ADMIN_URL/-/pubgate/metrics" 2>/dev/null |
+			    sed -n 's/^pubgate_connections \([0-9]*\)$/\1/p'
+			sleep 0.5
+		done >"$HC_D/gauge.txt"
+	) &
 	sleep 2
 
 	# Served from 127.0.0.1 while the flood goes on.
@@ -55,10 +67,15 @@ hc_case_flood_slowloris() {
 	it_log "slowloris: $(cat "$sl")"
 	it_json 'd.opens >= 4100 ? "y" : undefined' "$fl" >/dev/null ||
 	    hc_fail "the flood opened fewer than 4100 sockets"
-	it_json 'd.max_held >= 1 && d.max_held <= 64 ? "y" : undefined' "$fl" \
-	    >/dev/null || hc_fail "127.0.0.2 held $(it_json d.max_held "$fl") connections over 3 s (cap 64)"
-	it_json 'd.max_life_ms <= 14000 ? "y" : undefined' "$fl" >/dev/null ||
-	    hc_fail "a flood socket stayed open $(it_json d.max_life_ms "$fl") ms (head deadline 10 s)"
+	sleep 1
+	gmax=$(sort -n "$HC_D/gauge.txt" | tail -1)
+	it_log "pubgate_connections during the flood: $(wc -l <"$HC_D/gauge.txt") samples, max ${gmax:-none}"
+	[ -n "$gmax" ] && [ "$(wc -l <"$HC_D/gauge.txt")" -ge 10 ] ||
+	    hc_fail "too few samples of pubgate_connections during the flood"
+	[ "$gmax" -ge 32 ] ||
+	    hc_fail "the gate held at most $gmax connections: the flood did not reach it"
+	[ "$gmax" -le 84 ] ||
+	    hc_fail "the gate held $gmax connections (64 per address, plus npm's)"
 	it_json 'd.closed_after_s >= 8 && d.closed_after_s <= 14 ? "y" : undefined' \
 	    "$sl" >/dev/null ||
 	    hc_fail "the slow head was cut after $(it_json d.closed_after_s "$sl") s, want the 10 s head deadline"
