@@ -1543,6 +1543,16 @@ judge_end(struct pol_stream *s)
 			    "send the manifest of the attached version",
 			    "no version in the body matches the attachment");
 		}
+		/*
+		 * npm, pnpm and yarn send exactly one version with its
+		 * tarball; which of several a registry stores is its
+		 * choice, not ours: refused as ambiguous.
+		 */
+		if (s->nversions > 1)
+			pol_report_add(r, "body.versions", "", -1,
+			    "publish one version per request, as npm does",
+			    "a publish body with a tarball and more than one "
+			    "version in \"versions\"");
 	}
 	setstr(r->name, sizeof(r->name), best_name(s) ? best_name(s) : "");
 	if (v != NULL)
