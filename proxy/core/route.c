@@ -49,6 +49,9 @@ static const struct px_route_def {
 	{ M(HTTP_DELETE), "/{pkg}/-rev/{seg}", PX_ROUTE_WRITE, "unpublish" },
 	{ M(HTTP_DELETE), "/{pkg}/-/{seg}/-rev/{seg}", PX_ROUTE_WRITE,
 	    "unpublish" },
+	/* Verdaccio names a scoped tarball "@scope/name-1.0.0.tgz". */
+	{ M(HTTP_DELETE), "/{pkg}/-/@*/{seg}/-rev/{seg}", PX_ROUTE_WRITE,
+	    "unpublish" },
 	{ M(HTTP_PUT) | M(HTTP_POST) | M(HTTP_DELETE),
 	    "/-/package/{pkg}/dist-tags/{seg}", PX_ROUTE_WRITE, "dist-tag" },
 	{ M(HTTP_POST), "/-/package/{pkg}/access", PX_ROUTE_WRITE, "access" },
