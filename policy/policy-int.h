@@ -304,6 +304,7 @@ enum pol_tar_rc {
 	POL_TAR_ERR_FORMAT,	/* bad checksum, bad number, bad pax, ... */
 	POL_TAR_ERR_LIMIT,	/* path or pax header over its cap */
 	POL_TAR_ERR_TRAILING,	/* non-zero bytes after the end marker */
+	POL_TAR_ERR_AMBIGUOUS,	/* node-tar would read it another way */
 	POL_TAR_ABORT,		/* a callback failed */
 };
 
@@ -321,12 +322,11 @@ struct pol_tar {
 	char		*ext;
 	size_t		 ext_len;
 	char		 ext_type;
+	/* next entry's path and link: pax or GNU 'L'/'K', the last wins */
 	char		 pax_path[POL_TAR_PATH_MAX + 1];
 	char		 pax_link[POL_TAR_PATH_MAX + 1];
 	int		 have_pax_size;
 	uint64_t	 pax_size;
-	char		 long_name[POL_TAR_PATH_MAX + 1];
-	char		 long_link[POL_TAR_PATH_MAX + 1];
 	struct pol_tar_entry entry;
 	uint64_t	 entries;
 	const char	*err;		/* static text on error */

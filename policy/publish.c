@@ -703,6 +703,12 @@ gz_sink(void *arg, const unsigned char *buf, size_t len)
 		    "tar header over its cap: %s",
 		    s->tar->err ? s->tar->err : "limit");
 		return -1;
+	case POL_TAR_ERR_AMBIGUOUS:
+		fatal(s, POL_ERR_SYNTAX, "tar.ambiguous", NULL,
+		    "pack with npm pack",
+		    "tar that npm's extractor reads another way: %s",
+		    s->tar->err ? s->tar->err : "ambiguous");
+		return -1;
 	case POL_TAR_ERR_TRAILING:
 		fatal(s, POL_ERR_SYNTAX, "tarball.tar", NULL,
 		    "pack with npm pack",

@@ -7,7 +7,20 @@
  * keys ignored; 'g' is parsed and ignored), GNU long names ('L', 'K'),
  * octal and base-256 numbers, header checksums and the end-of-archive
  * marker (two zero blocks, then only zero bytes).  Anything else is an
- * error: the walker fails closed rather than guess.  Depends on libc only;
+ * error: the walker fails closed rather than guess.
+ *
+ * The reading is node-tar's (7.5.x, what npm extracts with, strip 1):
+ * a directory ('5', or '0'/NUL named "x/") has size 0 and the bytes after
+ * its header are headers; the prefix counts only under "ustar\0" "00"; a
+ * pax path and a GNU long name for the same entry: the last one wins.
+ * What node-tar would read another way, or skip while we would not, is
+ * POL_TAR_ERR_AMBIGUOUS: a linkname on a non-link, a link without one,
+ * unknown type flags, a pax record with a newline, a leading zero, bad
+ * UTF-8, an empty path or size, or a "type" key, a global header with a
+ * size, a checksum node-tar would not match, text after a field's NUL
+ * that node-tar keeps, and paths node-tar's extraction rewrites ("." or
+ * empty components, '\\', a leading '/', a drive letter after the top
+ * folder, a trailing '/' on a non-directory).  Depends on libc only;
  * never logs.  Its memory is struct pol_tar plus one extended-header
  * buffer of POL_TAR_PAX_MAX bytes, allocated at the first extended header
  * and released by pol_tar_free().
@@ -15,8 +28,8 @@
  * Data flow: every entry (any type) gets cb->begin, then, for
  * POL_TAR_FILE entries only, its data through cb->data in chunks as they
  * arrive (borrowed for the call), then cb->end after its last byte; the
- * data of other types is skipped.  Precedence of names: pax path, then
- * GNU long name, then prefix/name of the header (the same for links).
+ * data of other types is skipped.  Precedence of names: the last pax
+ * path or GNU long name, then prefix/name of the header (same for links).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -62,22 +75,24 @@ fail(struct pol_tar *t, enum pol_tar_rc rc, const char *why)
  * optional leading spaces and trailing NULs or spaces, or GNU base-256
  * (first byte 0x80 set, non-negative).  Returns 0 or -1.
  */
+#define JS_SAFE_MAX	((UINT64_C(1) << 53) - 1)	/* Number.MAX_SAFE_INTEGER */
+
 static int
-tar_num(const unsigned char *f, size_t n, uint64_t *out)
+tar_num(const unsigned char *f, size_t n, uint64_t *out, int term)
 {
 	uint64_t v = 0;
 	size_t i = 0;
 
 	if (f[0] & 0x80) {
-		if (f[0] & 0x40)
-			return -1;	/* negative */
-		v = f[0] & 0x3f;
+		/* node-tar: 0x80 then big-endian, a safe integer; else throws */
+		if (f[0] != 0x80)
+			return -1;
 		for (i = 1; i < n; i++) {
 			if (v > (UINT64_MAX >> 8))
 				return -1;
 			v = (v << 8) | f[i];
 		}
-		if (v > (uint64_t)INT64_MAX)
+		if (v > JS_SAFE_MAX)
 			return -1;
 		*out = v;
 		return 0;
@@ -90,6 +105,9 @@ tar_num(const unsigned char *f, size_t n, uint64_t *out)
 		v = (v << 3) | (uint64_t)(f[i] - '0');
 		i++;
 	}
+	/* node-tar reads the checksum on into the next field without one. */
+	if (term && i == n)
+		return -1;
 	while (i < n && (f[i] == ' ' || f[i] == '\0'))
 		i++;
 	if (i != n)
@@ -98,27 +116,121 @@ tar_num(const unsigned char *f, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* chksum_ok() : the header checksum matches, as an unsigned or signed sum. */
+/*
+ * chksum_ok() : the header checksum matches as an unsigned sum, the only
+ * one node-tar accepts (it skips a header whose sum it does not match and
+ * reads the next block as a header).
+ */
 static int
 chksum_ok(const unsigned char *h)
 {
 	uint64_t want;
 	unsigned long usum = 0;
-	long ssum = 0;
 	size_t i;
 
-	if (h[H_CHKSUM] & 0x80 || tar_num(h + H_CHKSUM, 8, &want) != 0)
+	if (h[H_CHKSUM] & 0x80 || tar_num(h + H_CHKSUM, 8, &want, 1) != 0)
 		return 0;
 	for (i = 0; i < TAR_BLOCK; i++) {
-		if (i >= H_CHKSUM && i < H_CHKSUM + 8) {
+		if (i >= H_CHKSUM && i < H_CHKSUM + 8)
 			usum += ' ';
-			ssum += ' ';
-		} else {
+		else
 			usum += h[i];
-			ssum += (signed char)h[i];
-		}
 	}
-	return want == usum || (ssum >= 0 && want == (uint64_t)ssum);
+	return want == usum;
+}
+
+/*
+ * utf8_ok() : p[0..n) is valid UTF-8 (no overlong forms, surrogates or
+ * values over U+10FFFF): Node decodes it to exactly these characters.
+ */
+static int
+utf8_ok(const unsigned char *p, size_t n)
+{
+	size_t i = 0, k, len;
+	uint32_t c;
+
+	while (i < n) {
+		c = p[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			c &= 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			c &= 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			c &= 0x07;
+		} else
+			return 0;
+		if (n - i < len)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (p[i + k] & 0x3f);
+		}
+		if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+		    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/*
+ * text_ok() : a NUL-terminated text field of n bytes reads the same in
+ * node-tar: valid UTF-8 up to its first NUL, and after it no line break
+ * (node-tar's /\0.*\/ stops at \n, \r, U+2028 and U+2029 and keeps what
+ * follows).
+ */
+static int
+text_ok(const unsigned char *f, size_t n)
+{
+	size_t len = strnlen((const char *)f, n), i;
+
+	if (!utf8_ok(f, len))
+		return 0;
+	for (i = len; i < n; i++)
+		if (f[i] == '\n' || f[i] == '\r' || f[i] == 0xe2)
+			return 0;
+	return 1;
+}
+
+/*
+ * path_ok() : node-tar's extraction (strip 1) writes the path where we
+ * judge it: no '\\' (a separator on Windows), no leading '/', no "." or
+ * empty components, no drive letter after the top folder (stripped as a
+ * Windows root on every platform), a trailing '/' on directories only.
+ */
+static int
+path_ok(const char *p, int dir)
+{
+	const char *c = p, *e, *rest;
+	size_t len = strlen(p);
+
+	if (strchr(p, '\\') != NULL || p[0] == '/')
+		return 0;
+	if (len > 0 && p[len - 1] == '/' && !dir)
+		return 0;
+	for (;;) {
+		e = strchr(c, '/');
+		if (e == NULL)
+			e = c + strlen(c);
+		if ((e == c && *e == '/') || (e - c == 1 && c[0] == '.'))
+			return 0;
+		if (*e == '\0')
+			break;
+		c = e + 1;
+	}
+	rest = strchr(p, '/');
+	if (rest != NULL && ((rest[1] >= 'a' && rest[1] <= 'z') ||
+	    (rest[1] >= 'A' && rest[1] <= 'Z')) && rest[2] == ':')
+		return 0;
+	return 1;
 }
 
 static int
@@ -170,11 +282,14 @@ pad_of(uint64_t size)
 
 /*
  * set_path() : stores a pax path value of n bytes in dst (room for
- * POL_TAR_PATH_MAX + 1); an empty value unsets it.  Returns 0 or rc.
+ * POL_TAR_PATH_MAX + 1); node-tar would use an empty value as the path
+ * (and skip or misread the entry), so that is ambiguous.  Returns 0 or rc.
  */
 static enum pol_tar_rc
 set_path(struct pol_tar *t, char *dst, const char *v, size_t n)
 {
+	if (n == 0)
+		return fail(t, POL_TAR_ERR_AMBIGUOUS, "empty pax path");
 	if (n > POL_TAR_PATH_MAX)
 		return fail(t, POL_TAR_ERR_LIMIT, "pax path over its cap");
 	if (memchr(v, '\0', n) != NULL)
@@ -187,7 +302,9 @@ set_path(struct pol_tar *t, char *dst, const char *v, size_t n)
 /*
  * pax_parse() : parses the records "<len> <key>=<value>\n" of the pax
  * header in t->ext; applies path, linkpath and size unless global.
- * Returns POL_TAR_OK or rc.
+ * node-tar splits the header on newlines and decodes it as UTF-8 first,
+ * drops a record whose length does not match, and applies a global size
+ * and any "type": all of that is ambiguous here.  Returns POL_TAR_OK or rc.
  */
 static enum pol_tar_rc
 pax_parse(struct pol_tar *t, int global)
@@ -197,8 +314,14 @@ pax_parse(struct pol_tar *t, int global)
 	uint64_t size;
 	char c;
 
+	if (!utf8_ok((const unsigned char *)p, t->ext_len))
+		return fail(t, POL_TAR_ERR_AMBIGUOUS,
+		    "pax header is not UTF-8");
 	while (p < end) {
 		reclen = 0;
+		if (*p == '0')
+			return fail(t, POL_TAR_ERR_AMBIGUOUS,
+			    "pax record length with a leading zero");
 		for (q = p; q < end && *q >= '0' && *q <= '9'; q++) {
 			reclen = reclen * 10 + (size_t)(*q - '0');
 			if (reclen > t->ext_len)
@@ -211,11 +334,20 @@ pax_parse(struct pol_tar *t, int global)
 		kv = q + 1;
 		if (kv >= rec_end || rec_end[-1] != '\n')
 			goto bad;
+		if (memchr(p, '\n', reclen - 1) != NULL)
+			return fail(t, POL_TAR_ERR_AMBIGUOUS,
+			    "newline inside a pax record");
 		eq = memchr(kv, '=', (size_t)(rec_end - 1 - kv));
 		if (eq == NULL || eq == kv)
 			goto bad;
 		klen = (size_t)(eq - kv);
 		vlen = (size_t)(rec_end - 1 - (eq + 1));
+		if (klen == 4 && memcmp(kv, "type", 4) == 0)
+			return fail(t, POL_TAR_ERR_AMBIGUOUS,
+			    "pax record sets the entry type");
+		if (global && klen == 4 && memcmp(kv, "size", 4) == 0)
+			return fail(t, POL_TAR_ERR_AMBIGUOUS,
+			    "global pax header sets a size");
 		if (!global && klen == 4 && memcmp(kv, "path", 4) == 0) {
 			if (set_path(t, t->pax_path, eq + 1, vlen) != 0)
 				return t->rc;
@@ -224,22 +356,21 @@ pax_parse(struct pol_tar *t, int global)
 			if (set_path(t, t->pax_link, eq + 1, vlen) != 0)
 				return t->rc;
 		} else if (!global && klen == 4 && memcmp(kv, "size", 4) == 0) {
-			if (vlen == 0) {
-				t->have_pax_size = 0;
-			} else {
-				size = 0;
-				for (i = 0; i < vlen; i++) {
-					c = eq[1 + i];
-					if (c < '0' || c > '9' || size >
-					    ((uint64_t)INT64_MAX - 9) / 10)
-						return fail(t,
-						    POL_TAR_ERR_FORMAT,
-						    "bad pax size");
-					size = size * 10 + (uint64_t)(c - '0');
-				}
-				t->pax_size = size;
-				t->have_pax_size = 1;
+			/* node-tar reads an empty size as 0 */
+			if (vlen == 0)
+				return fail(t, POL_TAR_ERR_AMBIGUOUS,
+				    "empty pax size");
+			size = 0;
+			for (i = 0; i < vlen; i++) {
+				c = eq[1 + i];
+				if (c < '0' || c > '9' ||
+				    size > (JS_SAFE_MAX - 9) / 10)
+					return fail(t, POL_TAR_ERR_FORMAT,
+					    "bad pax size");
+				size = size * 10 + (uint64_t)(c - '0');
 			}
+			t->pax_size = size;
+			t->have_pax_size = 1;
 		}
 		p = rec_end;
 	}
@@ -266,6 +397,7 @@ ext_done(struct pol_tar *t)
 		break;
 	case 'L':
 	case 'K':
+		/* The same slot as a pax path: node-tar keeps the last. */
 		n = strnlen(t->ext, t->ext_len);
 		if (n == 0)
 			return fail(t, POL_TAR_ERR_FORMAT,
@@ -273,8 +405,11 @@ ext_done(struct pol_tar *t)
 		if (n > POL_TAR_PATH_MAX)
 			return fail(t, POL_TAR_ERR_LIMIT,
 			    "GNU long name over its cap");
-		memcpy(type == 'L' ? t->long_name : t->long_link, t->ext, n);
-		(type == 'L' ? t->long_name : t->long_link)[n] = '\0';
+		if (!text_ok((const unsigned char *)t->ext, t->ext_len))
+			return fail(t, POL_TAR_ERR_AMBIGUOUS,
+			    "GNU long name node-tar reads another way");
+		memcpy(type == 'L' ? t->pax_path : t->pax_link, t->ext, n);
+		(type == 'L' ? t->pax_path : t->pax_link)[n] = '\0';
 		break;
 	}
 	/* A global header applies to no entry in particular. */
@@ -304,8 +439,6 @@ clear_ext(struct pol_tar *t)
 	t->pax_link[0] = '\0';
 	t->have_pax_size = 0;
 	t->pax_size = 0;
-	t->long_name[0] = '\0';
-	t->long_link[0] = '\0';
 }
 
 /*
@@ -318,7 +451,7 @@ hdr_done(struct pol_tar *t)
 	const unsigned char *h = t->hdr;
 	struct pol_tar_entry *e = &t->entry;
 	uint64_t size, mode;
-	size_t n;
+	size_t n, plen;
 	int posix;
 	char type;
 
@@ -336,21 +469,43 @@ hdr_done(struct pol_tar *t)
 		return fail(t, POL_TAR_ERR_FORMAT, "lone zero block");
 	if (!chksum_ok(h))
 		return fail(t, POL_TAR_ERR_FORMAT, "bad header checksum");
-	if (memcmp(h + H_MAGIC, "ustar\0", 6) == 0)
+	/* node-tar reads the prefix under "ustar\0" "00" only. */
+	if (memcmp(h + H_MAGIC, "ustar\0" "00", 8) == 0)
 		posix = 1;
-	else if (memcmp(h + H_MAGIC, "ustar  \0", 8) == 0)
+	else if (memcmp(h + H_MAGIC, "ustar\0", 6) == 0 ||
+	    memcmp(h + H_MAGIC, "ustar  \0", 8) == 0)
 		posix = 0;
 	else
 		return fail(t, POL_TAR_ERR_FORMAT, "not a ustar header");
-	if (tar_num(h + H_SIZE, 12, &size) != 0)
+	if (tar_num(h + H_SIZE, 12, &size, 0) != 0)
 		return fail(t, POL_TAR_ERR_FORMAT, "bad size field");
 	type = (char)h[H_TYPE];
+	if (type != '\0' && strchr("01234567xgLK", type) == NULL)
+		return fail(t, POL_TAR_ERR_AMBIGUOUS,
+		    "entry type node-tar reads another way");
+	/* node-tar: 130 bytes of prefix unless byte 475 is set (xstar) */
+	plen = h[H_PREFIX + 130] != 0 ? H_PREFIX_LEN : 130;
+	if (!text_ok(h + H_NAME, H_NAME_LEN) ||
+	    !text_ok(h + H_LINK, H_LINK_LEN) ||
+	    (posix && !text_ok(h + H_PREFIX, plen)))
+		return fail(t, POL_TAR_ERR_AMBIGUOUS,
+		    "header text node-tar reads another way");
+	/* node-tar skips a link without a linkname, a non-link with one. */
+	if ((type == '1' || type == '2') != (h[H_LINK] != '\0') &&
+	    type != 'x' && type != 'g')
+		return fail(t, POL_TAR_ERR_AMBIGUOUS, type == '1' ||
+		    type == '2' ? "link without a linkname" :
+		    "linkname on an entry that is not a link");
 
 	switch (type) {
 	case 'x':
 	case 'g':
 	case 'L':
 	case 'K':
+		/* node-tar skips a nameless header, reading its data next. */
+		if (h[H_NAME] == '\0' && !(posix && h[H_PREFIX] != '\0'))
+			return fail(t, POL_TAR_ERR_AMBIGUOUS,
+			    "extended header without a name");
 		if (size > POL_TAR_PAX_MAX)
 			return fail(t, POL_TAR_ERR_LIMIT,
 			    "extended header over its cap");
@@ -368,25 +523,21 @@ hdr_done(struct pol_tar *t)
 		break;
 	}
 
-	if (tar_num(h + H_MODE, 8, &mode) != 0)
+	if (tar_num(h + H_MODE, 8, &mode, 0) != 0)
 		return fail(t, POL_TAR_ERR_FORMAT, "bad mode field");
 	memset(e, 0, sizeof(*e));
 	if (t->pax_path[0] != '\0')
 		memcpy(e->path, t->pax_path, strlen(t->pax_path) + 1);
-	else if (t->long_name[0] != '\0')
-		memcpy(e->path, t->long_name, strlen(t->long_name) + 1);
 	else {
 		n = 0;
 		if (posix && h[H_PREFIX] != '\0') {
-			n = field(e->path, h + H_PREFIX, H_PREFIX_LEN);
+			n = field(e->path, h + H_PREFIX, plen);
 			e->path[n++] = '/';
 		}
 		field(e->path + n, h + H_NAME, H_NAME_LEN);
 	}
 	if (t->pax_link[0] != '\0')
 		memcpy(e->link, t->pax_link, strlen(t->pax_link) + 1);
-	else if (t->long_link[0] != '\0')
-		memcpy(e->link, t->long_link, strlen(t->long_link) + 1);
 	else
 		field(e->link, h + H_LINK, H_LINK_LEN);
 	if (t->have_pax_size)
@@ -394,9 +545,19 @@ hdr_done(struct pol_tar *t)
 	clear_ext(t);
 	if (e->path[0] == '\0')
 		return fail(t, POL_TAR_ERR_FORMAT, "entry without a name");
+	e->type = map_type(type);
+	/* node-tar: an old-style file named "x/" is a directory ... */
+	if ((type == '0' || type == '\0') &&
+	    e->path[strlen(e->path) - 1] == '/')
+		e->type = POL_TAR_DIR;
+	/* ... and a directory has no data: what follows are headers. */
+	if (e->type == POL_TAR_DIR)
+		size = 0;
+	if (!path_ok(e->path, e->type == POL_TAR_DIR))
+		return fail(t, POL_TAR_ERR_AMBIGUOUS,
+		    "path node-tar's extraction rewrites");
 	e->size = size;
 	e->typeflag = type;
-	e->type = map_type(type);
 	e->mode = (unsigned)(mode & 07777);
 	t->entries++;
 

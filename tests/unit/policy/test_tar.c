@@ -414,7 +414,7 @@ test_pax(void **state)
 	pax_rec(&x, "mtime", "1700000000.5");
 	pax_rec(&x, "path", longp);
 	pax_rec(&x, "uid", "12345678901");
-	pax_rec(&x, "SCHILY.xattr.user.k", "v=w\nx");
+	pax_rec(&x, "SCHILY.xattr.user.k", "v=w x");
 	ar_entry(&a, "PaxHeader/dddd", 'x', x.b, x.len, NULL, 0);
 	ar_entry(&a, "package/dddd", '0', "long", 4, NULL, 0);
 	x.len = 0;
@@ -481,13 +481,20 @@ test_numbers_checksum(void **state)
 	struct ar a = { 0 };
 	unsigned char h[512];
 
-	/* Base-256 size; a signed checksum (high bytes in the name). */
+	/* Base-256 size; an unsigned checksum over high bytes. */
 	ar_entry(&a, "package/b256", '0', "xyz", 3, NULL, F_B256);
-	ar_entry(&a, "package/\xc3\xa9t\xc3\xa9", '0', "s", 1, NULL,
-	    F_SIGNED);
+	ar_entry(&a, "package/\xc3\xa9t\xc3\xa9", '0', "s", 1, NULL, 0);
 	ar_end(&a);
 	expect(&a, POL_TAR_END, "<package/b256|0|0|3|644|>xyz</>"
 	    "<package/\xc3\xa9t\xc3\xa9|0|0|1|644|>s</>");
+	free(a.b);
+
+	/* A signed checksum: node-tar only matches the unsigned sum. */
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "package/\xc3\xa9t\xc3\xa9", '0', "s", 1, NULL,
+	    F_SIGNED);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
 	free(a.b);
 
 	memset(&a, 0, sizeof(a));
@@ -529,7 +536,6 @@ test_pax_errors(void **state)
 		"13 size=12a4\n",		/* bad size */
 		"30 size=99999999999999999999\n",	/* overflow */
 		"9 path=a\n\n",			/* junk after the records */
-		"0 \n",
 	};
 	struct ar a, x;
 	size_t i;
@@ -741,6 +747,416 @@ test_garbage(void **state)
 	expect(&a, POL_TAR_ERR_FORMAT, "");
 }
 
+/* hdr_sum() : recomputes the (unsigned) checksum of a hand-edited header. */
+static void
+hdr_sum(unsigned char *h)
+{
+	unsigned long sum = 0;
+	size_t i;
+
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06lo", sum);
+}
+
+/* one_hdr() : an archive of header h (checksum fixed), data, end. */
+static void
+one_hdr(struct ar *a, unsigned char *h, const char *data, size_t n)
+{
+	memset(a, 0, sizeof(*a));
+	hdr_sum(h);
+	ar_put(a, h, 512);
+	if (n > 0) {
+		ar_put(a, data, n);
+		ar_zero(a, (512 - n % 512) % 512);
+	}
+	ar_end(a);
+}
+
+/*
+ * read_corpus() : tests/fuzz/corpus/tar/NAME (2 knob bytes first) into a
+ * (a->b malloc'd); 0, or -1 without FIXTURES.
+ */
+static int
+read_corpus(struct ar *a, const char *name)
+{
+	const char *fx = getenv("FIXTURES");
+	char path[4096];
+	unsigned char *buf;
+	size_t n;
+	FILE *f;
+
+	if (fx == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%.*s/../../fuzz/corpus/tar/%s",
+	    (int)(strrchr(fx, '/') != NULL ? strrchr(fx, '/') - fx : 0), fx,
+	    name);
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("%s: cannot open", path);
+	buf = malloc(1 << 20);
+	assert_non_null(buf);
+	n = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	assert_true(n > 2 + 1024);
+	memset(a, 0, sizeof(*a));
+	ar_put(a, buf + 2, n - 2);
+	free(buf);
+	return 0;
+}
+
+/*
+ * The hostile tarballs of tests/hostile/mktar.js (issue 8, class 4), as
+ * node-tar 7.5.22 reads them: each hides package/src/index.ts (or a
+ * second package/package.json) from a walker with other header rules.
+ * The walker must read the hidden entry as node-tar does, or refuse the
+ * archive as ambiguous.
+ */
+static void
+test_hostile_mktar(void **state)
+{
+	static const struct {
+		const char *file;
+		enum pol_tar_rc rc;
+		const char *must;	/* node-tar's reading includes it */
+	} cases[] = {
+		/* a '5' with a size: node-tar reads its "data" as headers */
+		{ "hostile-dir-size", POL_TAR_END,
+		    "<package/lib/|1|5|0|755|></>"
+		    "<package/src/index.ts|0|0|50|644|>export const" },
+		{ "hostile-dir-size-package-json", POL_TAR_END,
+		    "<package/lib/|1|5|0|755|></><package/package.json|0|0|" },
+		/* a '0' named "lib/": a directory for node-tar */
+		{ "hostile-file-slash", POL_TAR_END,
+		    "<package/lib/|1|0|0|644|></>"
+		    "<package/src/index.ts|0|0|50|644|>export const" },
+		/* pax path then GNU long name: the last one wins */
+		{ "hostile-pax-gnu-long", POL_TAR_END,
+		    "<package/src/index.ts|0|0|50|644|>export const" },
+		/* "ustar\0" "  ": node-tar ignores the prefix */
+		{ "hostile-ustar-prefix", POL_TAR_END,
+		    "<package/src/index.ts|0|0|50|644|>export const" },
+		/* node-tar skips the header, reads its data as headers */
+		{ "hostile-file-linkname", POL_TAR_ERR_AMBIGUOUS, NULL },
+		/* node-tar gives every later file the global size */
+		{ "hostile-pax-global-size", POL_TAR_ERR_AMBIGUOUS, NULL },
+		/* node-tar splits the record at the newline */
+		{ "hostile-pax-newline", POL_TAR_ERR_AMBIGUOUS, NULL },
+	};
+	struct ar a;
+	char *ev;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (read_corpus(&a, cases[i].file) != 0)
+			skip();
+		if (check(&a, &ev) != cases[i].rc)
+			fail_msg("%s: rc %d, want %d (%s)", cases[i].file,
+			    check(&a, NULL), cases[i].rc, ev);
+		if (cases[i].must != NULL && strstr(ev, cases[i].must) == NULL)
+			fail_msg("%s: no %s in %s", cases[i].file,
+			    cases[i].must, ev);
+		free(ev);
+		free(a.b);
+	}
+}
+
+/* Directories carry no data; names ending in '/' are directories. */
+static void
+test_dir_mirror(void **state)
+{
+	struct ar a = { 0 }, x = { 0 };
+	unsigned char h[512];
+
+	/* A pax size on a directory is ignored too. */
+	pax_rec(&x, "size", "1024");
+	ar_entry(&a, "PaxHeader/d", 'x', x.b, x.len, NULL, 0);
+	hdr(h, "package/d/", '5', 0, NULL, 0);
+	ar_put(&a, h, 512);
+	/* An old-style directory: NUL type, trailing '/'. */
+	hdr(h, "package/e/", '\0', 512, NULL, 0);
+	ar_put(&a, h, 512);
+	ar_entry(&a, "package/f", '0', "f", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_END, "<package/d/|1|5|0|644|></>"
+	    "<package/e/|1|@|0|644|></><package/f|0|0|1|644|>f</>");
+	free(a.b);
+	free(x.b);
+
+	/* '7' named "x/" stays a file: the trailing '/' is ambiguous. */
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "package/c/", '7', "c", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+}
+
+/* GNU long names and pax paths share one slot: the last one wins. */
+static void
+test_long_name_order(void **state)
+{
+	struct ar a = { 0 }, x = { 0 };
+
+	pax_rec(&x, "path", "package/pax-first");
+	ar_entry(&a, "PaxHeader/p", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "././@LongLink", 'L', "package/gnu-last", 16, NULL,
+	    F_GNU);
+	ar_entry(&a, "package/one", '0', "1", 1, NULL, 0);
+	ar_entry(&a, "././@LongLink", 'L', "package/gnu-first", 17, NULL,
+	    F_GNU);
+	ar_entry(&a, "PaxHeader/p", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/two", '0', "2", 1, NULL, 0);
+	x.len = 0;
+	pax_rec(&x, "linkpath", "pax-link");
+	ar_entry(&a, "PaxHeader/l", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "././@LongLink", 'K', "gnu-link", 8, NULL, F_GNU);
+	ar_entry(&a, "package/l", '2', NULL, 0, "short", 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_END, "<package/gnu-last|0|0|1|644|>1</>"
+	    "<package/pax-first|0|0|1|644|>2</>"
+	    "<package/l|2|2|0|644|gnu-link></>");
+	free(a.b);
+	free(x.b);
+}
+
+/* Header shapes node-tar reads another way: refused as ambiguous. */
+static void
+test_ambiguous_headers(void **state)
+{
+	static const char types[] = "ADIMNSVX34";
+	struct ar a = { 0 };
+	unsigned char h[512];
+	size_t i;
+
+	/* Unknown or vendor type flags. */
+	for (i = 0; types[i] != '\0'; i++) {
+		memset(&a, 0, sizeof(a));
+		ar_entry(&a, "package/t", types[i] == '3' ? 'Z' :
+		    types[i] == '4' ? 'g' + 1 : types[i], NULL, 0, NULL, 0);
+		ar_end(&a);
+		expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+		free(a.b);
+	}
+	/* A link without a linkname; a directory or GNU name with one. */
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "package/l", '2', NULL, 0, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "package/h", '1', NULL, 0, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "package/d/", '5', NULL, 0, "x", 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "././@LongLink", 'L', "package/x", 9, "y", F_GNU);
+	ar_entry(&a, "package/f", '0', "f", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	/* An extended header without a name: node-tar skips it. */
+	memset(&a, 0, sizeof(a));
+	hdr(h, "", 'x', 0, NULL, 0);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+
+	/* A name with "\0\n" in it: node-tar keeps what follows the \n. */
+	hdr(h, "package/a.js", '0', 0, NULL, 0);
+	memcpy(h + 12, "\0\nsrc/x.ts", 10);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	/* The same after a linkname and a prefix's NUL. */
+	hdr(h, "package/l", '2', 0, "t", 0);
+	memcpy(h + 158, "\0\r", 2);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	hdr(h, "f", '0', 0, NULL, 0);
+	memcpy(h + 345, "package\0\xe2\x80\xa8x", 12);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	/* A name that is not UTF-8 (node-tar reads U+FFFD). */
+	hdr(h, "package/\xff.js", '0', 0, NULL, 0);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	hdr(h, "package/\xed\xa0\x80.js", '0', 0, NULL, 0);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	/* Garbage after the NUL that is no line break is fine. */
+	hdr(h, "package/a.js", '0', 0, NULL, 0);
+	memcpy(h + 13, "xyz", 3);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_END, "<package/a.js|0|0|0|644|></>");
+	free(a.b);
+}
+
+/* Where the prefix counts: "ustar\0" "00" only, 130 bytes for xstar. */
+static void
+test_prefix_magic(void **state)
+{
+	struct ar a;
+	unsigned char h[512];
+
+	hdr(h, "index.ts", '0', 0, NULL, 0);
+	memcpy(h + 345, "package/src", 11);
+	memcpy(h + 257, "ustar\0  ", 8);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_END, "<index.ts|0|0|0|644|></>");
+	free(a.b);
+	hdr(h, "package/index.ts", '0', 0, NULL, 0);
+	memcpy(h + 345, "package/src", 11);
+	memcpy(h + 257, "ustar\0" "01", 8);
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_END, "<package/index.ts|0|0|0|644|></>");
+	free(a.b);
+	/* xstar: byte 475 NUL, the prefix is 130 bytes (then atime). */
+	hdr(h, "x.js", '0', 0, NULL, 0);
+	memset(h + 345, 'p', 130);
+	memcpy(h + 345, "package/", 8);
+	memcpy(h + 476, "14000000000", 11);
+	one_hdr(&a, h, NULL, 0);
+	{
+		char want[300];
+
+		snprintf(want, sizeof(want), "<package/%.*s/x.js|0|0|0|644|></>",
+		    122, (const char *)h + 353);
+		expect(&a, POL_TAR_END, want);
+	}
+	free(a.b);
+}
+
+/* Paths node-tar's extraction (strip 1) writes somewhere else. */
+static void
+test_ambiguous_paths(void **state)
+{
+	static const char *bad[] = {
+		"./src/index.ts",	/* node-tar strips ".", keeps src/ */
+		"package/./x",
+		"package//x",
+		"/package/x",
+		"package/src\\index.ts",
+		"package/C:src/index.ts",	/* "C:" stripped as a root */
+		"package/x/.",
+	};
+	struct ar a;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		ar_entry(&a, bad[i], '0', "x", 1, NULL, 0);
+		ar_end(&a);
+		if (check(&a, NULL) != POL_TAR_ERR_AMBIGUOUS)
+			fail_msg("path \"%s\" accepted", bad[i]);
+		free(a.b);
+	}
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "package/ab:c/..x/.y", '0', "x", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_END, "<package/ab:c/..x/.y|0|0|1|644|>x</>");
+	free(a.b);
+}
+
+/* Pax records node-tar reads another way. */
+static void
+test_ambiguous_pax(void **state)
+{
+	static const char *bad[] = {
+		"011 path=a\n",			/* leading zero: key " path" */
+		"22 path=package/a\n4 b\n",	/* newline inside a record */
+		"9 type=0\n",			/* sets the entry type */
+		"8 path=\n",			/* empty path */
+		"13 linkpath=\n",		/* empty linkpath */
+		"8 size=\n",			/* empty size: 0 for node-tar */
+		"15 path=a\xff.js\n",		/* not UTF-8 */
+	};
+	struct ar a, x = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		ar_entry(&a, "P", 'x', bad[i], strlen(bad[i]), NULL, 0);
+		ar_entry(&a, "package/f", '0', "f", 1, NULL, 0);
+		ar_end(&a);
+		if (check(&a, NULL) != POL_TAR_ERR_AMBIGUOUS)
+			fail_msg("pax record \"%s\" accepted", bad[i]);
+		free(a.b);
+	}
+	/* A global header with a size or a type. */
+	pax_rec(&x, "size", "3");
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "pax_global_header", 'g', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/f", '0', "f", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	x.len = 0;
+	pax_rec(&x, "type", "0");
+	memset(&a, 0, sizeof(a));
+	ar_entry(&a, "pax_global_header", 'g', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/f", '0', "f", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
+	free(a.b);
+	free(x.b);
+	/* UTF-8 paths are fine (npm pack writes them in pax). */
+	memset(&a, 0, sizeof(a));
+	x.b = NULL;
+	x.len = x.cap = 0;
+	pax_rec(&x, "path", "package/caf\xc3\xa9.md");
+	ar_entry(&a, "P", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/caf", '0', "f", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_END, "<package/caf\xc3\xa9.md|0|0|1|644|>f</>");
+	free(a.b);
+	free(x.b);
+}
+
+/* Numbers node-tar reads another way. */
+static void
+test_ambiguous_numbers(void **state)
+{
+	struct ar a;
+	unsigned char h[512];
+
+	/* An 8-digit checksum: node-tar reads on into the type flag. */
+	hdr(h, "package/f", '0', 0, NULL, 0);
+	hdr_sum(h);
+	{
+		char d[9];
+
+		snprintf(d, sizeof(d), "%08o", (unsigned)strtoul(
+		    (const char *)h + 148, NULL, 8));
+		memcpy(h + 148, d, 8);
+	}
+	memset(&a, 0, sizeof(a));
+	ar_put(&a, h, 512);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+	/* Base-256 with a first byte other than 0x80: node-tar throws. */
+	hdr(h, "package/f", '0', 1, NULL, F_B256);
+	h[124] = 0x81;
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+	/* Base-256 over 2^53: not a safe integer for node-tar. */
+	hdr(h, "package/f", '0', 0, NULL, F_B256);
+	h[128] = 0x01;
+	one_hdr(&a, h, NULL, 0);
+	expect(&a, POL_TAR_ERR_FORMAT, "");
+	free(a.b);
+}
+
 /*
  * Real archives (seeds of the tar fuzz corpus, 2 knob bytes first):
  * npm pack (node-tar writes a pax header for the long path) and GNU tar
@@ -813,6 +1229,14 @@ main(void)
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_real_archives),
+		cmocka_unit_test(test_hostile_mktar),
+		cmocka_unit_test(test_dir_mirror),
+		cmocka_unit_test(test_long_name_order),
+		cmocka_unit_test(test_ambiguous_headers),
+		cmocka_unit_test(test_prefix_magic),
+		cmocka_unit_test(test_ambiguous_paths),
+		cmocka_unit_test(test_ambiguous_pax),
+		cmocka_unit_test(test_ambiguous_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
