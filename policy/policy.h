@@ -90,9 +90,20 @@ enum pol_input {
 	POL_INPUT_TGZ,		/* a bare gzip'd tarball */
 };
 
+/*
+ * on_file, if set, is called after the last byte of each regular file of
+ * the tarball (and not after a walk that stopped): its path as in the
+ * tar, its size and the SHA-256 of its data.  For tests and `pubgate scan
+ * --reading`: the differential oracle compares it with node-tar's.
+ */
+typedef void	(*pol_file_fn)(void *arg, const char *path, uint64_t size,
+		    const unsigned char sha256[32]);
+
 struct pol_stream_opts {
 	enum pol_input	 input;
 	const char	*url_name;	/* package name from the URL, decoded; NULL if none */
+	pol_file_fn	 on_file;	/* NULL: none */
+	void		*file_arg;
 };
 
 /* One reason for a deny (or a note on an allow). All strings are log-safe. */

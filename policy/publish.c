@@ -143,6 +143,14 @@ struct pol_stream {
 	char			 entry_path[POL_TAR_PATH_MAX + 1];
 	struct pol_scan		*scan;
 
+	/* The per-file reading callback (opts.on_file). */
+	pol_file_fn		 on_file;
+	void			*file_arg;
+	EVP_MD_CTX		*file_md;
+	int			 file_hashing;
+	uint64_t		 file_size;
+	char			 file_raw[POL_TAR_PATH_MAX + 1];
+
 	/* package.json of the tarball. */
 	struct pol_json		 pj;
 	int			 pj_seen;
@@ -590,8 +598,21 @@ tar_begin(void *arg, const struct pol_tar_entry *e)
 	s->in_entry = 1;
 	s->entry_pkgjson = 0;
 	s->entry_scanned = 0;
+	s->file_hashing = 0;
 	if (e->type != POL_TAR_FILE)
 		return 0;
+	if (s->on_file != NULL) {
+		if ((s->file_md == NULL &&
+		    (s->file_md = EVP_MD_CTX_new()) == NULL) ||
+		    EVP_DigestInit_ex(s->file_md, EVP_sha256(), NULL) != 1) {
+			fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+			    "digest setup failed");
+			return -1;
+		}
+		setstr(s->file_raw, sizeof(s->file_raw), e->path);
+		s->file_size = e->size;
+		s->file_hashing = 1;
+	}
 	if (strcmp(path, "package.json") == 0 && strchr(e->path, '/') != NULL) {
 		if (s->pj_seen) {
 			pol_report_add(&s->r, "tarball.package-json", path, -1,
@@ -642,6 +663,11 @@ tar_data(void *arg, const unsigned char *buf, size_t len)
 			return -1;
 		}
 	}
+	if (s->file_hashing && EVP_DigestUpdate(s->file_md, buf, len) != 1) {
+		fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+		    "digest failed");
+		return -1;
+	}
 	if (s->entry_scanned && pol_scan_file_data(s->scan, buf, len) != 0) {
 		fatal(s, POL_ERR_INTERNAL, "scan.internal", s->entry_path, NULL,
 		    "content scanner failed");
@@ -654,7 +680,19 @@ static int
 tar_end(void *arg)
 {
 	struct pol_stream	*s = arg;
+	unsigned char		 md[32];
+	unsigned int		 mdlen = 0;
 
+	if (s->file_hashing) {
+		s->file_hashing = 0;
+		if (EVP_DigestFinal_ex(s->file_md, md, &mdlen) != 1 ||
+		    mdlen != sizeof(md)) {
+			fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+			    "digest failed");
+			return -1;
+		}
+		s->on_file(s->file_arg, s->file_raw, s->file_size, md);
+	}
 	if (s->entry_pkgjson) {
 		if (pol_json_finish(&s->pj) != POL_JSON_OK) {
 			fatal(s, POL_ERR_SYNTAX, "tarball.package-json",
@@ -1233,6 +1271,10 @@ pol_publish_new(struct pol_policy *p, const struct pol_stream_opts *opts)
 	s->input = opts != NULL ? opts->input : POL_INPUT_AUTO;
 	if (opts != NULL && opts->url_name != NULL)
 		setstr(s->url_name, sizeof(s->url_name), opts->url_name);
+	if (opts != NULL) {
+		s->on_file = opts->on_file;
+		s->file_arg = opts->file_arg;
+	}
 	s->r.verdict = POL_ALLOW;
 	s->r.status = POL_CONTINUE;
 	if ((s->tags = calloc(POL_TAGS_MAX, sizeof(*s->tags))) == NULL ||
@@ -1744,6 +1786,7 @@ pol_publish_free(struct pol_stream *s)
 	pol_scan_free(s->scan);
 	EVP_MD_CTX_free(s->sha512);
 	EVP_MD_CTX_free(s->sha1);
+	EVP_MD_CTX_free(s->file_md);
 	free(s->decbuf);
 	free(s->versions);
 	free(s->tags);

@@ -50,14 +50,63 @@ cli_load_policy(const char *path)
 	return p;
 }
 
+/* The files of one tarball as the engine read them (--reading). */
+#define CLI_READING_MAX	(64u << 20)
+
+struct reading {
+	char	*buf;
+	size_t	 len, cap;
+	int	 over;	/* past CLI_READING_MAX or out of memory */
+};
+
+/* on_file() : appends {"path":..,"size":..,"sha256":..} to the list. */
+static void
+on_file(void *arg, const char *path, uint64_t size,
+    const unsigned char sha256[32])
+{
+	struct reading	*rd = arg;
+	size_t		 need, off, i;
+	char		*n;
+
+	if (rd->over)
+		return;
+	need = rd->len + strlen(path) * 6 + 160;
+	if (need > CLI_READING_MAX) {
+		rd->over = 1;
+		return;
+	}
+	if (need > rd->cap) {
+		if ((n = realloc(rd->buf, need * 2)) == NULL) {
+			rd->over = 1;
+			return;
+		}
+		rd->buf = n;
+		rd->cap = need * 2;
+	}
+	off = rd->len;
+	off += (size_t)snprintf(rd->buf + off, rd->cap - off, "%s{\"path\":\"",
+	    rd->len > 0 ? "," : "");
+	pol_json_escape(rd->buf, rd->cap, &off, path);
+	off += (size_t)snprintf(rd->buf + off, rd->cap - off,
+	    "\",\"size\":%llu,\"sha256\":\"", (unsigned long long)size);
+	for (i = 0; i < 32; i++)
+		off += (size_t)snprintf(rd->buf + off, rd->cap - off, "%02x",
+		    sha256[i]);
+	off += (size_t)snprintf(rd->buf + off, rd->cap - off, "\"}");
+	rd->len = off;
+}
+
 /*
  * scan_file() : judges one file; prints the result.  Returns 0 allow,
- * 1 block, 2 error.
+ * 1 block, 2 error.  With reading, prints one JSON line instead:
+ * {"file":..,"verdict":"allow"|"deny","files":[{path,size,sha256}...]},
+ * the regular files in tar order, paths as in the tar.
  */
 static int
 scan_file(struct pol_policy *p, const char *path, const char *name, int json,
-    unsigned char *buf)
+    int reading, unsigned char *buf)
 {
+	struct reading		 rd = { NULL, 0, 0, 0 };
 	struct pol_stream_opts	 opts;
 	struct pol_stream	*s;
 	const struct pol_report	*r;
@@ -73,6 +122,10 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 	memset(&opts, 0, sizeof(opts));
 	opts.input = POL_INPUT_AUTO;
 	opts.url_name = name;
+	if (reading) {
+		opts.on_file = on_file;
+		opts.file_arg = &rd;
+	}
 	if ((s = pol_publish_new(p, &opts)) == NULL) {
 		fclose(f);
 		fprintf(stderr, "pubgate: out of memory\n");
@@ -91,7 +144,23 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 	fclose(f);
 	v = pol_publish_end(s, &r);
 
-	if (json) {
+	if (reading) {
+		char	 esc[8192];
+		size_t	 off = 0;
+
+		pol_json_escape(esc, sizeof(esc), &off, path);
+		if (rd.over) {
+			fprintf(stderr, "pubgate: %s: reading over %u bytes\n",
+			    path, CLI_READING_MAX);
+			free(rd.buf);
+			pol_publish_free(s);
+			return 2;
+		}
+		printf("{\"file\":\"%s\",\"verdict\":\"%s\",\"files\":[%.*s]}\n",
+		    esc, v == POL_ALLOW ? "allow" : "deny", (int)rd.len,
+		    rd.buf != NULL ? rd.buf : "");
+		free(rd.buf);
+	} else if (json) {
 		need = pol_report_json(r, NULL, 0) + 1;
 		if ((text = malloc(need)) == NULL) {
 			pol_publish_free(s);
@@ -133,13 +202,14 @@ px_cli_scan(int argc, char *argv[])
 		{ "policy",	required_argument,	NULL, 'p' },
 		{ "name",	required_argument,	NULL, 'n' },
 		{ "json",	no_argument,		NULL, 'j' },
+		{ "reading",	no_argument,		NULL, 'R' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct pol_policy	*p;
 	const char		*policy = NULL, *name = NULL;
 	unsigned char		*buf;
-	int			 ch, json = 0, rc = 0, r, i;
+	int			 ch, json = 0, reading = 0, rc = 0, r, i;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "p:n:jh", longopts, NULL)) != -1) {
@@ -153,9 +223,12 @@ px_cli_scan(int argc, char *argv[])
 		case 'j':
 			json = 1;
 			break;
+		case 'R':
+			reading = 1;
+			break;
 		case 'h':
 			printf("usage: pubgate scan [-p policy.yaml] [--name NAME] "
-			    "[--json] FILE...\n");
+			    "[--json | --reading] FILE...\n");
 			return 0;
 		default:
 			fprintf(stderr, "usage: pubgate scan [-p policy.yaml] "
@@ -176,7 +249,7 @@ px_cli_scan(int argc, char *argv[])
 		return 2;
 	}
 	for (i = optind; i < argc; i++) {
-		r = scan_file(p, argv[i], name, json, buf);
+		r = scan_file(p, argv[i], name, json, reading, buf);
 		if (r > rc)
 			rc = r;
 	}
