@@ -48,6 +48,7 @@ struct pub_version {
 	char		 integrity[PUB_INTEGRITY_MAX];
 	char		 shasum[48];
 	char		 bad_pubcfg[64];		/* first publishConfig key not allowed */
+	char		 tarball[POL_FIELD_MAX];	/* dist.tarball */
 	int		 is_private;
 };
 
@@ -70,6 +71,7 @@ enum pub_field {
 	F_ID, F_NAME, F_ACCESS,
 	F_TAG,			/* dist-tags.<tag> */
 	F_V_NAME, F_V_VERSION, F_V_INTEGRITY, F_V_SHASUM,
+	F_V_TARBALL,		/* versions.V.dist.tarball */
 	F_A_LENGTH,		/* _attachments.K.length (number) */
 	F_PJ_NAME, F_PJ_VERSION,
 };
@@ -116,8 +118,21 @@ struct pol_stream {
 	/* Attachments. */
 	enum pub_attach		 cur_attach;	/* of the K being read */
 	int			 ntarballs;
-	int			 has_sigstore;
-	char			 attach_key[PUB_NAME_MAX + 64];
+	int			 has_sigstore;	/* a .sigstore key was seen */
+	char			 attach_key[PUB_NAME_MAX + 64];	/* the K being read */
+	char			 tgz_key[PUB_NAME_MAX + 64];	/* the tarball's K */
+	char			 sig_key[PUB_NAME_MAX + 64];	/* the bundle's K */
+
+	/* The .sigstore attachment's data, read as JSON as it streams. */
+	struct pol_json		 sig;
+	int			 sig_started;
+	int			 sig_ok;	/* parsed as a Sigstore bundle */
+	int			 sig_failed;	/* reported as not one */
+	int			 sig_object;	/* its top value is an object */
+	int			 sig_in_media;	/* reading "mediaType" */
+	int			 sig_nmedia;
+	size_t			 sig_media_len;
+	char			 sig_media[96];
 	int			 have_length;
 	uint64_t		 attach_length;
 	uint64_t		 sigstore_bytes;
@@ -949,6 +964,8 @@ field_at(const struct pol_stream *s, int depth)
 			return F_V_INTEGRITY;
 		if (path_is(s, depth, "versions", "*", "dist", "shasum"))
 			return F_V_SHASUM;
+		if (path_is(s, depth, "versions", "*", "dist", "tarball"))
+			return F_V_TARBALL;
 	}
 	if (path_is(s, depth, "_attachments", "*", "length", NULL))
 		return F_A_LENGTH;
@@ -997,6 +1014,9 @@ field_store(struct pol_stream *s)
 	case F_V_SHASUM:
 		setstr(v->shasum, sizeof(v->shasum), val);
 		break;
+	case F_V_TARBALL:
+		setstr(v->tarball, sizeof(v->tarball), val);
+		break;
 	case F_A_LENGTH:
 		n = strtoull(val, &end, 10);
 		if (*end != '\0' || val[0] == '-') {
@@ -1004,8 +1024,10 @@ field_store(struct pol_stream *s)
 			    NULL, "attachment length is not a byte count");
 			return -1;
 		}
-		s->have_length = 1;
-		s->attach_length = n;
+		if (s->cur_attach == A_TARBALL) {	/* not the bundle's */
+			s->have_length = 1;
+			s->attach_length = n;
+		}
 		break;
 	default:
 		break;
@@ -1035,6 +1057,118 @@ field_cap(enum pub_field f)
 	}
 }
 
+/* ---------------------------------------------------------- sigstore */
+
+/*
+ * npm (libnpmpublish), pnpm and yarn attach a provenance bundle as
+ * "<name>-<version>.sigstore" whose "data" is the bundle's JSON text as
+ * a string, and whose top-level "mediaType" names a Sigstore bundle.
+ * A registry may store any attachment under its own name and serve it
+ * as whatever dist.tarball names, so the bundle is read here as JSON as
+ * it streams (duplicate keys refused, as JSON.parse would keep the last
+ * one) and anything else attached under that name is refused.
+ */
+#define SIG_MEDIA_PREFIX	"application/vnd.dev.sigstore.bundle"
+
+static int
+sig_cb(void *arg, enum pol_json_ev ev, const char *str, size_t len,
+    int depth)
+{
+	struct pol_stream	*s = arg;
+	size_t			 room;
+
+	switch (ev) {
+	case POL_JSON_OBJ_BEGIN:
+		if (depth == 0)
+			s->sig_object = 1;
+		s->sig_in_media = 0;
+		break;
+	case POL_JSON_KEY:
+		s->sig_in_media = depth == 1 && len == 9 &&
+		    memcmp(str, "mediaType", 9) == 0;
+		break;
+	case POL_JSON_STR_BEGIN:
+		if (s->sig_in_media && depth == 1) {
+			s->sig_nmedia++;
+			s->sig_media_len = 0;
+		}
+		break;
+	case POL_JSON_STR_CHUNK:
+		if (!s->sig_in_media || depth != 1)
+			break;
+		room = sizeof(s->sig_media) - 1 - s->sig_media_len;
+		if (len > room)
+			len = room;
+		memcpy(s->sig_media + s->sig_media_len, str, len);
+		s->sig_media_len += len;
+		s->sig_media[s->sig_media_len] = '\0';
+		break;
+	default:
+		if (depth == 1)
+			s->sig_in_media = 0;
+		break;
+	}
+	return 0;
+}
+
+/* A block, not a syntax error: the body is well-formed JSON. */
+static int
+sig_bad(struct pol_stream *s, const char *why)
+{
+	if (!s->sig_failed) {
+		s->sig_failed = 1;
+		pol_report_add(&s->r, "attachment.sigstore", s->sig_key, -1,
+		    "attach only the provenance bundle npm publish "
+		    "--provenance makes under a .sigstore name", "%s", why);
+	}
+	return 0;
+}
+
+static int
+sig_start(struct pol_stream *s)
+{
+	s->sig_started = 1;
+	pol_json_init(&s->sig, POL_JSON_DEPTH_MAX, sig_cb, s);
+	if (pol_json_dupkeys(&s->sig) != 0) {
+		fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL, "memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sig_feed(struct pol_stream *s, const char *str, size_t len)
+{
+	s->sigstore_bytes += len;
+	if (s->sigstore_bytes > PUB_SIGSTORE_MAX) {
+		fatal(s, POL_ERR_LIMIT, "limits.provenance", s->sig_key, NULL,
+		    "provenance bundle over %u bytes", PUB_SIGSTORE_MAX);
+		return -1;
+	}
+	if (s->sig_failed)
+		return 0;
+	if (pol_json_feed(&s->sig, str, len) != POL_JSON_OK)
+		return sig_bad(s, "the .sigstore attachment is not a JSON "
+		    "Sigstore bundle");
+	return 0;
+}
+
+static int
+sig_end(struct pol_stream *s)
+{
+	if (s->sig_failed)
+		return 0;
+	if (pol_json_finish(&s->sig) != POL_JSON_OK || !s->sig_object)
+		return sig_bad(s, "the .sigstore attachment is not a JSON "
+		    "Sigstore bundle");
+	if (s->sig_nmedia != 1 || strncmp(s->sig_media, SIG_MEDIA_PREFIX,
+	    sizeof(SIG_MEDIA_PREFIX) - 1) != 0)
+		return sig_bad(s, "the .sigstore attachment has no Sigstore "
+		    "bundle mediaType");
+	s->sig_ok = 1;
+	return 0;
+}
+
 static int
 body_attach_begin(struct pol_stream *s, const char *key)
 {
@@ -1042,9 +1176,17 @@ body_attach_begin(struct pol_stream *s, const char *key)
 	if (ends_with(key, ".tgz")) {
 		s->cur_attach = A_TARBALL;
 		s->ntarballs++;
+		setstr(s->tgz_key, sizeof(s->tgz_key), key);
 	} else if (ends_with(key, ".sigstore")) {
+		if (s->has_sigstore) {
+			fatal(s, POL_ERR_SYNTAX, "attachment.multiple", key,
+			    "attach one provenance bundle, as npm does",
+			    "more than one .sigstore attachment");
+			return -1;
+		}
 		s->cur_attach = A_SIGSTORE;
 		s->has_sigstore = 1;
+		setstr(s->sig_key, sizeof(s->sig_key), key);
 	} else {
 		s->cur_attach = A_UNKNOWN;
 		pol_report_add(&s->r, "attachment.unknown", key, -1,
@@ -1089,7 +1231,8 @@ body_cb(void *arg, enum pol_json_ev ev, const char *str, size_t len, int depth)
 				    NULL, NULL, "attachment name too long");
 				return -1;
 			}
-			body_attach_begin(s, s->keys[2]);
+			if (body_attach_begin(s, s->keys[2]) != 0)
+				return -1;
 		}
 		if (depth == 3 && s->curv != NULL &&
 		    path_is(s, 3, "versions", "*", "private", NULL))
@@ -1142,6 +1285,8 @@ body_cb(void *arg, enum pol_json_ev ev, const char *str, size_t len, int depth)
 				if (tarball_start(s) != POL_CONTINUE)
 					return -1;
 			}
+			if (s->cur_attach == A_SIGSTORE)
+				return sig_start(s);
 			return 0;
 		}
 		if (depth == 3 && s->curv != NULL &&
@@ -1154,15 +1299,8 @@ body_cb(void *arg, enum pol_json_ev ev, const char *str, size_t len, int depth)
 			if (s->cur_attach == A_TARBALL)
 				return tarball_b64(s, str, len) ==
 				    POL_CONTINUE ? 0 : -1;
-			if (s->cur_attach == A_SIGSTORE) {
-				s->sigstore_bytes += len;
-				if (s->sigstore_bytes > PUB_SIGSTORE_MAX) {
-					fatal(s, POL_ERR_LIMIT,
-					    "limits.provenance", NULL, NULL,
-					    "provenance bundle too large");
-					return -1;
-				}
-			}
+			if (s->cur_attach == A_SIGSTORE)
+				return sig_feed(s, str, len);
 			return 0;
 		}
 		if (s->field == F_NONE)
@@ -1181,6 +1319,8 @@ body_cb(void *arg, enum pol_json_ev ev, const char *str, size_t len, int depth)
 			s->in_data = 0;
 			if (s->cur_attach == A_TARBALL)
 				s->data_done = 1;
+			if (s->cur_attach == A_SIGSTORE)
+				return sig_end(s);
 			return 0;
 		}
 		if (s->field != F_NONE && s->field != F_A_LENGTH) {
@@ -1407,12 +1547,12 @@ judged_version(struct pol_stream *s)
 	size_t	 i, kl, vl;
 	char	 suffix[PUB_VERSION_MAX + 8];
 
-	kl = strlen(s->attach_key);
+	kl = strlen(s->tgz_key);
 	for (i = 0; i < s->nversions; i++) {
 		snprintf(suffix, sizeof(suffix), "-%s.tgz",
 		    s->versions[i].version);
 		vl = strlen(suffix);
-		if (kl > vl && strcmp(s->attach_key + kl - vl, suffix) == 0)
+		if (kl > vl && strcmp(s->tgz_key + kl - vl, suffix) == 0)
 			return &s->versions[i];
 	}
 	return NULL;
@@ -1429,6 +1569,57 @@ check_name(struct pol_stream *s, const char *what, const char *val,
 		    "publish from the package's own folder with npm publish",
 		    "%s \"%.80s\" does not match %s \"%.80s\"", what, val,
 		    refwhat, ref);
+}
+
+/* The bundle, if any, is the judged tarball's: "<same>.sigstore". */
+static void
+check_sigstore(struct pol_stream *s)
+{
+	char	 want[sizeof(s->tgz_key) + 8];
+	size_t	 kl;
+
+	if (!s->has_sigstore)
+		return;
+	if (!s->sig_started)
+		sig_bad(s, "the .sigstore attachment has no bundle data");
+	kl = strlen(s->tgz_key);
+	snprintf(want, sizeof(want), "%.*s.sigstore",
+	    (int)(kl > 4 ? kl - 4 : 0), s->tgz_key);
+	if (strcmp(s->sig_key, want) != 0)
+		pol_report_add(&s->r, "attachment.sigstore", s->sig_key, -1,
+		    "attach the bundle as <name>-<version>.sigstore, as npm "
+		    "does", "the .sigstore attachment is not named after the "
+		    "tarball \"%.120s\"", s->tgz_key);
+}
+
+/*
+ * npm, pnpm and yarn write dist.tarball as <registry>/<name>/-/<K> with K
+ * the tarball's attachment key; a registry serves the attachment whose
+ * file name is the URL's last segment.  Any other file name could be
+ * something the gate did not judge.
+ */
+static void
+check_dist_tarball(struct pol_stream *s, const struct pub_version *v)
+{
+	const char	*url = v->tarball, *seg, *key;
+	size_t		 n;
+
+	if (url[0] == '\0')
+		return;
+	n = strcspn(url, "?#");
+	seg = url + n;
+	while (seg > url && seg[-1] != '/')
+		seg--;
+	key = strrchr(s->tgz_key, '/');
+	key = key != NULL ? key + 1 : s->tgz_key;
+	if ((size_t)(url + n - seg) != strlen(key) ||
+	    strncmp(seg, key, strlen(key)) != 0)
+		pol_report_add(&s->r, "attachment.dist-tarball", NULL, -1,
+		    "publish with npm publish (dist.tarball names the "
+		    "attached tarball)", "dist.tarball names the file "
+		    "\"%.*s\", not the attached tarball \"%.120s\"",
+		    (int)(url + n - seg > 120 ? 120 : url + n - seg), seg,
+		    s->tgz_key);
 }
 
 /* Replays the facts kept while the rule was unknown. */
@@ -1490,6 +1681,10 @@ judge_end(struct pol_stream *s)
 		    "the publish body is not a JSON object");
 		return;
 	}
+	if (s->has_sigstore && s->ntarballs == 0)
+		pol_report_add(r, "attachment.sigstore", s->sig_key, -1,
+		    "attach the provenance bundle next to its tarball",
+		    "a .sigstore attachment without the package tarball");
 	if (s->ntarballs == 0) {
 		/* Not a publish: a packument write (deprecate, ...). */
 		choose_rule(s);
@@ -1587,7 +1782,7 @@ judge_end(struct pol_stream *s)
 		v = judged_version(s);
 		if (v == NULL) {
 			pol_report_add(r, "attachment.unmatched",
-			    s->attach_key, -1,
+			    s->tgz_key, -1,
 			    "send the manifest of the attached version",
 			    "no version in the body matches the attachment");
 		}
@@ -1601,6 +1796,9 @@ judge_end(struct pol_stream *s)
 			    "publish one version per request, as npm does",
 			    "a publish body with a tarball and more than one "
 			    "version in \"versions\"");
+		check_sigstore(s);
+		if (v != NULL)
+			check_dist_tarball(s, v);
 	}
 	setstr(r->name, sizeof(r->name), best_name(s) ? best_name(s) : "");
 	if (v != NULL)
@@ -1710,7 +1908,7 @@ judge_end(struct pol_stream *s)
 			    "access \"%s\" but the policy requires \"%s\"",
 			    got, want);
 	}
-	if (rule->provenance && s->input == POL_INPUT_BODY && !s->has_sigstore)
+	if (rule->provenance && s->input == POL_INPUT_BODY && !s->sig_ok)
 		pol_report_add(r, "provenance", NULL, -1,
 		    "publish from CI with --provenance",
 		    "the policy requires a provenance attestation");
@@ -1794,6 +1992,7 @@ pol_publish_free(struct pol_stream *s)
 	free(s->pend_find);
 	pol_json_free(&s->json);
 	pol_json_free(&s->pj);
+	pol_json_free(&s->sig);
 	pol_policy_unref(s->policy);
 	free(s);
 }

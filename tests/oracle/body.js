@@ -105,9 +105,9 @@ function variants(inp) {
 		    .replace('"private"', '"priv\\u0061te"');
 		out.push({ name: inp.name + '+escaped-keys', buf: Buffer.from(t) });
 	}
-	// The tarball attached under a provenance-bundle name (on once the
-	// attachment rule of issue 8 class 2 is on main: ORACLE_SIGSTORE=1).
-	if (process.env.ORACLE_SIGSTORE === '1') {
+	// The tarball attached under a provenance-bundle name, dist.tarball
+	// naming it (issue 8 class 2): the registry serves it as the tarball.
+	{
 		const b = JSON.parse(text);
 		const nk = key.replace(/\.tgz$/, '') + '.sigstore';
 		b._attachments = { [nk]: body._attachments[key] };

@@ -422,6 +422,158 @@ test_dup_keys_packument(void **state)
 	free(got);
 }
 
+/*
+ * Attachments (issue 8, class 2): a registry stores every attachment under
+ * its own name and serves the one dist.tarball names, so a .sigstore
+ * attachment must be a Sigstore bundle next to the judged tarball, and
+ * dist.tarball must name that tarball.
+ */
+#define SIG_BUNDLE(mt) "{\"content_type\": \"" mt "\", \"data\": " \
+	"\"{\\\"mediaType\\\":\\\"" mt "\\\",\\\"verificationMaterial\\\":" \
+	"{\\\"x\\\":[1,2]},\\\"dsseEnvelope\\\":{}}\", \"length\": 99}"
+#define SIG_MT "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+/* base with `extra` put in _attachments, before or after the tarball. */
+static unsigned char *
+with_attachment(const unsigned char *base, size_t len, const char *extra,
+    int after, size_t *outlen)
+{
+	unsigned char	*out;
+	char		*with;
+	size_t		 n;
+
+	if (!after) {
+		n = strlen(extra) + 32;
+		with = malloc(n);
+		assert_non_null(with);
+		snprintf(with, n, "\"_attachments\": {%s, ", extra);
+		out = edit(base, len, "\"_attachments\": {", with, outlen);
+		free(with);
+		return out;
+	}
+	/* The body ends "...}}}": the tarball's object, _attachments, top. */
+	assert_true(len > 3 && memcmp(base + len - 3, "}}}", 3) == 0);
+	n = len + strlen(extra) + 8;
+	with = malloc(n);
+	assert_non_null(with);
+	memcpy(with, base, len - 2);
+	*outlen = len - 2 + (size_t)sprintf(with + len - 2, ", %s}}", extra);
+	return (unsigned char *)with;
+}
+
+static void
+expect_attach(const unsigned char *buf, size_t len, enum pol_verdict want,
+    const char *rule, const char *what)
+{
+	static const size_t	 chunks[] = { 0, 4096, 7 };
+	enum pol_verdict	 v;
+	char			*got;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		got = judge(strict, buf, len, chunks[i] ? chunks[i] : len,
+		    NULL, &v);
+		if (v != want || (rule != NULL && !has_rule(got, rule)))
+			fail_msg("%s (chunk %zu):\n%s", what, chunks[i], got);
+		free(got);
+	}
+}
+
+static void
+test_attachments(void **state)
+{
+	static const struct {
+		const char	*extra;
+		int		 after;
+		enum pol_verdict want;
+		const char	*rule;
+		const char	*what;
+	} cases[] = {
+		{ "\"@acme/plain-1.0.0.sigstore\": " SIG_BUNDLE(SIG_MT), 1,
+		    POL_ALLOW, NULL, "a bundle after the tarball" },
+		{ "\"@acme/plain-1.0.0.sigstore\": " SIG_BUNDLE(
+		    "application/vnd.dev.sigstore.bundle+json;version=0.2"), 0,
+		    POL_ALLOW, NULL, "a v0.2 bundle before the tarball" },
+		{ "\"@acme/plain-1.0.0.sigstore\": " SIG_BUNDLE(
+		    "application/json"), 1, POL_DENY, "attachment.sigstore",
+		    "a JSON object that is not a bundle" },
+		{ "\"@acme/plain-1.0.0.sigstore\": {\"data\": \"H4sIAAAAAAAA"
+		    "A+3OMQ6CQBCF4a1PsSew\", \"length\": 20}", 1, POL_DENY,
+		    "attachment.sigstore", "base64 under a .sigstore name" },
+		{ "\"@acme/plain-1.0.0.sigstore\": {\"data\": \"{\\\"mediaType"
+		    "\\\":\\\"" SIG_MT "\\\",\\\"mediaType\\\":\\\"x\\\"}\"}", 1,
+		    POL_DENY, "attachment.sigstore",
+		    "a bundle with two mediaType keys" },
+		{ "\"@acme/plain-1.0.0.sigstore\": {\"data\": \"{\\\"mediaType"
+		    "\\\":\\\"" SIG_MT "\\\"} x\"}", 1, POL_DENY,
+		    "attachment.sigstore", "text after the bundle" },
+		{ "\"@acme/plain-1.0.0.sigstore\": {\"data\": {\"mediaType\": "
+		    "\"" SIG_MT "\"}}", 1, POL_DENY, "attachment.sigstore",
+		    "bundle data that is not a string" },
+		{ "\"@acme/plain-2.0.0.sigstore\": " SIG_BUNDLE(SIG_MT), 1,
+		    POL_DENY, "attachment.sigstore",
+		    "a bundle named after another version" },
+		{ "\"@acme/plain-1.0.0.sigstore\": " SIG_BUNDLE(SIG_MT) ", "
+		    "\"@acme/plain-1.0.0.x.sigstore\": " SIG_BUNDLE(SIG_MT), 1,
+		    POL_DENY, "attachment.multiple", "two bundles" },
+		{ "\"@acme/plain-1.0.0.txt\": {\"data\": \"aGk=\"}", 1,
+		    POL_DENY, "attachment.unknown", "an unknown attachment" },
+	};
+	char		 path[1024];
+	unsigned char	*base, *buf, *b2;
+	size_t		 len, blen, b2len, i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ok-plain.json", fixdir);
+	base = slurp(path, &len);
+	assert_non_null(base);
+	expect_attach(base, len, POL_ALLOW, NULL, "the clean body");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf = with_attachment(base, len, cases[i].extra,
+		    cases[i].after, &blen);
+		expect_attach(buf, blen, cases[i].want, cases[i].rule,
+		    cases[i].what);
+		free(buf);
+	}
+
+	/* The tarball itself attached under the bundle's name. */
+	buf = edit(base, len, "\"@acme/plain-1.0.0.tgz\": {",
+	    "\"@acme/plain-1.0.0.sigstore\": {", &blen);
+	b2 = edit(buf, blen, "/-/plain-1.0.0.tgz\"",
+	    "/-/plain-1.0.0.sigstore\"", &b2len);
+	expect_attach(b2, b2len, POL_DENY, "attachment.sigstore",
+	    "the tarball as .sigstore");
+	free(buf);
+	free(b2);
+
+	/* dist.tarball naming another file; npm's own scoped form. */
+	buf = edit(base, len, "/-/plain-1.0.0.tgz\"", "/-/plain-1.0.1.tgz\"",
+	    &blen);
+	expect_attach(buf, blen, POL_DENY, "attachment.dist-tarball",
+	    "dist.tarball naming another file");
+	free(buf);
+	buf = edit(base, len, "/-/plain-1.0.0.tgz\"",
+	    "/-/plain-1.0.0.tgz/../x.tgz\"", &blen);
+	expect_attach(buf, blen, POL_DENY, "attachment.dist-tarball",
+	    "dist.tarball that resolves to another file");
+	free(buf);
+	buf = edit(base, len, "/-/plain-1.0.0.tgz\"",
+	    "/-/x.tgz\\\\plain-1.0.0.tgz\"", &blen);
+	expect_attach(buf, blen, POL_DENY, "attachment.dist-tarball",
+	    "dist.tarball with a backslash (a '/' to URL parsers)");
+	free(buf);
+	buf = edit(base, len, "/-/plain-1.0.0.tgz\"",
+	    "/-/plain-1.0.0.tgz?x=1/y#z\"", &blen);
+	expect_attach(buf, blen, POL_ALLOW, NULL,
+	    "dist.tarball with a query and a fragment");
+	free(buf);
+	buf = edit(base, len, "/-/plain-1.0.0.tgz\"",
+	    "/-/@acme/plain-1.0.0.tgz\"", &blen);
+	expect_attach(buf, blen, POL_ALLOW, NULL, "npm's dist.tarball");
+	free(buf);
+	free(base);
+}
+
 int
 main(void)
 {
@@ -434,6 +586,7 @@ main(void)
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_dup_keys_body),
 		cmocka_unit_test(test_dup_keys_packument),
+		cmocka_unit_test(test_attachments),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
