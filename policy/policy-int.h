@@ -325,6 +325,7 @@ struct pol_tar {
 	/* next entry's path and link: pax or GNU 'L'/'K', the last wins */
 	char		 pax_path[POL_TAR_PATH_MAX + 1];
 	char		 pax_link[POL_TAR_PATH_MAX + 1];
+	int		 pax_path_fragile;	/* a pax path with non-ASCII bytes */
 	int		 have_pax_size;
 	uint64_t	 pax_size;
 	struct pol_tar_entry entry;

@@ -30,6 +30,19 @@
  * arrive (borrowed for the call), then cb->end after its last byte; the
  * data of other types is skipped.  Precedence of names: the last pax
  * path or GNU long name, then prefix/name of the header (same for links).
+ *
+ * Non-ASCII extended names: node-tar turns each piece of an extended
+ * header's data into a string as it consumes it, at least one 512-byte
+ * block at a time but otherwise where the download's chunks end, so in
+ * data longer than a block a cut inside a multi-byte character yields
+ * U+FFFD.  A GNU long name is then mangled, and a pax record no longer
+ * matches its length and is dropped, the entry falling back to its
+ * header's prefix/name.  Which happens depends on the network, not on
+ * the archive.  So in an extended header over one block, a non-ASCII GNU
+ * long name or pax linkpath is ambiguous, and a non-ASCII pax path is
+ * read only when the header's own name is the same path (npm pack writes
+ * the whole UTF-8 path there when prefix/name can hold it) and overrides
+ * no other name; otherwise either reading could be the one extracted.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +73,19 @@ enum {
 #define H_MAGIC		257
 #define H_PREFIX	345
 #define H_PREFIX_LEN	155
+
+/* ascii() : 1 if the n bytes at p are all 7-bit. */
+static int
+ascii(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] & 0x80)
+			return 0;
+	return 1;
+}
 
 /* fail() : makes rc the sticky result with a static message. */
 static enum pol_tar_rc
@@ -313,6 +339,7 @@ pax_parse(struct pol_tar *t, int global)
 	size_t reclen, klen, vlen, i;
 	uint64_t size;
 	char c;
+	int frag;
 
 	if (!utf8_ok((const unsigned char *)p, t->ext_len))
 		return fail(t, POL_TAR_ERR_AMBIGUOUS,
@@ -349,10 +376,19 @@ pax_parse(struct pol_tar *t, int global)
 			return fail(t, POL_TAR_ERR_AMBIGUOUS,
 			    "global pax header sets a size");
 		if (!global && klen == 4 && memcmp(kv, "path", 4) == 0) {
+			/* dropped on a cut read: the name under it shows */
+			frag = t->ext_len > TAR_BLOCK && !ascii(eq + 1, vlen);
+			if (frag && t->pax_path[0] != '\0')
+				return fail(t, POL_TAR_ERR_AMBIGUOUS,
+				    "non-ASCII pax path over another name");
 			if (set_path(t, t->pax_path, eq + 1, vlen) != 0)
 				return t->rc;
+			t->pax_path_fragile = frag;
 		} else if (!global && klen == 8 &&
 		    memcmp(kv, "linkpath", 8) == 0) {
+			if (t->ext_len > TAR_BLOCK && !ascii(eq + 1, vlen))
+				return fail(t, POL_TAR_ERR_AMBIGUOUS,
+				    "non-ASCII pax linkpath");
 			if (set_path(t, t->pax_link, eq + 1, vlen) != 0)
 				return t->rc;
 		} else if (!global && klen == 4 && memcmp(kv, "size", 4) == 0) {
@@ -408,8 +444,13 @@ ext_done(struct pol_tar *t)
 		if (!text_ok((const unsigned char *)t->ext, t->ext_len))
 			return fail(t, POL_TAR_ERR_AMBIGUOUS,
 			    "GNU long name node-tar reads another way");
+		if (t->ext_len > TAR_BLOCK && !ascii(t->ext, n))
+			return fail(t, POL_TAR_ERR_AMBIGUOUS,
+			    "non-ASCII GNU long name");
 		memcpy(type == 'L' ? t->pax_path : t->pax_link, t->ext, n);
 		(type == 'L' ? t->pax_path : t->pax_link)[n] = '\0';
+		if (type == 'L')
+			t->pax_path_fragile = 0;
 		break;
 	}
 	/* A global header applies to no entry in particular. */
@@ -437,6 +478,7 @@ clear_ext(struct pol_tar *t)
 	t->ext_type = 0;
 	t->pax_path[0] = '\0';
 	t->pax_link[0] = '\0';
+	t->pax_path_fragile = 0;
 	t->have_pax_size = 0;
 	t->pax_size = 0;
 }
@@ -526,15 +568,18 @@ hdr_done(struct pol_tar *t)
 	if (tar_num(h + H_MODE, 8, &mode, 0) != 0)
 		return fail(t, POL_TAR_ERR_FORMAT, "bad mode field");
 	memset(e, 0, sizeof(*e));
-	if (t->pax_path[0] != '\0')
+	/* The header's own name (e->path is big enough for 155+1+100). */
+	n = 0;
+	if (posix && h[H_PREFIX] != '\0') {
+		n = field(e->path, h + H_PREFIX, plen);
+		e->path[n++] = '/';
+	}
+	field(e->path + n, h + H_NAME, H_NAME_LEN);
+	if (t->pax_path[0] != '\0') {
+		if (t->pax_path_fragile && strcmp(t->pax_path, e->path) != 0)
+			return fail(t, POL_TAR_ERR_AMBIGUOUS,
+			    "non-ASCII pax path the header names otherwise");
 		memcpy(e->path, t->pax_path, strlen(t->pax_path) + 1);
-	else {
-		n = 0;
-		if (posix && h[H_PREFIX] != '\0') {
-			n = field(e->path, h + H_PREFIX, plen);
-			e->path[n++] = '/';
-		}
-		field(e->path + n, h + H_NAME, H_NAME_LEN);
 	}
 	if (t->pax_link[0] != '\0')
 		memcpy(e->link, t->pax_link, strlen(t->pax_link) + 1);

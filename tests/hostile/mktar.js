@@ -30,6 +30,13 @@
 //                 the inner path
 //   ustar-prefix  magic "ustar\0" with version "  " and a prefix: node-tar
 //                 only reads the prefix under "ustar\0" "00"
+//   pax-utf8-split  a pax path of over 512 bytes with non-ASCII characters
+//                 (dist/<u-umlauts>/.../notes.md) over a header naming the
+//                 smuggled file: node-tar decodes the pax data chunk by
+//                 chunk, and a chunk boundary inside a character drops the
+//                 record, so the header's name is extracted; checked here
+//                 by feeding node-tar the tar one byte at a time (what a
+//                 slow download through zlib can do)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -172,6 +179,18 @@ case 'pax-newline': {
 	    file('package/dist/notes.md', SECRET_SRC)];
 	break;
 }
+case 'pax-utf8-split': {
+	// Over one block, with a character across the block boundary:
+	// node-tar consumes a body 512 bytes at a time at least, so only an
+	// extended header longer than a block can be cut.
+	let pre = 'package/dist/';
+	const rec = () => paxrec('path', pre + ('\u00fc'.repeat(60) + '/')
+	    .repeat(5) + 'notes.md');
+	if ((Buffer.from(rec())[512] & 0xc0) !== 0x80)
+		pre += 'x';
+	parts = [...base, pax('x', rec()), file(SMUGGLED, SECRET_SRC)];
+	break;
+}
 case 'ustar-prefix':
 	parts = [...base, file(SMUGGLED, SECRET_SRC,
 	    { magic: 'ustar\0  ', prefix: 'package/dist' })];
@@ -185,11 +204,19 @@ fs.writeFileSync(out, zlib.gzipSync(raw));
 
 // node-tar's reading, as npm's extractor would see it.
 const seen = [];
-tar.t({ file: out, sync: true, onReadEntry: e => {
+const onReadEntry = e => {
 	const ent = { type: e.type, path: e.path, chunks: [] };
 	seen.push(ent);
 	e.on('data', c => ent.chunks.push(c));
-} });
+};
+if (variant === 'pax-utf8-split') {
+	const p = new tar.Parser({ onReadEntry });
+	for (let i = 0; i < raw.length; i++)
+		p.write(raw.subarray(i, i + 1));
+	p.end();
+} else {
+	tar.t({ file: out, sync: true, onReadEntry });
+}
 // The last entry of a path is what extraction leaves on disk.
 let found = false;
 for (const e of seen) {

@@ -475,6 +475,131 @@ test_gnu_long(void **state)
 	free(a.b);
 }
 
+/*
+ * Non-ASCII extended names: node-tar decodes an extended header's data
+ * piece by piece, a block at least, so in data over 512 bytes a cut
+ * inside a multi-byte character drops a pax record (the header's own name
+ * shows) or mangles a GNU long name.  Such a pax path is read only when
+ * the header names the same path.
+ */
+static void
+pad_rec(struct ar *x)
+{
+	char pad[600];
+
+	memset(pad, 'c', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	pax_rec(x, "comment", pad);
+}
+
+static void
+test_pax_non_ascii(void **state)
+{
+	struct ar a = { 0 }, x = { 0 }, l = { 0 };
+	char longp[400], split[400], *want;
+	size_t i, n;
+
+	(void)state;
+	/* One block: never cut, the pax path is what node-tar reads. */
+	pax_rec(&x, "path", "package/\xc3\xbc.txt");
+	ar_entry(&a, "PaxHeader/u", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/u.txt", '0', "u", 1, NULL, 0);
+	/* Over a block: npm pack's header holds the same path (prefix). */
+	n = (size_t)snprintf(split, sizeof(split), "package/");
+	for (i = 0; i < 60; i++)
+		n += (size_t)snprintf(split + n, sizeof(split) - n, "\xc3\xa9");
+	n += (size_t)snprintf(split + n, sizeof(split) - n, "/");
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(split + n, sizeof(split) - n, "\xc3\xbc");
+	snprintf(split + n, sizeof(split) - n, ".txt");
+	x.len = 0;
+	pad_rec(&x);
+	pax_rec(&x, "path", split);
+	ar_entry(&a, "PaxHeader/s", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, split, '0', "s", 1, NULL, 0);
+	/* A later GNU long name wins whatever happens to the pax path. */
+	x.len = 0;
+	pad_rec(&x);
+	pax_rec(&x, "path", "package/\xc3\xbc-dropped.txt");
+	ar_entry(&a, "PaxHeader/g", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "././@LongLink", 'L', "package/long", 12, NULL, F_GNU);
+	ar_entry(&a, "package/.npmrc", '0', "g", 1, NULL, 0);
+	/* A short non-ASCII GNU long name is never cut either. */
+	ar_entry(&a, "././@LongLink", 'L', "package/\xc3\xbc", 10, NULL,
+	    F_GNU);
+	ar_entry(&a, "package/u", '0', "l", 1, NULL, F_GNU);
+	ar_end(&a);
+	want = malloc(2048);
+	assert_non_null(want);
+	snprintf(want, 2048, "<package/\xc3\xbc.txt|0|0|1|644|>u</>"
+	    "<%s|0|0|1|644|>s</><package/long|0|0|1|644|>g</>"
+	    "<package/\xc3\xbc|0|0|1|644|>l</>", split);
+	expect(&a, POL_TAR_END, want);
+	free(want);
+
+	/* A long last component: the header holds a truncated name. */
+	n = (size_t)snprintf(longp, sizeof(longp), "package/d/");
+	for (i = 0; i < 70; i++)
+		n += (size_t)snprintf(longp + n, sizeof(longp) - n, "\xc3\xbc");
+	snprintf(longp + n, sizeof(longp) - n, ".js.map");
+	a.len = x.len = 0;
+	pad_rec(&x);
+	pax_rec(&x, "path", longp);
+	ar_entry(&a, "PaxHeader/t", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/d/x.js", '0', "t", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, NULL);
+
+	/* The header names another file outright. */
+	a.len = x.len = 0;
+	pax_rec(&x, "path", "package/docs/\xc3\xbc.txt");
+	pad_rec(&x);
+	ar_entry(&a, "PaxHeader/n", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/.npmrc", '0', "n", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, NULL);
+
+	/* Over a GNU long name (which shows if the pax path drops). */
+	a.len = x.len = 0;
+	ar_entry(&a, "././@LongLink", 'L', "package/.npmrc", 14, NULL, F_GNU);
+	pad_rec(&x);
+	pax_rec(&x, "path", "package/\xc3\xbc");
+	ar_entry(&a, "PaxHeader/o", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/\xc3\xbc", '0', "o", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, NULL);
+
+	/* Over an earlier path record of the same header. */
+	a.len = x.len = 0;
+	pad_rec(&x);
+	pax_rec(&x, "path", "package/.npmrc");
+	pax_rec(&x, "path", "package/\xc3\xbc");
+	ar_entry(&a, "PaxHeader/r", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/\xc3\xbc", '0', "r", 1, NULL, 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, NULL);
+
+	/* A GNU long name or pax linkpath over a block, non-ASCII. */
+	a.len = 0;
+	for (i = 0; i < 130; i++)
+		ar_put(&l, "d\xc3\xbc/", 4);
+	ar_put(&l, "f", 2);
+	ar_entry(&a, "././@LongLink", 'L', l.b, l.len, NULL, F_GNU);
+	ar_entry(&a, "package/u", '0', "l", 1, NULL, F_GNU);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, NULL);
+	a.len = x.len = 0;
+	pad_rec(&x);
+	pax_rec(&x, "linkpath", "t\xc3\xbc");
+	ar_entry(&a, "PaxHeader/k", 'x', x.b, x.len, NULL, 0);
+	ar_entry(&a, "package/k", '2', NULL, 0, "t", 0);
+	ar_end(&a);
+	expect(&a, POL_TAR_ERR_AMBIGUOUS, NULL);
+	free(a.b);
+	free(x.b);
+	free(l.b);
+}
+
 static void
 test_numbers_checksum(void **state)
 {
@@ -1108,13 +1233,16 @@ test_ambiguous_pax(void **state)
 	expect(&a, POL_TAR_ERR_AMBIGUOUS, "");
 	free(a.b);
 	free(x.b);
-	/* UTF-8 paths are fine (npm pack writes them in pax). */
+	/*
+	 * UTF-8 paths are fine (npm pack writes them in pax and in the
+	 * header; test_pax_non_ascii has the header naming another path).
+	 */
 	memset(&a, 0, sizeof(a));
 	x.b = NULL;
 	x.len = x.cap = 0;
 	pax_rec(&x, "path", "package/caf\xc3\xa9.md");
 	ar_entry(&a, "P", 'x', x.b, x.len, NULL, 0);
-	ar_entry(&a, "package/caf", '0', "f", 1, NULL, 0);
+	ar_entry(&a, "package/caf\xc3\xa9.md", '0', "f", 1, NULL, 0);
 	ar_end(&a);
 	expect(&a, POL_TAR_END, "<package/caf\xc3\xa9.md|0|0|1|644|>f</>");
 	free(a.b);
@@ -1221,6 +1349,7 @@ main(void)
 		cmocka_unit_test(test_prefix_and_gnu),
 		cmocka_unit_test(test_pax),
 		cmocka_unit_test(test_gnu_long),
+		cmocka_unit_test(test_pax_non_ascii),
 		cmocka_unit_test(test_numbers_checksum),
 		cmocka_unit_test(test_pax_errors),
 		cmocka_unit_test(test_caps),
