@@ -101,6 +101,10 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct px_listener	*l = arg;
 	struct px_conn		*conn;
 
+	if (l->cfg->proxy_protocol) {
+		px_pp_accept(l->ctx, fd, sa, salen, l->ssl, l->admin);
+		return;
+	}
 	if ((conn = px_conn_new(l->ctx, fd, sa, salen, l->ssl)) != NULL)
 		conn->admin = l->admin;
 }
@@ -242,6 +246,7 @@ px_ctx_free(struct px_ctx *ctx)
 {
 	size_t	 i;
 
+	px_pp_abort_all(ctx);
 	while (!TAILQ_EMPTY(&ctx->conns))
 		px_conn_close(TAILQ_FIRST(&ctx->conns), "shutdown");
 	px_fwd_pool_free(ctx);

@@ -198,6 +198,25 @@ get_str(struct cfg_walk *w, yaml_node_t *n, const char *key, char *dst,
 	return 0;
 }
 
+/* get_bool() : true or false (YAML 1.2's spelling only); 0 or -1. */
+static int
+get_bool(struct cfg_walk *w, yaml_node_t *n, const char *key, int *out)
+{
+	const char	*s;
+
+	if ((s = scalar(w, n, key)) == NULL)
+		return -1;
+	if (strcmp(s, "true") == 0)
+		*out = 1;
+	else if (strcmp(s, "false") == 0)
+		*out = 0;
+	else {
+		node_err(w, n, "%s: expected true or false", key);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * get_num() : an unsigned number with an optional unit.  For sizes
  * (is_time 0): KB, MB, GB (powers of 1024; KiB, MiB, GiB accepted).  For
@@ -314,6 +333,9 @@ walk_listen_one(struct cfg_walk *w, yaml_node_t *n)
 		else if (strcmp(key, "chain") == 0)
 			get_str(w, v, "listen.chain", l->chain,
 			    sizeof(l->chain));
+		else if (strcmp(key, "proxy_protocol") == 0)
+			get_bool(w, v, "listen.proxy_protocol",
+			    &l->proxy_protocol);
 		else
 			node_err(w, k, "listen: unknown key \"%s\"", key);
 	}
@@ -338,6 +360,38 @@ walk_listen(struct cfg_walk *w, yaml_node_t *n)
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++)
 		walk_listen_one(w, yaml_document_get_node(w->doc, *it));
+}
+
+/* walk_trusted() : trusted_proxies, a list of addresses or CIDR blocks. */
+static void
+walk_trusted(struct cfg_walk *w, yaml_node_t *n)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*v;
+	const char		*s, *why;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		node_err(w, n, "trusted_proxies: expected a list of addresses "
+		    "or CIDR blocks");
+		return;
+	}
+	w->cfg->ntrusted = 0;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		v = yaml_document_get_node(w->doc, *it);
+		if ((s = scalar(w, v, "trusted_proxies[]")) == NULL)
+			continue;
+		if (w->cfg->ntrusted >= PX_TRUSTED_MAX) {
+			node_err(w, v, "trusted_proxies: at most %d entries",
+			    PX_TRUSTED_MAX);
+			return;
+		}
+		if (px_cidr_parse(s, &w->cfg->trusted[w->cfg->ntrusted],
+		    &why) == -1)
+			node_err(w, v, "trusted_proxies: \"%s\": %s", s, why);
+		else
+			w->cfg->ntrusted++;
+	}
 }
 
 static void
@@ -480,6 +534,8 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			get_str(w, v, key, c->audit_log, sizeof(c->audit_log));
 		else if (strcmp(key, "admin") == 0)
 			walk_admin(w, v);
+		else if (strcmp(key, "trusted_proxies") == 0)
+			walk_trusted(w, v);
 		else if (strcmp(key, "egress") == 0)
 			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {
@@ -664,6 +720,11 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 	if (cfg->spool_dir[0] != '/')
 		px_cfg_err(errs, "%s: spool_dir must be an absolute path",
 		    where);
+	for (i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].proxy_protocol && cfg->ntrusted == 0)
+			px_cfg_err(errs, "%s: listen %s: proxy_protocol needs "
+			    "trusted_proxies (the balancers' addresses)", where,
+			    cfg->listen[i].url);
 	if (fl->verbose)
 		cfg->verbose = fl->verbose;
 	(void)px_egress_cfg_apply(cfg, fl, errs, where);

@@ -183,6 +183,7 @@ req_on_message_begin(llhttp_t *p)
 	wbody_free(conn);
 	conn->head_done = conn->msg_done = 0;
 	conn->body_bytes = 0;
+	conn->fwd_for[0] = '\0';
 	conn->err_status = 0;
 	conn->err_text = NULL;
 	conn->req_chunked = 0;
@@ -448,6 +449,30 @@ route(struct px_conn *conn)
 	return 0;
 }
 
+/*
+ * forwarded_for() : behind a trusted balancer (the peer is in
+ * trusted_proxies), the request's client is the first untrusted hop of
+ * its X-Forwarded-For fields read from the right; otherwise, or when the
+ * list cannot be read, the peer itself.
+ */
+static void
+forwarded_for(struct px_conn *conn)
+{
+	const struct px_cfg	*cfg = conn->ctx->cfg;
+	char			 host[64], all[1024];
+	int			 n;
+
+	conn->fwd_for[0] = '\0';
+	if (cfg->ntrusted == 0 ||
+	    px_peer_host(conn->peer, host, sizeof(host)) == -1 ||
+	    !px_cidr_match(cfg->trusted, cfg->ntrusted, host))
+		return;
+	n = px_http_head_join(&conn->req, "x-forwarded-for", all, sizeof(all));
+	if (n > 0 && px_xff_client(all, (size_t)n, cfg->trusted,
+	    cfg->ntrusted, conn->fwd_for, sizeof(conn->fwd_for)) == -1)
+		conn->fwd_for[0] = '\0';
+}
+
 static int
 req_on_headers_complete(llhttp_t *p)
 {
@@ -456,6 +481,7 @@ req_on_headers_complete(llhttp_t *p)
 
 	conn->head_done = 1;
 	arm(conn, 0, 0);
+	forwarded_for(conn);
 	r = route(conn);
 	/* A body the gate holds or inspects must keep coming. */
 	if (r == 0 && !conn->msg_done && conn->ctx->cfg->body_min_rate > 0 &&
@@ -696,7 +722,7 @@ px_conn_access_log(struct px_conn *conn)
 	px_log_info("conn=%llu req=%s client=%s method=%s path=%s kind=%s "
 	    "pkg=%s status=%d verdict=%s rule=%s upstream_status=%d "
 	    "bytes_in=%llu bytes_out=%llu ms=%llu",
-	    (unsigned long long)conn->id, conn->reqid, conn->peer,
+	    (unsigned long long)conn->id, conn->reqid, px_conn_client(conn),
 	    llhttp_method_name((llhttp_method_t)conn->method), path,
 	    conn->kind, conn->pkg[0] ? px_log_quote(pkg, sizeof(pkg),
 	    conn->pkg) : "-", conn->status, conn->verdict,
@@ -939,6 +965,156 @@ px_conn_new(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
 	return conn_start(conn);
 }
 
+/*
+ * A connection on a proxy_protocol listener before its PROXY header is
+ * read: bytes are taken only as far as px_pp_want() allows, so the TLS
+ * handshake or request after the header stays in the socket for the
+ * bufferevent px_conn_new() makes.
+ */
+struct px_ppwait {
+	struct px_ctx		*ctx;
+	struct px_ppwait	*next, **prevp;
+	struct event		*ev;
+	evutil_socket_t		 fd;
+	SSL_CTX			*ssl;
+	int			 admin;
+	struct sockaddr_storage	 sa;	/* the balancer's socket address */
+	int			 salen;
+	size_t			 len;
+	unsigned char		 buf[PX_PP_MAX];
+};
+
+static void
+ppwait_free(struct px_ppwait *w, int close_fd)
+{
+	*w->prevp = w->next;
+	if (w->next != NULL)
+		w->next->prevp = w->prevp;
+	w->ctx->nppwaits--;
+	event_free(w->ev);
+	if (close_fd)
+		evutil_closesocket(w->fd);
+	free(w);
+}
+
+static void
+ppwait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct px_ppwait	*w = arg;
+	struct px_ctx		*ctx = w->ctx;
+	struct px_conn		*conn;
+	struct sockaddr_storage	 src;
+	const struct sockaddr	*sa;
+	ssize_t			 n;
+	int			 want, have, salen, admin = w->admin;
+	SSL_CTX			*ssl = w->ssl;
+	const char		*why = NULL;
+
+	if (what & EV_TIMEOUT)
+		why = "no PROXY header in time";
+	while (why == NULL && (want = px_pp_want(w->buf, w->len)) > 0) {
+		n = recv(fd, w->buf + w->len, (size_t)want, 0);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return;		/* the rest later */
+		if (n <= 0)
+			why = n == 0 ? "closed before its PROXY header" :
+			    "read error";
+		else
+			w->len += (size_t)n;
+	}
+	if (why == NULL && (px_pp_want(w->buf, w->len) != 0 ||
+	    px_pp_parse(w->buf, w->len, &src, &have) != 0))
+		why = "not a PROXY protocol header";
+	if (why != NULL) {
+		px_log_warnx("event=proxy-protocol-refused reason=\"%s\"", why);
+		ppwait_free(w, 1);
+		return;
+	}
+	/* A header without an address (health checks): the socket's. */
+	if (have) {
+		sa = (const struct sockaddr *)&src;
+		salen = src.ss_family == AF_INET ?
+		    (int)sizeof(struct sockaddr_in) :
+		    (int)sizeof(struct sockaddr_in6);
+	} else {
+		sa = (const struct sockaddr *)&w->sa;
+		salen = w->salen;
+	}
+	explicit_bzero(w->buf, sizeof(w->buf));
+	ppwait_free(w, 0);
+	if ((conn = px_conn_new(ctx, fd, sa, salen, ssl)) != NULL)
+		conn->admin = admin;
+}
+
+void
+px_pp_accept(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
+    int salen, SSL_CTX *ssl, int admin)
+{
+	struct px_ppwait	*w;
+	struct timeval		 tv;
+	char			 host[INET6_ADDRSTRLEN] = "";
+
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, host, sizeof(host));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, host, sizeof(host));
+	/* Only a trusted balancer may say who the client is. */
+	if (!px_cidr_match(ctx->cfg->trusted, ctx->cfg->ntrusted, host)) {
+		px_log_warnx("event=proxy-protocol-refused peer=%s "
+		    "reason=\"not in trusted_proxies\"", host[0] ? host :
+		    "local");
+		evutil_closesocket(fd);
+		return;
+	}
+	if (ctx->draining || ctx->nconns + ctx->nppwaits >= PX_CONN_MAX ||
+	    salen < 0 || (size_t)salen > sizeof(w->sa) ||
+	    (w = calloc(1, sizeof(*w))) == NULL) {
+		px_log_warnx("event=refused reason=%s", ctx->draining ?
+		    "draining" : "too-many-connections");
+		evutil_closesocket(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	w->ctx = ctx;
+	w->fd = fd;
+	w->ssl = ssl;
+	w->admin = admin;
+	memcpy(&w->sa, sa, (size_t)salen);
+	w->salen = salen;
+	if ((w->ev = event_new(ctx->base, fd, EV_READ | EV_PERSIST, ppwait_cb,
+	    w)) == NULL) {
+		evutil_closesocket(fd);
+		free(w);
+		return;
+	}
+	w->next = ctx->ppwaits;
+	if (w->next != NULL)
+		w->next->prevp = &w->next;
+	w->prevp = &ctx->ppwaits;
+	ctx->ppwaits = w;
+	ctx->nppwaits++;
+	tv.tv_sec = ctx->cfg->header_ms / 1000;
+	tv.tv_usec = (ctx->cfg->header_ms % 1000) * 1000;
+	event_add(w->ev, &tv);
+}
+
+void
+px_pp_abort_all(struct px_ctx *ctx)
+{
+	while (ctx->ppwaits != NULL)
+		ppwait_free(ctx->ppwaits, 1);
+}
+
+/* px_conn_client() : the request's client: X-Forwarded-For, else peer. */
+const char *
+px_conn_client(const struct px_conn *conn)
+{
+	return conn->fwd_for[0] != '\0' ? conn->fwd_for : conn->peer;
+}
+
 struct px_conn *
 px_conn_adopt(struct px_ctx *ctx, uint64_t id, struct bufferevent *bev,
     const char *peer, int tls)
@@ -1019,6 +1195,7 @@ px_ctx_drain(struct px_ctx *ctx)
 		return;
 	ctx->draining = 1;
 	px_fwd_pool_free(ctx);
+	px_pp_abort_all(ctx);
 	for (i = 0; i < ctx->nlisteners; i++) {
 		if (ctx->listeners[i].lev != NULL) {
 			evconnlistener_free(ctx->listeners[i].lev);

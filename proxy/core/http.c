@@ -164,6 +164,33 @@ px_http_head_get(const struct px_head *h, const char *name, size_t *len)
 	return NULL;
 }
 
+/*
+ * px_http_head_join() : every field called name, in order, joined with
+ * ',' into out (NUL-terminated).  Returns the length, 0 when there is no
+ * such field, -1 when out is too small.
+ */
+int
+px_http_head_join(const struct px_head *h, const char *name, char *out,
+    size_t outlen)
+{
+	size_t	 i, len = 0, n;
+
+	for (i = 0; i < h->nhdrs; i++) {
+		if (!name_is(h, i, name))
+			continue;
+		n = h->hdrs[i].value_len;
+		if (len + n + 2 > outlen || len + n + 2 > INT32_MAX)
+			return -1;
+		if (len > 0)
+			out[len++] = ',';
+		memcpy(out + len, h->buf + h->hdrs[i].value, n);
+		len += n;
+	}
+	if (outlen > 0)
+		out[len] = '\0';
+	return (int)len;
+}
+
 size_t
 px_http_head_count(const struct px_head *h, const char *name)
 {

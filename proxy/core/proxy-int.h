@@ -100,6 +100,16 @@ struct px_listen_cfg {
 	char		 cert[PATH_MAX];
 	char		 key[PATH_MAX];
 	char		 chain[PATH_MAX];
+	int		 proxy_protocol;	/* a PROXY v1/v2 header first */
+};
+
+/* addr.c: an address block of trusted_proxies. */
+#define PX_TRUSTED_MAX		64
+#define PX_PP_MAX		1024	/* a PROXY v2 header, TLVs included */
+struct px_cidr {
+	int		 family;	/* AF_INET, AF_INET6 */
+	int		 bits;
+	unsigned char	 addr[16];
 };
 
 /* egress.c: the egress section of the settings (see the end of file). */
@@ -156,6 +166,8 @@ struct px_cfg {
 	char			 admin_listen[PX_URL_MAX];	/* "" none */
 	struct px_listen_cfg	 admin;		/* parsed admin_listen */
 	char			 admin_token_file[PATH_MAX];
+	struct px_cidr		 trusted[PX_TRUSTED_MAX];	/* trusted_proxies */
+	size_t			 ntrusted;
 	int			 workers;
 	int			 worker;	/* runtime: this process's index */
 	int			 verbose;
@@ -251,6 +263,7 @@ struct px_pooled {
 };
 TAILQ_HEAD(px_pool, px_pooled);
 
+struct px_ppwait;
 struct px_ctx {
 	struct event_base	*base;
 	struct evdns_base	*dns;
@@ -273,6 +286,8 @@ struct px_ctx {
 	struct px_egress	*egress;	/* egress.c; NULL when off */
 	struct px_metrics	 m;		/* admin.c */
 	char			 admin_token[256];	/* "" none */
+	struct px_ppwait	*ppwaits;	/* conn.c: PROXY headers awaited */
+	size_t			 nppwaits;
 	void			*clients;	/* limit.c's table */
 	size_t			 nclients;
 	uint64_t		 client_cap_log_ms;
@@ -309,6 +324,8 @@ int	px_http_head_value(struct px_head *, const char *, size_t);
  * *len gets its length.  Borrowed until the head is reset. */
 const char	*px_http_head_get(const struct px_head *, const char *name,
 		    size_t *len);
+int		 px_http_head_join(const struct px_head *, const char *name,
+		    char *out, size_t outlen);
 /* The number of fields called name (case-insensitive). */
 size_t	px_http_head_count(const struct px_head *, const char *name);
 /* 1 if field i is hop-by-hop (RFC 9110 7.6.1) or named in Connection. */
@@ -357,7 +374,9 @@ struct px_conn {
 	struct bufferevent	*up;
 	int			 up_connected;
 	int			 up_reusable;	/* upstream said keep-alive */
-	char			 peer[64];	/* "ip:port" */
+	char			 peer[64];	/* "ip:port" (PROXY's client) */
+	char			 fwd_for[64];	/* this request's X-Forwarded-For
+						   client, "" none (addr.c) */
 	int			 tls;
 	int			 admin;		/* accepted on the admin listener */
 	llhttp_t		 reqp;
@@ -474,6 +493,28 @@ void	px_ctx_drain(struct px_ctx *);
  * closes the socket).  px_client_drop() undoes one take.
  */
 int	px_client_take(struct px_ctx *, const char *peer);
+
+/* addr.c: trusted_proxies, X-Forwarded-For, the PROXY protocol header. */
+struct sockaddr_storage;
+int	px_cidr_parse(const char *, struct px_cidr *, const char **why);
+int	px_cidr_match(const struct px_cidr *, size_t, const char *addr);
+int	px_peer_host(const char *peer, char *out, size_t outlen);
+int	px_xff_client(const char *v, size_t len, const struct px_cidr *,
+	    size_t, char *out, size_t outlen);
+int	px_pp_want(const unsigned char *, size_t);
+int	px_pp_parse(const unsigned char *, size_t, struct sockaddr_storage *,
+	    int *have);
+/*
+ * px_pp_accept() : fd was accepted on a proxy_protocol listener: reads the
+ * PROXY header (within timeouts.header, from a trusted_proxies peer
+ * only), then hands fd to px_conn_new() as the client it names.
+ */
+void	px_pp_accept(struct px_ctx *, evutil_socket_t, const struct sockaddr *,
+	    int salen, SSL_CTX *, int admin);
+/* px_pp_abort_all() : closes the connections still awaiting a header. */
+void	px_pp_abort_all(struct px_ctx *);
+/* px_conn_client() : the client address of the current request. */
+const char	*px_conn_client(const struct px_conn *);
 void	px_client_drop(struct px_ctx *, const char *peer);
 
 /* ---------------------------------------------------------- route.c */

@@ -119,7 +119,7 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	memset(&rec, 0, sizeof(rec));
 	rec.time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	rec.request_id = conn->reqid;
-	rec.client = conn->peer;
+	rec.client = px_conn_client(conn);
 	rec.who = conn->who;
 	rec.npm_command = header_copy(conn, "npm-command", cmd, sizeof(cmd));
 	rec.user_agent = header_copy(conn, "user-agent", ua, sizeof(ua));
