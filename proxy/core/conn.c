@@ -255,6 +255,22 @@ req_on_header_value(llhttp_t *p, const char *at, size_t len)
 }
 
 /*
+ * px_conn_note_decision() : appends the line that lets a developer hand a
+ * refusal to the security team: the decision's request id, which
+ * `pubgate show` and the decision log know it by.
+ */
+void
+px_conn_note_decision(const struct px_conn *conn, char *text, size_t size)
+{
+	size_t	 n = strlen(text);
+
+	if (conn->reqid[0] == '\0' || n >= size)
+		return;
+	snprintf(text + n, size - n, "\ndecision %s: quote it to your "
+	    "security team (pubgate show %s)", conn->reqid, conn->reqid);
+}
+
+/*
  * refuse_why() : a write the gate refuses before anything is forwarded:
  * recorded (a deny with its rule), then answered with status.
  */
@@ -273,6 +289,7 @@ refuse_why(struct px_conn *conn, int status, const struct pol_reason *why)
 	if (px_spool_record_reason(conn, status, why) == -1)
 		return req_fail(conn, 503, "pubgate: the decision could not "
 		    "be recorded; nothing was forwarded");
+	px_conn_note_decision(conn, conn->err_buf, sizeof(conn->err_buf));
 	return req_fail(conn, status, conn->err_buf);
 }
 

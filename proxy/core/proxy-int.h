@@ -514,6 +514,8 @@ void	px_pp_accept(struct px_ctx *, evutil_socket_t, const struct sockaddr *,
 /* px_pp_abort_all() : closes the connections still awaiting a header. */
 void	px_pp_abort_all(struct px_ctx *);
 /* px_conn_client() : the client address of the current request. */
+/* px_conn_note_decision() : "\ndecision <id>: ..." appended to text. */
+void	px_conn_note_decision(const struct px_conn *, char *text, size_t size);
 const char	*px_conn_client(const struct px_conn *);
 void	px_client_drop(struct px_ctx *, const char *peer);
 

@@ -300,6 +300,7 @@ write_denied(struct px_conn *conn, const struct pol_report *rep)
 	if (px_spool_record(conn, POL_DENY, 403, rep) == -1)
 		return px_conn_abort(conn, 503, "pubgate: the decision could "
 		    "not be recorded; nothing was forwarded");
+	px_conn_note_decision(conn, conn->err_buf, sizeof(conn->err_buf));
 	if (!conn->keepalive)
 		return px_conn_abort(conn, 403, conn->err_buf);
 	conn->status = 403;
@@ -383,10 +384,11 @@ px_spool_end(struct px_conn *conn)
 		    "not be recorded; nothing was forwarded");
 	if ((text = malloc(PX_RENDER_MAX)) == NULL)
 		return px_conn_abort(conn, status, "pubgate: publish refused");
-	pol_report_render(rep, text, PX_RENDER_MAX);
+	pol_report_render(rep, text, PX_RENDER_MAX - 160);	/* + decision line */
 	if (text[0] == '\0')
 		snprintf(text, PX_RENDER_MAX, "pubgate: publish of %s refused "
 		    "(%s)", conn->pkg, pol_status_str(st));
+	px_conn_note_decision(conn, text, PX_RENDER_MAX);
 	if (early || !conn->keepalive) {
 		r = px_conn_abort(conn, status, text);
 		free(text);

@@ -141,6 +141,8 @@ static const char audit_schema[] =
     "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time_ms);"
     "CREATE INDEX IF NOT EXISTS decisions_package ON decisions"
     " (package, time_ms);"
+    "CREATE INDEX IF NOT EXISTS decisions_request ON decisions"
+    " (request_id);"
     "CREATE TABLE IF NOT EXISTS reasons ("
     " decision_id INTEGER NOT NULL REFERENCES decisions (id)"
     "  ON DELETE CASCADE,"
@@ -180,6 +182,7 @@ static const char audit_sql_query[] =
     " AND time_ms >= ?2"
     " AND (?3 IS NULL OR package GLOB ?3)"
     " AND (?4 IS NULL OR (package >= ?4 AND package < ?5))"
+    " AND (?7 IS NULL OR request_id = ?7)"
     " ORDER BY time_ms DESC, id DESC LIMIT ?6";
 
 static const char audit_sql_status[] =
@@ -1102,6 +1105,10 @@ px_audit_query(struct px_audit *a, const struct px_audit_query *q,
 		sqlite3_bind_null(st, 5);
 	}
 	sqlite3_bind_int(st, 6, limit);
+	if (q->request_id != NULL)
+		sqlite3_bind_text(st, 7, q->request_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (read_row(a, st, &a->rbuf) == -1) {
 			rc = SQLITE_ERROR;

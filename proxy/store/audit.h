@@ -90,6 +90,7 @@ struct px_audit_query {
 	int64_t		 since_ms;	/* 0: no bound */
 	const char	*package_glob;	/* NULL: any */
 	const char	*scope;		/* "@x", NULL: any */
+	const char	*request_id;	/* one decision (pubgate show), NULL */
 	int		 limit;		/* 0: default 100 */
 };
 

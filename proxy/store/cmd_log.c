@@ -12,6 +12,7 @@
  * on stderr.  Text output never passes a control character from the
  * store to the terminal.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -338,4 +339,163 @@ px_log_cmd_main(int argc, char *argv[])
 done:
 	px_audit_close(a);
 	return rc;
+}
+
+/* ------------------------------------------------------ pubgate show */
+
+static void
+show_usage(FILE *f)
+{
+	fprintf(f, "usage: pubgate show [--db FILE] [--json] DECISION-ID\n"
+	    "\n"
+	    "Prints one decision: the id a refused publish's error text names\n"
+	    "(\"decision 1a2b3c4d-17: quote it to your security team\"), with\n"
+	    "who, from where, what, the verdict and every reason.\n"
+	    "\n"
+	    "  --db FILE   the decision store (default %s)\n"
+	    "  --json      one JSON object, as pubgate log --json writes them\n"
+	    "\n"
+	    "example: pubgate show --db /var/lib/pubgate/pubgate.db "
+	    "1a2b3c4d-17\n", PX_LOG_CMD_DEFAULT_DB);
+}
+
+/* field() : "  name: value" with the value made printable, "-" if empty. */
+static void
+show_field(FILE *f, const char *name, const char *v)
+{
+	fprintf(f, "  %-12s ", name);
+	put_safe(v != NULL && v[0] != '\0' ? v : "-", f);
+	putc('\n', f);
+}
+
+static int
+show_cb(const struct px_audit_row *r, void *arg)
+{
+	FILE	*f = arg;
+	char	 num[32];
+	size_t	 i;
+
+	fprintf(f, "decision %s (record %" PRId64 ")\n", r->request_id, r->id);
+	show_field(f, "time", r->time);
+	show_field(f, "verdict", r->verdict);
+	snprintf(num, sizeof(num), "%d", r->status);
+	show_field(f, "status", r->status > 0 ? num : "");
+	show_field(f, "kind", r->kind);
+	show_field(f, "package", r->package);
+	show_field(f, "version", r->version);
+	show_field(f, "tag", r->tag);
+	show_field(f, "access", r->access);
+	show_field(f, "who", r->who);
+	show_field(f, "client", r->client);
+	show_field(f, "npm-command", r->npm_command);
+	show_field(f, "user-agent", r->user_agent);
+	show_field(f, "rule", r->rule_match);
+	show_field(f, "sha512", r->sha512);
+	snprintf(num, sizeof(num), "%" PRId64, r->tarball_bytes);
+	show_field(f, "tarball", num);
+	snprintf(num, sizeof(num), "%" PRId64, r->unpacked_bytes);
+	show_field(f, "unpacked", num);
+	snprintf(num, sizeof(num), "%" PRId64, r->file_count);
+	show_field(f, "files", num);
+	if (r->inspection[0] != '\0')
+		show_field(f, "inspection", r->inspection);
+	for (i = 0; i < r->nreasons; i++) {
+		fputs("  reason       ", f);
+		put_safe(r->reasons[i].rule, f);
+		if (r->reasons[i].file[0] != '\0') {
+			fputs(" ", f);
+			put_safe(r->reasons[i].file, f);
+		}
+		fputs(": ", f);
+		put_safe(r->reasons[i].text, f);
+		putc('\n', f);
+		if (r->reasons[i].hint[0] != '\0') {
+			fputs("               fix: ", f);
+			put_safe(r->reasons[i].hint, f);
+			putc('\n', f);
+		}
+	}
+	if (r->reasons_total > (int64_t)r->nreasons)
+		fprintf(f, "  and %" PRId64 " more reasons\n",
+		    r->reasons_total - (int64_t)r->nreasons);
+	return 1;	/* one is enough */
+}
+
+static int
+json_cb(const struct px_audit_row *r, void *arg)
+{
+	px_audit_row_json(r, arg);
+	fputc('\n', arg);
+	return 1;
+}
+
+int
+px_show_cmd_main(int argc, char *argv[])
+{
+	static const struct option	 longopts[] = {
+		{ "db",		required_argument,	NULL,	'd' },
+		{ "json",	no_argument,		NULL,	'j' },
+		{ "help",	no_argument,		NULL,	'h' },
+		{ NULL,		0,			NULL,	0 }
+	};
+	struct px_audit_query	 q;
+	struct px_audit		*a;
+	const char		*db = PX_LOG_CMD_DEFAULT_DB, *p;
+	char			 err[512];
+	int			 ch, json = 0, n;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+jd:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			show_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "pubgate show: unknown option or "
+			    "missing value: %s (try pubgate show --help)\n",
+			    argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "pubgate show: give one decision id (try "
+		    "pubgate show --help)\n");
+		return 2;
+	}
+	/* A request id: hex, '-', digits; nothing else reaches the query. */
+	for (p = argv[optind]; *p != '\0'; p++)
+		if (!isxdigit((unsigned char)*p) && *p != '-')
+			break;
+	if (*p != '\0' || p == argv[optind] || p - argv[optind] > 40) {
+		fprintf(stderr, "pubgate show: \"%.40s\" is not a decision id "
+		    "(like 1a2b3c4d-17)\n", argv[optind]);
+		return 2;
+	}
+	if ((a = px_audit_open_existing(db, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pubgate show: %s\n", err);
+		return 2;
+	}
+	memset(&q, 0, sizeof(q));
+	q.request_id = argv[optind];
+	q.limit = 1;
+	n = px_audit_query(a, &q, json ? json_cb : show_cb, stdout, err,
+	    sizeof(err));
+	px_audit_close(a);
+	if (n == -1) {
+		fprintf(stderr, "pubgate show: %s\n", err);
+		return 2;
+	}
+	if (n == 0) {
+		fprintf(stderr, "pubgate show: no decision %s in %s\n",
+		    argv[optind], db);
+		return 1;
+	}
+	return fflush(stdout) == 0 ? 0 : 2;
 }

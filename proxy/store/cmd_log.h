@@ -14,6 +14,11 @@
  * exit code (0 ok, 2 error with one line on stderr).
  */
 int	px_log_cmd_main(int argc, char *argv[]);
+/*
+ * px_show_cmd_main() : `pubgate show ID`, one decision by its request id;
+ * 0 found, 1 no such decision, 2 error.
+ */
+int	px_show_cmd_main(int argc, char *argv[]);
 
 /*
  * px_log_cmd_parse_since() : parses a --since value, either a duration

@@ -33,6 +33,30 @@ it_expect_grep 'dist/cli\.js\.map' "$T/npm.err" \
     "npm prints the offending file"
 it_expect_grep '[Ss]ource ?map|sourcesContent|\.map' "$T/npm.err" \
     "npm prints a source map reason"
+# ... and the decision's id, which `pubgate show` finds.
+it_expect_grep 'decision [0-9a-f]+-[0-9]+: quote it to your security team' \
+    "$T/npm.err" "npm prints the decision id"
+did=$(grep -oE 'decision [0-9a-f]+-[0-9]+:' "$T/npm.err" | head -1 |
+    sed 's/^decision //; s/:$//')
+"$PUBGATE" show --db "$T/pubgate.db" "$did" >"$T/show.txt" ||
+    it_fail "pubgate show $did failed"
+it_expect_grep "^decision $did " "$T/show.txt" "pubgate show: the decision"
+it_expect_grep '^  verdict +block' "$T/show.txt" "pubgate show: verdict"
+it_expect_grep '^  package +@pgtest/leaky' "$T/show.txt" "pubgate show: package"
+it_expect_grep '^  client +127\.0\.0\.1' "$T/show.txt" "pubgate show: client"
+it_expect_grep '^  reason +sourcemap\.[a-z-]+ dist/cli\.js\.map' "$T/show.txt" \
+    "pubgate show: the reason"
+"$PUBGATE" show --db "$T/pubgate.db" --json "$did" >"$T/show.json" ||
+    it_fail "pubgate show --json failed"
+it_expect_eq "$(it_json 'd.request_id' "$T/show.json")" "$did" "show --json"
+set +e
+"$PUBGATE" show --db "$T/pubgate.db" 0000dead-1 >/dev/null 2>&1
+rc=$?
+"$PUBGATE" show --db "$T/pubgate.db" "x' OR 1=1" >/dev/null 2>&1
+rc2=$?
+set -e
+it_expect_eq "$rc" 1 "pubgate show of an unknown id"
+it_expect_eq "$rc2" 2 "pubgate show of a malformed id"
 
 # Verdaccio never saw it.
 if it_vd_has @pgtest/leaky 1.0.0; then

@@ -36,7 +36,7 @@ hc_case_flood_slowloris() {
 	# The gate's own count of open client connections, while it lasts.
 	(
 		while kill -0 "$fpid" 2>/dev/null; do
-			curl -sS -m 2 "$HC_ADMIN_URL/-/pubgate/metrics" 2>/dev/null |
+			curl -sS -m 5 "$HC_ADMIN_URL/-/pubgate/metrics" 2>/dev/null |
 			    sed -n 's/^pubgate_connections \([0-9]*\)$/\1/p'
 			sleep 0.5
 		done >"$HC_D/gauge.txt"

@@ -97,6 +97,17 @@ test_deny_403(void **state)
 	assert_non_null(strcasestr(h.resp.p, "content-type: application/json"));
 	assert_true(strncmp(h_body(&h), "{\"error\": \"", 11) == 0);
 	assert_non_null(strstr(h_body(&h), "dist/.env.local"));
+	/* The decision's id, to hand to the security team. */
+	{
+		const char	*d = strstr(h_body(&h), "\\ndecision ");
+		char		 id[64], want[96];
+
+		assert_non_null(d);
+		assert_int_equal(sscanf(d, "\\ndecision %63[^:]", id), 1);
+		assert_non_null(strstr(d, ": quote it to your security team"));
+		snprintf(want, sizeof(want), "(pubgate show %s)", id);
+		assert_non_null(strstr(d, want));
+	}
 	/* The token never shows up in the answer. */
 	assert_null(strstr(h.resp.p, "npm_secrettoken"));
 	h_run(&h, upstream_untouched, 200);
@@ -242,6 +253,8 @@ refused_untouched(struct harness *h, int status, const char *rule)
 		    h_body(h));
 	if (rule != NULL && strstr(h_body(h), rule) == NULL)
 		fail_msg("no %s in %s", rule, h_body(h));
+	if (strstr(h_body(h), "\\ndecision ") == NULL)
+		fail_msg("no decision id in %s", h_body(h));
 	h_run(h, upstream_untouched, 200);
 	assert_true(upstream_untouched(h));
 }
