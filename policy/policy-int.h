@@ -70,6 +70,12 @@ enum pol_mode {
 	POL_MODE_ALLOW = 1,
 };
 
+/* secrets_in_tests: what a secret finding under a test folder does. */
+enum pol_tests_mode {
+	POL_TESTS_BLOCK = 0,
+	POL_TESTS_ALLOW = 1,
+};
+
 struct pol_limits {
 	uint64_t	 tarball;	/* decoded .tgz bytes */
 	uint64_t	 unpacked;	/* sum of file sizes */
@@ -103,6 +109,7 @@ struct pol_rule {
 	struct pol_limits	 limits;
 	enum pol_mode		 sourcemaps;
 	enum pol_mode		 secrets;
+	enum pol_tests_mode	 secrets_in_tests;	/* findings under test/ */
 	enum pol_mode		 paths;
 	struct pol_custom_secret *custom;
 	size_t			 ncustom;
@@ -372,6 +379,8 @@ void		 pol_secrets_free(struct pol_secrets_db *);
 /* pol_secrets_check_regex() : 0 if re compiles, else -1 with a message. */
 int		 pol_secrets_check_regex(const char *re, char *err, size_t errlen);
 size_t		 pol_secrets_builtin_count(void);
+/* pol_secrets_test_path() : 1 if a folder of path is test/, tests/, ... */
+int		 pol_secrets_test_path(const char *path);
 
 /* ------------------------------------------------------------- reasons */
 /* report.c: add a reason (deduplicated by rule+file, capped). */

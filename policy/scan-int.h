@@ -29,6 +29,18 @@ typedef void (*pol_emit_fn)(void *arg, const struct pol_finding *);
 #define POL_SF_ENV	0x01u	/* .env, .env.*, *.env */
 #define POL_SF_GYPI	0x02u	/* config.gypi */
 #define POL_SF_NPMRC	0x04u	/* .npmrc, npmrc, *.npmrc */
+#define POL_SF_PYPIRC	0x08u	/* .pypirc, pypirc */
+#define POL_SF_TEST	0x100u	/* under test/, tests/, __tests__/, fixtures/ */
+
+/*
+ * A detector's check: w holds the bytes of the file that end where the
+ * match ends (n of them, at most POL_SECRETS_LOOK; fewer at the start of
+ * a file).  Returns 1 if the match is a credential, 0 if it is a
+ * placeholder, a documented example, code that names a field or a token
+ * whose checksum is wrong.
+ */
+typedef int (*pol_check_fn)(const unsigned char *w, size_t n);
+#define POL_SECRETS_LOOK	1024	/* bytes kept behind the scan */
 
 /* One built-in detector; the table in secrets.c is constant. */
 struct pol_detector {
@@ -40,12 +52,19 @@ struct pol_detector {
 	const char	*re;		/* Hyperscan expression */
 	unsigned int	 hsflags;	/* HS_FLAG_* */
 	unsigned int	 files;		/* POL_SF_*, 0: every file */
+	pol_check_fn	 check;		/* NULL: every match is a finding */
+	const char	*guard;		/* the false-positive guard, for docs */
 };
 
 /* pol_secrets_builtin() : detector i (< builtin_count), or NULL. */
 const struct pol_detector *pol_secrets_builtin(size_t i);
-/* pol_secrets_file_class() : the POL_SF_* bits of the basename of path. */
+/*
+ * pol_secrets_file_class() : the POL_SF_* bits of path (its basename, and
+ * POL_SF_TEST for a test directory among its folders).
+ */
 unsigned int	 pol_secrets_file_class(const char *path);
+/* pol_secrets_token_crc_ok() : 1 if a 40-byte GitHub/npm token's CRC32 fits. */
+int		 pol_secrets_token_crc_ok(const char *tok, size_t len);
 
 /*
  * One scanning context per publish: a scratch space and one stream that

@@ -5,8 +5,11 @@
  * private keys, ...), the compilation of one rule's database (built-ins
  * plus the rule's custom regexes, done once at policy load by load.c) and
  * the per-publish scanning context (struct pol_secrets_run: a scratch
- * space and one stream, reset between files).  Depends on libc and
- * Hyperscan only; never logs, keeps no mutable globals.
+ * space and one stream, reset between files), and the checks a match
+ * passes before it is a finding (placeholders, documented example
+ * values, CRC32 of GitHub and npm tokens, code naming a field).  Depends
+ * on libc, Hyperscan and zlib (crc32) only; never logs, keeps no mutable
+ * globals.
  *
  * Data flow: scan.c calls pol_secrets_run_begin() for each file, then
  * pol_secrets_run_data() for every chunk (any split: the stream carries
@@ -23,6 +26,13 @@
  * that end at one offset are held and resolved when a later offset is
  * reported or the scan call returns (Hyperscan reports in end order).
  *
+ * Checks: a detector with a check sees the POL_SECRETS_LOOK bytes of the
+ * file that end where its match ends (the run keeps the last bytes of
+ * the chunks it scanned, so a value split over chunks reads back whole)
+ * and may drop the match.  Such detectors are not single-match: a
+ * placeholder first in a file must not hide a real token after it.  Each
+ * has an end boundary, so one occurrence is one match, not one per byte.
+ *
  * Offsets: a finding's offset is the end of the match in the file (what
  * Hyperscan reports without start-of-match tracking).
  */
@@ -31,6 +41,7 @@
 #include <string.h>
 
 #include <hs.h>
+#include <zlib.h>
 
 #include "policy-int.h"
 #include "scan-int.h"
@@ -52,8 +63,20 @@
 /* A PEM line break, raw or JSON-escaped ("\n" as two bytes). */
 #define NL	"(\\r|\\\\r)?(\\n|\\\\n)"
 
-#define DET(id, desc, label, hint, re, fl, files)			\
-	{ id, "secret." id, desc, label, hint, re, fl, files }
+/*
+ * End boundaries: a token ends where its alphabet does (the byte after it
+ * is part of the match) or at the end of the file.  \b serves the tokens
+ * made of word characters only.
+ */
+#define E_U	"([^A-Za-z0-9_-]|$)"		/* base64url tokens */
+#define E_B	"([^A-Za-z0-9+/=]|$)"		/* base64 values */
+#define E_T	"([^A-Za-z0-9._~+/=-]|$)"	/* npmrc token values */
+
+/* What may stand between a PEM header and the first line of its body. */
+#define PEM_GAP	"([^A-Za-z0-9\\\\-]|\\\\[nrt]){1,40}"
+
+#define DET(id, desc, label, hint, re, fl, files, check, guard)		\
+	{ id, "secret." id, desc, label, hint, re, fl, files, check, guard }
 
 #define HINT_REVOKE	"revoke the credential now, remove it from the " \
 	"package and keep it in a secret store or CI variable"
@@ -63,146 +86,255 @@
 	"replace the key pair"
 #define HINT_ENV	"do not publish .env files: add them to .npmignore " \
 	"(or use \"files\") and rotate the values"
+#define HINT_URL	"take the password out of the URL (read it from " \
+	"the environment) and change it"
+
+/* Guards, as the README's detector table words them. */
+#define G_PH		"exact shape and end; placeholders"
+#define G_CODE		"placeholders; code that names a field"
+#define G_CRC		"CRC32 checksum must verify"
+
+static int	check_token(const unsigned char *, size_t);
+static int	check_key(const unsigned char *, size_t);
+static int	check_assign(const unsigned char *, size_t);
+static int	check_env(const unsigned char *, size_t);
+static int	check_crc(const unsigned char *, size_t);
+static int	check_url(const unsigned char *, size_t);
+static int	check_jwt(const unsigned char *, size_t);
 
 static const struct pol_detector builtins[] = {
 	DET("npm-token", "npm access token",
 	    "npm_************************************", HINT_REVOKE,
-	    "\\bnpm_[A-Za-z0-9]{36}\\b", SM, 0),
+	    "\\bnpm_[A-Za-z0-9]{36}\\b", 0, 0, check_crc, G_CRC),
 	DET("npmrc-auth-token", "npm _authToken setting",
 	    "_authToken=****", HINT_NPMRC,
-	    "_authToken[ \\t]*=[ \\t]*[\"']?[A-Za-z0-9._~+/=-]{16,}", SM, 0),
+	    "_authToken[ \\t]*=[ \\t]*[\"']?[A-Za-z0-9._~+/=-]{16,}" E_T,
+	    0, 0, check_assign, G_CODE),
 	DET("npmrc-auth", "npm _auth setting (basic credentials)",
 	    "_auth=****", HINT_NPMRC,
-	    "(^|[\\s:;])_auth[ \\t]*=[ \\t]*[\"']?[A-Za-z0-9+/]{8,}",
-	    SM | ML, 0),
+	    "(^|[\\s:;])_auth[ \\t]*=[ \\t]*[\"']?[A-Za-z0-9+/]{8,}={0,2}" E_B,
+	    ML, 0, check_assign, G_CODE),
 	DET("npmrc-password", "npm _password setting",
 	    "_password=****", HINT_NPMRC,
-	    "(^|[\\s:;])_password[ \\t]*=[ \\t]*[\"']?[^\\s\"'$]",
-	    SM | ML, POL_SF_NPMRC),
+	    "(^|[\\s:;])_password[ \\t]*=[ \\t]*[\"']?[^\\s\"'$][^\\n]*$",
+	    ML, POL_SF_NPMRC, check_env, G_PH),
 	DET("github-token", "GitHub token",
 	    "gh?_************************************", HINT_REVOKE,
-	    "\\bgh[pousr]_[A-Za-z0-9]{36}\\b", SM, 0),
+	    "\\bgh[pousr]_[A-Za-z0-9]{36}\\b", 0, 0, check_crc, G_CRC),
 	DET("github-pat", "GitHub fine-grained personal access token",
 	    "github_pat_****", HINT_REVOKE,
-	    "\\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\\b", SM, 0),
+	    "\\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\\b", 0, 0,
+	    check_token, G_PH),
 	DET("gitlab-token", "GitLab personal access token",
 	    "glpat-********************", HINT_REVOKE,
-	    "\\bglpat-[A-Za-z0-9_-]{20}", SM, 0),
-	/* Not single-match: the AWS documentation key is suppressed. */
+	    "\\bglpat-[A-Za-z0-9_-]{20,64}" E_U, 0, 0, check_token, G_PH),
 	DET("aws-access-key-id", "AWS access key id",
 	    "AKIA****************", HINT_REVOKE,
-	    "\\b(AKIA|ASIA)[A-Z0-9]{16}\\b", 0, 0),
+	    "\\b(AKIA|ASIA)[A-Z0-9]{16}\\b", 0, 0, check_token,
+	    "AWS documentation keys (...EXAMPLE), placeholders"),
 	DET("aws-secret-access-key", "AWS secret access key assignment",
 	    "aws_secret_access_key=****************************************",
 	    HINT_REVOKE,
 	    "(?i)secret_?access_?key[\"']?[ \\t]*[:=][ \\t]*[\"']?"
-	    "[A-Za-z0-9/+]{40}", 0, 0),
+	    "[A-Za-z0-9/+]{40}([^A-Za-z0-9/+=]|$)", 0, 0, check_assign,
+	    "AWS documentation keys (...EXAMPLEKEY), placeholders, code"),
 	/* Logical combination of the two quiet parts below (AUX 0, 1). */
 	DET("gcp-service-account", "Google Cloud service account key file",
 	    "\"private_key\": \"-----BEGIN ****\"", HINT_KEY,
-	    "100000 & 100001", SM | HS_FLAG_COMBINATION, 0),
+	    "100000 & 100001", SM | HS_FLAG_COMBINATION, 0, NULL,
+	    "both \"type\": \"service_account\" and a PEM private_key"),
 	DET("google-api-key", "Google API key",
 	    "AIza***********************************", HINT_REVOKE,
-	    "\\bAIza[0-9A-Za-z_-]{35}", SM, 0),
+	    "\\bAIza[0-9A-Za-z_-]{35}" E_U, 0, 0, check_token, G_PH),
 	DET("google-oauth-secret", "Google OAuth client secret",
 	    "GOCSPX-****************************", HINT_REVOKE,
-	    "\\bGOCSPX-[A-Za-z0-9_-]{28}", SM, 0),
-	/* Not single-match: the storage emulator's public key is suppressed. */
+	    "\\bGOCSPX-[A-Za-z0-9_-]{28}" E_U, 0, 0, check_token, G_PH),
+	/* The storage emulator's public key is suppressed (AUX). */
 	DET("azure-storage-key", "Azure storage or service bus key",
 	    "AccountKey=****", HINT_REVOKE,
 	    "(AccountKey=[A-Za-z0-9+/]{86}==|"
-	    "SharedAccessKey=[A-Za-z0-9+/]{43}=)", 0, 0),
+	    "SharedAccessKey=[A-Za-z0-9+/]{43}=)", 0, 0, check_token,
+	    "the storage emulator's published key, placeholders"),
 	DET("stripe-live-key", "Stripe live secret key",
 	    "sk_live_****", HINT_REVOKE,
-	    "\\b[rs]k_live_[A-Za-z0-9]{24,}", SM, 0),
+	    "\\b[rs]k_live_[A-Za-z0-9]{24,}\\b", 0, 0, check_token, G_PH),
 	DET("slack-token", "Slack token", "xox?-****", HINT_REVOKE,
-	    "\\bxox[abeoprs]-[0-9]{6,}-[A-Za-z0-9-]{8,}", SM, 0),
+	    "\\bxox[abeoprs]-[0-9]{6,}-[A-Za-z0-9-]{8,}([^A-Za-z0-9-]|$)",
+	    0, 0, check_token, G_PH),
 	DET("slack-webhook", "Slack incoming webhook URL",
 	    "hooks.slack.com/services/****", HINT_REVOKE,
 	    "hooks\\.slack\\.com/(services|workflows)/T[A-Z0-9]{6,12}/"
-	    "[A-Z0-9]{6,12}/[A-Za-z0-9]{20,}", SM, 0),
+	    "[A-Z0-9]{6,12}/[A-Za-z0-9]{20,}\\b", 0, 0, check_token, G_PH),
 	DET("twilio-api-key", "Twilio API key",
 	    "SK********************************", HINT_REVOKE,
-	    "\\bSK[0-9a-f]{32}\\b", SM, 0),
+	    "\\bSK[0-9a-f]{32}\\b", 0, 0, check_token, G_PH),
 	DET("twilio-credentials", "Twilio account SID with auth token",
 	    "AC****:****", HINT_REVOKE,
-	    "(\\bAC[0-9a-f]{32}:[0-9a-f]{32}\\b|"
+	    "(\\bAC[0-9a-f]{32}(:|[\"'`][ \\t]*,[ \\t\\r\\n]*[\"'`])"
+	    "[0-9a-f]{32}\\b|"
 	    "(?i:twilio_?auth_?token)[\"']?[ \\t]*[:=][ \\t]*[\"']?"
-	    "[0-9a-f]{32}\\b)", SM, 0),
+	    "[0-9a-f]{32}\\b)", 0, 0, check_token,
+	    "placeholders; a SID alone is not reported"),
 	DET("sendgrid-api-key", "SendGrid API key", "SG.****.****",
 	    HINT_REVOKE,
-	    "\\bSG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}", SM, 0),
+	    "\\bSG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}" E_U, 0, 0,
+	    check_token, G_PH),
 	DET("openai-api-key", "OpenAI API key", "sk-****", HINT_REVOKE,
-	    "(\\bsk-(proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|"
-	    "\\bsk-[A-Za-z0-9]{48}\\b)", SM, 0),
+	    "(\\bsk-(proj|svcacct|admin)-[A-Za-z0-9_-]{40,}" E_U "|"
+	    "\\bsk-[A-Za-z0-9]{48}\\b)", 0, 0, check_token, G_PH),
 	DET("anthropic-api-key", "Anthropic API key", "sk-ant-****",
 	    HINT_REVOKE,
-	    "\\bsk-ant-[a-z]{3,8}[0-9]{2}-[A-Za-z0-9_-]{80,}", SM, 0),
+	    "\\bsk-ant-[a-z]{3,8}[0-9]{2}-[A-Za-z0-9_-]{80,}" E_U, 0, 0,
+	    check_token, G_PH),
 	DET("private-key", "PEM private key",
 	    "-----BEGIN PRIVATE KEY-----****", HINT_KEY,
-	    "-----BEGIN ((RSA|DSA|EC|ENCRYPTED) )?PRIVATE KEY-----" NL
-	    "(Proc-Type:|[A-Za-z0-9+/]{40})", SM, 0),
+	    "(-----BEGIN ((RSA|DSA|EC|ECDSA|ED25519|ED448|X25519|X448|DH|"
+	    "ENCRYPTED|SSH2 ENCRYPTED) )?PRIVATE KEY-----" PEM_GAP
+	    "((Proc-Type|DEK-Info|Comment):|[A-Za-z0-9+/]{40})|"
+	    "\\bPrivate-Lines: [0-9]{1,3}" NL "[A-Za-z0-9+/]{40})", 0, 0,
+	    check_key, "a body of 40+ base64 characters, not a placeholder"),
 	DET("openssh-private-key", "OpenSSH private key",
 	    "-----BEGIN OPENSSH PRIVATE KEY-----****", HINT_KEY,
-	    "-----BEGIN OPENSSH PRIVATE KEY-----" NL "b3BlbnNzaC1rZXktdjE",
-	    SM, 0),
+	    "-----BEGIN OPENSSH PRIVATE KEY-----" PEM_GAP
+	    "b3BlbnNzaC1rZXktdjE", SM, 0, NULL,
+	    "the body must start as an OpenSSH key does"),
 	DET("pgp-private-key", "PGP private key block",
 	    "-----BEGIN PGP PRIVATE KEY BLOCK-----****", HINT_KEY,
 	    "-----BEGIN PGP PRIVATE KEY BLOCK-----[^-]{0,200}(\\n|\\\\n)"
-	    "[A-Za-z0-9+/]{60}", SM, 0),
+	    "[^A-Za-z0-9]{0,40}[A-Za-z0-9+/]{60}", 0, 0, check_key,
+	    "a body of 60+ base64 characters, not a placeholder"),
 	DET("jwt", "JSON web token", "eyJ****.eyJ****.****", HINT_REVOKE,
 	    "\\beyJ[A-Za-z0-9_-]{15,}\\.eyJ[A-Za-z0-9_-]{15,}\\."
-	    "[A-Za-z0-9_-]{20,}", SM, 0),
+	    "[A-Za-z0-9_-]{20,}" E_U, 0, 0, check_jwt,
+	    "the jwt.io sample token, placeholders"),
 	DET("npm-config-gypi", "npm credentials saved in config.gypi",
 	    "\"npm_config__authToken\": \"****\"",
 	    "delete build/config.gypi before packing (node-gyp copies the "
 	    "npm environment into it) and revoke the token",
 	    "(?i)[\"'](npm_config_[^\"'\\r\\n]*|//[^\"'\\r\\n]*:)"
 	    "_(auth|authtoken|password)[\"'][ \\t]*:[ \\t]*[\"'][^\"'\\s]",
-	    SM, POL_SF_GYPI),
+	    SM, POL_SF_GYPI, NULL, "only in config.gypi"),
 	DET("env-assignment", "password, secret or key assigned in an env file",
 	    "NAME=****", HINT_ENV,
 	    "(?i)^[ \\t]*(export[ \\t]+)?[A-Za-z0-9_.-]*"
 	    "(password|passwd|secret|api_?key|token|private_?key|"
 	    "access_?key|credential)[A-Za-z0-9_.-]*[ \\t]*=[ \\t]*"
-	    "([\"'][^\"'\\s]|[^\\s\"'#$])", SM | ML, POL_SF_ENV),
+	    "([\"'][^\"'\\s]|[^\\s\"'#$])[^\\n]*$", ML, POL_SF_ENV,
+	    check_env, "only in env files (.env.example too), judged by "
+	    "value: placeholders, short or numeric values, URLs and paths"),
 	DET("docker-config-auth",
 	    "Docker registry credentials (config.json auths)",
 	    "\"auths\": {\"****\": {\"auth\": \"****\"}}", HINT_REVOKE,
 	    "\"auths\"\\s*:\\s*\\{\\s*\"[^\"]{1,200}\"\\s*:\\s*\\{\\s*"
-	    "\"auth\"\\s*:\\s*\"[A-Za-z0-9+/]{8,}", SM, 0),
+	    "\"auth\"\\s*:\\s*\"[A-Za-z0-9+/]{8,}={0,2}\"", 0, 0,
+	    check_token, G_PH),
 	DET("heroku-api-key", "Heroku API key", "HRKU-****", HINT_REVOKE,
 	    "((?i:heroku)[A-Za-z0-9_ .-]{0,24}[\"']?[ \\t]*[:=][ \\t]*[\"']?"
 	    "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-	    "[0-9a-fA-F]{12}\\b|\\bHRKU-[A-Za-z0-9_-]{60})", SM, 0),
+	    "[0-9a-fA-F]{12}\\b|\\bHRKU-[A-Za-z0-9_-]{60}" E_U ")", 0, 0,
+	    check_token, G_PH),
 	DET("mailgun-api-key", "Mailgun API key",
 	    "key-********************************", HINT_REVOKE,
-	    "\\bkey-[0-9a-f]{32}\\b", SM, 0),
+	    "\\bkey-[0-9a-f]{32}\\b", 0, 0, check_token, G_PH),
 	DET("shopify-token", "Shopify access token",
 	    "shpat_********************************", HINT_REVOKE,
-	    "\\bshp(at|ca|pa|ss)_[a-fA-F0-9]{32}\\b", SM, 0),
+	    "\\bshp(at|ca|pa|ss)_[a-fA-F0-9]{32}\\b", 0, 0, check_token,
+	    G_PH),
 	/* The first part is the base64 of a numeric user id. */
 	DET("discord-bot-token", "Discord bot token", "M****.******.****",
 	    HINT_REVOKE,
 	    "\\b[MNO][DTjz][AEIMQUYcgk][w-z0-5]"
 	    "([MNO][DTjz][AEIMQUYcgk][w-z0-5]){4}[A-Za-z0-9_-]{3,6}\\."
-	    "[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}\\b", SM, 0),
+	    "[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}" E_U, 0, 0,
+	    check_token, G_PH),
 	DET("huggingface-token", "Hugging Face access token",
 	    "hf_**********************************", HINT_REVOKE,
-	    "\\bhf_[A-Za-z0-9]{34,40}\\b", SM, 0),
+	    "\\bhf_[A-Za-z0-9]{34,40}\\b", 0, 0, check_token, G_PH),
 	DET("digitalocean-token", "DigitalOcean token",
 	    "dop_v1_****", HINT_REVOKE,
-	    "\\bdo[opr]_v1_[a-f0-9]{64}\\b", SM, 0),
+	    "\\bdo[opr]_v1_[a-f0-9]{64}\\b", 0, 0, check_token, G_PH),
 	DET("pypi-token", "PyPI upload token", "pypi-AgEIcHlwaS5vcmc****",
 	    HINT_REVOKE,
-	    "\\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", SM, 0),
+	    "\\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}" E_U, 0, 0,
+	    check_token, G_PH),
 	DET("doppler-token", "Doppler token", "dp.pt.****", HINT_REVOKE,
 	    "\\bdp\\.(pt|st|sa|ct|scim|audit)\\.[A-Za-z0-9]{40,44}\\b",
-	    SM, 0),
+	    0, 0, check_token, G_PH),
 	DET("datadog-api-key", "Datadog API or application key assignment",
 	    "DD_API_KEY=********************************", HINT_REVOKE,
 	    "(?i:(dd|datadog)_(api|app|application)_key)[\"']?[ \\t]*[:=]"
-	    "[ \\t]*[\"']?[0-9a-f]{32}", SM, 0),
+	    "[ \\t]*[\"']?[0-9a-f]{32}\\b", 0, 0, check_token, G_PH),
+	DET("url-credentials", "password in a URL or connection string",
+	    "scheme://user:****@host", HINT_URL,
+	    "\\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[A-Za-z0-9._~%!$&*+,;=-]"
+	    "{0,64}:[^\\s@/\"'`<>\\\\]{3,128}@[A-Za-z0-9_-][A-Za-z0-9._-]*"
+	    "([:/?#\\s\"'`),;\\]}<>\\\\]|$)", 0, 0, check_url,
+	    "placeholder or variable passwords, user = password, "
+	    "localhost and example hosts"),
+	DET("databricks-token", "Databricks personal access token",
+	    "dapi********************************", HINT_REVOKE,
+	    "\\bdapi[0-9a-f]{32}(-[0-9])?\\b", 0, 0, check_token, G_PH),
+	DET("dockerhub-token", "Docker Hub access token", "dckr_pat_****",
+	    HINT_REVOKE, "\\bdckr_(pat|oat)_[A-Za-z0-9_-]{27,32}" E_U, 0, 0,
+	    check_token, G_PH),
+	DET("vault-token", "HashiCorp Vault token", "hvs.****",
+	    HINT_REVOKE,
+	    "(\\bhv[sbr]\\.[A-Za-z0-9_-]{90,}" E_U "|"
+	    "(?i:vault_?token)[\"']?[ \\t]*[:=][ \\t]*[\"']?"
+	    "(s\\.[A-Za-z0-9]{24}|hv[sbr]\\.[A-Za-z0-9_-]{24,})" E_U ")",
+	    0, 0, check_token, G_PH),
+	DET("linear-api-key", "Linear API key", "lin_api_****", HINT_REVOKE,
+	    "\\blin_(api|oauth)_[A-Za-z0-9]{40,64}\\b", 0, 0, check_token,
+	    G_PH),
+	DET("grafana-token", "Grafana service account or cloud token",
+	    "glsa_****", HINT_REVOKE,
+	    "(\\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\\b|"
+	    "\\bglc_eyJ[A-Za-z0-9+/_-]{40,}={0,2}" E_B ")", 0, 0,
+	    check_token, G_PH),
+	DET("notion-token", "Notion integration token", "ntn_****",
+	    HINT_REVOKE,
+	    "(\\bntn_[0-9]{11}[A-Za-z0-9]{35}\\b|"
+	    "\\bsecret_[A-Za-z0-9]{43}\\b)", 0, 0, check_token, G_PH),
+	DET("groq-api-key", "Groq API key", "gsk_****", HINT_REVOKE,
+	    "\\bgsk_[A-Za-z0-9]{52}\\b", 0, 0, check_token, G_PH),
+	DET("telegram-bot-token", "Telegram bot token", "123456:AA****",
+	    HINT_REVOKE, "(\\b|bot)[0-9]{6,12}:AA[A-Za-z0-9_-]{33}" E_U, 0, 0,
+	    check_token, G_PH),
+	DET("discord-webhook", "Discord webhook URL",
+	    "discord.com/api/webhooks/****", HINT_REVOKE,
+	    "\\bdiscord(app)?\\.com/api/webhooks/[0-9]{17,20}/"
+	    "[A-Za-z0-9_-]{60,68}" E_U, 0, 0, check_token, G_PH),
+	DET("fcm-server-key", "Firebase Cloud Messaging server key",
+	    "AAAA****:APA91b****", HINT_REVOKE,
+	    "\\bAAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,}" E_U, 0, 0,
+	    check_token, G_PH),
+	DET("newrelic-key", "New Relic API, insert or license key",
+	    "NRAK-****", HINT_REVOKE,
+	    "(\\bNRAK-[A-Z0-9]{27}\\b|\\bNRI[IQ]-[A-Za-z0-9_-]{32}" E_U "|"
+	    "\\b[a-f0-9]{36}NRAL\\b)", 0, 0, check_token, G_PH),
+	DET("sentry-token", "Sentry auth token", "sntrys_****",
+	    HINT_REVOKE,
+	    "(\\bsntry[u]_[a-f0-9]{64}\\b|"
+	    "\\bsntrys_eyJ[A-Za-z0-9+/=]{40,}_[A-Za-z0-9+/]{43}" E_B ")",
+	    0, 0, check_token, G_PH),
+	DET("square-token", "Square access token or OAuth secret",
+	    "EAAA****", HINT_REVOKE,
+	    "(\\bEAAA[A-Za-z0-9_-]{60}" E_U "|"
+	    "\\bsq0(atp|csp)-[A-Za-z0-9_-]{22,43}" E_U ")", 0, 0,
+	    check_token, G_PH),
+	DET("postman-api-key", "Postman API key", "PMAK-****", HINT_REVOKE,
+	    "\\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\\b", 0, 0, check_token, G_PH),
+	DET("age-secret-key", "age secret key", "AGE-SECRET-KEY-1****",
+	    HINT_KEY, "\\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]"
+	    "{58}\\b", 0, 0, check_token, G_PH),
+	DET("yarnrc-auth", "Yarn npmAuthToken or npmAuthIdent setting",
+	    "npmAuthToken: ****", HINT_NPMRC,
+	    "\\bnpmAuth(Token|Ident)[\"']?[ \\t]*:[ \\t]*[\"']?"
+	    "[A-Za-z0-9._~+/=-]{8,}" E_T, 0, 0, check_assign, G_CODE),
+	DET("pypirc-password", "password in a .pypirc file",
+	    "password = ****", HINT_REVOKE,
+	    "(?i)^[ \\t]*password[ \\t]*[:=][ \\t]*[^\\s%$][^\\n]*$",
+	    ML, POL_SF_PYPIRC, check_env, "only in .pypirc; placeholders"),
 };
 
 #define NBUILTIN	(sizeof(builtins) / sizeof(builtins[0]))
@@ -228,14 +360,6 @@ static const struct aux auxes[] = {
 	    "gcp-service-account" },
 	{ "\"private_key\"\\s*:\\s*\"-----BEGIN", HS_FLAG_QUIET, AUX_PART,
 	    "gcp-service-account" },
-	/* AWS documentation values (they end in EXAMPLE / EXAMPLEKEY). */
-	{ "\\b(AKIA|ASIA)[A-Z0-9]{9}EXAMPLE\\b", 0, AUX_SUPPRESS,
-	    "aws-access-key-id" },
-	{ "[A-Za-z0-9/+]{30}EXAMPLEKEY", 0, AUX_SUPPRESS,
-	    "aws-secret-access-key" },
-	/* Its variants (...CYzEXAMPLEKEY): the 40 bytes from the prefix. */
-	{ "wJalrXUtnFEMI/K7MDENG/[A-Za-z0-9/+]{18}", 0, AUX_SUPPRESS,
-	    "aws-secret-access-key" },
 	/* The Azure storage emulator's published account key. */
 	{ "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsu"
 	    "Fq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==", 0, AUX_SUPPRESS,
@@ -274,6 +398,13 @@ struct pol_secrets_run {
 	unsigned char	 tail[SCAN_TAIL * 2];	/* see SCAN_TAIL */
 	struct held	 held[PENDING_MAX];
 	int		 failed;
+	/* The bytes behind the scan, for the detectors' checks. */
+	const unsigned char *blk;	/* the piece being scanned */
+	size_t		 blen;
+	unsigned long long base;	/* file offset of blk[0] */
+	size_t		 nhist;
+	unsigned char	 hist[POL_SECRETS_LOOK];	/* bytes before base */
+	unsigned char	 win[POL_SECRETS_LOOK];
 };
 
 const struct pol_detector *
@@ -310,9 +441,30 @@ has_suffix(const char *s, size_t len, const char *suf)
 }
 
 /*
- * pol_secrets_file_class() : returns the POL_SF_* classes of the basename
- * of path: env files (.env, .env.local, production.env), config.gypi,
- * npmrc files.
+ * pol_secrets_test_path() : 1 if a folder of path (not its basename) is
+ * test, tests, __tests__, fixtures or __fixtures__.
+ */
+int
+pol_secrets_test_path(const char *path)
+{
+	static const char *const dirs[] = { "test", "tests", "__tests__",
+	    "fixtures", "__fixtures__" };
+	const char *p, *slash;
+	size_t i, n;
+
+	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		n = (size_t)(slash - p);
+		for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+			if (strlen(dirs[i]) == n && memcmp(p, dirs[i], n) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * pol_secrets_file_class() : returns the POL_SF_* classes of path: by its
+ * basename env files (.env, .env.local, production.env), config.gypi,
+ * npmrc and pypirc files; POL_SF_TEST for a file under a test folder.
  */
 unsigned int
 pol_secrets_file_class(const char *path)
@@ -333,7 +485,456 @@ pol_secrets_file_class(const char *path)
 		c |= POL_SF_GYPI;
 	if (strcmp(b, "npmrc") == 0 || has_suffix(b, len, ".npmrc"))
 		c |= POL_SF_NPMRC;
+	if (strcmp(b, ".pypirc") == 0 || strcmp(b, "pypirc") == 0)
+		c |= POL_SF_PYPIRC;
+	if (pol_secrets_test_path(path))
+		c |= POL_SF_TEST;
 	return c;
+}
+
+/* -------------------------------------------------------------- checks */
+
+static int
+is_alnum(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z');
+}
+
+/* A byte of a token or value, as the checks walk back over them. */
+static int
+is_vchar(int c)
+{
+	return is_alnum(c) || c == '_' || c == '-' || c == '+' || c == '/' ||
+	    c == '.' || c == '~';
+}
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* ci_find() : 1 if the lowercase word occurs in v, case-insensitively. */
+static int
+ci_find(const unsigned char *v, size_t n, const char *word)
+{
+	size_t i, j, m = strlen(word);
+
+	for (i = 0; i + m <= n; i++) {
+		for (j = 0; j < m; j++)
+			if (lower(v[i + j]) != word[j])
+				break;
+		if (j == m)
+			return 1;
+	}
+	return 0;
+}
+
+/* ci_eq() : 1 if v is the lowercase word, case-insensitively. */
+static int
+ci_eq(const unsigned char *v, size_t n, const char *word)
+{
+	return strlen(word) == n && ci_find(v, n, word);
+}
+
+/*
+ * value_at() : the value that ends the window w: the terminator byte a
+ * boundary consumed and base64 '=' padding are dropped, then the run of
+ * value bytes before them is the value.  Returns its start; *vlen.
+ */
+static const unsigned char *
+value_at(const unsigned char *w, size_t n, size_t *vlen)
+{
+	size_t e = n, b;
+
+	if (e > 0 && !is_vchar(w[e - 1]) && w[e - 1] != '=')
+		e--;
+	while (e > 0 && w[e - 1] == '=')
+		e--;
+	for (b = e; b > 0 && is_vchar(w[b - 1]); b--)
+		;
+	*vlen = e - b;
+	return w + b;
+}
+
+/*
+ * Words that mark a stand-in (case-insensitive): documentation values
+ * (AWS's keys end in EXAMPLE, its secret key starts with wJalrXUtnFEMI),
+ * template text, counting sequences.
+ */
+static const char *const ph_words[] = {
+	"xxxx", "example", "sample", "placeholder", "changeme", "change_me",
+	"change-me", "dummy", "redacted", "your", "insert", "replace",
+	"0123456789", "1234567890", "abcdefghij", "wjalrxutnfemi",
+};
+
+/*
+ * placeholder() : 1 if the value v is a stand-in: empty, a word above,
+ * one repeated byte; strict (tokens) also a run of 6 equal bytes or at
+ * most 4 distinct bytes in 12 or more.
+ */
+static int
+placeholder(const unsigned char *v, size_t n, int strict)
+{
+	unsigned char seen[256];
+	size_t i, run = 1, maxrun = 1, distinct = 0;
+
+	if (n == 0)
+		return 1;
+	for (i = 0; i < sizeof(ph_words) / sizeof(ph_words[0]); i++)
+		if (ci_find(v, n, ph_words[i]))
+			return 1;
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < n; i++) {
+		if (!seen[v[i]]) {
+			seen[v[i]] = 1;
+			distinct++;
+		}
+		if (i > 0 && v[i] == v[i - 1]) {
+			if (++run > maxrun)
+				maxrun = run;
+		} else
+			run = 1;
+	}
+	if (distinct == 1)
+		return 1;
+	if (!strict)
+		return 0;
+	return maxrun >= 6 || (n >= 12 && distinct <= 4);
+}
+
+/* check_token() : a fixed-format token that is not a placeholder. */
+static int
+check_token(const unsigned char *w, size_t n)
+{
+	const unsigned char *v;
+	size_t vlen;
+
+	v = value_at(w, n, &vlen);
+	return !placeholder(v, vlen, 1);
+}
+
+/* check_key() : a key body that is not a placeholder (no run test). */
+static int
+check_key(const unsigned char *w, size_t n)
+{
+	const unsigned char *v;
+	size_t vlen;
+
+	v = value_at(w, n, &vlen);
+	return !placeholder(v, vlen, 0);
+}
+
+/*
+ * pol_secrets_token_crc_ok() : GitHub's and npm's token format: a 4-byte
+ * prefix, 30 random base62 bytes and their CRC32 in 6 base62 digits
+ * (0-9A-Za-z, zero padded).  Returns 1 if tok (len bytes) carries it.
+ */
+int
+pol_secrets_token_crc_ok(const char *tok, size_t len)
+{
+	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz";
+	const char *p;
+	uint64_t want = 0;
+	size_t i;
+
+	if (len != 40 || tok[3] != '_')
+		return 0;
+	for (i = 34; i < 40; i++) {
+		if (tok[i] == '\0' || (p = strchr(b62, tok[i])) == NULL)
+			return 0;
+		want = want * 62 + (uint64_t)(p - b62);
+	}
+	return want == crc32(0L, (const Bytef *)tok + 4, 30);
+}
+
+/* check_crc() : a ghp_/npm_ token whose checksum verifies. */
+static int
+check_crc(const unsigned char *w, size_t n)
+{
+	const unsigned char *v;
+	size_t vlen;
+
+	v = value_at(w, n, &vlen);
+	if (vlen > 40) {
+		v += vlen - 40;
+		vlen = 40;
+	}
+	return pol_secrets_token_crc_ok((const char *)v, vlen);
+}
+
+/*
+ * check_assign() : a setting's value (name = value) that is neither a
+ * placeholder nor code: an unquoted dotted name without digits
+ * (this._authToken = data.accessToken) is a field, not a credential.
+ */
+static int
+check_assign(const unsigned char *w, size_t n)
+{
+	const unsigned char *v;
+	size_t vlen, i;
+	int dot = 0, digit = 0, q;
+
+	v = value_at(w, n, &vlen);
+	q = v > w ? v[-1] : 0;
+	if (q != '"' && q != '\'' && q != '`') {
+		for (i = 0; i < vlen; i++) {
+			if (v[i] == '.')
+				dot = 1;
+			if (v[i] >= '0' && v[i] <= '9')
+				digit = 1;
+		}
+		if (dot && !digit)
+			return 0;
+	}
+	return !placeholder(v, vlen, 1);
+}
+
+/* Values an env or config template holds instead of a secret. */
+static const char *const env_words[] = {
+	"password", "passwd", "secret", "test", "testing", "todo", "none",
+	"null", "nil", "undefined", "true", "false", "yes", "no", "required",
+	"optional", "default", "empty", "token", "key", "value", "string",
+};
+
+/*
+ * check_env() : the value of a NAME=value (or name: value) line that the
+ * match ends; not a finding when it is a placeholder, a template
+ * (${X}, {{x}}, %(x)s, <x>), shorter than 6 bytes, a number, a URL
+ * (url-credentials judges those) or a path.  A line longer than the
+ * window cannot be read back: it is a finding (fail closed).
+ */
+static int
+check_env(const unsigned char *w, size_t n)
+{
+	const unsigned char *v;
+	size_t b, e = n, i, vlen;
+	int digits = 1;
+
+	while (e > 0 && (w[e - 1] == '\r' || w[e - 1] == '\n'))
+		e--;
+	for (b = e; b > 0 && w[b - 1] != '\n'; b--)
+		;
+	if (b == 0 && n == POL_SECRETS_LOOK)
+		return 1;
+	while (b < e && w[b] != '=' && w[b] != ':')
+		b++;
+	if (b == e)
+		return 1;
+	b++;
+	while (b < e && (w[b] == ' ' || w[b] == '\t'))
+		b++;
+	while (e > b && (w[e - 1] == ' ' || w[e - 1] == '\t'))
+		e--;
+	if (b < e && w[b] != '"' && w[b] != '\'') {
+		/* An unquoted value ends at a " #" comment. */
+		for (i = b + 1; i < e; i++)
+			if (w[i] == '#' && (w[i - 1] == ' ' ||
+			    w[i - 1] == '\t'))
+				break;
+		for (e = i; e > b && (w[e - 1] == ' ' || w[e - 1] == '\t');)
+			e--;
+	} else if (e - b >= 2 && w[e - 1] == w[b]) {
+		b++;
+		e--;
+	}
+	v = w + b;
+	vlen = e - b;
+	if (vlen < 6)
+		return 0;
+	for (i = 0; i < sizeof(env_words) / sizeof(env_words[0]); i++)
+		if (ci_eq(v, vlen, env_words[i]))
+			return 0;
+	for (i = 0; i < vlen; i++)
+		if (v[i] < '0' || v[i] > '9')
+			digits = 0;
+	if (digits)
+		return 0;
+	if (v[0] == '<' || v[0] == '[' || v[0] == '{' || v[0] == '%' ||
+	    v[0] == '$' || v[0] == '/' || v[0] == '~' ||
+	    (v[0] == '.' && vlen > 1 && (v[1] == '/' || v[1] == '.')))
+		return 0;
+	if (ci_find(v, vlen, "${") || ci_find(v, vlen, "{{") ||
+	    ci_find(v, vlen, "%(") || ci_find(v, vlen, "://") ||
+	    ci_find(v, vlen, "****") || ci_find(v, vlen, "...") ||
+	    ci_find(v, vlen, "<") || ci_find(v, vlen, ">"))
+		return 0;
+	return !placeholder(v, vlen, 0);
+}
+
+static int
+is_hostchar(int c)
+{
+	return is_alnum(c) || c == '.' || c == '-' || c == '_';
+}
+
+/* Passwords that documentation and templates put in URLs. */
+static const char *const url_words[] = {
+	"password", "pass", "passwd", "pwd", "pw", "secret", "admin", "root",
+	"guest", "test", "user", "username", "mypassword", "token", "apikey",
+	"api_key", "foo", "bar", "xxx", "***", "abc", "123", "1234",
+	"12345", "123456", "qwerty", "letmein", "anonymous",
+};
+
+/* Hosts of documentation and local development. */
+static const char *const url_hosts[] = {
+	"localhost", "127.0.0.1", "0.0.0.0", "host", "hostname", "server",
+	"domain", "domain.com", "example.com", "example.org", "example.net",
+	"company.com", "mycompany.com", "yourcompany.com",
+};
+
+/* Suffixes reserved for documentation and tests (RFC 2606, 6761). */
+static const char *const url_suffixes[] = {
+	".example", ".test", ".invalid", ".localhost", ".example.com",
+	".example.org", ".example.net", ".local", ".company.com",
+	".mycompany.com", ".yourcompany.com",
+};
+
+/*
+ * check_url() : scheme://user:password@host.  Not a finding: a password
+ * that is a placeholder (also once percent-decoded and reduced to its
+ * letters and digits: pas%2As), holds 1234, a template or variable ($X,
+ * ${X}, {x}, %s), the same as the user, one repeated byte; a host of
+ * local development or documentation.  A URL longer than the window: a
+ * finding.
+ */
+static int
+check_url(const unsigned char *w, size_t n)
+{
+	const unsigned char *user, *pass, *host;
+	unsigned char norm[256];
+	size_t e = n, hb, at, i, ulen, plen, hlen, nlen;
+
+	if (e > 0 && !is_hostchar(w[e - 1]))
+		e--;
+	for (hb = e; hb > 0 && is_hostchar(w[hb - 1]); hb--)
+		;
+	if (hb == 0 || w[hb - 1] != '@')
+		return 1;
+	at = hb - 1;
+	for (i = at; i >= 3; i--)
+		if (w[i - 3] == ':' && w[i - 2] == '/' && w[i - 1] == '/')
+			break;
+	if (i < 3)
+		return 1;
+	user = w + i;
+	for (ulen = 0; i + ulen < at && user[ulen] != ':'; ulen++)
+		;
+	if (i + ulen >= at)
+		return 1;
+	pass = user + ulen + 1;
+	plen = at - (i + ulen + 1);
+	host = w + hb;
+	hlen = e - hb;
+	/* The password percent-decoded, letters and digits only: pas%2As. */
+	for (i = 0, nlen = 0; i < plen && nlen < sizeof(norm); i++) {
+		if (pass[i] == '%' && i + 2 < plen) {
+			i += 2;
+			continue;
+		}
+		if (is_alnum(pass[i]))
+			norm[nlen++] = pass[i];
+	}
+
+	for (i = 0; i < sizeof(url_words) / sizeof(url_words[0]); i++)
+		if (ci_eq(pass, plen, url_words[i]) ||
+		    ci_eq(norm, nlen, url_words[i]))
+			return 0;
+	if (ci_find(pass, plen, "1234"))
+		return 0;
+	/* A ':' in the password: cvs://:pserver:anoncvs@host, not a URL's. */
+	for (i = 0; i < plen; i++)
+		if (pass[i] == '$' || pass[i] == '{' || pass[i] == '*' ||
+		    pass[i] == ':' ||
+		    pass[i] == '[' || pass[i] == '(' ||
+		    (pass[i] == '%' && i + 1 < plen && (pass[i + 1] == 's' ||
+		    pass[i + 1] == '(')))
+			return 0;
+	if (plen == ulen && memcmp(pass, user, plen) == 0)
+		return 0;
+	if (placeholder(pass, plen, 0))
+		return 0;
+	for (i = 0; i < sizeof(url_hosts) / sizeof(url_hosts[0]); i++)
+		if (ci_eq(host, hlen, url_hosts[i]))
+			return 0;
+	for (i = 0; i < sizeof(url_suffixes) / sizeof(url_suffixes[0]); i++)
+		if (hlen > strlen(url_suffixes[i]) && ci_eq(host + hlen -
+		    strlen(url_suffixes[i]), strlen(url_suffixes[i]),
+		    url_suffixes[i]))
+			return 0;
+	if (hlen >= 4 && memcmp(host, "127.", 4) == 0)
+		return 0;
+	return 1;
+}
+
+/* b64url_val() : the value of a base64url byte, or -1. */
+static int
+b64url_val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-' || c == '+')
+		return 62;
+	if (c == '_' || c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * check_jwt() : a JWT that is not jwt.io's sample (its payload holds
+ * "sub": "1234567890" and "name": "John Doe"), nor one whose payload is
+ * a library's documentation example, nor a placeholder.  A
+ * token cut by the window start is a finding.
+ */
+static int
+check_jwt(const unsigned char *w, size_t n)
+{
+	unsigned char out[POL_SECRETS_LOOK];
+	const unsigned char *v, *p, *dot;
+	size_t vlen, i, o = 0, plen;
+	unsigned int acc = 0;
+	int bits = 0, x;
+
+	v = value_at(w, n, &vlen);
+	for (i = 0; i + 3 <= vlen; i++)
+		if (memcmp(v + i, "eyJ", 3) == 0)
+			break;
+	if (i + 3 > vlen)
+		return 1;
+	v += i;
+	vlen -= i;
+	if (placeholder(v, vlen, 0))
+		return 0;
+	if ((p = memchr(v, '.', vlen)) == NULL)
+		return 1;
+	p++;
+	if ((dot = memchr(p, '.', vlen - (size_t)(p - v))) == NULL)
+		return 1;
+	plen = (size_t)(dot - p);
+	for (i = 0; i < plen && o < sizeof(out); i++) {
+		if ((x = b64url_val(p[i])) < 0)
+			return 1;
+		acc = (acc << 6) | (unsigned int)x;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (ci_find(out, o, "\"sub\":\"1234567890\"") &&
+	    ci_find(out, o, "\"name\":\"john doe\""))
+		return 0;
+	/* PyJWT's and jsonwebtoken's documentation payloads. */
+	if (ci_eq(out, o, "{\"some\":\"payload\"}") ||
+	    ci_eq(out, o, "{\"foo\":\"bar\"}"))
+		return 0;
+	return 1;
 }
 
 /*
@@ -511,14 +1112,17 @@ report(struct pol_secrets_run *r, unsigned int id, unsigned long long to)
 		d = &builtins[id];
 		f.rule = d->rule;
 		f.hint = d->hint;
-		snprintf(f.text, sizeof(f.text), "%s (%s)", d->desc, d->label);
+		snprintf(f.text, sizeof(f.text), "%s (%s)%s", d->desc,
+		    d->label, r->fclass & POL_SF_TEST ? ", in a test folder" :
+		    "");
 	} else {
 		j = id - NBUILTIN;
 		f.rule = r->db->rules[j];
 		f.hint = "remove the value matched by this custom secret "
 		    "pattern from the package and rotate it";
 		snprintf(f.text, sizeof(f.text), "custom secret pattern '%s' "
-		    "matched (value redacted)", r->db->ids[j]);
+		    "matched (value redacted)%s", r->db->ids[j],
+		    r->fclass & POL_SF_TEST ? ", in a test folder" : "");
 	}
 	r->emit(r->arg, &f);
 }
@@ -570,6 +1174,50 @@ resolve(struct pol_secrets_run *r)
 	r->nheld = 0;
 }
 
+/*
+ * window() : copies the (at most POL_SECRETS_LOOK) bytes of the file
+ * that end at offset to into r->win; returns how many.
+ */
+static size_t
+window(struct pol_secrets_run *r, unsigned long long to)
+{
+	unsigned long long first = r->base - r->nhist, pos;
+	size_t n, i;
+
+	if (to > r->base + r->blen)
+		to = r->base + r->blen;
+	if (to < first)
+		return 0;
+	n = (size_t)(to - first);
+	if (n > POL_SECRETS_LOOK)
+		n = POL_SECRETS_LOOK;
+	for (i = 0, pos = to - n; i < n; i++, pos++)
+		r->win[i] = pos >= r->base ? r->blk[pos - r->base] :
+		    r->hist[r->nhist - (size_t)(r->base - pos)];
+	return n;
+}
+
+/* remember() : the piece just scanned joins the bytes kept behind it. */
+static void
+remember(struct pol_secrets_run *r, const unsigned char *p, size_t n)
+{
+	size_t keep;
+
+	if (n >= POL_SECRETS_LOOK) {
+		memcpy(r->hist, p + n - POL_SECRETS_LOOK, POL_SECRETS_LOOK);
+		r->nhist = POL_SECRETS_LOOK;
+	} else {
+		keep = r->nhist + n > POL_SECRETS_LOOK ?
+		    POL_SECRETS_LOOK - n : r->nhist;
+		memmove(r->hist, r->hist + r->nhist - keep, keep);
+		memcpy(r->hist + keep, p, n);
+		r->nhist = keep + n;
+	}
+	r->base += n;
+	r->blk = NULL;
+	r->blen = 0;
+}
+
 /* on_match() : Hyperscan's match callback; always goes on (returns 0). */
 static int
 on_match(unsigned int id, unsigned long long from, unsigned long long to,
@@ -597,6 +1245,8 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
 		if (d->files != 0 && (d->files & r->fclass) == 0)
 			return 0;
 		if (r->seen[id])
+			return 0;
+		if (d->check != NULL && !d->check(r->win, window(r, to)))
 			return 0;
 		if ((d->hsflags & HS_FLAG_SINGLEMATCH) == 0) {
 			hold(r, id, to, 0);
@@ -665,6 +1315,10 @@ pol_secrets_run_begin(struct pol_secrets_run *r, const char *path)
 	memset(r->seen, 0, NBUILTIN + r->db->ncustom);
 	r->nheld = 0;
 	r->failed = 0;
+	r->blk = NULL;
+	r->blen = 0;
+	r->base = 0;
+	r->nhist = 0;
 	return 0;
 }
 
@@ -693,6 +1347,8 @@ pol_secrets_run_data(struct pol_secrets_run *r, const unsigned char *buf,
 			memcpy(r->tail, buf, n);
 			p = r->tail;
 		}
+		r->blk = p;
+		r->blen = n;
 		if (hs_scan_stream(r->stream, (const char *)p,
 		    (unsigned int)n, 0, r->scratch, on_match, r) !=
 		    HS_SUCCESS) {
@@ -700,6 +1356,7 @@ pol_secrets_run_data(struct pol_secrets_run *r, const unsigned char *buf,
 			return -1;
 		}
 		resolve(r);
+		remember(r, p, n);
 		buf += n;
 		len -= n;
 	}

@@ -11,7 +11,8 @@ const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
 
-const TOKEN = 'ghp_' + 'Q7hX2mK9pLw4RtZ8vN3bY6cJ1fD5gH0sA2eT';
+// Its last 6 characters are the CRC32 GitHub's format carries.
+const TOKEN = 'ghp_' + 'Q7hX2mK9pLw4RtZ8vN3bY6cJ1fD5gH' + '32TQSA';
 const CONTENT = Buffer.from('# vendored build settings\nGITHUB_TOKEN=' +
     TOKEN + '\n');
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "policy-int.h"
 #include "scan-int.h"
@@ -112,12 +113,19 @@ pkg_init(struct pkg *p)
 	    "\"sourcesContent\":[\"x\"],\"mappings\":\"AAAA\"}";
 	static const char al[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz";
 	size_t i, n = sizeof(map) - 1, o;
 	uint32_t v;
+	unsigned long crc;
 
 	memcpy(p->npm, "npm_", 4);
-	for (i = 0; i < 36; i++)
+	for (i = 0; i < 30; i++)
 		p->npm[4 + i] = set[(i * 5 + 1) % (sizeof(set) - 1)];
+	/* npm's token format ends in the CRC32 of the 30 random bytes. */
+	crc = crc32(0L, (const Bytef *)p->npm + 4, 30);
+	for (i = 6; i-- > 0; crc /= 62)
+		p->npm[34 + i] = b62[crc % 62];
 	p->npm[40] = '\0';
 	snprintf(p->npmrc, sizeof(p->npmrc),
 	    "//registry.npmjs.org/:_authToken=%s\n", p->npm);

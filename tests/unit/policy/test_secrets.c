@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "policy-int.h"
 #include "scan-int.h"
@@ -178,7 +179,9 @@ test_custom_split(void **state)
  * Sample templates: {Xn} expands to n generated characters of class X,
  * so that no literal here looks like a live token:
  * a alnum, U upper alnum, h lower hex, b base64, u base64url, d digits,
- * L letters, D base64 of digits (Discord user ids).
+ * L letters, D base64 of digits (Discord user ids), B bech32 (age),
+ * x, X, z one repeated character (placeholders: x, X, 0), and C36 a
+ * GitHub/npm token body: 30 alnum and their CRC32 in 6 base62 digits.
  */
 static const char *
 class_set(char c, size_t i)
@@ -188,23 +191,47 @@ class_set(char c, size_t i)
 
 	switch (c) {
 	case 'a':
+	case 'C':
 		return "aZ3kQ9mB7xR2pL5tW8nC4vY6";
 	case 'U':
 		return "Q7ZK3XJ9W2VM5TP8RB4N";
 	case 'h':
 		return "0123456789abcdef";
 	case 'b':
-		return "Ab+Cd/Ef9Gh8Ij7Kl6Mn5";
+		return "Ab+Cd/Ef9Gh8Ij7Kl6Mn5Q";
 	case 'u':
-		return "Ab-Cd_Ef9Gh8Ij7Kl6Mn5";
+		return "Ab-Cd_Ef9Gh8Ij7Kl6Mn5Q";
 	case 'd':
 		return "0123456789";
 	case 'L':
 		return "aZkQmBxRpLtWnCvY";
 	case 'D':
 		return digit64[i % 4];
+	case 'B':
+		return "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
+	case 'x':
+		return "x";
+	case 'X':
+		return "X";
+	case 'z':
+		return "0";
 	default:
 		return NULL;
+	}
+}
+
+/* crc_token() : writes the last 6 bytes of a 36-byte token body at s. */
+static void
+crc_token(char *s)
+{
+	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz";
+	unsigned long v = crc32(0L, (const Bytef *)s, 30);
+	int i;
+
+	for (i = 5; i >= 0; i--) {
+		s[30 + i] = b62[v % 62];
+		v /= 62;
 	}
 }
 
@@ -233,7 +260,12 @@ expand(struct gen *g, const char *t)
 				set = class_set(c, i);
 				g->s[o + i] = set[(i * 7 + 3 + o) % strlen(set)];
 			}
-			if (n >= 8 && g->nseg < 8 && n < sizeof(g->seg[0]))
+			if (c == 'C') {
+				assert_int_equal(n, 36);
+				crc_token(g->s + o);
+			}
+			if (n >= 8 && g->nseg < 8 && n < sizeof(g->seg[0]) &&
+			    strchr("xXz", c) == NULL)
 				memcpy(g->seg[g->nseg++], g->s + o, n);
 			o += n;
 			t = e + 1;
@@ -245,124 +277,264 @@ expand(struct gen *g, const char *t)
 	g->s[o] = '\0';
 }
 
+/*
+ * One sample per detector: pos must be found; doc (a documented example
+ * value or a look-alike), ph (placeholders) and bnd (the same shape past
+ * its end boundary, or short of it) must not.
+ */
 struct sample {
 	const char	*id;		/* detector */
 	const char	*path;
 	const char	*pos;		/* must find id (and only also) */
-	const char	*neg;		/* must not find id */
+	const char	*doc;		/* must not find id */
 	const char	*neg_path;	/* NULL: path */
 	const char	*also;		/* other detectors pos may trip, or NULL */
+	const char	*ph;		/* placeholders: must not find id */
+	const char	*bnd;		/* past the boundary: must not find id */
 };
 
+/* jwt.io's sample token, in pieces. */
+#define JWTIO_H		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+#define JWTIO_P		"eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwi" \
+			"aWF0IjoxNTE2MjM5MDIyfQ"
+#define JWTIO_S		"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+
 static const struct sample samples[] = {
-	{ "npm-token", "lib/a.js", "const t = \"npm_{a36}\";\n",
-	    "const t = \"npm_{a35}\"; npm_{a40}\n", NULL, NULL },
+	{ "npm-token", "lib/a.js", "const t = \"npm_{C36}\";\n",
+	    "const t = \"npm_{a35}\"; npm_{a40} npm_{a36}\n", NULL, NULL,
+	    "t = 'npm_{x36}'; u = 'npm_{z36}'\n", "t = 'npm_{C36}Q'\n" },
 	{ "npmrc-auth-token", "config/.npmrc",
 	    "registry=https://registry.npmjs.org/\n"
 	    "//registry.npmjs.org/:_authToken={a36}\n",
 	    "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
-	    "x = '//registry.npmjs.org/:_authToken=' + token;\n", NULL,
-	    NULL },
+	    "x = '//registry.npmjs.org/:_authToken=' + token;\n"
+	    "this._authToken = data.accessToken;\n", NULL, NULL,
+	    "//registry.npmjs.org/:_authToken={x36}\n"
+	    "//registry.npmjs.org/:_authToken=<your-token-here>\n",
+	    "//registry.npmjs.org/:_authToken={a12}\n" },
 	{ "npmrc-auth", ".npmrc", "email=a@b.c\n_auth={b24}\n",
-	    "_auth=\n_auth=${AUTH}\nfoo_auth={b24}\n", NULL, NULL },
+	    "_auth=\n_auth=${AUTH}\nfoo_auth={b24}\n", NULL, NULL,
+	    "_auth={X24}\n", "_auth={b6}\n" },
 	{ "npmrc-password", "config/.npmrc", "username=me\n_password={b16}\n",
-	    "username=me\n_password={b16}\n", "README.md", NULL },
-	{ "github-token", "a.txt", "GH ghp_{a36}\n", "ghp_{a30} ghx_{a36}\n",
-	    NULL, NULL },
+	    "username=me\n_password={b16}\n", "README.md", NULL,
+	    "_password=changeme\n_password=\"your-password\"\n",
+	    "_password=abc\n" },
+	{ "github-token", "a.txt", "GH ghp_{C36}\n",
+	    "ghp_{a30} ghx_{C36} ghp_{a36} ghp_" "16C7e42F292c6912E77"
+	    "10c838347Ae178B4a\n", NULL, NULL,
+	    "ghp_{x36} gho_{z36}\n", "ghp_{C36}a\n" },
 	{ "github-pat", "a.txt", "github_pat_{a22}_{a59}\n",
-	    "github_pat_{a22}_{a20}\n", NULL, NULL },
+	    "github_pat_{a22}_{a20}\n", NULL, NULL,
+	    "github_pat_{x22}_{x59}\n", "github_pat_{a22}_{a60}\n" },
 	{ "gitlab-token", "a.yml", "token: glpat-{u20}\n", "glpat-{u10}\n",
-	    NULL, NULL },
+	    NULL, NULL, "token: glpat-{x20}\n", "token: glpat-{u70}\n" },
 	{ "aws-access-key-id", "a.ini", "aws_access_key_id = AKIA{U16}\n",
-	    "key = AKIA" "IOSFODNN7" "EXAMPLE\nAKIA{U12}\n", NULL, NULL },
+	    "key = AKIA" "IOSFODNN7" "EXAMPLE\nAKIA{U12}\n", NULL, NULL,
+	    "key = AKIA{X16}\n", "key = AKIA{U17}\n" },
 	{ "aws-secret-access-key", ".aws/credentials",
 	    "aws_secret_access_key = {b40}\n",
 	    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/" "bPxRfiCY"
 	    "EXAMPLEKEY\nsecretAccessKey: creds.secretAccessKey,\n"
 	    "\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/" "bPxRfiCYz"
-	    "EXAMPLEKEY\",\n", NULL,
-	    NULL },
+	    "EXAMPLEKEY\",\n", NULL, NULL,
+	    "aws_secret_access_key = {x40}\n",
+	    "aws_secret_access_key = {b41}\n" },
 	{ "gcp-service-account", "key.json",
 	    "{\n  \"type\": \"service_account\",\n  \"project_id\": \"p\",\n"
 	    "  \"private_key_id\": \"{h40}\",\n  \"private_key\": \"-----BEGIN"
 	    " PRIVATE KEY-----\\n{b64}\\n-----END PRIVATE KEY-----\\n\"\n}\n",
 	    "{\"type\": \"authorized_user\", \"private_key\": \"-----BEGIN\"}\n",
-	    NULL,
-	    "private-key" },
+	    NULL, "private-key",
+	    "{\"type\": \"service_account\", \"private_key\": \"<key>\"}\n",
+	    "{\"type\": \"service_accounts\", \"private_key\": \"-----BEGIN\"}\n" },
 	{ "google-api-key", "app.js", "apiKey: \"AIza{u35}\",\n",
-	    "AIza{u20}\n", NULL, NULL },
+	    "AIza{u20}\n", NULL, NULL, "apiKey: \"AIza{x35}\",\n",
+	    "apiKey: \"AIza{u36}\",\n" },
 	{ "google-oauth-secret", "a.json", "\"client_secret\":\"GOCSPX-{u28}\"",
-	    "GOCSPX-{u10}\n", NULL, NULL },
+	    "GOCSPX-{u10}\n", NULL, NULL, "\"client_secret\":\"GOCSPX-{x28}\"",
+	    "\"client_secret\":\"GOCSPX-{u29}\"" },
 	{ "azure-storage-key", "a.cs",
 	    "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={b86}=="
 	    ";EndpointSuffix=core.windows.net\n",
 	    "AccountKey=<your key>;\nAccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1"
 	    "OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;\n",
-	    NULL, NULL },
+	    NULL, NULL, "AccountKey={X86}==;\n", "AccountKey={b85}==;\n" },
 	{ "stripe-live-key", ".env.local", "STRIPE=sk_" "live_{a24}\n",
-	    "STRIPE=sk_test_{a24}\n", "a.js", "env-assignment" },
+	    "STRIPE=sk_test_{a24}\n", "a.js", "env-assignment",
+	    "s = 'sk_" "live_{x24}'\n", "s = 'sk_" "live_{a23}'\n" },
 	{ "slack-token", "a.js", "token: 'xoxb-{d11}-{d12}-{a24}'",
-	    "token: 'xoxb-XXXXXXXX-XXXX'", NULL, NULL },
+	    "token: 'xoxb-XXXXXXXX-XXXX'", NULL, NULL,
+	    "token: 'xoxb-{d11}-{d12}-{x24}'", "token: 'xoxb-{d3}-{d12}-{a24}'" },
 	{ "slack-webhook", "a.js",
 	    "url = \"https://hooks.slack.com/services/T{U8}/B{U8}/{a24}\"",
 	    "url = \"https://hooks.slack.com/services/XXX/YYY/ZZZ\"", NULL,
-	    NULL },
+	    NULL, "url = \"https://hooks.slack.com/services/T{U8}/B{U8}/{X24}\"",
+	    "url = \"https://hooks.slack.com/services/T{U8}/B{U8}/{a10}\"" },
 	{ "twilio-api-key", "a.js", "sid = 'SK{h32}'", "sid = 'SK{h31}'",
-	    NULL, NULL },
-	{ "twilio-credentials", "a.js", "u = 'https://AC{h32}:{h32}@api'",
-	    "sid = 'AC{h32}'", NULL, NULL },
+	    NULL, NULL, "sid = 'SK{z32}'", "sid = 'SK{h33}'" },
+	{ "twilio-credentials", "a.js",
+	    "const client = require('twilio')('AC{h32}', '{h32}');\n",
+	    "sid = 'AC{h32}'", NULL, NULL,
+	    "client = twilio('AC{h32}', '{z32}');\n",
+	    "u = 'AC{h32}:{h33}'\n" },
 	{ "sendgrid-api-key", "a.js", "k = 'SG.{u22}.{u43}'",
-	    "k = 'SG.{u10}.{u10}'", NULL, NULL },
+	    "k = 'SG.{u10}.{u10}'", NULL, NULL, "k = 'SG.{x22}.{x43}'",
+	    "k = 'SG.{u22}.{u44}'" },
 	{ "openai-api-key", "a.py", "k = 'sk-proj-{u48}'\nj = 'sk-{a48}'\n",
-	    "k = 'sk-{a20}'\n", NULL, NULL },
+	    "k = 'sk-{a20}'\n", NULL, NULL, "k = 'sk-proj-{x48}'\n",
+	    "k = 'sk-{a49}'\n" },
 	{ "anthropic-api-key", "a.py", "k = 'sk-ant-api03-{u90}AA'",
-	    "k = 'sk-ant-api03-{u20}'", NULL, NULL },
+	    "k = 'sk-ant-api03-{u20}'", NULL, NULL, "k = 'sk-ant-api03-{x90}'",
+	    "k = 'sk-ant-api03-{u79}'" },
 	{ "private-key", "secret",
 	    "-----BEGIN RSA PRIVATE KEY-----\n{b64}\n{b64}\n"
 	    "-----END RSA PRIVATE KEY-----\n",
 	    "var h = '-----BEGIN RSA PRIVATE KEY-----';\n"
-	    "-----BEGIN PUBLIC KEY-----\n{b64}\n", NULL, NULL },
+	    "-----BEGIN PUBLIC KEY-----\n{b64}\n", NULL, NULL,
+	    "-----BEGIN RSA PRIVATE KEY-----\n{x64}\n"
+	    "-----END RSA PRIVATE KEY-----\n"
+	    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+	    "...\n-----END PRIVATE KEY-----\n",
+	    "-----BEGIN RSA PRIVATE KEY-----\n{b30}\n"
+	    "-----END RSA PRIVATE KEY-----\n" },
 	{ "openssh-private-key", "id_ed25519",
 	    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE{b50}\n",
-	    "h = '-----BEGIN OPENSSH PRIVATE KEY-----';\n", NULL, NULL },
+	    "h = '-----BEGIN OPENSSH PRIVATE KEY-----';\n", NULL, NULL,
+	    "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n",
+	    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNza\n" },
 	{ "pgp-private-key", "key.asc",
 	    "-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: x\n\n{b64}\n",
 	    "const H = '-----BEGIN PGP PRIVATE KEY BLOCK-----';\nf();\n",
-	    NULL, NULL },
+	    NULL, NULL, "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{x64}\n",
+	    "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{b50}\n" },
 	{ "jwt", "a.http", "Authorization: Bearer eyJ{u20}.eyJ{u30}.{u43}\n",
-	    "x = 'eyJ{u5}.eyJ{u5}.{u5}'\n", NULL, NULL },
+	    "x = 'eyJ{u5}.eyJ{u5}.{u5}'\ny = '" JWTIO_H "." JWTIO_P "."
+	    JWTIO_S "'\n", NULL, NULL,
+	    "x = 'eyJ{x20}.eyJ{x30}.{x43}'\n",
+	    "x = 'eyJ{u20}.eyJ{u30}.{u10}'\n" },
 	{ "npm-config-gypi", "build/config.gypi",
 	    "{ 'variables': { 'nodedir': '/x',\n"
 	    "  \"npm_config__authtoken\": \"{a36}\",\n } }\n",
 	    "{ 'variables': { \"npm_config__authtoken\": \"{a36}\" } }\n",
-	    "build/other.gypi", NULL },
+	    "build/other.gypi", NULL,
+	    "{ 'variables': { \"npm_config__authtoken\": \"\" } }\n",
+	    "{ 'variables': { \"npm_config_authtoken\": \"{a36}\" } }\n" },
 	{ "env-assignment", ".env.production",
 	    "NODE_ENV=production\nDB_PASSWORD=hunter2x\n",
-	    "DB_PASSWORD=hunter2x\n", "src/app.js", NULL },
+	    "DB_PASSWORD=hunter2x\n", "src/app.js", NULL,
+	    "DB_PASSWORD=\nAPI_KEY=your-api-key-here\nSECRET=changeme\n"
+	    "TOKEN=<token>\nJWT_SECRET=xxxxxxxx\nTOKEN_TTL=3600\n"
+	    "AUTH_URL=https://auth.acme.io/token\nKEY_FILE=./keys/key.pem\n"
+	    "SESSION_SECRET=\"{{ session_secret }}\"\nPASSWORD=********\n"
+	    "API_TOKEN=null # set in CI\n",
+	    "DB_PASSWORD=abc\nTOKEN=12345678\n" },
 	{ "docker-config-auth", ".docker/config.json",
 	    "{\n\t\"auths\": {\n\t\t\"https://index.docker.io/v1/\": {\n"
 	    "\t\t\t\"auth\": \"{b32}\"\n\t\t}\n\t}\n}\n",
-	    "{\"auths\": {}}\n", NULL, NULL },
+	    "{\"auths\": {}}\n", NULL, NULL,
+	    "{\"auths\": {\"r\": {\"auth\": \"{X32}\"}}}\n",
+	    "{\"auths\": {\"r\": {\"auth\": \"{b6}\"}}}\n" },
 	{ "heroku-api-key", "deploy.sh",
 	    "export HEROKU_API_KEY={h8}-{h4}-{h4}-{h4}-{h12}\n",
 	    "export HEROKU_APP=app\nid = '{h8}-{h4}-{h4}-{h4}-{h12}'\n", NULL,
-	    NULL },
+	    NULL, "export HEROKU_API_KEY={z8}-{z4}-{z4}-{z4}-{z12}\n",
+	    "export HEROKU_API_KEY={h8}-{h4}-{h4}-{h4}-{h13}\n" },
 	{ "mailgun-api-key", "mail.js", "apiKey: 'key-{h32}'",
-	    "apiKey: 'key-{h31}' monkey-{h32}", NULL, NULL },
+	    "apiKey: 'key-{h31}' monkey-{h32}", NULL, NULL,
+	    "apiKey: 'key-{z32}'", "apiKey: 'key-{h33}'" },
 	{ "shopify-token", "a.js", "t = 'shpat_{h32}'", "t = 'shpat_{h20}'",
-	    NULL, NULL },
+	    NULL, NULL, "t = 'shpat_{z32}'", "t = 'shpat_{h33}'" },
 	{ "discord-bot-token", "bot.js", "client.login('{D24}.{u6}.{u27}')",
-	    "client.login('Abcd{a20}.{u6}.{u27}')", NULL, NULL },
+	    "client.login('Abcd{a20}.{u6}.{u27}')", NULL, NULL,
+	    "client.login('{D24}.{x6}.{x27}')",
+	    "client.login('{D24}.{u6}.{u20}')" },
 	{ "huggingface-token", "a.py", "HF = 'hf_{L34}'", "HF = 'hf_{L10}'",
-	    NULL, NULL },
+	    NULL, NULL, "HF = 'hf_{x34}'", "HF = 'hf_{L41}'" },
 	{ "digitalocean-token", "a.tf", "token = \"dop_v1_{h64}\"",
-	    "token = \"dop_v1_{h32}\"", NULL, NULL },
+	    "token = \"dop_v1_{h32}\"", NULL, NULL, "token = \"dop_v1_{z64}\"",
+	    "token = \"dop_v1_{h65}\"" },
 	{ "pypi-token", ".pypirc", "password = pypi-AgEIcHlwaS5vcmc{u60}\n",
-	    "password = pypi-AgEIcHlwaS5vcmc{u10}\n", NULL, NULL },
+	    "password = pypi-AgEIcHlwaS5vcmc{u10}\n", NULL, "pypirc-password",
+	    "password = pypi-AgEIcHlwaS5vcmc{x60}\n",
+	    "password = pypi-AgEIcHlwaS5vcmd{u60}\n" },
 	{ "doppler-token", "a.sh", "DOPPLER_TOKEN=dp.pt.{a43}\n",
-	    "DOPPLER_TOKEN=dp.pt.{a10}\n", NULL, NULL },
+	    "DOPPLER_TOKEN=dp.pt.{a10}\n", NULL, NULL,
+	    "DOPPLER_TOKEN=dp.pt.{x43}\n", "DOPPLER_TOKEN=dp.pt.{a45}\n" },
 	{ "datadog-api-key", "a.yml", "DD_API_KEY: {h32}\n",
-	    "DD_API_KEY: ${DD_API_KEY}\n", NULL, NULL },
+	    "DD_API_KEY: ${DD_API_KEY}\n", NULL, NULL, "DD_API_KEY: {z32}\n",
+	    "DD_API_KEY: {h33}\n" },
+	{ "url-credentials", "config.js",
+	    "db: \"postgres://app:{a16}@db.internal.acme.io:5432/app\",\n",
+	    "db: 'postgres://user:password@localhost:5432/db',\n"
+	    "m: 'mongodb://admin:admin@mongo.acme.io/x',\n"
+	    "r: 'https://user:${TOKEN}@github.com/a/b',\n"
+	    "s: 'redis://:{a16}@localhost:6379',\n"
+	    "t: 'mysql://root:{a16}@db.example.com/x',\n"
+	    "u: 'amqp://guest:guest@rabbit:5672',\n"
+	    "v: 'https://github.com/a/b.git',\n", NULL, NULL,
+	    "db: 'postgres://app:xxxxxxxx@db.acme.io/app',\n"
+	    "e: 'postgres://app:<password>@db.acme.io/app',\n"
+	    "f: 'postgres://app:%s@db.acme.io/app',\n",
+	    "db: 'postgres://app:{a2}@db.acme.io/app',\n" },
+	{ "databricks-token", "a.py", "token = 'dapi{h32}'",
+	    "token = 'dapi{h20}'", NULL, NULL, "token = 'dapi{z32}'",
+	    "token = 'dapi{h33}'" },
+	{ "dockerhub-token", "ci.sh", "echo dckr_pat_{u27} | docker login\n",
+	    "echo dckr_pat_{u10}\n", NULL, NULL, "echo dckr_pat_{x27}\n",
+	    "echo dckr_pat_{u40}\n" },
+	{ "vault-token", "deploy.sh", "export VAULT_TOKEN=s.{a24}\n",
+	    "export VAULT_ADDR=https://vault.acme.io\nid = 's.{a24}'\n", NULL,
+	    NULL, "export VAULT_TOKEN=hvs.{x95}\n",
+	    "t = 'hvs.{u40}'\nexport VAULT_TOKEN=s.{a25}\n" },
+	{ "linear-api-key", "a.js", "k = 'lin_api_{a40}'",
+	    "k = 'lin_api_{a20}'", NULL, NULL, "k = 'lin_api_{x40}'",
+	    "k = 'lin_api_{a65}'" },
+	{ "grafana-token", "a.js", "k = 'glsa_{a32}_{h8}'",
+	    "k = 'glsa_{a32}'", NULL, NULL, "k = 'glsa_{x32}_{h8}'",
+	    "k = 'glsa_{a32}_{h9}'" },
+	{ "notion-token", "a.js", "k = 'ntn_{d11}{a35}'",
+	    "k = 'ntn_{a20}'", NULL, NULL, "k = 'ntn_{z11}{x35}'",
+	    "k = 'ntn_{d11}{a36}'" },
+	{ "groq-api-key", "a.py", "k = 'gsk_{a52}'", "k = 'gsk_{a20}'", NULL,
+	    NULL, "k = 'gsk_{x52}'", "k = 'gsk_{a53}'" },
+	{ "telegram-bot-token", "bot.js",
+	    "fetch('https://api.telegram.org/bot{d10}:AA{u33}/getMe')\n",
+	    "t = '{d10}:AB{u33}'\n", NULL, NULL, "t = '{d10}:AA{x33}'\n",
+	    "t = '{d10}:AA{u40}'\n" },
+	{ "discord-webhook", "a.js",
+	    "u = 'https://discord.com/api/webhooks/{d18}/{u68}'",
+	    "u = 'https://discord.com/api/webhooks/{d18}'", NULL, NULL,
+	    "u = 'https://discord.com/api/webhooks/{d18}/{x68}'",
+	    "u = 'https://discord.com/api/webhooks/{d18}/{u30}'" },
+	{ "fcm-server-key", "push.js", "key = 'AAAA{u7}:APA91b{u134}'",
+	    "key = 'AAAA{u7}:APA91b'", NULL, NULL,
+	    "key = 'AAAA{u7}:APA91b{x134}'", "key = 'AAAA{u7}:APA91b{u50}'" },
+	{ "newrelic-key", "newrelic.js", "key: 'NRAK-{U27}'",
+	    "key: 'NRAK-{U20}'", NULL, NULL, "key: 'NRAK-{X27}'",
+	    "key: 'NRAK-{U28}'" },
+	{ "sentry-token", "a.sh", "SENTRY_AUTH_TOKEN=sntryu_{h64}\n",
+	    "SENTRY_DSN=https://{h32}@o1.ingest.sentry.io/1\n", NULL, NULL,
+	    "SENTRY_AUTH_TOKEN=sntryu_{z64}\n",
+	    "SENTRY_AUTH_TOKEN=sntryu_{h65}\n" },
+	{ "square-token", "a.js", "t = 'EAAA{u60}'", "t = 'EAAA{u20}'",
+	    NULL, NULL, "t = 'EAAA{x60}'", "t = 'EAAA{u61}'" },
+	{ "postman-api-key", "a.js", "k = 'PMAK-{h24}-{h34}'",
+	    "k = 'PMAK-{h24}'", NULL, NULL, "k = 'PMAK-{z24}-{z34}'",
+	    "k = 'PMAK-{h24}-{h35}'" },
+	{ "age-secret-key", "key.txt", "AGE-SECRET-KEY-1{B58}\n",
+	    "age1{B58}\n", NULL, NULL, "AGE-SECRET-KEY-1{X58}\n",
+	    "AGE-SECRET-KEY-1{B59}\n" },
+	{ "yarnrc-auth", ".yarnrc.yml",
+	    "npmRegistryServer: \"https://registry.npmjs.org\"\n"
+	    "npmAuthToken: {a36}\n",
+	    "npmAuthToken: \"${NPM_TOKEN}\"\n"
+	    "npmAuthToken: config.npmAuthToken,\n", NULL, NULL,
+	    "npmAuthToken: \"xxxxxxxxxxxx\"\n", "npmAuthToken: {a5}\n" },
+	{ "pypirc-password", ".pypirc",
+	    "[pypi]\nusername = __token__\npassword = {a20}\n",
+	    "[pypi]\npassword = {a20}\n", "setup.cfg", NULL,
+	    "[pypi]\npassword = <your password>\npassword = %(PYPI_PASS)s\n",
+	    "[pypi]\npassword = abc\n" },
 };
 
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
@@ -426,7 +598,7 @@ test_every_detector(void **state)
 	const struct pol_detector *d;
 	struct found whole, fo;
 	struct gen g;
-	size_t i, k, c, w;
+	size_t i, k, c, w, v;
 	char win[9];
 
 	(void)state;
@@ -482,15 +654,25 @@ test_every_detector(void **state)
 			same(&whole, &fo, s->id, chunks[c]);
 		}
 
-		/* Negative: not found, in any split. */
-		expand(&g, s->neg);
-		for (c = 0; c < 2; c++) {
-			scan(r, &fo, s->neg_path ? s->neg_path : s->path, g.s,
-			    strlen(g.s), c == 0 ? 0 : 1);
-			for (i = 0; i < fo.n; i++)
-				if (strcmp(fo.rule[i] + 7, s->id) == 0)
-					fail_msg("%s: negative sample found",
-					    s->id);
+		/* Negatives: not found, in any split. */
+		for (v = 0; v < 3; v++) {
+			const char *t = v == 0 ? s->doc : v == 1 ? s->ph :
+			    s->bnd;
+			static const char *const what[] = { "documented or "
+			    "look-alike", "placeholder", "boundary" };
+
+			if (t == NULL)
+				fail_msg("%s: no %s sample", s->id, what[v]);
+			expand(&g, t);
+			for (c = 0; c < 2; c++) {
+				scan(r, &fo, v == 0 && s->neg_path ?
+				    s->neg_path : s->path, g.s, strlen(g.s),
+				    c == 0 ? 0 : 1);
+				for (i = 0; i < fo.n; i++)
+					if (strcmp(fo.rule[i] + 7, s->id) == 0)
+						fail_msg("%s: %s sample found",
+						    s->id, what[v]);
+			}
 		}
 	}
 	pol_secrets_run_free(r);
@@ -535,7 +717,7 @@ test_boundaries(void **state)
 	(void)state;
 	db = builtin_db();
 	r = pol_secrets_run_new(db, 1, collect, &fo);
-	expand(&g, "ghp_{a36}");
+	expand(&g, "ghp_{C36}");
 	len = pre + strlen(g.s);
 	buf = malloc(len);
 	assert_non_null(buf);
@@ -613,6 +795,279 @@ test_false_positives(void **state)
 	}
 	pol_secrets_run_free(r);
 	pol_secrets_free(db);
+}
+
+/* found_in() : scans template t as path; 1 if id is found (fo: r's). */
+static int
+found_in(struct pol_secrets_run *r, struct found *fo, const char *path,
+    const char *t, const char *id, size_t chunk)
+{
+	struct gen g;
+	char rule[64];
+
+	expand(&g, t);
+	scan(r, fo, path, g.s, strlen(g.s), chunk);
+	snprintf(rule, sizeof(rule), "secret.%s", id);
+	return has_rule(fo, rule);
+}
+
+/* More shapes each detector must find, and look-alikes it must not. */
+static void
+test_shapes(void **state)
+{
+	static const struct {
+		const char	*id, *path, *t;
+		int		 want;
+	} cases[] = {
+		/* Armored keys whatever the body looks like. */
+		{ "private-key", "k.json", "{\"key\": \"-----BEGIN PRIVATE "
+		    "KEY-----\\nMII{b61}\\n{b64}\\n-----END PRIVATE KEY-----\\n\"}",
+		    1 },
+		{ "private-key", "k.js", "const k =\n  '-----BEGIN EC PRIVATE "
+		    "KEY-----\\n' +\n  'MHc{b61}\\n' +\n  '{b40}';\n", 1 },
+		{ "private-key", "k.pem", "-----BEGIN ENCRYPTED PRIVATE KEY"
+		    "-----\r\nMIIF{b60}\r\n", 1 },
+		{ "private-key", "k.pem", "-----BEGIN RSA PRIVATE KEY-----\n"
+		    "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,{h32}\n\n"
+		    "{b64}\n", 1 },
+		{ "private-key", "k.txt", "  -----BEGIN ED25519 PRIVATE KEY"
+		    "-----\n    MC4{b45}\n", 1 },
+		{ "private-key", "id.ppk", "PuTTY-User-Key-File-3: ssh-ed25519"
+		    "\nEncryption: none\nPublic-Lines: 2\n{b64}\n{b4}\n"
+		    "Private-Lines: 1\r\n{b44}\nPrivate-MAC: {h64}\n", 1 },
+		{ "private-key", "a.js", "if (pem.startsWith('-----BEGIN "
+		    "PRIVATE KEY-----')) return parse(pem);\n", 0 },
+		{ "private-key", "a.js", "'-----BEGIN RSA PRIVATE KEY-----"
+		    "\\n' + base64(der) + '\\n-----END RSA PRIVATE KEY-----'\n",
+		    0 },
+		{ "openssh-private-key", "k.json", "\"-----BEGIN OPENSSH "
+		    "PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjE{b50}\\n\"", 1 },
+		/* Credentials in URLs and connection strings. */
+		{ "url-credentials", "a.js", "mongodb+srv://svc:{a20}@cluster0."
+		    "ab1cd.mongodb.net/db?retryWrites=true", 1 },
+		{ "url-credentials", "a.py", "REDIS = 'redis://:{a24}@cache.acme"
+		    ".io:6379/0'", 1 },
+		{ "url-credentials", "a.yml", "url: amqps://svc:{a16}@mq.acme.io"
+		    "/vhost\n", 1 },
+		{ "url-credentials", "a.js", "mysql://deploy:{a20}@10.0.3.7:3306"
+		    "/app", 1 },
+		{ "url-credentials", "a.js", "u = `https://x-access-token:"
+		    "${token}@github.com/${repo}.git`", 0 },
+		{ "url-credentials", "a.js", "u = 'postgres://app:app@db.acme.io"
+		    "/app'", 0 },
+		{ "url-credentials", "a.js", "u = 'postgres://app:{a16}@db."
+		    "example.com/app'", 0 },
+		{ "url-credentials", "a.js", "re = /^(\\w+):\\/\\/([^:]+):([^@]+)"
+		    "@(.*)$/;", 0 },
+		{ "url-credentials", "doc.md", "https-proxy=https://use%21r:"
+		    "pas%2As@my.proxy:8080\n", 0 },
+		{ "url-credentials", "doc.md", "cvs://:pserver:anoncvs@sources."
+		    "redhat.com:/cvs/src\n", 0 },
+		{ "url-credentials", "doc.md", "https://user:he%2F%2Fo@pypi."
+		    "company.com/simple\n", 0 },
+		{ "url-credentials", "a.js", "new URL('dotenv://:key_1234@dotenv"
+		    ".org/vault/.env.vault?environment=production')", 0 },
+		{ "url-credentials", "a.js", "DOTENV_KEY='dotenv://:key_{h64}@"
+		    "dotenv.org/vault/.env.vault?environment=production'", 1 },
+		/* A library's documentation payload ({"some":"payload"}). */
+		{ "jwt", "README.rst", "    " JWTIO_H ".eyJzb21lIjoicGF5bG9hZCJ9."
+		    "{u43}\n", 0 },
+		/* Twilio's call shapes. */
+		{ "twilio-credentials", "a.py", "client = Client(\"AC{h32}\",\n"
+		    "    \"{h32}\")\n", 1 },
+		{ "twilio-credentials", ".env.local", "TWILIO_AUTH_TOKEN="
+		    "{h32}\n", 1 },
+		/* Vault's current token format. */
+		{ "vault-token", "a.sh", "VAULT_TOKEN=hvs.{u95}\n", 1 },
+		{ "vault-token", "a.sh", "t = 'hvs.{u95}'\n", 1 },
+		/* Telegram's token alone. */
+		{ "telegram-bot-token", "a.py", "TOKEN = '{d10}:AA{u33}'\n", 1 },
+		/* Templates are judged by their values, not their name. */
+		{ "env-assignment", ".env.example", "DB_PASSWORD=\n"
+		    "STRIPE_SECRET=your-stripe-secret\nAPI_TOKEN={a32}\n", 1 },
+		{ "env-assignment", ".env.sample", "DB_PASSWORD=\n"
+		    "STRIPE_SECRET=your-stripe-secret\nAPI_TOKEN=<token>\n", 0 },
+		{ "pypirc-password", "pypirc", "[testpypi]\npassword: {a24}\n",
+		    1 },
+		/* Code that names a field is not a credential. */
+		{ "npmrc-auth-token", "lib/client.js", "this._authToken = "
+		    "options.authToken || process.env.NPM_TOKEN;\n", 0 },
+		{ "npmrc-auth-token", "lib/client.js", "this._authToken = "
+		    "'{a36}';\n", 1 },
+		{ "yarnrc-auth", "lib/cfg.js", "npmAuthToken: configuration."
+		    "npmAuthToken\n", 0 },
+	};
+	struct pol_secrets_db *db;
+	struct pol_secrets_run *r;
+	struct found fo;
+	size_t i, c;
+	static const size_t chunks[] = { 0, 1, 5 };
+
+	(void)state;
+	db = builtin_db();
+	r = pol_secrets_run_new(db, 1, collect, &fo);
+	assert_non_null(r);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++)
+			if (found_in(r, &fo, cases[i].path, cases[i].t, cases[i].id,
+			    chunks[c]) != cases[i].want)
+				fail_msg("case %zu (%s, %zu-byte chunks): %s", i,
+				    cases[i].id, chunks[c], cases[i].want ?
+				    "not found" : "found");
+	pol_secrets_run_free(r);
+	pol_secrets_free(db);
+}
+
+/* GitHub's and npm's CRC32: the token verifies, any change breaks it. */
+static void
+test_checksum(void **state)
+{
+	struct gen g;
+	char tok[41];
+	size_t i;
+
+	(void)state;
+	expand(&g, "ghp_{C36}");
+	assert_int_equal(strlen(g.s), 40);
+	assert_int_equal(pol_secrets_token_crc_ok(g.s, 40), 1);
+	for (i = 4; i < 40; i++) {
+		memcpy(tok, g.s, 41);
+		tok[i] = tok[i] == 'a' ? 'b' : 'a';
+		if (pol_secrets_token_crc_ok(tok, 40))
+			fail_msg("byte %zu changed, checksum still fits", i);
+	}
+	assert_int_equal(pol_secrets_token_crc_ok(g.s, 39), 0);
+	expand(&g, "npm_{C36}");
+	assert_int_equal(pol_secrets_token_crc_ok(g.s, 40), 1);
+	/* The documentation's example token does not verify. */
+	assert_int_equal(pol_secrets_token_crc_ok("ghp_" "16C7e42F292c6912E"
+	    "7710c838347Ae178B4a", 40), 0);
+	/* Zero-padded checksums: the leading digits are '0'. */
+	memcpy(tok, "npm_", 4);
+	for (i = 0; i < 100000; i++) {
+		snprintf(tok + 4, 31, "%030zu", i);
+		crc_token(tok + 4);
+		tok[40] = '\0';
+		if (tok[34] == '0')
+			break;
+	}
+	assert_true(tok[34] == '0');
+	assert_int_equal(pol_secrets_token_crc_ok(tok, 40), 1);
+}
+
+/* Findings under test folders say so; the path test itself. */
+static void
+test_test_paths(void **state)
+{
+	struct pol_secrets_db *db;
+	struct pol_secrets_run *r;
+	struct found fo;
+	struct gen g;
+
+	(void)state;
+	assert_int_equal(pol_secrets_test_path("test/a.js"), 1);
+	assert_int_equal(pol_secrets_test_path("lib/tests/x/a.js"), 1);
+	assert_int_equal(pol_secrets_test_path("src/__tests__/a.js"), 1);
+	assert_int_equal(pol_secrets_test_path("fixtures/key.pem"), 1);
+	assert_int_equal(pol_secrets_test_path("a/__fixtures__/k"), 1);
+	assert_int_equal(pol_secrets_test_path("test"), 0);
+	assert_int_equal(pol_secrets_test_path("lib/test.js"), 0);
+	assert_int_equal(pol_secrets_test_path("testing/a.js"), 0);
+	assert_int_equal(pol_secrets_test_path("lib/contest/a.js"), 0);
+	assert_int_equal(pol_secrets_file_class("test/.env") &
+	    (POL_SF_TEST | POL_SF_ENV), POL_SF_TEST | POL_SF_ENV);
+
+	db = builtin_db();
+	r = pol_secrets_run_new(db, 1, collect, &fo);
+	expand(&g, "k = 'ghp_{C36}'\n");
+	scan(r, &fo, "test/auth.test.js", g.s, strlen(g.s), 0);
+	assert_int_equal(fo.n, 1);
+	assert_non_null(strstr(fo.text[0], "test folder"));
+	scan(r, &fo, "lib/auth.js", g.s, strlen(g.s), 0);
+	assert_int_equal(fo.n, 1);
+	assert_null(strstr(fo.text[0], "test folder"));
+	pol_secrets_run_free(r);
+	pol_secrets_free(db);
+}
+
+/*
+ * A value longer than the window the checks read back: the JWT check
+ * cannot see the payload and reports it (fail closed); an env line
+ * longer than the window is reported.
+ */
+static void
+test_long_values(void **state)
+{
+	struct pol_secrets_db *db;
+	struct pol_secrets_run *r;
+	struct found fo;
+	char *buf;
+	size_t n, i;
+
+	(void)state;
+	db = builtin_db();
+	r = pol_secrets_run_new(db, 1, collect, &fo);
+	buf = malloc(8192);
+	assert_non_null(buf);
+	n = (size_t)snprintf(buf, 8192, "t = 'eyJ");
+	for (i = 0; i < 1500; i++)
+		buf[n++] = "Ab9Cd8Ef7"[i % 9];
+	n += (size_t)snprintf(buf + n, 8192 - n, ".eyJ");
+	for (i = 0; i < 1500; i++)
+		buf[n++] = "Gh6Ij5Kl4"[i % 9];
+	n += (size_t)snprintf(buf + n, 8192 - n, ".");
+	for (i = 0; i < 43; i++)
+		buf[n++] = "Mn3Op2Qr1"[i % 9];
+	n += (size_t)snprintf(buf + n, 8192 - n, "'\n");
+	scan(r, &fo, "a.js", buf, n, 0);
+	assert_true(has_rule(&fo, "secret.jwt"));
+	scan(r, &fo, "a.js", buf, n, 3);
+	assert_true(has_rule(&fo, "secret.jwt"));
+
+	n = (size_t)snprintf(buf, 8192, "DB_PASSWORD=");
+	for (i = 0; i < 2000; i++)
+		buf[n++] = "Zq8Wx7"[i % 6];
+	buf[n++] = '\n';
+	scan(r, &fo, ".env", buf, n, 0);
+	assert_true(has_rule(&fo, "secret.env-assignment"));
+	free(buf);
+	pol_secrets_run_free(r);
+	pol_secrets_free(db);
+}
+
+/* The README's detector table has a row for every built-in detector. */
+static void
+test_readme_table(void **state)
+{
+	const struct pol_detector *d;
+	const char *src;
+	char path[4096], row[128], *text;
+	FILE *f;
+	long n;
+	size_t i;
+
+	(void)state;
+	if ((src = getenv("SRCDIR")) == NULL)
+		skip();
+	snprintf(path, sizeof(path), "%s/README.md", src);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	text = malloc((size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+	text[n] = '\0';
+	fclose(f);
+	for (i = 0; (d = pol_secrets_builtin(i)) != NULL; i++) {
+		snprintf(row, sizeof(row), "\n| `%s` | ", d->rule);
+		if (strstr(text, row) == NULL)
+			fail_msg("README.md has no detector row for %s",
+			    d->rule);
+		assert_non_null(d->guard);
+	}
+	free(text);
 }
 
 static void
@@ -700,6 +1155,11 @@ main(void)
 		cmocka_unit_test(test_boundaries),
 		cmocka_unit_test(test_false_positives),
 		cmocka_unit_test(test_file_class),
+		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_checksum),
+		cmocka_unit_test(test_test_paths),
+		cmocka_unit_test(test_long_values),
+		cmocka_unit_test(test_readme_table),
 		cmocka_unit_test(test_end_of_mapping),
 	};
 
