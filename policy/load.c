@@ -57,12 +57,12 @@ static const char *const root_keys[] = { "version", "default", "rules" };
 enum {
 	K_MATCH, K_PUBLISH, K_MESSAGE, K_ACCESS, K_PRIVATE, K_FILES, K_LIMITS,
 	K_SOURCEMAPS, K_SECRETS, K_CUSTOM_SECRETS, K_PATHS, K_PUBLISH_CONFIG,
-	K_TAGS, K_PROVENANCE, K_WRITES, K_RULE_N
+	K_TAGS, K_PROVENANCE, K_WRITES, K_SECRETS_IN_TESTS, K_RULE_N
 };
 static const char *const rule_keys[] = {
 	"match", "publish", "message", "access", "private", "files", "limits",
 	"sourcemaps", "secrets", "custom_secrets", "paths", "publish_config",
-	"tags", "provenance", "writes"
+	"tags", "provenance", "writes", "secrets_in_tests"
 };
 
 enum { K_F_ALLOW, K_F_DENY, K_FILES_N };
@@ -254,6 +254,7 @@ pol_rule_defaults(struct pol_rule *r)
 	r->limits.ratio = POL_DEF_RATIO;
 	r->sourcemaps = POL_MODE_BLOCK;
 	r->secrets = POL_MODE_BLOCK;
+	r->secrets_in_tests = POL_TESTS_BLOCK;
 	r->paths = POL_MODE_BLOCK;
 	r->publish_config.n = sizeof(def_publish_config) /
 	    sizeof(def_publish_config[0]);
@@ -1046,6 +1047,12 @@ walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
 		case K_SECRETS:
 			if ((w = word(ld, v, "secrets", mode_words)) != -1)
 				r->secrets = (enum pol_mode)w;
+			break;
+		case K_SECRETS_IN_TESTS:
+			if ((w = word(ld, v, "secrets_in_tests",
+			    mode_words)) != -1)
+				r->secrets_in_tests = w == POL_MODE_ALLOW ?
+				    POL_TESTS_ALLOW : POL_TESTS_BLOCK;
 			break;
 		case K_PATHS:
 			if ((w = word(ld, v, "paths", mode_words)) != -1)

@@ -335,15 +335,22 @@ limits_max(struct pol_limits *dst, const struct pol_limits *l)
 
 /* ------------------------------------------------------ rule judgments */
 
-/* Is a finding of this rule id reported under rule r? */
+/*
+ * Is a finding of this rule id in file reported under rule r?  A secret
+ * under a test folder is dropped when the rule says secrets_in_tests:
+ * allow.
+ */
 static int
-finding_applies(const struct pol_rule *r, const char *id)
+finding_applies(const struct pol_rule *r, const char *id, const char *file)
 {
 	size_t	 i;
 
 	if (strncmp(id, "sourcemap.", 10) == 0)
 		return r->sourcemaps == POL_MODE_BLOCK;
 	if (strncmp(id, "secret.", 7) == 0) {
+		if (r->secrets_in_tests == POL_TESTS_ALLOW && file != NULL &&
+		    pol_secrets_test_path(file))
+			return 0;
 		for (i = 0; i < r->ncustom; i++)
 			if (strcmp(id + 7, r->custom[i].id) == 0)
 				return 1;
@@ -359,7 +366,7 @@ add_finding(struct pol_stream *s, const char *file, const char *rule,
 	struct pub_finding	*f;
 
 	if (rule_known(s)) {
-		if (finding_applies(s->rule, rule))
+		if (finding_applies(s->rule, rule, file))
 			pol_report_add(&s->r, rule, file, offset, hint, "%s",
 			    text);
 		return;
@@ -1643,7 +1650,7 @@ replay_pending(struct pol_stream *s)
 	}
 	for (i = 0; i < s->npend_find; i++) {
 		f = &s->pend_find[i];
-		if (finding_applies(s->rule, f->rule))
+		if (finding_applies(s->rule, f->rule, f->file))
 			pol_report_add(&s->r, f->rule, f->file, f->offset,
 			    f->hint, "%s", f->text);
 	}

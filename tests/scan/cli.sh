@@ -68,4 +68,83 @@ node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"
 	cat "$tmp/out"
 	fail=1
 }
+# secrets_in_tests: a secret under test/ is blocked by default (and the
+# reason says where it is) and allowed when the rule says so; an
+# .env.example of placeholders is judged by its values.  The token is
+# generated here (GitHub's format, CRC32 included).
+mkdir -p "$tmp/t/test/fixtures"
+cat >"$tmp/t/package.json" <<'JSON'
+{ "name": "tests-secret", "version": "1.0.0", "license": "MIT" }
+JSON
+node -e '
+let c, crc = 0xffffffff;
+const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+let e = "";
+for (let i = 0; i < 30; i++) e += b62[(i * 17 + 5) % 62];
+for (const b of Buffer.from(e)) {
+	c = (crc ^ b) & 0xff;
+	for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+	crc = (crc >>> 8) ^ c;
+}
+let v = (crc ^ 0xffffffff) >>> 0, s = "";
+for (let i = 0; i < 6; i++) { s = b62[v % 62] + s; v = Math.floor(v / 62); }
+process.stdout.write("module.exports = { token: \"gh" + "p_" + e + s + "\" };\n");
+' >"$tmp/t/test/fixtures/auth.js"
+printf 'DB_PASSWORD=\nAPI_KEY=your-api-key-here\nSESSION_SECRET=changeme\n' >"$tmp/t/.env.example"
+printf 'module.exports = 1;\n' >"$tmp/t/index.js"
+(cd "$tmp/t" && npm pack --silent --pack-destination "$tmp" >/dev/null)
+for mode in block allow; do
+	cat >"$tmp/tests-$mode.yaml" <<YAML
+version: 1
+rules:
+  - match: "*"
+    publish: allow
+    secrets_in_tests: $mode
+YAML
+done
+expect 1 "secret under test/ blocked by default" -- "$pubgate" scan -p "$tmp/tests-block.yaml" "$tmp"/tests-secret-1.0.0.tgz
+grep -q "secret.github-token.*test/fixtures/auth.js\|test/fixtures/auth.js.*secret.github-token" "$tmp/out" &&
+    grep -q "in a test folder" "$tmp/out" || {
+	echo "FAIL: the block names the test file and its context"
+	cat "$tmp/out"
+	fail=1
+}
+if grep -q "env-assignment" "$tmp/out"; then
+	echo "FAIL: .env.example of placeholders reported"
+	cat "$tmp/out"
+	fail=1
+fi
+expect 0 "secret under test/ allowed by secrets_in_tests: allow" -- "$pubgate" scan -p "$tmp/tests-allow.yaml" "$tmp"/tests-secret-1.0.0.tgz
+# The strict example's allow globs fit README/LICENSE/CHANGELOG in the
+# case variants real packages use; oss.yaml lets publishConfig carry the
+# keys npm and pnpm document (provenance, directory, ...).
+mkdir -p "$tmp/c/dist"
+cat >"$tmp/c/package.json" <<'JSON'
+{ "name": "@acme/cases", "version": "1.0.0", "license": "MIT",
+  "files": ["dist", "Changelog.md"],
+  "publishConfig": { "access": "restricted", "provenance": true } }
+JSON
+printf 'module.exports = 1;\n' >"$tmp/c/dist/index.js"
+printf '# cases\n' >"$tmp/c/readme.md"
+printf 'MIT\n' >"$tmp/c/License"
+printf '# 1.0.0\n' >"$tmp/c/Changelog.md"
+(cd "$tmp/c" && npm pack --silent --pack-destination "$tmp" >/dev/null)
+for f in package/readme.md package/License package/Changelog.md; do
+	tar tzf "$tmp"/acme-cases-1.0.0.tgz | grep -qx "$f" || {
+		echo "FAIL: npm pack left out $f"
+		fail=1
+	}
+done
+grep -q '"\[Rr\]\[Ee\]\[Aa\]\[Dd\]\[Mm\]\[Ee\]\*"' "$src/contrib/policies/strict.yaml" || {
+	echo "FAIL: strict.yaml's README glob is not the one tested here"
+	fail=1
+}
+expect 1 "strict: case variants pass files.allow (only publish-config refused)" -- "$pubgate" scan -p "$src/contrib/policies/strict.yaml" --name @acme/cases "$tmp"/acme-cases-1.0.0.tgz
+if grep -q "files.allow" "$tmp/out" || ! grep -q "publish-config" "$tmp/out"; then
+	echo "FAIL: strict policy: want only publish-config (provenance), got:"
+	cat "$tmp/out"
+	fail=1
+fi
+# --name: without it publishConfig is judged by the default rule (issue 13, part 5).
+expect 0 "oss: publishConfig provenance allowed" -- "$pubgate" scan -p "$src/contrib/policies/oss.yaml" --name @acme/cases "$tmp"/acme-cases-1.0.0.tgz
 exit $fail

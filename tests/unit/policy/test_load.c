@@ -161,6 +161,7 @@ test_values(void **state)
 	    "    private: allow\n"
 	    "    sourcemaps: allow\n"
 	    "    secrets: allow\n"
+	    "    secrets_in_tests: allow\n"
 	    "    paths: allow\n"
 	    "    provenance: require\n"
 	    "    writes: deny\n"
@@ -175,6 +176,7 @@ test_values(void **state)
 	assert_int_equal(r->private_mode, POL_MODE_ALLOW);
 	assert_int_equal(r->sourcemaps, POL_MODE_ALLOW);
 	assert_int_equal(r->secrets, POL_MODE_ALLOW);
+	assert_int_equal(r->secrets_in_tests, POL_TESTS_ALLOW);
 	assert_int_equal(r->paths, POL_MODE_ALLOW);
 	assert_int_equal(r->provenance, 1);
 	assert_int_equal(r->writes, POL_DENY);
@@ -190,12 +192,13 @@ test_values(void **state)
 	/* A rule with only match: every default of the README table. */
 	r = &p->rules[1];
 	assert_string_equal(r->match, "y");
-	assert_int_equal(r->line, 15);
+	assert_int_equal(r->line, 16);
 	assert_int_equal(r->publish, POL_DENY);
 	assert_null(r->message);
 	assert_null(r->access);
 	assert_int_equal(r->publish_config.n, 3);
 	assert_int_equal(r->writes, POL_ALLOW);
+	assert_int_equal(r->secrets_in_tests, POL_TESTS_BLOCK);
 	assert_non_null(r->secrets_db);
 	/* Built-ins only: the default rule's database, compiled once. */
 	assert_ptr_equal(r->secrets_db, p->dflt.secrets_db);
@@ -214,6 +217,7 @@ test_rule_defaults(void **state)
 	assert_int_equal(r.private_mode, POL_MODE_BLOCK);
 	assert_int_equal(r.sourcemaps, POL_MODE_BLOCK);
 	assert_int_equal(r.secrets, POL_MODE_BLOCK);
+	assert_int_equal(r.secrets_in_tests, POL_TESTS_BLOCK);
 	assert_int_equal(r.paths, POL_MODE_BLOCK);
 	assert_int_equal(r.limits.tarball, POL_DEF_TARBALL);
 	assert_int_equal(r.limits.unpacked, POL_DEF_UNPACKED);
@@ -261,6 +265,9 @@ test_error_places(void **state)
 	    14, "private: expected block or allow, got a list");
 	refused("version: 1\nrules:\n  - match: x\n    access: secret\n", 1, 4,
 	    13, "'secret' is not public or restricted");
+	refused("version: 1\nrules:\n  - match: x\n"
+	    "    secrets_in_tests: skip\n", 1, 4, 23,
+	    "secrets_in_tests: 'skip' is not block or allow");
 	refused("version: 1\nrules:\n  - match: x\n    provenance: always\n", 1,
 	    4, 17, "not optional or require");
 	refused("version: 1\nrules:\n  - match: x\n    sourcemaps:\n", 1, 4, 16,
@@ -759,6 +766,9 @@ test_contrib(void **state)
 	assert_int_equal(pol_rule_find(p, "left-pad")->sourcemaps,
 	    POL_MODE_ALLOW);
 	assert_int_equal(pol_rule_find(p, "left-pad")->secrets, POL_MODE_BLOCK);
+	assert_int_equal(pol_rule_find(p, "left-pad")->secrets_in_tests,
+	    POL_TESTS_BLOCK);
+	assert_true(pol_rule_find(p, "@scope/x")->publish_config.n > 3);
 	assert_int_equal(pol_rule_find(p, "@scope/x")->publish, POL_ALLOW);
 	assert_ptr_not_equal(pol_rule_find(p, "@scope/x"), &p->dflt);
 	pol_policy_unref(p);
