@@ -21,7 +21,7 @@
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 
-#include "audit.h"
+#include "store.h"
 #include "log.h"
 #include "proxy-int.h"
 
@@ -261,7 +261,7 @@ px_admin_answer(struct px_conn *conn)
 				 scope[256];
 	size_t			 blen = 0;
 	FILE			*f;
-	struct px_audit_query	 aq;
+	struct px_store_query	 aq;
 	int			 n;
 
 	for (plen = 0; plen < ulen && url[plen] != '?'; plen++)
@@ -325,7 +325,7 @@ px_admin_answer(struct px_conn *conn)
 			    sizeof(scope)))
 				aq.scope = scope;
 			if (conn->ctx->audit == NULL ||
-			    px_audit_query_json(conn->ctx->audit, &aq, f, err,
+			    px_store_query_json(conn->ctx->audit, &aq, f, err,
 			    sizeof(err)) == -1)
 				ok = 0;
 		}

@@ -32,7 +32,7 @@
 #include <event2/listener.h>
 #include <openssl/rand.h>
 
-#include "audit.h"
+#include "store.h"
 #include "log.h"
 #include "proxy-int.h"
 #include "serve.h"
@@ -435,7 +435,7 @@ open_audit(struct px_ctx *ctx, FILE **jsonl)
 		return -1;
 	}
 	err[0] = '\0';
-	ctx->audit = px_audit_open(ctx->cfg->db, *jsonl, err, sizeof(err));
+	ctx->audit = px_store_open(ctx->cfg->db, *jsonl, err, sizeof(err));
 	if (ctx->audit == NULL) {
 		px_log_warnx("event=db-open-failed db=%s error=\"%s\"",
 		    ctx->cfg->db, px_log_quote(err, sizeof(err), err));
@@ -486,7 +486,7 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol)
 	    (unsigned long long)ctx.npublish_deny);
 	pol_policy_unref(ctx.policy);
 	px_ctx_free(&ctx);
-	px_audit_close(ctx.audit);
+	px_store_close(ctx.audit);
 	if (jsonl != NULL && jsonl != stderr)
 		fclose(jsonl);
 	return 0;

@@ -36,7 +36,7 @@
 
 #include "policy.h"
 
-struct px_audit;
+struct px_store;
 struct evdns_base;
 
 /* ---------------------------------------------------------------- caps */
@@ -269,7 +269,7 @@ struct px_ctx {
 	struct evdns_base	*dns;
 	struct px_cfg		*cfg;		/* borrowed, lives as long */
 	struct pol_policy	*policy;	/* current; conns take refs */
-	struct px_audit		*audit;
+	struct px_store		*audit;
 	SSL_CTX			*up_ssl;	/* NULL for an http upstream */
 	struct px_listener	 listeners[PX_LISTEN_MAX + 1];	/* + admin */
 	size_t			 nlisteners;

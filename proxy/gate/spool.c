@@ -7,7 +7,7 @@
  * to a spool file (mkstemp in spool_dir, unlinked at once: bounded
  * memory, gone when closed) and to pol_publish_feed().  When the body is
  * complete (or the engine has already decided), the verdict is recorded
- * with px_audit_write() before anything else happens:
+ * with px_store_write() before anything else happens:
  *   deny  -> 403 {"error": pol_report_render()} (413 over a limit, 400 for
  *            a malformed body); the upstream never sees a byte;
  *   allow -> the upstream connection is made, the record written, then
@@ -30,7 +30,7 @@
 #include <event2/buffer.h>
 #include <openssl/evp.h>
 
-#include "audit.h"
+#include "store.h"
 #include "log.h"
 #include "proxy-int.h"
 
@@ -84,7 +84,7 @@ px_spool_who(const char *auth, size_t len, char out[17])
 
 /*
  * header_copy() : a header value as it was sent, cut to len - 1 bytes,
- * for the decision record (audit.c escapes it for JSON; never put it in
+ * for the decision record (store.c escapes it for JSON; never put it in
  * a log line without px_log_quote()).
  */
 static const char *
@@ -107,7 +107,7 @@ int
 px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
     const struct pol_report *rep)
 {
-	struct px_audit_rec	 rec;
+	struct px_store_rec	 rec;
 	struct timeval		 tv;
 	char			 cmd[64], ua[256];
 	int64_t			 id = 0;
@@ -128,7 +128,7 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	rec.verdict = verdict;
 	rec.status = status;
 	rec.report = rep;
-	if (px_audit_write_id(conn->ctx->audit, &rec, &id) == -1) {
+	if (px_store_write_id(conn->ctx->audit, &rec, &id) == -1) {
 		px_log_warnx("conn=%llu req=%s event=audit-write-failed",
 		    (unsigned long long)conn->id, conn->reqid);
 		return -1;
@@ -166,7 +166,7 @@ px_spool_status(struct px_conn *conn, int status)
 	if (id <= 0 || status <= 0 || conn->ctx->audit == NULL)
 		return;
 	/* The decision itself is on disk already; only its outcome is late. */
-	if (px_audit_set_status(conn->ctx->audit, id, status) == -1)
+	if (px_store_set_status(conn->ctx->audit, id, status) == -1)
 		px_log_warnx("conn=%llu req=%s event=audit-status-failed "
 		    "status=%d", (unsigned long long)conn->id, conn->reqid,
 		    status);

@@ -1,9 +1,9 @@
 /*
  * proxy/store/cmd_log.c: `pubgate log`, the decision log from the command line.
- * It parses the options into a struct px_audit_query, opens the store
- * read-side (px_audit_open_existing: it never creates one) and prints the
+ * It parses the options into a struct px_store_query, opens the store
+ * read-side (px_store_open_existing: it never creates one) and prints the
  * records newest first, as text (one line each) or as the JSON array the
- * admin API serves.  It depends on audit.h only.
+ * admin API serves.  It depends on store.h only.
  *
  *   pubgate log [--db FILE] [--blocked] [--since DURATION|TIME]
  *       [--package GLOB] [--scope @x] [--json] [--limit N]
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
+#include "store.h"
 #include "cmd_log.h"
 
 #define PX_LOG_CMD_LIMIT_MAX	10000
@@ -199,7 +199,7 @@ put_safe(const char *s, FILE *f)
 
 /* text_cb() : one line per record: time verdict status pkg@ver who reasons. */
 static int
-text_cb(const struct px_audit_row *r, void *arg)
+text_cb(const struct px_store_row *r, void *arg)
 {
 	FILE	*f = arg;
 	size_t	 i;
@@ -251,8 +251,8 @@ px_log_cmd_main(int argc, char *argv[])
 		{ "help",	no_argument,		NULL,	'h' },
 		{ NULL,		0,			NULL,	0 }
 	};
-	struct px_audit_query	 q;
-	struct px_audit		*a = NULL;
+	struct px_store_query	 q;
+	struct px_store		*a = NULL;
 	struct timespec		 ts;
 	const char		*db = PX_LOG_CMD_DEFAULT_DB;
 	char			 err[512], *end;
@@ -318,14 +318,14 @@ px_log_cmd_main(int argc, char *argv[])
 		    argv[optind]);
 		return 2;
 	}
-	if ((a = px_audit_open_existing(db, err, sizeof(err))) == NULL) {
+	if ((a = px_store_open_existing(db, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pubgate log: %s\n", err);
 		return 2;
 	}
 	if (json)
-		n = px_audit_query_json(a, &q, stdout, err, sizeof(err));
+		n = px_store_query_json(a, &q, stdout, err, sizeof(err));
 	else
-		n = px_audit_query(a, &q, text_cb, stdout, err, sizeof(err));
+		n = px_store_query(a, &q, text_cb, stdout, err, sizeof(err));
 	if (n == -1) {
 		fprintf(stderr, "pubgate log: %s\n", err);
 		goto done;
@@ -337,7 +337,7 @@ px_log_cmd_main(int argc, char *argv[])
 	}
 	rc = 0;
 done:
-	px_audit_close(a);
+	px_store_close(a);
 	return rc;
 }
 
@@ -369,7 +369,7 @@ show_field(FILE *f, const char *name, const char *v)
 }
 
 static int
-show_cb(const struct px_audit_row *r, void *arg)
+show_cb(const struct px_store_row *r, void *arg)
 {
 	FILE	*f = arg;
 	char	 num[32];
@@ -422,9 +422,9 @@ show_cb(const struct px_audit_row *r, void *arg)
 }
 
 static int
-json_cb(const struct px_audit_row *r, void *arg)
+json_cb(const struct px_store_row *r, void *arg)
 {
-	px_audit_row_json(r, arg);
+	px_store_row_json(r, arg);
 	fputc('\n', arg);
 	return 1;
 }
@@ -438,8 +438,8 @@ px_show_cmd_main(int argc, char *argv[])
 		{ "help",	no_argument,		NULL,	'h' },
 		{ NULL,		0,			NULL,	0 }
 	};
-	struct px_audit_query	 q;
-	struct px_audit		*a;
+	struct px_store_query	 q;
+	struct px_store		*a;
 	const char		*db = PX_LOG_CMD_DEFAULT_DB, *p;
 	char			 err[512];
 	int			 ch, json = 0, n;
@@ -478,16 +478,16 @@ px_show_cmd_main(int argc, char *argv[])
 		    "(like 1a2b3c4d-17)\n", argv[optind]);
 		return 2;
 	}
-	if ((a = px_audit_open_existing(db, err, sizeof(err))) == NULL) {
+	if ((a = px_store_open_existing(db, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pubgate show: %s\n", err);
 		return 2;
 	}
 	memset(&q, 0, sizeof(q));
 	q.request_id = argv[optind];
 	q.limit = 1;
-	n = px_audit_query(a, &q, json ? json_cb : show_cb, stdout, err,
+	n = px_store_query(a, &q, json ? json_cb : show_cb, stdout, err,
 	    sizeof(err));
-	px_audit_close(a);
+	px_store_close(a);
 	if (n == -1) {
 		fprintf(stderr, "pubgate show: %s\n", err);
 		return 2;

@@ -1,24 +1,26 @@
 /*
- * proxy/store/audit.h: the decision store.  Every publish decision (allow or
- * block) and every other write the gate forwards becomes one record,
- * committed to SQLite (one file, WAL) before the client gets its answer,
- * and written as one JSON line to the log stream for SIEMs.
+ * proxy/store/store.h: the decision store, whatever holds it.  Every
+ * publish decision (allow or block) and every other write the gate
+ * forwards becomes one record, committed before the client gets its
+ * answer, and written as one JSON line to the log stream for SIEMs.
+ * store.c owns what backends share (bounded records, JSON, query checks);
+ * sqlite.c is the embedded backend (one file, WAL).
  *
  * Records never carry a token, a cookie or a secret: `who` is a short
  * SHA-256 fingerprint of the bearer token, reasons name rule, file and
  * detector only (the policy engine already redacts).
  */
-#ifndef PUBGATE_AUDIT_H
-#define PUBGATE_AUDIT_H
+#ifndef PUBGATE_STORE_H
+#define PUBGATE_STORE_H
 
 #include <stdint.h>
 #include <stdio.h>
 
 #include "policy.h"
 
-struct px_audit;
+struct px_store;
 
-struct px_audit_rec {
+struct px_store_rec {
 	int64_t			 time_ms;	/* wall clock, ms since the epoch */
 	const char		*request_id;
 	const char		*client;	/* client address "ip:port" */
@@ -47,45 +49,47 @@ struct px_audit_rec {
 };
 
 /*
- * px_audit_open() : opens (creating) the SQLite store at db_path and
- * sets WAL and synchronous=FULL.  jsonl, if not NULL, receives one JSON
- * line per record (borrowed; the caller closes it).  Returns NULL with a
- * message in err on failure.
+ * px_store_open() : opens (creating) the store the `db` setting names: a
+ * file path is a SQLite database (WAL, synchronous=FULL).  jsonl, if not
+ * NULL, receives one JSON line per record (borrowed; the caller closes
+ * it).  Returns NULL with a message in err on failure.
  */
-struct px_audit	*px_audit_open(const char *db_path, FILE *jsonl, char *err,
+struct px_store	*px_store_open(const char *db, FILE *jsonl, char *err,
 		    size_t errlen);
 /*
- * px_audit_open_existing() : opens a store that must already exist (for
+ * px_store_open_existing() : opens a store that must already exist (for
  * `pubgate log`): never creates the file or the schema.  jsonl is unused.
  */
-struct px_audit	*px_audit_open_existing(const char *db_path, char *err,
+struct px_store	*px_store_open_existing(const char *db, char *err,
 		    size_t errlen);
 /*
- * px_audit_write() : stores one record; returns 0 once it is durable on
+ * px_store_write() : stores one record; returns 0 once it is durable on
  * disk, -1 on failure (the caller must then refuse the publish: a
  * decision that cannot be recorded is not made).
  */
-int		 px_audit_write(struct px_audit *, const struct px_audit_rec *);
+int		 px_store_write(struct px_store *, const struct px_store_rec *);
 /*
- * px_audit_write_id() : px_audit_write() that also returns the record's id
- * in *id, for px_audit_set_status().
+ * px_store_write_id() : px_store_write() that also returns the record's id
+ * in *id, for px_store_set_status().
  */
-int		 px_audit_write_id(struct px_audit *, const struct px_audit_rec *,
+int		 px_store_write_id(struct px_store *, const struct px_store_rec *,
 		    int64_t *id);
 /*
- * px_audit_set_status() : sets the status of record id once it is known
+ * px_store_set_status() : sets the status of record id once it is known
  * (an allowed publish is recorded before the upstream answers, with
  * status 0) and writes the updated record as a JSON line with
  * "update":true.  Only a status of 0 is replaced.  Returns 0 once durable,
  * -1 on failure (or if id has no pending status).
  */
-int		 px_audit_set_status(struct px_audit *, int64_t id, int status);
-/* Records that reached SQLite but whose JSON line could not be written. */
-uint64_t	 px_audit_jsonl_errors(const struct px_audit *);
-void		 px_audit_close(struct px_audit *);
+int		 px_store_set_status(struct px_store *, int64_t id, int status);
+/* px_store_backend() : "sqlite", for logs, health and metrics. */
+const char	*px_store_backend(const struct px_store *);
+/* Records that reached the store but whose JSON line could not be written. */
+uint64_t	 px_store_jsonl_errors(const struct px_store *);
+void		 px_store_close(struct px_store *);
 
 /* Query, shared by `pubgate log` and the admin API. */
-struct px_audit_query {
+struct px_store_query {
 	int		 blocked_only;
 	int64_t		 since_ms;	/* 0: no bound */
 	const char	*package_glob;	/* NULL: any */
@@ -95,17 +99,17 @@ struct px_audit_query {
 };
 
 /*
- * px_audit_query_json() : runs q and writes a JSON array of records to
+ * px_store_query_json() : runs q and writes a JSON array of records to
  * out.  Returns the number of records, or -1 with a message in err.
  */
-int		 px_audit_query_json(struct px_audit *, const struct px_audit_query *q,
+int		 px_store_query_json(struct px_store *, const struct px_store_query *q,
 		    FILE *out, char *err, size_t errlen);
 
 /*
  * One stored record as a query returns it.  Every string is non-NULL,
  * bounded, and valid only during the callback that receives the row.
  */
-struct px_audit_reason {
+struct px_store_reason {
 	const char	*rule;
 	const char	*file;
 	const char	*text;
@@ -113,7 +117,7 @@ struct px_audit_reason {
 	int64_t		 offset;	/* -1 if none */
 };
 
-struct px_audit_row {
+struct px_store_row {
 	int64_t			 id;
 	int64_t			 time_ms;
 	const char		*time;		/* ISO-8601 UTC, ms */
@@ -140,19 +144,19 @@ struct px_audit_row {
 	int64_t			 file_count;
 	int64_t			 reasons_total;	/* may exceed nreasons */
 	size_t			 nreasons;
-	const struct px_audit_reason *reasons;
+	const struct px_store_reason *reasons;
 };
 
 /*
- * px_audit_query() : runs q and calls cb for each record, newest first;
+ * px_store_query() : runs q and calls cb for each record, newest first;
  * a non-zero return from cb stops the query.  cb must not call back into
  * the store.  Returns the number of records passed to cb, or -1 with a
  * message in err.
  */
-int		 px_audit_query(struct px_audit *, const struct px_audit_query *q,
-		    int (*cb)(const struct px_audit_row *, void *), void *arg,
+int		 px_store_query(struct px_store *, const struct px_store_query *q,
+		    int (*cb)(const struct px_store_row *, void *), void *arg,
 		    char *err, size_t errlen);
-/* px_audit_row_json() : writes row as one JSON object (no newline) to out. */
-void		 px_audit_row_json(const struct px_audit_row *, FILE *out);
+/* px_store_row_json() : writes row as one JSON object (no newline) to out. */
+void		 px_store_row_json(const struct px_store_row *, FILE *out);
 
-#endif /* PUBGATE_AUDIT_H */
+#endif /* PUBGATE_STORE_H */

@@ -1,9 +1,9 @@
 /*
- * tests/unit/proxy/test_audit.c: the decision store (proxy/store/audit.c) and
- * the --since parser of `pubgate log` (proxy/store/cmd_log.c), against a real
+ * tests/unit/proxy/test_store.c: the decision store (proxy/store/store.c,
+ * sqlite.c) and the --since parser of `pubgate log` (proxy/store/cmd_log.c), against a real
  * SQLite file in a temporary directory: write/read round trip, every
  * query filter, durability (a second connection sees a row as soon as
- * px_audit_write() returns), JSON escaping of hostile strings, and that
+ * px_store_write() returns), JSON escaping of hostile strings, and that
  * nothing token-like is ever stored.
  */
 #include <sys/stat.h>
@@ -22,7 +22,7 @@
 #include <sqlite3.h>
 
 #include "policy.h"
-#include "audit.h"
+#include "store.h"
 #include "cmd_log.h"
 
 #define T0	1795514400000LL	/* 2026-11-24T10:00:00.000Z */
@@ -30,7 +30,7 @@
 struct fx {
 	char		 dir[64];
 	char		 db[128];
-	struct px_audit	*a;
+	struct px_store	*a;
 	FILE		*jsonl;
 	char		*jbuf;
 	size_t		 jlen;
@@ -49,9 +49,9 @@ setup(void **state)
 	snprintf(fx->db, sizeof(fx->db), "%s/pubgate.db", fx->dir);
 	fx->jsonl = open_memstream(&fx->jbuf, &fx->jlen);
 	assert_non_null(fx->jsonl);
-	fx->a = px_audit_open(fx->db, fx->jsonl, err, sizeof(err));
+	fx->a = px_store_open(fx->db, fx->jsonl, err, sizeof(err));
 	if (fx->a == NULL)
-		fail_msg("px_audit_open: %s", err);
+		fail_msg("px_store_open: %s", err);
 	*state = fx;
 	return 0;
 }
@@ -62,7 +62,7 @@ teardown(void **state)
 	struct fx	*fx = *state;
 	char		 cmd[256];
 
-	px_audit_close(fx->a);
+	px_store_close(fx->a);
 	fclose(fx->jsonl);
 	free(fx->jbuf);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
@@ -112,7 +112,7 @@ mkreport(struct pol_report *r, const char *name, const char *version,
 }
 
 static void
-mkrec(struct px_audit_rec *rec, int64_t t, const char *pkg,
+mkrec(struct px_store_rec *rec, int64_t t, const char *pkg,
     const struct pol_report *rep)
 {
 	memset(rec, 0, sizeof(*rec));
@@ -140,7 +140,7 @@ struct got {
 };
 
 static int
-collect(const struct px_audit_row *r, void *arg)
+collect(const struct px_store_row *r, void *arg)
 {
 	struct got	*g = arg;
 
@@ -155,7 +155,7 @@ collect(const struct px_audit_row *r, void *arg)
 }
 
 static int
-check_full(const struct px_audit_row *r, void *arg)
+check_full(const struct px_store_row *r, void *arg)
 {
 	int	*seen = arg;
 
@@ -202,16 +202,16 @@ test_round_trip(void **state)
 {
 	struct fx		*fx = *state;
 	struct pol_report	 rep;
-	struct px_audit_rec	 rec;
-	struct px_audit_query	 q;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
 	char			 err[256];
 	int			 seen = 0;
 
 	mkreport(&rep, "@acme/leak", "1.2.3", POL_DENY);
 	mkrec(&rec, T0 + 123, "@acme%2fleak", &rep);
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	memset(&q, 0, sizeof(q));
-	assert_int_equal(px_audit_query(fx->a, &q, check_full, &seen, err,
+	assert_int_equal(px_store_query(fx->a, &q, check_full, &seen, err,
 	    sizeof(err)), 1);
 	assert_int_equal(seen, 1);
 
@@ -225,11 +225,11 @@ test_round_trip(void **state)
 	/* Exactly one line. */
 	assert_int_equal(fx->jbuf[fx->jlen - 1], '\n');
 	assert_true(strchr(fx->jbuf, '\n') == fx->jbuf + fx->jlen - 1);
-	assert_int_equal(px_audit_jsonl_errors(fx->a), 0);
+	assert_int_equal(px_store_jsonl_errors(fx->a), 0);
 }
 
 static int
-status_cb(const struct px_audit_row *r, void *arg)
+status_cb(const struct px_store_row *r, void *arg)
 {
 	*(int *)arg = r->status;
 	return 0;
@@ -240,8 +240,8 @@ test_set_status(void **state)
 {
 	struct fx		*fx = *state;
 	struct pol_report	 rep;
-	struct px_audit_rec	 rec;
-	struct px_audit_query	 q;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
 	char			 err[256], *second;
 	int64_t			 id = 0;
 	int			 status = -1;
@@ -249,18 +249,18 @@ test_set_status(void **state)
 	mkreport(&rep, "@acme/ok", "1.0.0", POL_ALLOW);
 	mkrec(&rec, T0, "@acme/ok", &rep);
 	rec.status = 0;		/* the upstream has not answered yet */
-	assert_int_equal(px_audit_write_id(fx->a, &rec, &id), 0);
+	assert_int_equal(px_store_write_id(fx->a, &rec, &id), 0);
 	assert_true(id > 0);
-	assert_int_equal(px_audit_set_status(fx->a, id, 201), 0);
+	assert_int_equal(px_store_set_status(fx->a, id, 201), 0);
 	memset(&q, 0, sizeof(q));
-	assert_int_equal(px_audit_query(fx->a, &q, status_cb, &status, err,
+	assert_int_equal(px_store_query(fx->a, &q, status_cb, &status, err,
 	    sizeof(err)), 1);
 	assert_int_equal(status, 201);
 	/* Only a pending status is replaced; unknown ids fail. */
-	assert_int_equal(px_audit_set_status(fx->a, id, 500), -1);
-	assert_int_equal(px_audit_set_status(fx->a, id + 100, 201), -1);
-	assert_int_equal(px_audit_set_status(fx->a, id, 0), -1);
-	assert_int_equal(px_audit_query(fx->a, &q, status_cb, &status, err,
+	assert_int_equal(px_store_set_status(fx->a, id, 500), -1);
+	assert_int_equal(px_store_set_status(fx->a, id + 100, 201), -1);
+	assert_int_equal(px_store_set_status(fx->a, id, 0), -1);
+	assert_int_equal(px_store_query(fx->a, &q, status_cb, &status, err,
 	    sizeof(err)), 1);
 	assert_int_equal(status, 201);
 	/* The stream got the record, then the update, as two lines. */
@@ -281,8 +281,8 @@ static void
 test_non_publish_record(void **state)
 {
 	struct fx		*fx = *state;
-	struct px_audit_rec	 rec;
-	struct px_audit_query	 q;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
 	struct pol_reason	 why;
 	FILE			*out;
 	char			*buf = NULL, err[256];
@@ -301,10 +301,10 @@ test_non_publish_record(void **state)
 	rec.reason = &why;
 	rec.who = NULL;
 	rec.npm_command = NULL;
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	memset(&q, 0, sizeof(q));
 	out = open_memstream(&buf, &len);
-	assert_int_equal(px_audit_query_json(fx->a, &q, out, err,
+	assert_int_equal(px_store_query_json(fx->a, &q, out, err,
 	    sizeof(err)), 1);
 	fclose(out);
 	assert_non_null(strstr(buf, "\"kind\":\"dist-tag\""));
@@ -321,8 +321,8 @@ test_filters(void **state)
 {
 	struct fx		*fx = *state;
 	struct pol_report	 deny, allow;
-	struct px_audit_rec	 rec;
-	struct px_audit_query	 q;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
 	struct got		*g;
 	char			 err[256];
 	static const char	*pkgs[] = { "@acme/a", "@acme/b", "@acme2/a",
@@ -336,11 +336,11 @@ test_filters(void **state)
 	/* Records i = 0..4 at T0 + i s; odd ones blocked. */
 	for (i = 0; i < 5; i++) {
 		mkrec(&rec, T0 + i * 1000, pkgs[i], i % 2 ? &deny : &allow);
-		assert_int_equal(px_audit_write(fx->a, &rec), 0);
+		assert_int_equal(px_store_write(fx->a, &rec), 0);
 	}
 
 	memset(&q, 0, sizeof(q));
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 5);
 	/* Newest first. */
 	for (i = 0; i < 5; i++)
@@ -348,7 +348,7 @@ test_filters(void **state)
 
 	memset(g, 0, sizeof(*g));
 	q.blocked_only = 1;
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 2);
 	assert_string_equal(g->package[0], "left-pad");
 	assert_string_equal(g->package[1], "@acme/b");
@@ -357,33 +357,33 @@ test_filters(void **state)
 	memset(g, 0, sizeof(*g));
 	memset(&q, 0, sizeof(q));
 	q.since_ms = T0 + 2000;
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 3);
 
 	memset(g, 0, sizeof(*g));
 	memset(&q, 0, sizeof(q));
 	q.package_glob = "@acme/*";
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 3);
 
 	memset(g, 0, sizeof(*g));
 	q.package_glob = "*a";
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 3);
 
 	/* A scope is that scope only, not a prefix of another. */
 	memset(g, 0, sizeof(*g));
 	memset(&q, 0, sizeof(q));
 	q.scope = "@acme";
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 3);
 	memset(g, 0, sizeof(*g));
 	q.scope = "acme2";
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 1);
 	assert_string_equal(g->package[0], "@acme2/a");
 	q.scope = "@a/b";
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "scope"));
 
@@ -392,18 +392,18 @@ test_filters(void **state)
 	memset(&q, 0, sizeof(q));
 	q.scope = "@acme";
 	q.blocked_only = 1;
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 1);
 	assert_string_equal(g->package[0], "@acme/b");
 
 	memset(g, 0, sizeof(*g));
 	memset(&q, 0, sizeof(q));
 	q.limit = 2;
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 2);
 	assert_int_equal(g->time_ms[0], T0 + 4000);
 	q.limit = -1;
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), -1);
 	free(g);
 }
@@ -412,8 +412,8 @@ static void
 test_default_limit(void **state)
 {
 	struct fx		*fx = *state;
-	struct px_audit_rec	 rec;
-	struct px_audit_query	 q;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
 	struct got		*g;
 	char			 err[256];
 	int			 i;
@@ -422,14 +422,14 @@ test_default_limit(void **state)
 	assert_non_null(g);
 	for (i = 0; i < 120; i++) {
 		mkrec(&rec, T0 + i, "p", NULL);
-		assert_int_equal(px_audit_write(fx->a, &rec), 0);
+		assert_int_equal(px_store_write(fx->a, &rec), 0);
 	}
 	memset(&q, 0, sizeof(q));
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 100);
 	memset(g, 0, sizeof(*g));
 	q.limit = 1000000;	/* capped at 10000 */
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 120);
 	free(g);
 }
@@ -446,7 +446,7 @@ test_durable_second_connection(void **state)
 {
 	struct fx		*fx = *state;
 	struct pol_report	 rep;
-	struct px_audit_rec	 rec;
+	struct px_store_rec	 rec;
 	struct stat		 sb;
 	sqlite3			*db;
 	char			 wal[160];
@@ -457,7 +457,7 @@ test_durable_second_connection(void **state)
 	mkreport(&rep, "@acme/x", "1.0.0", POL_ALLOW);
 	for (i = 1; i <= 3; i++) {
 		mkrec(&rec, T0 + i, "@acme/x", &rep);
-		assert_int_equal(px_audit_write(fx->a, &rec), 0);
+		assert_int_equal(px_store_write(fx->a, &rec), 0);
 		/* Visible to another connection at once. */
 		n = -1;
 		assert_int_equal(sqlite3_exec(db,
@@ -476,19 +476,19 @@ test_durable_second_connection(void **state)
 
 	/* A fresh store object on the same file sees everything too. */
 	{
-		struct px_audit		*b;
-		struct px_audit_query	 q;
+		struct px_store		*b;
+		struct px_store_query	 q;
 		struct got		*g;
 		char			 err[256];
 
 		g = calloc(1, sizeof(*g));
 		assert_non_null(g);
-		b = px_audit_open_existing(fx->db, err, sizeof(err));
+		b = px_store_open_existing(fx->db, err, sizeof(err));
 		assert_non_null(b);
 		memset(&q, 0, sizeof(q));
-		assert_int_equal(px_audit_query(b, &q, collect, g, err,
+		assert_int_equal(px_store_query(b, &q, collect, g, err,
 		    sizeof(err)), 3);
-		px_audit_close(b);
+		px_store_close(b);
 		free(g);
 	}
 }
@@ -498,8 +498,8 @@ test_json_escaping(void **state)
 {
 	struct fx		*fx = *state;
 	struct pol_report	 rep;
-	struct px_audit_rec	 rec;
-	struct px_audit_query	 q;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
 	FILE			*out;
 	char			*buf = NULL, err[256];
 	size_t			 len = 0, i;
@@ -509,7 +509,7 @@ test_json_escaping(void **state)
 	/* Invalid UTF-8: a lone continuation byte and an overlong '/'. */
 	mkrec(&rec, T0, "@x/a\"b\\c\x1b[31m\x80\xc0\xafz\xc3\xa9", &rep);
 	rec.user_agent = "npm/\xe2\x82\xac \xed\xa0\x80";	/* euro; surrogate */
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	fflush(fx->jsonl);
 	assert_non_null(strstr(fx->jbuf, "\"package\":"
 	    "\"@x/a\\\"b\\\\c\\u001b[31m\\ufffd\\ufffd\\ufffdz\xc3\xa9\""));
@@ -527,7 +527,7 @@ test_json_escaping(void **state)
 	/* The query output escapes the stored value the same way. */
 	memset(&q, 0, sizeof(q));
 	out = open_memstream(&buf, &len);
-	assert_int_equal(px_audit_query_json(fx->a, &q, out, err,
+	assert_int_equal(px_store_query_json(fx->a, &q, out, err,
 	    sizeof(err)), 1);
 	fclose(out);
 	assert_non_null(strstr(buf, "\"package\":"
@@ -539,8 +539,8 @@ static void
 test_bounded_strings(void **state)
 {
 	struct fx		*fx = *state;
-	struct px_audit_rec	 rec;
-	struct px_audit_query	 q;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
 	char			 ua[2000], err[256];
 	size_t			 i;
 	struct got		*g;
@@ -554,11 +554,11 @@ test_bounded_strings(void **state)
 	mkrec(&rec, T0, ua + 1, NULL);	/* starts mid-character, long */
 	rec.user_agent = ua;
 	rec.request_id = ua;
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	g = calloc(1, sizeof(*g));
 	assert_non_null(g);
 	memset(&q, 0, sizeof(q));
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 1);
 	assert_true(strlen(g->package[0]) <= 256);
 	assert_true(strlen(g->package[0]) > 200);
@@ -610,8 +610,8 @@ static void
 test_no_token_fields(void **state)
 {
 	struct fx		*fx = *state;
-	struct px_audit_rec	 rec;
-	struct px_audit_query	 q;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
 	sqlite3			*db;
 	char			 path[160], err[256];
 	struct got		*g;
@@ -621,12 +621,12 @@ test_no_token_fields(void **state)
 	/* A token passed as `who` by mistake is not stored. */
 	mkrec(&rec, T0, "@acme/x", NULL);
 	rec.who = tok;
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	rec.who = "deadbeefDEADBEEF";	/* not lowercase hex */
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	rec.who = "0123456789abcdef0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0";	/* 65 digits: too long for SHA-256 */
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	fflush(fx->jsonl);
 	assert_null(strstr(fx->jbuf, "SECRET"));
 	assert_null(strstr(fx->jbuf, "DEADBEEF"));
@@ -648,7 +648,7 @@ test_no_token_fields(void **state)
 	g = calloc(1, sizeof(*g));
 	assert_non_null(g);
 	memset(&q, 0, sizeof(q));
-	assert_int_equal(px_audit_query(fx->a, &q, collect, g, err,
+	assert_int_equal(px_store_query(fx->a, &q, collect, g, err,
 	    sizeof(err)), 3);
 	free(g);
 }
@@ -661,7 +661,7 @@ test_open_errors(void **state)
 	FILE		*f;
 
 	snprintf(path, sizeof(path), "%s/missing.db", fx->dir);
-	assert_null(px_audit_open_existing(path, err, sizeof(err)));
+	assert_null(px_store_open_existing(path, err, sizeof(err)));
 	assert_non_null(strstr(err, "missing.db"));
 	assert_int_equal(access(path, F_OK), -1);	/* not created */
 
@@ -671,8 +671,8 @@ test_open_errors(void **state)
 	fputs("this is not a database, just some text long enough to fail "
 	    "the sqlite header check.................................\n", f);
 	fclose(f);
-	assert_null(px_audit_open(path, NULL, err, sizeof(err)));
-	assert_null(px_audit_open_existing(path, err, sizeof(err)));
+	assert_null(px_store_open(path, NULL, err, sizeof(err)));
+	assert_null(px_store_open_existing(path, err, sizeof(err)));
 
 	/* An empty SQLite database is not a decision store. */
 	snprintf(path, sizeof(path), "%s/empty.db", fx->dir);
@@ -684,7 +684,7 @@ test_open_errors(void **state)
 		    NULL, NULL), SQLITE_OK);
 		sqlite3_close(db);
 	}
-	assert_null(px_audit_open_existing(path, err, sizeof(err)));
+	assert_null(px_store_open_existing(path, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a pubgate"));
 
 	/* A newer schema is refused rather than misread. */
@@ -696,9 +696,9 @@ test_open_errors(void **state)
 		    NULL, NULL, NULL), SQLITE_OK);
 		sqlite3_close(db);
 	}
-	assert_null(px_audit_open_existing(fx->db, err, sizeof(err)));
+	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
 	assert_non_null(strstr(err, "newer"));
-	assert_null(px_audit_open(fx->db, NULL, err, sizeof(err)));
+	assert_null(px_store_open(fx->db, NULL, err, sizeof(err)));
 }
 
 /* run_log() : runs `pubgate log ARGS` with stdout in a file; its text. */
@@ -744,17 +744,17 @@ test_log_cmd_text(void **state)
 {
 	struct fx		*fx = *state;
 	struct pol_report	 rep;
-	struct px_audit_rec	 rec;
+	struct px_store_rec	 rec;
 	char			*out;
 	int			 rc;
 
 	mkreport(&rep, "", "1.2.3", POL_DENY);
 	mkrec(&rec, T0, "@acme/evil\x1b]0;pwned\x07\xc2\x9bx", &rep);
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	mkreport(&rep, "", "2.0.0", POL_ALLOW);
 	mkrec(&rec, T0 + 1000, "@acme/ok", &rep);
 	rec.status = 0;		/* recorded before the upstream answers */
-	assert_int_equal(px_audit_write(fx->a, &rec), 0);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
 
 	out = run_log(fx, &rc, NULL, NULL);
 	assert_int_equal(rc, 0);

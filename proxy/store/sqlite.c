@@ -1,0 +1,581 @@
+/*
+ * proxy/store/sqlite.c: the SQLite backend of the decision store (the
+ * embedded default).  It owns the connection (one file, WAL,
+ * synchronous=FULL, a busy timeout so that several processes can share
+ * the file), the schema and its version (PRAGMA user_version), and the
+ * prepared statements.  store.c serialises calls; this file never logs.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "policy.h"
+#include "store.h"
+#include "store-int.h"
+
+#define PX_SQLITE_SCHEMA_VERSION	1
+/*
+ * How long a write waits for another writer's lock (a sqlite3 shell, a
+ * backup).  The gate writes from its event loop, so this is short: past
+ * it the write fails and the publish is refused (503), never forwarded.
+ */
+#define PX_SQLITE_BUSY_MS	2000
+
+struct px_sqlite {
+	sqlite3			*db;
+	sqlite3_stmt		*st_begin;
+	sqlite3_stmt		*st_commit;
+	sqlite3_stmt		*st_rollback;
+	sqlite3_stmt		*st_insert;
+	sqlite3_stmt		*st_reason;
+	sqlite3_stmt		*st_query;
+	sqlite3_stmt		*st_reasons;
+	sqlite3_stmt		*st_status;
+	sqlite3_stmt		*st_byid;
+};
+
+static const char audit_schema[] =
+    "CREATE TABLE IF NOT EXISTS decisions ("
+    " id INTEGER PRIMARY KEY,"
+    " time_ms INTEGER NOT NULL,"
+    " time TEXT NOT NULL,"
+    " request_id TEXT NOT NULL,"
+    " client TEXT NOT NULL,"
+    " who TEXT NOT NULL,"
+    " npm_command TEXT NOT NULL,"
+    " user_agent TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " package TEXT NOT NULL,"
+    " version TEXT NOT NULL,"
+    " tag TEXT NOT NULL,"
+    " access TEXT NOT NULL,"
+    " verdict TEXT NOT NULL CHECK (verdict IN ('allow', 'block')),"
+    " status INTEGER NOT NULL,"
+    " rule_match TEXT NOT NULL,"
+    " message TEXT NOT NULL,"
+    " inspection TEXT NOT NULL,"
+    " sha512 TEXT NOT NULL,"
+    " integrity TEXT NOT NULL,"
+    " body_bytes INTEGER NOT NULL,"
+    " tarball_bytes INTEGER NOT NULL,"
+    " unpacked_bytes INTEGER NOT NULL,"
+    " file_count INTEGER NOT NULL,"
+    " reasons_total INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time_ms);"
+    "CREATE INDEX IF NOT EXISTS decisions_package ON decisions"
+    " (package, time_ms);"
+    "CREATE INDEX IF NOT EXISTS decisions_request ON decisions"
+    " (request_id);"
+    "CREATE TABLE IF NOT EXISTS reasons ("
+    " decision_id INTEGER NOT NULL REFERENCES decisions (id)"
+    "  ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " rule TEXT NOT NULL,"
+    " file TEXT NOT NULL,"
+    " text TEXT NOT NULL,"
+    " hint TEXT NOT NULL,"
+    " byte_offset INTEGER NOT NULL,"
+    " PRIMARY KEY (decision_id, seq)) WITHOUT ROWID;";
+
+#define AUDIT_COLUMNS \
+    "id, time_ms, time, request_id, client, who, npm_command, user_agent," \
+    " kind, package, version, tag, access, verdict, status, rule_match," \
+    " message, inspection, sha512, integrity, body_bytes, tarball_bytes," \
+    " unpacked_bytes, file_count, reasons_total"
+
+static const char audit_sql_insert[] =
+    "INSERT INTO decisions (time_ms, time, request_id, client, who,"
+    " npm_command, user_agent, kind, package, version, tag, access,"
+    " verdict, status, rule_match, message, inspection, sha512, integrity,"
+    " body_bytes, tarball_bytes, unpacked_bytes, file_count, reasons_total)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
+
+static const char audit_sql_reason[] =
+    "INSERT INTO reasons (decision_id, seq, rule, file, text, hint,"
+    " byte_offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/*
+ * The scope bound is a range on the package column: "@x/" <= package <
+ * "@x0" ('0' follows '/'), which needs no escaping and uses the index.
+ */
+static const char audit_sql_query[] =
+    "SELECT " AUDIT_COLUMNS " FROM decisions"
+    " WHERE (?1 = 0 OR verdict = 'block')"
+    " AND time_ms >= ?2"
+    " AND (?3 IS NULL OR package GLOB ?3)"
+    " AND (?4 IS NULL OR (package >= ?4 AND package < ?5))"
+    " AND (?7 IS NULL OR request_id = ?7)"
+    " ORDER BY time_ms DESC, id DESC LIMIT ?6";
+
+static const char audit_sql_status[] =
+    "UPDATE decisions SET status = ?2 WHERE id = ?1 AND status = 0";
+
+static const char audit_sql_byid[] =
+    "SELECT " AUDIT_COLUMNS " FROM decisions WHERE id = ?1";
+
+static const char audit_sql_reasons[] =
+    "SELECT rule, file, text, hint, byte_offset FROM reasons"
+    " WHERE decision_id = ?1 ORDER BY seq";
+
+static int
+prep(struct px_sqlite *a, const char *sql, sqlite3_stmt **st, char *err,
+    size_t errlen)
+{
+	if (sqlite3_prepare_v3(a->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL) != SQLITE_OK) {
+		px_store_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(a->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* run1() : steps st once to completion and resets it; 0 or -1. */
+static int
+run1(sqlite3_stmt *st)
+{
+	int	rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* pragma_int() : the integer a PRAGMA returns, or -1. */
+static int64_t
+pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	int64_t		 v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* set_wal() : switches to WAL; 0 when the database is in WAL mode. */
+static int
+set_wal(sqlite3 *db)
+{
+	sqlite3_stmt		*st;
+	const unsigned char	*mode;
+	int			 ok = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    (mode = sqlite3_column_text(st, 0)) != NULL &&
+	    strcmp((const char *)mode, "wal") == 0)
+		ok = 1;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/*
+ * init_schema() : creates the schema in one immediate transaction, so
+ * that two processes opening a new file at once do not race.
+ */
+static int
+init_schema(struct px_sqlite *a, char *err, size_t errlen)
+{
+	int64_t	v;
+	char	sql[64];
+
+	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		px_store_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(a->db));
+		return -1;
+	}
+	v = pragma_int(a->db, "PRAGMA user_version");
+	if (v < 0) {
+		px_store_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(a->db));
+		goto fail;
+	}
+	if (v > PX_SQLITE_SCHEMA_VERSION) {
+		px_store_seterr(err, errlen, "decision store schema version %" PRId64
+		    " is newer than this pubgate's (%d)", v,
+		    PX_SQLITE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (sqlite3_exec(a->db, audit_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		px_store_seterr(err, errlen, "sqlite: schema: %s",
+		    sqlite3_errmsg(a->db));
+		goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    PX_SQLITE_SCHEMA_VERSION);
+	if (sqlite3_exec(a->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		px_store_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(a->db));
+		goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* check_schema() : an existing store must carry a version we read. */
+static int
+check_schema(struct px_sqlite *a, char *err, size_t errlen)
+{
+	int64_t	v;
+
+	v = pragma_int(a->db, "PRAGMA user_version");
+	if (v < 0) {
+		px_store_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(a->db));
+		return -1;
+	}
+	if (v == 0) {
+		px_store_seterr(err, errlen, "not a pubgate decision store");
+		return -1;
+	}
+	if (v > PX_SQLITE_SCHEMA_VERSION) {
+		px_store_seterr(err, errlen, "decision store schema version %" PRId64
+		    " is newer than this pubgate's (%d)", v,
+		    PX_SQLITE_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+static void	sqlite_close(void *);
+
+/*
+ * px_sqlite_open() : with create, the file is made 0600 first (it holds
+ * client addresses) and the schema is created if missing; without, the
+ * file and a schema this pubgate reads must exist (`pubgate log`).
+ */
+void *
+px_sqlite_open(const char *path, int create, char *err, size_t errlen)
+{
+	struct px_sqlite	*a = NULL;
+	int			 fd, flags;
+
+	if (create) {
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
+		    -1) {
+			px_store_seterr(err, errlen, "%s: %s", path,
+			    strerror(errno));
+			return NULL;
+		}
+		close(fd);
+	} else if (access(path, F_OK) == -1) {
+		px_store_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		px_store_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+	if (sqlite3_open_v2(path, &a->db, flags, NULL) != SQLITE_OK) {
+		px_store_seterr(err, errlen, "%s: %s", path, a->db ?
+		    sqlite3_errmsg(a->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(a->db, 1);
+	if (sqlite3_busy_timeout(a->db, PX_SQLITE_BUSY_MS) != SQLITE_OK)
+		goto sqlfail;
+	/* A file that is not a database fails on its first read. */
+	if (pragma_int(a->db, "PRAGMA user_version") < 0) {
+		px_store_seterr(err, errlen, "%s: %s", path,
+		    sqlite3_errmsg(a->db));
+		goto fail;
+	}
+	if (set_wal(a->db) == -1) {
+		px_store_seterr(err, errlen, "%s: cannot switch to WAL mode: %s",
+		    path, sqlite3_errmsg(a->db));
+		goto fail;
+	}
+	if (sqlite3_exec(a->db, "PRAGMA synchronous=FULL", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_exec(a->db, "PRAGMA foreign_keys=ON", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		goto sqlfail;
+	if (create) {
+		if (init_schema(a, err, errlen) == -1)
+			goto fail;
+	} else if (check_schema(a, err, errlen) == -1)
+		goto fail;
+	if (prep(a, "BEGIN IMMEDIATE", &a->st_begin, err, errlen) == -1 ||
+	    prep(a, "COMMIT", &a->st_commit, err, errlen) == -1 ||
+	    prep(a, "ROLLBACK", &a->st_rollback, err, errlen) == -1 ||
+	    prep(a, audit_sql_insert, &a->st_insert, err, errlen) == -1 ||
+	    prep(a, audit_sql_reason, &a->st_reason, err, errlen) == -1 ||
+	    prep(a, audit_sql_query, &a->st_query, err, errlen) == -1 ||
+	    prep(a, audit_sql_reasons, &a->st_reasons, err, errlen) == -1 ||
+	    prep(a, audit_sql_status, &a->st_status, err, errlen) == -1 ||
+	    prep(a, audit_sql_byid, &a->st_byid, err, errlen) == -1)
+		goto fail;
+	return a;
+sqlfail:
+	px_store_seterr(err, errlen, "%s: %s", path, sqlite3_errmsg(a->db));
+fail:
+	sqlite_close(a);
+	return NULL;
+}
+
+static void
+sqlite_close(void *be)
+{
+	struct px_sqlite	*a = be;
+
+	if (a == NULL)
+		return;
+	sqlite3_finalize(a->st_begin);
+	sqlite3_finalize(a->st_commit);
+	sqlite3_finalize(a->st_rollback);
+	sqlite3_finalize(a->st_insert);
+	sqlite3_finalize(a->st_reason);
+	sqlite3_finalize(a->st_query);
+	sqlite3_finalize(a->st_reasons);
+	sqlite3_finalize(a->st_status);
+	sqlite3_finalize(a->st_byid);
+	/* Closing the last connection checkpoints the WAL into the file. */
+	sqlite3_close(a->db);
+	free(a);
+}
+
+/* insert_row() : binds and inserts b's row and its reasons; 0 or -1. */
+static int
+insert_row(struct px_sqlite *a, struct px_store_buf *b)
+{
+	struct px_store_row	*r = &b->row;
+	sqlite3_stmt		*st = a->st_insert;
+	sqlite3_int64		 id;
+	size_t			 i;
+	int			 rc;
+
+	sqlite3_bind_int64(st, 1, r->time_ms);
+	sqlite3_bind_text(st, 2, r->time, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->who, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->npm_command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->user_agent, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->package, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, r->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->tag, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, r->access, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, r->verdict, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 14, r->status);
+	sqlite3_bind_text(st, 15, r->rule_match, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, r->message, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, r->inspection, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 18, r->sha512, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 19, r->integrity, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 20, r->body_bytes);
+	sqlite3_bind_int64(st, 21, r->tarball_bytes);
+	sqlite3_bind_int64(st, 22, r->unpacked_bytes);
+	sqlite3_bind_int64(st, 23, r->file_count);
+	sqlite3_bind_int64(st, 24, r->reasons_total);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	id = sqlite3_last_insert_rowid(a->db);
+	r->id = id;
+	st = a->st_reason;
+	for (i = 0; i < r->nreasons; i++) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 3, r->reasons[i].rule, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->reasons[i].file, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, r->reasons[i].text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, r->reasons[i].hint, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, r->reasons[i].offset);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char	*s;
+
+	s = sqlite3_column_text(st, i);
+	return s != NULL ? (const char *)s : "";
+}
+
+/* read_row() : the current row of st, with its reasons, into b. */
+static int
+read_row(struct px_sqlite *a, sqlite3_stmt *st, struct px_store_buf *b)
+{
+	struct px_store_row	*r = &b->row;
+	size_t			 n = 0;
+	int			 rc;
+
+	memset(r, 0, sizeof(*r));
+	px_store_buf_link(b);
+	r->id = sqlite3_column_int64(st, 0);
+	r->time_ms = sqlite3_column_int64(st, 1);
+	PX_STORE_SET(b, time, col_text(st, 2));
+	PX_STORE_SET(b, request_id, col_text(st, 3));
+	PX_STORE_SET(b, client, col_text(st, 4));
+	PX_STORE_SET(b, who, col_text(st, 5));
+	PX_STORE_SET(b, npm_command, col_text(st, 6));
+	PX_STORE_SET(b, user_agent, col_text(st, 7));
+	PX_STORE_SET(b, kind, col_text(st, 8));
+	PX_STORE_SET(b, package, col_text(st, 9));
+	PX_STORE_SET(b, version, col_text(st, 10));
+	PX_STORE_SET(b, tag, col_text(st, 11));
+	PX_STORE_SET(b, access, col_text(st, 12));
+	PX_STORE_SET(b, verdict, col_text(st, 13));
+	r->status = sqlite3_column_int(st, 14);
+	PX_STORE_SET(b, rule_match, col_text(st, 15));
+	PX_STORE_SET(b, message, col_text(st, 16));
+	PX_STORE_SET(b, inspection, col_text(st, 17));
+	PX_STORE_SET(b, sha512, col_text(st, 18));
+	PX_STORE_SET(b, integrity, col_text(st, 19));
+	r->body_bytes = sqlite3_column_int64(st, 20);
+	r->tarball_bytes = sqlite3_column_int64(st, 21);
+	r->unpacked_bytes = sqlite3_column_int64(st, 22);
+	r->file_count = sqlite3_column_int64(st, 23);
+	r->reasons_total = sqlite3_column_int64(st, 24);
+
+	st = a->st_reasons;
+	sqlite3_bind_int64(st, 1, r->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < POL_REASONS_MAX) {
+		PX_STORE_SET(b, r_rule[n], col_text(st, 0));
+		PX_STORE_SET(b, r_file[n], col_text(st, 1));
+		PX_STORE_SET(b, r_text[n], col_text(st, 2));
+		PX_STORE_SET(b, r_hint[n], col_text(st, 3));
+		b->reasons[n].offset = sqlite3_column_int64(st, 4);
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	r->nreasons = n;
+	return 0;
+}
+
+/* sqlite_insert() : the row and its reasons in one transaction. */
+static int
+sqlite_insert(void *be, struct px_store_buf *b)
+{
+	struct px_sqlite	*a = be;
+
+	if (run1(a->st_begin) == -1)
+		return -1;
+	if (insert_row(a, b) == -1) {
+		run1(a->st_rollback);
+		return -1;
+	}
+	/* With WAL and synchronous=FULL, COMMIT returns once it is synced. */
+	if (run1(a->st_commit) == -1) {
+		run1(a->st_rollback);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sqlite_query(void *be, const struct px_store_qargs *qa,
+    struct px_store_buf *b, int (*cb)(const struct px_store_row *, void *),
+    void *arg, char *err, size_t errlen)
+{
+	struct px_sqlite	*a = be;
+	sqlite3_stmt		*st = a->st_query;
+	int			 n = 0, rc;
+
+	sqlite3_bind_int(st, 1, qa->blocked_only);
+	sqlite3_bind_int64(st, 2, qa->since_ms);
+	if (qa->glob != NULL)
+		sqlite3_bind_text(st, 3, qa->glob, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	if (qa->scope_lo != NULL) {
+		sqlite3_bind_text(st, 4, qa->scope_lo, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, qa->scope_hi, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st, 4);
+		sqlite3_bind_null(st, 5);
+	}
+	sqlite3_bind_int(st, 6, qa->limit);
+	if (qa->request_id != NULL)
+		sqlite3_bind_text(st, 7, qa->request_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (read_row(a, st, b) == -1) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		n++;
+		if (cb(&b->row, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		px_store_seterr(err, errlen, "sqlite: %s",
+		    sqlite3_errmsg(a->db));
+		n = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return n;
+}
+
+static int
+sqlite_set_status(void *be, int64_t id, int status)
+{
+	struct px_sqlite	*a = be;
+	int			 step;
+
+	sqlite3_bind_int64(a->st_status, 1, id);
+	sqlite3_bind_int(a->st_status, 2, status);
+	step = sqlite3_step(a->st_status);
+	sqlite3_reset(a->st_status);
+	sqlite3_clear_bindings(a->st_status);
+	/* Autocommit: the UPDATE is durable when the step returns. */
+	if (step != SQLITE_DONE || sqlite3_changes(a->db) != 1)
+		return -1;
+	return 0;
+}
+
+static int
+sqlite_by_id(void *be, int64_t id, struct px_store_buf *b)
+{
+	struct px_sqlite	*a = be;
+	int			 rc = -1;
+
+	sqlite3_bind_int64(a->st_byid, 1, id);
+	if (sqlite3_step(a->st_byid) == SQLITE_ROW &&
+	    read_row(a, a->st_byid, b) == 0)
+		rc = 0;
+	sqlite3_reset(a->st_byid);
+	sqlite3_clear_bindings(a->st_byid);
+	return rc;
+}
+
+const struct px_store_ops px_sqlite_ops = {
+	.name = "sqlite",
+	.insert = sqlite_insert,
+	.set_status = sqlite_set_status,
+	.by_id = sqlite_by_id,
+	.query = sqlite_query,
+	.close = sqlite_close,
+};

@@ -1,0 +1,122 @@
+/*
+ * proxy/store/store-int.h: what the decision store's backends share with
+ * store.c and nothing else includes: the caps on stored strings, the
+ * bounded record buffer, the backend operations table and the helpers
+ * that fill a buffer from a row a backend read.
+ */
+#ifndef PUBGATE_STORE_INT_H
+#define PUBGATE_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "store.h"
+
+#define PX_STORE_LIMIT_DEFAULT	100
+#define PX_STORE_LIMIT_MAX	10000
+
+/* Caps on stored strings, in bytes without the NUL. */
+#define PX_STORE_TIME_MAX	31
+#define PX_STORE_REQID_MAX	64
+#define PX_STORE_CLIENT_MAX	64
+#define PX_STORE_WHO_MAX	71	/* "sha256:" and 64 hex digits */
+#define PX_STORE_CMD_MAX	32
+#define PX_STORE_UA_MAX		256
+#define PX_STORE_KIND_MAX	32
+#define PX_STORE_PKG_MAX	256
+#define PX_STORE_VERSION_MAX	127
+#define PX_STORE_TAG_MAX	63
+#define PX_STORE_ACCESS_MAX	15
+#define PX_STORE_RULE_MAX	127
+#define PX_STORE_MSG_MAX	(POL_TEXT_MAX - 1)
+#define PX_STORE_INSP_MAX	15
+#define PX_STORE_SHA_MAX	128
+#define PX_STORE_INTEG_MAX	99
+#define PX_STORE_SCOPE_MAX	214
+
+/* A record in bounded storage: what is written, and what is read back. */
+struct px_store_buf {
+	char			 time[PX_STORE_TIME_MAX + 1];
+	char			 request_id[PX_STORE_REQID_MAX + 1];
+	char			 client[PX_STORE_CLIENT_MAX + 1];
+	char			 who[PX_STORE_WHO_MAX + 1];
+	char			 npm_command[PX_STORE_CMD_MAX + 1];
+	char			 user_agent[PX_STORE_UA_MAX + 1];
+	char			 kind[PX_STORE_KIND_MAX + 1];
+	char			 package[PX_STORE_PKG_MAX + 1];
+	char			 version[PX_STORE_VERSION_MAX + 1];
+	char			 tag[PX_STORE_TAG_MAX + 1];
+	char			 access[PX_STORE_ACCESS_MAX + 1];
+	char			 verdict[8];
+	char			 rule_match[PX_STORE_RULE_MAX + 1];
+	char			 message[PX_STORE_MSG_MAX + 1];
+	char			 inspection[PX_STORE_INSP_MAX + 1];
+	char			 sha512[PX_STORE_SHA_MAX + 1];
+	char			 integrity[PX_STORE_INTEG_MAX + 1];
+	char			 r_rule[POL_REASONS_MAX][POL_RULE_ID_MAX];
+	char			 r_file[POL_REASONS_MAX][POL_FILE_MAX];
+	char			 r_text[POL_REASONS_MAX][POL_TEXT_MAX];
+	char			 r_hint[POL_REASONS_MAX][POL_HINT_MAX];
+	struct px_store_reason	 reasons[POL_REASONS_MAX];
+	struct px_store_row	 row;
+};
+
+/*
+ * The filters of a query, checked and bounded by store.c: glob NULL for
+ * any package, scope_lo/scope_hi NULL for any scope (else "@x/" and
+ * "@x0": a range on the package column), 1 <= limit <= PX_STORE_LIMIT_MAX.
+ */
+struct px_store_qargs {
+	int		 blocked_only;
+	int64_t		 since_ms;
+	const char	*glob;
+	const char	*scope_lo;
+	const char	*scope_hi;
+	const char	*request_id;	/* NULL: any */
+	int		 limit;
+};
+
+/*
+ * A backend.  store.c serialises every call (one at a time per store) and
+ * owns the JSON stream; a backend only stores and reads rows.  Each
+ * returns -1 on failure with a message in err where it takes one.
+ *   insert      stores b->row and its reasons in one transaction and
+ *               returns once it is committed (durable); sets b->row.id.
+ *   set_status  sets the status of record id where it is 0; -1 when no
+ *               such pending record exists.
+ *   by_id       reads record id into b.
+ *   query       calls row(b, arg) for each matching record into b, newest
+ *               first, until row returns non-zero; the count or -1.
+ *   close       frees the backend.
+ */
+struct px_store_ops {
+	const char	*name;
+	int		(*insert)(void *be, struct px_store_buf *b);
+	int		(*set_status)(void *be, int64_t id, int status);
+	int		(*by_id)(void *be, int64_t id, struct px_store_buf *b);
+	int		(*query)(void *be, const struct px_store_qargs *qa,
+			    struct px_store_buf *b,
+			    int (*row)(const struct px_store_row *, void *),
+			    void *arg, char *err, size_t errlen);
+	void		(*close)(void *be);
+};
+
+/* The SQLite backend (sqlite.c): path is a file name. */
+void	*px_sqlite_open(const char *path, int create, char *err,
+	    size_t errlen);
+extern const struct px_store_ops px_sqlite_ops;
+
+/* px_store_buf_link() : points b->row's strings at b's own arrays. */
+void	 px_store_buf_link(struct px_store_buf *b);
+/*
+ * px_store_copy() : copies s (NULL is "") into dst of dstlen bytes, cut
+ * on a UTF-8 boundary.  PX_STORE_SET(b, field, s) copies into a field.
+ */
+char	*px_store_copy(char *dst, size_t dstlen, const char *s);
+#define PX_STORE_SET(b, field, s)	\
+	px_store_copy((b)->field, sizeof((b)->field), (s))
+void	 px_store_seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif /* PUBGATE_STORE_INT_H */

@@ -1,0 +1,694 @@
+/*
+ * proxy/store/store.c: the decision store behind store.h, independent of
+ * the database.  It owns what every backend shares: the bounded copy of
+ * a caller's record (every string has a cap and is cut on a UTF-8
+ * boundary, `who` must look like a fingerprint), the JSON form of a
+ * record, which is the same for the log stream (one line per record) and
+ * for queries (`pubgate log --json`, the admin API), the checks on query
+ * filters, and the choice of backend from the `db` setting.
+ *
+ * Data flow: px_store_write() copies the record into the store's write
+ * buffer, hands it to the backend, which returns after COMMIT (durable),
+ * then writes the JSON line.  Queries read rows back into the same shape
+ * (struct px_store_row) and hand them to a callback.
+ *
+ * It uses policy.h for struct pol_report only (no engine call) and never
+ * logs: failures are returned with a message.  Nothing here ever sees a
+ * token.  One mutex serialises use of a store, so threads may share one;
+ * processes must each open their own (after fork).
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "policy.h"
+#include "store.h"
+#include "store-int.h"
+
+struct px_store {
+	const struct px_store_ops *ops;
+	void			*be;
+	FILE			*jsonl;		/* borrowed */
+	pthread_mutex_t		 mtx;
+	uint64_t		 jsonl_errors;
+	struct px_store_buf	 wbuf;		/* under mtx */
+	struct px_store_buf	 rbuf;		/* under mtx */
+};
+
+void
+px_store_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * utf8_seq() : the length of the valid UTF-8 sequence at p (at most n
+ * bytes available), or 0 if it is not one (overlong, surrogate, past
+ * U+10FFFF, truncated).
+ */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t		len, i;
+	uint32_t	cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * px_store_copy() : copies s (NULL is "") into dst of size dstlen, cut to
+ * dstlen - 1 bytes without splitting a UTF-8 sequence.  Returns dst.
+ */
+char *
+px_store_copy(char *dst, size_t dstlen, const char *s)
+{
+	size_t	n;
+
+	if (s == NULL)
+		s = "";
+	for (n = 0; n < dstlen - 1 && s[n] != '\0'; n++)
+		;
+	if (s[n] != '\0') {
+		/* Cut: do not leave half a character behind. */
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return dst;
+}
+
+/*
+ * copy_field() : like px_store_copy() for a fixed-size char array of the
+ * engine's report, which is read no further than its size even when it
+ * lacks a NUL.
+ */
+static char *
+copy_field(char *dst, size_t dstlen, const char *field, size_t fieldlen)
+{
+	char	tmp[512];
+	size_t	n;
+
+	n = strnlen(field, fieldlen);
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	memcpy(tmp, field, n);
+	tmp[n] = '\0';
+	return px_store_copy(dst, dstlen, tmp);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * copy_package() : copies a package name from a URL, decoding "%2f" and
+ * "%40" so that "@s%2fx" and "@s/x" are stored (and queried) alike.
+ */
+static void
+copy_package(char *dst, size_t dstlen, const char *s)
+{
+	char	tmp[PX_STORE_PKG_MAX * 3 + 1];
+	size_t	i, o;
+	int	c;
+
+	if (s == NULL)
+		s = "";
+	for (i = o = 0; s[i] != '\0' && o < sizeof(tmp) - 1; i++) {
+		if (s[i] == '%' && hexval(s[i + 1]) >= 0 &&
+		    hexval(s[i + 2]) >= 0) {
+			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+			if (c == '/' || c == '@') {
+				tmp[o++] = (char)c;
+				i += 2;
+				continue;
+			}
+		}
+		tmp[o++] = s[i];
+	}
+	tmp[o] = '\0';
+	px_store_copy(dst, dstlen, tmp);
+}
+
+/*
+ * copy_who() : stores who only when it has the shape of a fingerprint
+ * (lowercase hex, optional "sha256:" prefix), so a token handed over by
+ * mistake is never written.
+ */
+static void
+copy_who(char *dst, size_t dstlen, const char *who)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (who == NULL || *who == '\0') {
+		px_store_copy(dst, dstlen, "");
+		return;
+	}
+	p = who;
+	if (strncmp(p, "sha256:", 7) == 0)
+		p += 7;
+	n = strspn(p, "0123456789abcdef");
+	if (n == 0 || p[n] != '\0' || n > 64) {
+		px_store_copy(dst, dstlen, "(invalid)");
+		return;
+	}
+	px_store_copy(dst, dstlen, who);
+}
+
+static void
+fmt_time(int64_t ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t;
+
+	if (ms < 0)
+		ms = 0;
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+inspection_str(enum pol_status st)
+{
+	switch (st) {
+	case POL_CONTINUE:
+		return "complete";
+	case POL_DONE:
+		return "done";
+	case POL_ERR_LIMIT:
+		return "limit";
+	case POL_ERR_SYNTAX:
+		return "syntax";
+	case POL_ERR_INTERNAL:
+		return "internal";
+	}
+	return "unknown";
+}
+
+/*
+ * json_str() : writes s as a JSON string: quotes, escapes, control
+ * characters as \u00XX, and every byte that is not valid UTF-8 as
+ * U+FFFD, so the output is always valid JSON.
+ */
+static void
+json_str(FILE *f, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n, left;
+
+	left = strlen(s);
+	putc('"', f);
+	while (left > 0) {
+		if (*p == '"' || *p == '\\') {
+			putc('\\', f);
+			putc(*p, f);
+			n = 1;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p);
+			n = 1;
+		} else if ((n = utf8_seq(p, left)) > 0) {
+			fwrite(p, 1, n, f);
+		} else {
+			fputs("\\ufffd", f);
+			n = 1;
+		}
+		p += n;
+		left -= n;
+	}
+	putc('"', f);
+}
+
+static void
+json_kv_str(FILE *f, const char *key, const char *val, int comma)
+{
+	if (comma)
+		putc(',', f);
+	fprintf(f, "\"%s\":", key);
+	json_str(f, val);
+}
+
+static void
+json_kv_int(FILE *f, const char *key, int64_t val)
+{
+	fprintf(f, ",\"%s\":%" PRId64, key, val);
+}
+
+/* row_json() : r as one JSON object; with update, "update":true too. */
+static void
+row_json(const struct px_store_row *r, FILE *f, int update)
+{
+	size_t	i;
+
+	fprintf(f, "{\"id\":%" PRId64, r->id);
+	json_kv_str(f, "time", r->time, 1);
+	json_kv_int(f, "time_ms", r->time_ms);
+	json_kv_str(f, "request_id", r->request_id, 1);
+	json_kv_str(f, "client", r->client, 1);
+	json_kv_str(f, "who", r->who, 1);
+	json_kv_str(f, "npm_command", r->npm_command, 1);
+	json_kv_str(f, "user_agent", r->user_agent, 1);
+	json_kv_str(f, "kind", r->kind, 1);
+	json_kv_str(f, "package", r->package, 1);
+	json_kv_str(f, "version", r->version, 1);
+	json_kv_str(f, "tag", r->tag, 1);
+	json_kv_str(f, "access", r->access, 1);
+	json_kv_str(f, "verdict", r->verdict, 1);
+	json_kv_int(f, "status", r->status);
+	json_kv_str(f, "rule_match", r->rule_match, 1);
+	json_kv_str(f, "message", r->message, 1);
+	json_kv_str(f, "inspection", r->inspection, 1);
+	json_kv_str(f, "sha512", r->sha512, 1);
+	json_kv_str(f, "integrity", r->integrity, 1);
+	json_kv_int(f, "body_bytes", r->body_bytes);
+	json_kv_int(f, "tarball_bytes", r->tarball_bytes);
+	json_kv_int(f, "unpacked_bytes", r->unpacked_bytes);
+	json_kv_int(f, "file_count", r->file_count);
+	json_kv_int(f, "reasons_total", r->reasons_total);
+	fputs(",\"reasons\":[", f);
+	for (i = 0; i < r->nreasons; i++) {
+		if (i > 0)
+			putc(',', f);
+		putc('{', f);
+		json_kv_str(f, "rule", r->reasons[i].rule, 0);
+		json_kv_str(f, "file", r->reasons[i].file, 1);
+		json_kv_str(f, "text", r->reasons[i].text, 1);
+		json_kv_str(f, "hint", r->reasons[i].hint, 1);
+		json_kv_int(f, "offset", r->reasons[i].offset);
+		putc('}', f);
+	}
+	putc(']', f);
+	if (update)
+		fputs(",\"update\":true", f);
+	putc('}', f);
+}
+
+void
+px_store_row_json(const struct px_store_row *r, FILE *f)
+{
+	row_json(r, f, 0);
+}
+
+/* px_store_buf_link() : points b->row's strings at b's buffers. */
+void
+px_store_buf_link(struct px_store_buf *b)
+{
+	struct px_store_row	*r = &b->row;
+	size_t			 i;
+
+	r->time = b->time;
+	r->request_id = b->request_id;
+	r->client = b->client;
+	r->who = b->who;
+	r->npm_command = b->npm_command;
+	r->user_agent = b->user_agent;
+	r->kind = b->kind;
+	r->package = b->package;
+	r->version = b->version;
+	r->tag = b->tag;
+	r->access = b->access;
+	r->verdict = b->verdict;
+	r->rule_match = b->rule_match;
+	r->message = b->message;
+	r->inspection = b->inspection;
+	r->sha512 = b->sha512;
+	r->integrity = b->integrity;
+	for (i = 0; i < POL_REASONS_MAX; i++) {
+		b->reasons[i].rule = b->r_rule[i];
+		b->reasons[i].file = b->r_file[i];
+		b->reasons[i].text = b->r_text[i];
+		b->reasons[i].hint = b->r_hint[i];
+	}
+	r->reasons = b->reasons;
+}
+
+#define BCOPY(b, field, s)	px_store_copy((b)->field, sizeof((b)->field), (s))
+#define FCOPY(b, field, rep)	copy_field((b)->field, sizeof((b)->field), \
+				    (rep), sizeof(rep))
+
+static void
+reason_copy(struct px_store_buf *b, size_t i, const struct pol_reason *pr)
+{
+	FCOPY(b, r_rule[i], pr->rule);
+	FCOPY(b, r_file[i], pr->file);
+	FCOPY(b, r_text[i], pr->text);
+	FCOPY(b, r_hint[i], pr->hint);
+	b->reasons[i].offset = pr->offset < 0 ? -1 : pr->offset;
+}
+
+/* rec_to_buf() : the caller's record, bounded, into b. */
+static void
+rec_to_buf(struct px_store_buf *b, const struct px_store_rec *rec)
+{
+	const struct pol_report	*rep = rec->report;
+	struct px_store_row	*r = &b->row;
+	size_t			 i, n;
+
+	memset(r, 0, sizeof(*r));
+	px_store_buf_link(b);
+	r->time_ms = rec->time_ms > 0 ? rec->time_ms : now_ms();
+	fmt_time(r->time_ms, b->time, sizeof(b->time));
+	BCOPY(b, request_id, rec->request_id);
+	BCOPY(b, client, rec->client);
+	copy_who(b->who, sizeof(b->who), rec->who);
+	BCOPY(b, npm_command, rec->npm_command);
+	BCOPY(b, user_agent, rec->user_agent);
+	BCOPY(b, kind, rec->kind);
+	copy_package(b->package, sizeof(b->package), rec->package);
+	BCOPY(b, verdict, rec->verdict == POL_ALLOW ? "allow" : "block");
+	r->status = rec->status;
+	if (rep != NULL) {
+		if (b->package[0] == '\0')
+			FCOPY(b, package, rep->name);
+		FCOPY(b, version, rep->version);
+		FCOPY(b, tag, rep->tag);
+		FCOPY(b, access, rep->access);
+		FCOPY(b, rule_match, rep->rule_match);
+		FCOPY(b, message, rep->message);
+		BCOPY(b, inspection, inspection_str(rep->status));
+		FCOPY(b, sha512, rep->sha512_hex);
+		FCOPY(b, integrity, rep->integrity);
+		r->body_bytes = (int64_t)rep->body_bytes;
+		r->tarball_bytes = (int64_t)rep->tarball_bytes;
+		r->unpacked_bytes = (int64_t)rep->unpacked_bytes;
+		r->file_count = rep->file_count;
+		n = rep->nreasons < POL_REASONS_MAX ? rep->nreasons :
+		    POL_REASONS_MAX;
+		for (i = 0; i < n; i++)
+			reason_copy(b, i, &rep->reasons[i]);
+		r->nreasons = n;
+		r->reasons_total = (int64_t)(rep->nreasons_total > n ?
+		    rep->nreasons_total : n);
+	} else {
+		BCOPY(b, version, rec->version);
+		BCOPY(b, tag, rec->tag);
+		BCOPY(b, access, "");
+		BCOPY(b, rule_match, "");
+		BCOPY(b, message, "");
+		BCOPY(b, inspection, "");
+		BCOPY(b, sha512, "");
+		BCOPY(b, integrity, "");
+		if (rec->reason != NULL) {
+			reason_copy(b, 0, rec->reason);
+			r->nreasons = 1;
+			r->reasons_total = 1;
+		}
+	}
+}
+
+/*
+ * write_jsonl() : the record as one line, built in memory and written with
+ * one fwrite so lines from several writers do not interleave mid-line.
+ * An update carries "update":true.
+ */
+static int
+write_jsonl(struct px_store *a, const struct px_store_row *r, int update)
+{
+	FILE	*m;
+	char	*line = NULL;
+	size_t	 len = 0;
+	int	 rc = -1;
+
+	if ((m = open_memstream(&line, &len)) == NULL)
+		return -1;
+	row_json(r, m, update);
+	putc('\n', m);
+	if (fclose(m) != 0)
+		goto done;
+	if (fwrite(line, 1, len, a->jsonl) == len && fflush(a->jsonl) == 0)
+		rc = 0;
+done:
+	free(line);
+	return rc;
+}
+
+/* store_new() : a store around backend be (closed on failure). */
+static struct px_store *
+store_new(const struct px_store_ops *ops, void *be, FILE *jsonl, char *err,
+    size_t errlen)
+{
+	struct px_store	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		ops->close(be);
+		px_store_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (pthread_mutex_init(&a->mtx, NULL) != 0) {
+		ops->close(be);
+		free(a);
+		px_store_seterr(err, errlen, "mutex init failed");
+		return NULL;
+	}
+	a->ops = ops;
+	a->be = be;
+	a->jsonl = jsonl;
+	px_store_buf_link(&a->wbuf);
+	px_store_buf_link(&a->rbuf);
+	return a;
+}
+
+/* store_open() : the backend the db setting names, then the store. */
+static struct px_store *
+store_open(const char *db, FILE *jsonl, int create, char *err,
+    size_t errlen)
+{
+	void	*be;
+
+	if (db == NULL || *db == '\0') {
+		px_store_seterr(err, errlen, "no decision store path");
+		return NULL;
+	}
+	if ((be = px_sqlite_open(db, create, err, errlen)) == NULL)
+		return NULL;
+	return store_new(&px_sqlite_ops, be, jsonl, err, errlen);
+}
+
+struct px_store *
+px_store_open(const char *db, FILE *jsonl, char *err, size_t errlen)
+{
+	return store_open(db, jsonl, 1, err, errlen);
+}
+
+struct px_store *
+px_store_open_existing(const char *db, char *err, size_t errlen)
+{
+	return store_open(db, NULL, 0, err, errlen);
+}
+
+void
+px_store_close(struct px_store *a)
+{
+	if (a == NULL)
+		return;
+	a->ops->close(a->be);
+	pthread_mutex_destroy(&a->mtx);
+	free(a);
+}
+
+const char *
+px_store_backend(const struct px_store *a)
+{
+	return a->ops->name;
+}
+
+uint64_t
+px_store_jsonl_errors(const struct px_store *a)
+{
+	return a->jsonl_errors;
+}
+
+int
+px_store_write_id(struct px_store *a, const struct px_store_rec *rec,
+    int64_t *id)
+{
+	struct px_store_buf	*b;
+	int			 rc = -1;
+
+	if (a == NULL || rec == NULL)
+		return -1;
+	pthread_mutex_lock(&a->mtx);
+	b = &a->wbuf;
+	rec_to_buf(b, rec);
+	if (a->ops->insert(a->be, b) == -1)
+		goto done;
+	rc = 0;
+	if (id != NULL)
+		*id = b->row.id;
+	if (a->jsonl != NULL && write_jsonl(a, &b->row, 0) == -1)
+		a->jsonl_errors++;
+done:
+	pthread_mutex_unlock(&a->mtx);
+	return rc;
+}
+
+int
+px_store_write(struct px_store *a, const struct px_store_rec *rec)
+{
+	return px_store_write_id(a, rec, NULL);
+}
+
+int
+px_store_set_status(struct px_store *a, int64_t id, int status)
+{
+	int	rc = -1;
+
+	if (a == NULL || id <= 0 || status <= 0)
+		return -1;
+	pthread_mutex_lock(&a->mtx);
+	if (a->ops->set_status(a->be, id, status) == -1)
+		goto done;
+	rc = 0;
+	if (a->jsonl == NULL)
+		goto done;
+	if (a->ops->by_id(a->be, id, &a->rbuf) == -1 ||
+	    write_jsonl(a, &a->rbuf.row, 1) == -1)
+		a->jsonl_errors++;
+done:
+	pthread_mutex_unlock(&a->mtx);
+	return rc;
+}
+
+int
+px_store_query(struct px_store *a, const struct px_store_query *q,
+    int (*cb)(const struct px_store_row *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct px_store_qargs	 qa;
+	char			 lo[PX_STORE_SCOPE_MAX + 3],
+				 hi[PX_STORE_SCOPE_MAX + 3];
+	const char		*scope;
+	size_t			 slen;
+	int			 n;
+
+	if (a == NULL || q == NULL || cb == NULL) {
+		px_store_seterr(err, errlen, "bad query");
+		return -1;
+	}
+	memset(&qa, 0, sizeof(qa));
+	qa.limit = q->limit;
+	if (qa.limit < 0) {
+		px_store_seterr(err, errlen, "limit must not be negative");
+		return -1;
+	}
+	if (qa.limit == 0)
+		qa.limit = PX_STORE_LIMIT_DEFAULT;
+	if (qa.limit > PX_STORE_LIMIT_MAX)
+		qa.limit = PX_STORE_LIMIT_MAX;
+	if ((scope = q->scope) != NULL) {
+		if (*scope == '@')
+			scope++;
+		slen = strlen(scope);
+		if (slen == 0 || slen > PX_STORE_SCOPE_MAX ||
+		    strchr(scope, '/') != NULL) {
+			px_store_seterr(err, errlen,
+			    "bad scope \"%s\" (want @name)", q->scope);
+			return -1;
+		}
+		snprintf(lo, sizeof(lo), "@%s/", scope);
+		snprintf(hi, sizeof(hi), "@%s0", scope);
+		qa.scope_lo = lo;
+		qa.scope_hi = hi;
+	}
+	if (q->package_glob != NULL && strlen(q->package_glob) >
+	    PX_STORE_PKG_MAX) {
+		px_store_seterr(err, errlen, "package pattern too long");
+		return -1;
+	}
+	qa.glob = q->package_glob;
+	qa.request_id = q->request_id;
+	qa.blocked_only = q->blocked_only ? 1 : 0;
+	qa.since_ms = q->since_ms > 0 ? q->since_ms : 0;
+	pthread_mutex_lock(&a->mtx);
+	n = a->ops->query(a->be, &qa, &a->rbuf, cb, arg, err, errlen);
+	pthread_mutex_unlock(&a->mtx);
+	return n;
+}
+
+struct json_arg {
+	FILE	*out;
+	int	 n;
+};
+
+static int
+json_cb(const struct px_store_row *r, void *arg)
+{
+	struct json_arg	*ja = arg;
+
+	fputs(ja->n++ == 0 ? "[\n" : ",\n", ja->out);
+	px_store_row_json(r, ja->out);
+	return 0;
+}
+
+int
+px_store_query_json(struct px_store *a, const struct px_store_query *q,
+    FILE *out, char *err, size_t errlen)
+{
+	struct json_arg	ja;
+	int		n;
+
+	ja.out = out;
+	ja.n = 0;
+	if ((n = px_store_query(a, q, json_cb, &ja, err, errlen)) == -1)
+		return -1;
+	fputs(n == 0 ? "[]\n" : "\n]\n", out);
+	if (ferror(out)) {
+		px_store_seterr(err, errlen, "write error");
+		return -1;
+	}
+	return n;
+}
