@@ -78,6 +78,10 @@
 #define DET(id, desc, label, hint, re, fl, files, check, guard)		\
 	{ id, "secret." id, desc, label, hint, re, fl, files, check, guard }
 
+/* A fixed-format token: any file, checked for placeholders. */
+#define TOK(id, desc, label, re)					\
+	DET(id, desc, label, HINT_REVOKE, re, 0, 0, check_token, G_PH)
+
 #define HINT_REVOKE	"revoke the credential now, remove it from the " \
 	"package and keep it in a secret store or CI variable"
 #define HINT_NPMRC	"never ship .npmrc credentials: add the file to " \
@@ -125,9 +129,10 @@ static const struct pol_detector builtins[] = {
 	    "github_pat_****", HINT_REVOKE,
 	    "\\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\\b", 0, 0,
 	    check_token, G_PH),
-	DET("gitlab-token", "GitLab personal access token",
+	DET("gitlab-token", "GitLab access, trigger, deploy or runner token",
 	    "glpat-********************", HINT_REVOKE,
-	    "\\bglpat-[A-Za-z0-9_-]{20,64}" E_U, 0, 0, check_token, G_PH),
+	    "\\bgl(pat|ptt|dt|rt|cbt|ft|imt|soat|agent|oas)-"
+	    "[A-Za-z0-9_-]{20,64}" E_U, 0, 0, check_token, G_PH),
 	DET("aws-access-key-id", "AWS access key id",
 	    "AKIA****************", HINT_REVOKE,
 	    "\\b(AKIA|ASIA)[A-Z0-9]{16}\\b", 0, 0, check_token,
@@ -159,7 +164,9 @@ static const struct pol_detector builtins[] = {
 	    "sk_live_****", HINT_REVOKE,
 	    "\\b[rs]k_live_[A-Za-z0-9]{24,}\\b", 0, 0, check_token, G_PH),
 	DET("slack-token", "Slack token", "xox?-****", HINT_REVOKE,
-	    "\\bxox[abeoprs]-[0-9]{6,}-[A-Za-z0-9-]{8,}([^A-Za-z0-9-]|$)",
+	    "(\\bxox[abeoprs]-[0-9]{6,}-[A-Za-z0-9-]{8,}([^A-Za-z0-9-]|$)|"
+	    "\\bxapp-[0-9]-[A-Z0-9]{8,}-[0-9]{8,}-[a-z0-9]{32,}\\b|"
+	    "\\bxoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{100,}\\b)",
 	    0, 0, check_token, G_PH),
 	DET("slack-webhook", "Slack incoming webhook URL",
 	    "hooks.slack.com/services/****", HINT_REVOKE,
@@ -249,7 +256,7 @@ static const struct pol_detector builtins[] = {
 	    check_token, G_PH),
 	DET("huggingface-token", "Hugging Face access token",
 	    "hf_**********************************", HINT_REVOKE,
-	    "\\bhf_[A-Za-z0-9]{34,40}\\b", 0, 0, check_token, G_PH),
+	    "\\b(hf|api_org)_[A-Za-z0-9]{34,40}\\b", 0, 0, check_token, G_PH),
 	DET("digitalocean-token", "DigitalOcean token",
 	    "dop_v1_****", HINT_REVOKE,
 	    "\\bdo[opr]_v1_[a-f0-9]{64}\\b", 0, 0, check_token, G_PH),
@@ -335,6 +342,80 @@ static const struct pol_detector builtins[] = {
 	    "password = ****", HINT_REVOKE,
 	    "(?i)^[ \\t]*password[ \\t]*[:=][ \\t]*[^\\s%$][^\\n]*$",
 	    ML, POL_SF_PYPIRC, check_env, "only in .pypirc; placeholders"),
+	/* Prefixed tokens of more services (formats their docs give). */
+	TOK("rubygems-token", "RubyGems API key", "rubygems_****",
+	    "\\brubygems_[a-f0-9]{48}\\b"),
+	TOK("pulumi-token", "Pulumi access token", "pul-****",
+	    "\\bpul-[a-f0-9]{40}\\b"),
+	TOK("terraform-token", "Terraform Cloud / HCP Terraform API token",
+	    "****.atlasv1.****",
+	    "\\b[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}" E_U),
+	TOK("planetscale-token", "PlanetScale token or password",
+	    "pscale_tkn_****",
+	    "\\bpscale_(tkn|pw|oauth)_[A-Za-z0-9_.-]{32,64}"
+	    "([^A-Za-z0-9_.-]|$)"),
+	TOK("mailchimp-api-key", "Mailchimp API key", "****-us1",
+	    "\\b[0-9a-f]{32}-us[0-9]{1,2}\\b"),
+	TOK("dynatrace-token", "Dynatrace API token", "dt0c01.****",
+	    "\\bdt0c01\\.[A-Z0-9]{24}\\.[A-Z0-9]{64}\\b"),
+	TOK("clojars-token", "Clojars deploy token", "CLOJARS_****",
+	    "\\bCLOJARS_[a-z0-9]{60}\\b"),
+	TOK("brevo-api-key", "Brevo (Sendinblue) API key", "xkeysib-****",
+	    "\\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}\\b"),
+	TOK("shippo-token", "Shippo API token", "shippo_live_****",
+	    "\\bshippo_(live|test)_[a-f0-9]{40}\\b"),
+	TOK("typeform-token", "Typeform personal access token", "tfp_****",
+	    "\\btfp_[A-Za-z0-9_.=-]{59}([^A-Za-z0-9_.=-]|$)"),
+	TOK("airtable-token", "Airtable personal access token", "pat****.****",
+	    "\\bpat[A-Za-z0-9]{14}\\.[a-f0-9]{64}\\b"),
+	TOK("supabase-token", "Supabase access or secret key", "sbp_****",
+	    "(\\bsbp_[a-f0-9]{40}\\b|\\bsb_secret_[A-Za-z0-9_-]{31,64}" E_U
+	    ")"),
+	TOK("flyio-token", "Fly.io access token", "fo1_****",
+	    "(\\bfo1_[A-Za-z0-9_-]{43}" E_U "|"
+	    "\\bfm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}" E_B ")"),
+	TOK("replicate-token", "Replicate API token", "r8_****",
+	    "\\br8_[A-Za-z0-9]{37}\\b"),
+	TOK("xai-api-key", "xAI API key", "xai-****",
+	    "\\bxai-[A-Za-z0-9]{80}\\b"),
+	TOK("azure-ad-client-secret", "Azure AD (Entra ID) client secret",
+	    "***8Q~****",
+	    "\\b[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}"
+	    "([^A-Za-z0-9_~.-]|$)"),
+	TOK("mapbox-secret-token", "Mapbox secret token", "sk.eyJ****",
+	    "\\bsk\\.eyJ[A-Za-z0-9_-]{20,}\\.[A-Za-z0-9_-]{20,}" E_U),
+	TOK("alibaba-access-key-id", "Alibaba Cloud AccessKey ID",
+	    "LTAI****", "\\bLTAI[A-Za-z0-9]{12,20}\\b"),
+	TOK("contentful-token", "Contentful personal access token",
+	    "CFPAT-****", "\\bCFPAT-[A-Za-z0-9_-]{43}" E_U),
+	TOK("figma-token", "Figma personal access token", "figd_****",
+	    "\\bfigd_[A-Za-z0-9_-]{40}" E_U),
+	TOK("langsmith-api-key", "LangSmith API key", "lsv2_pt_****",
+	    "\\blsv2_(pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\\b"),
+	TOK("tailscale-key", "Tailscale API or auth key", "tskey-****",
+	    "\\btskey-(api|auth|client|scim|webhook)-[A-Za-z0-9]{6,}-"
+	    "[A-Za-z0-9]{20,}\\b"),
+	TOK("buildkite-token", "Buildkite API access token", "bkua_****",
+	    "\\bbkua_[a-f0-9]{40}\\b"),
+	TOK("packagist-token", "Private Packagist token", "packagist_***_****",
+	    "\\bpackagist_[ou][ru]t_[a-f0-9]{68}\\b"),
+	TOK("jfrog-token", "JFrog API key or reference token", "AKCp****",
+	    "(\\bAKCp[A-Za-z0-9]{69}\\b|\\bcmVmdGtuOjAxOj[A-Za-z0-9]{40,}"
+	    "\\b)"),
+	TOK("onepassword-token", "1Password service account token",
+	    "ops_eyJ****", "\\bops_eyJ[A-Za-z0-9+/]{250,}={0,3}" E_B),
+	TOK("atlassian-token", "Atlassian API token or Bitbucket app password",
+	    "ATATT3****",
+	    "(\\bATATT3[A-Za-z0-9_=-]{150,}([^A-Za-z0-9_=-]|$)|"
+	    "\\bATBB[A-Za-z0-9]{32}\\b)"),
+	TOK("cloudflare-origin-ca-key", "Cloudflare Origin CA key",
+	    "v1.0-****", "\\bv1\\.0-[a-f0-9]{24}-[a-f0-9]{146}\\b"),
+	TOK("sourcegraph-token", "Sourcegraph access token", "sgp_****",
+	    "\\bsgp_([a-f0-9]{16}_)?[a-f0-9]{40}\\b"),
+	TOK("circleci-token", "CircleCI personal API token", "CCIPAT_****",
+	    "\\bCCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}\\b"),
+	TOK("render-api-key", "Render API key", "rnd_****",
+	    "\\brnd_[A-Za-z0-9]{32}\\b"),
 };
 
 #define NBUILTIN	(sizeof(builtins) / sizeof(builtins[0]))
