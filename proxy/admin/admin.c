@@ -224,6 +224,7 @@ metrics(struct px_conn *conn, FILE *f)
 	    (unsigned long long)m->inspect_count,
 	    (double)m->inspect_ms_sum / 1000.0,
 	    (unsigned long long)m->inspect_count);
+	px_resolve_metrics(conn->ctx, f);
 	px_egress_metrics(conn->ctx, f);
 }
 

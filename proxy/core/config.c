@@ -78,6 +78,10 @@ px_cfg_defaults(struct px_cfg *cfg)
 	snprintf(cfg->db, sizeof(cfg->db), "%s", "pubgate.db");
 	snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s", "-");
 	cfg->workers = 1;
+	cfg->dns_min_ttl_ms = PX_DNS_MIN_TTL_MS;
+	cfg->dns_max_ttl_ms = PX_DNS_MAX_TTL_MS;
+	cfg->pool_max = PX_POOL_DEFAULT;
+	cfg->pool_idle_ms = PX_POOL_IDLE_MS;
 }
 
 int
@@ -467,6 +471,65 @@ walk_limits(struct cfg_walk *w, yaml_node_t *n)
 	}
 }
 
+/* walk_dns() : how long the upstream's addresses are cached (resolve.c). */
+static void
+walk_dns(struct cfg_walk *w, yaml_node_t *n)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key;
+	uint64_t		 ms;
+
+	if (!is_map(w, n, "dns"))
+		return;
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "dns key")) == NULL)
+			continue;
+		if (strcmp(key, "min_ttl") != 0 && strcmp(key, "max_ttl") != 0) {
+			node_err(w, k, "dns: unknown key \"%s\"", key);
+			continue;
+		}
+		if (get_num(w, v, key, 1, 1000, PX_DNS_TTL_CAP_MS, &ms) == -1)
+			continue;
+		if (strcmp(key, "min_ttl") == 0)
+			w->cfg->dns_min_ttl_ms = (unsigned)ms;
+		else
+			w->cfg->dns_max_ttl_ms = (unsigned)ms;
+	}
+	if (w->cfg->dns_min_ttl_ms > w->cfg->dns_max_ttl_ms)
+		node_err(w, n, "dns: min_ttl is above max_ttl");
+}
+
+/* walk_pool() : the idle upstream connections kept (fwd.c). */
+static void
+walk_pool(struct cfg_walk *w, yaml_node_t *n)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key;
+	uint64_t		 x;
+
+	if (!is_map(w, n, "pool"))
+		return;
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "pool key")) == NULL)
+			continue;
+		if (strcmp(key, "max_idle") == 0) {
+			if (get_num(w, v, key, 0, 0, PX_POOL_MAX, &x) == 0)
+				w->cfg->pool_max = (size_t)x;
+		} else if (strcmp(key, "idle_timeout") == 0) {
+			if (get_num(w, v, key, 1, 100, PX_POOL_IDLE_MAX_MS,
+			    &x) == 0)
+				w->cfg->pool_idle_ms = (unsigned)x;
+		} else
+			node_err(w, k, "pool: unknown key \"%s\"", key);
+	}
+}
+
 static void
 walk_admin(struct cfg_walk *w, yaml_node_t *n)
 {
@@ -536,6 +599,10 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			walk_admin(w, v);
 		else if (strcmp(key, "trusted_proxies") == 0)
 			walk_trusted(w, v);
+		else if (strcmp(key, "dns") == 0)
+			walk_dns(w, v);
+		else if (strcmp(key, "pool") == 0)
+			walk_pool(w, v);
 		else if (strcmp(key, "egress") == 0)
 			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {

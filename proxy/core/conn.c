@@ -198,6 +198,8 @@ req_on_message_begin(llhttp_t *p)
 	conn->bytes_in = 0;
 	conn->bytes_out = 0;
 	conn->retried = 0;
+	conn->up_tries = 0;
+	conn->up_addr = -1;
 	conn->logged = 0;
 	conn->resp_head_sent = 0;
 	conn->resp_done = 0;

@@ -1,7 +1,8 @@
 /*
  * proxy/core/fwd.c: the upstream side of a connection.
  *
- * It connects to the upstream registry (evdns + bufferevent_socket_
+ * It connects to the upstream registry (an address resolve.c keeps for
+ * the reverse proxy's upstream; egress hosts by bufferevent_socket_
  * connect_hostname; TLS always verified, see tls.c), writes the request
  * head with Host rewritten and hop-by-hop fields dropped (RFC 9110 7.6.1),
  * frames the request body (Content-Length kept, chunked re-framed), and
@@ -55,12 +56,14 @@ set_tv(struct timeval *tv, unsigned ms)
 /*
  * Idle keep-alive connections to the reverse proxy's upstream outlive the
  * client connection that opened them: px_fwd_free_up() parks one whose
- * last response was complete and reusable (LIFO, at most PX_POOL_MAX, for
- * at most PX_POOL_IDLE_MS, below the 5 s keep-alive of Node registries);
- * px_fwd_connect() takes the most recent one before dialing.  A pooled
- * connection that speaks, closes, errs or times out is dropped.  A GET or
- * HEAD that fails on a reused connection before any response byte is sent
- * once more on a fresh connection (the peer may have closed it just then).
+ * last response was complete and reusable (LIFO, at most pool.max_idle,
+ * for at most pool.idle_timeout, below the 5 s keep-alive of Node
+ * registries); px_fwd_connect() takes the most recent one before dialing.
+ * A pooled connection that speaks, closes, errs or times out is dropped.
+ * A GET or HEAD that fails on a reused connection before any response
+ * byte is sent once more on a fresh connection (the peer may have closed
+ * it just then); one whose fresh connect fails is sent again on the next
+ * address (connect_failed()).
  */
 static void
 pool_drop(struct px_pooled *pp)
@@ -91,6 +94,9 @@ px_fwd_pool_free(struct px_ctx *ctx)
 {
 	while (!TAILQ_EMPTY(&ctx->pool))
 		pool_drop(TAILQ_FIRST(&ctx->pool));
+	/* Draining conns may still dial; the last one out frees it. */
+	if (ctx->nconns == 0)
+		px_resolve_free(ctx);
 }
 
 /* pool_put() : parks conn's idle upstream; 0, or -1 if it must be freed. */
@@ -102,7 +108,7 @@ pool_put(struct px_conn *conn)
 	struct timeval		 tv;
 
 	if (conn->eg_up != NULL || !conn->up_reusable || !conn->up_connected ||
-	    conn->up_eof || ctx->draining || ctx->npool >= PX_POOL_MAX ||
+	    conn->up_eof || ctx->draining || ctx->npool >= ctx->cfg->pool_max ||
 	    evbuffer_get_length(bufferevent_get_input(conn->up)) != 0 ||
 	    evbuffer_get_length(bufferevent_get_output(conn->up)) != 0)
 		return -1;
@@ -111,7 +117,8 @@ pool_put(struct px_conn *conn)
 	pp->ctx = ctx;
 	pp->bev = conn->up;
 	bufferevent_setcb(pp->bev, pool_readcb, NULL, pool_eventcb, pp);
-	bufferevent_set_timeouts(pp->bev, set_tv(&tv, PX_POOL_IDLE_MS), NULL);
+	bufferevent_set_timeouts(pp->bev, set_tv(&tv, ctx->cfg->pool_idle_ms),
+	    NULL);
 	bufferevent_enable(pp->bev, EV_READ);
 	TAILQ_INSERT_HEAD(&ctx->pool, pp, entry);
 	ctx->npool++;
@@ -139,6 +146,7 @@ px_fwd_free_up(struct px_conn *conn)
 {
 	SSL	*ssl;
 
+	px_resolve_cancel(conn);
 	if (conn->up == NULL)
 		return;
 	if (pool_put(conn) == 0) {
@@ -581,6 +589,15 @@ px_fwd_connect(struct px_conn *conn)
 	bufferevent_enable(conn->up, EV_READ | EV_WRITE);
 	if (conn->up_connected)
 		return 0;	/* from the pool */
+	if (conn->eg_up == NULL) {
+		if (px_resolve_connect(conn) == -1) {
+			px_log_warnx("conn=%llu event=upstream-connect-failed",
+			    (unsigned long long)conn->id);
+			px_fwd_free_up(conn);
+			return -1;
+		}
+		return 0;
+	}
 	px_log_debug("conn=%llu event=upstream-connect host=%s port=%s tls=%d",
 	    (unsigned long long)conn->id, addr, port, up->tls);
 	if (bufferevent_socket_connect_hostname(conn->up, ctx->dns, AF_UNSPEC,
@@ -703,6 +720,51 @@ upstream_failed(struct px_conn *conn, int status, const char *why)
 	    status == 504 ? "timed out" : "unavailable", why);
 	px_spool_status(conn, status);	/* an allowed write that failed */
 	px_conn_abort(conn, status, text);
+}
+
+/*
+ * connect_failed() : a fresh connect (or TLS handshake) to the reverse
+ * proxy's upstream failed.  The address is set aside, and an idempotent
+ * read (GET/HEAD, no body, nothing answered yet) is sent again on the
+ * next address (or afresh) while px_resolve_may_retry() allows; else as
+ * upstream_failed().  retry 0: the failure would repeat (TLS).
+ */
+static void
+connect_failed(struct px_conn *conn, int status, const char *why, int retry)
+{
+	if (conn->eg_up == NULL)
+		px_resolve_result(conn, 0);
+	if (retry && conn->eg_up == NULL && conn->state == PX_CONN_RESPONSE &&
+	    !conn->resp_head_sent && conn->route == PX_ROUTE_READ &&
+	    conn->body_bytes == 0 && (conn->method == HTTP_GET ||
+	    conn->method == HTTP_HEAD) && px_resolve_may_retry(conn)) {
+		px_log_warnx("conn=%llu req=%s event=upstream-retry try=%d "
+		    "reason=\"%s\"", (unsigned long long)conn->id, conn->reqid,
+		    conn->up_tries + 1, why);
+		conn->up_reusable = 0;
+		px_fwd_free_up(conn);
+		conn->retried = 1;	/* never onto a pooled connection */
+		if (px_fwd_connect(conn) == 0 &&
+		    px_fwd_request_head(conn, 0, 0) == 0)
+			return;
+	}
+	upstream_failed(conn, status, why);
+}
+
+void
+px_fwd_resolved(struct px_conn *conn, const char *err)
+{
+	char	 why[400];
+
+	if (err == NULL) {
+		conn->up_tries--;	/* the wait was no try after all */
+		if (conn->up != NULL && px_resolve_connect(conn) == 0)
+			return;
+		err = "cannot connect";
+	}
+	snprintf(why, sizeof(why), "cannot resolve %s: %s",
+	    px_conn_up(conn)->host, err);
+	upstream_failed(conn, 502, why);
 }
 
 /*
@@ -877,12 +939,14 @@ up_eventcb(struct bufferevent *bev, short what, void *arg)
 	struct timeval	 tv;
 	char		 why[600], tlserr[512];
 	unsigned long	 e;
-	int		 dnserr;
+	int		 dnserr, tls = 0;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
 
 		conn->up_connected = 1;
+		if (conn->eg_up == NULL)
+			px_resolve_result(conn, 1);
 		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
 		    TCP_NODELAY, &one, sizeof(one));
 		bufferevent_set_timeouts(bev, set_tv(&tv, cfg->request_ms),
@@ -894,8 +958,10 @@ up_eventcb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		upstream_failed(conn, 504, conn->up_connected ?
-		    "no response in time" : "connect timed out");
+		if (!conn->up_connected)
+			connect_failed(conn, 504, "connect timed out", 1);
+		else
+			upstream_failed(conn, 504, "no response in time");
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -910,6 +976,7 @@ up_eventcb(struct bufferevent *bev, short what, void *arg)
 			while (bufferevent_get_openssl_error(bev) != 0)
 				;
 			snprintf(why, sizeof(why), "TLS: %s", tlserr);
+			tls = 1;
 		} else if (errno != 0)
 			snprintf(why, sizeof(why), "%s", strerror(errno));
 		else
@@ -923,14 +990,17 @@ up_eventcb(struct bufferevent *bev, short what, void *arg)
 			px_conn_close(conn, "upstream error");
 			return;
 		}
-		upstream_failed(conn, 502, why);
+		if (!conn->up_connected)
+			connect_failed(conn, 502, why, !tls);
+		else
+			upstream_failed(conn, 502, why);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
 		conn->up_eof = 1;
 		bufferevent_disable(bev, EV_READ);
 		if (!conn->up_connected) {
-			upstream_failed(conn, 502, "connection closed");
+			connect_failed(conn, 502, "connection closed", 1);
 			return;
 		}
 		if (evbuffer_get_length(bufferevent_get_input(bev)) == 0)

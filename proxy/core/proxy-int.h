@@ -51,8 +51,16 @@ struct evdns_base;
 #define PX_LISTEN_MAX		8		/* listeners */
 #define PX_CONN_MAX		4096		/* open client connections */
 #define PX_HIGH_WATER		(256 * 1024)	/* peer output that stops reading */
-#define PX_POOL_MAX		64		/* idle upstream connections kept */
+#define PX_POOL_DEFAULT		128		/* idle upstream connections kept */
+#define PX_POOL_MAX		PX_CONN_MAX
 #define PX_POOL_IDLE_MS		4000		/* ... for at most this long */
+#define PX_POOL_IDLE_MAX_MS	60000
+#define PX_DNS_ADDRS_MAX	16		/* upstream addresses kept */
+#define PX_DNS_MIN_TTL_MS	10000		/* answers cached at least ... */
+#define PX_DNS_MAX_TTL_MS	300000		/* ... and at most this long */
+#define PX_DNS_TTL_CAP_MS	(24U * 3600 * 1000)
+#define PX_ADDR_PENALTY_MS	30000		/* an address that refused */
+#define PX_CONNECT_TRIES	4		/* connects for one idempotent read */
 #define PX_FEED_CHUNK		(64 * 1024)	/* bytes read, parsed per step */
 #define PX_SPOOL_CHUNK		(64 * 1024)	/* bytes read from a spool per step */
 #define PX_SPOOL_BUF		(256 * 1024)	/* body bytes held per spool write */
@@ -168,6 +176,9 @@ struct px_cfg {
 	char			 admin_token_file[PATH_MAX];
 	struct px_cidr		 trusted[PX_TRUSTED_MAX];	/* trusted_proxies */
 	size_t			 ntrusted;
+	unsigned		 dns_min_ttl_ms, dns_max_ttl_ms;	/* resolve.c */
+	size_t			 pool_max;	/* idle upstream conns kept */
+	unsigned		 pool_idle_ms;
 	int			 workers;
 	int			 worker;	/* runtime: this process's index */
 	int			 verbose;
@@ -262,6 +273,8 @@ struct px_pooled {
 	struct bufferevent	*bev;
 };
 TAILQ_HEAD(px_pool, px_pooled);
+TAILQ_HEAD(px_conn_rlist, px_conn);
+struct px_resolver;
 
 struct px_ppwait;
 struct px_ctx {
@@ -275,6 +288,7 @@ struct px_ctx {
 	size_t			 nlisteners;
 	struct px_conn_list	 conns;
 	struct px_pool		 pool;		/* idle upstream connections */
+	struct px_resolver	*resolver;	/* resolve.c; NULL until used */
 	size_t			 npool;
 	size_t			 nconns;
 	uint64_t		 next_id;
@@ -414,6 +428,10 @@ struct px_conn {
 	int			 up_eof;	/* upstream closed its side */
 	int			 up_reused;	/* upstream served a request before */
 	int			 retried;	/* this request was sent twice */
+	int			 up_tries;	/* fresh connects for this request */
+	int			 up_addr;	/* resolve.c's index; -1 none */
+	int			 rs_list;	/* on a resolve.c list */
+	TAILQ_ENTRY(px_conn)	 rs_entry;
 	int			 resp_1xx;	/* current response is interim */
 	int			 replay_started;	/* spool replay began */
 	int			 rw_candidate;	/* GET of a packument: may rewrite */
@@ -550,6 +568,37 @@ void	px_fwd_free_up(struct px_conn *);
 void	px_fwd_pool_free(struct px_ctx *);
 /* px_fwd_drive() : parses upstream input toward the client; -1 if freed. */
 int	px_fwd_drive(struct px_conn *);
+
+/*
+ * px_fwd_resolved() : resolve.c's answer for a conn that waited for the
+ * upstream's name: err NULL (dial now) or why it cannot be resolved.
+ */
+void	px_fwd_resolved(struct px_conn *, const char *err);
+
+/* -------------------------------------------------------- resolve.c */
+/*
+ * px_resolve_connect() : starts conn->up's connect to an address of the
+ * reverse proxy's upstream (cached; round robin, failed ones set aside),
+ * or queues conn until the name resolves (px_fwd_resolved, later).
+ * Counts one try in conn->up_tries.  0 or -1.
+ */
+int	px_resolve_connect(struct px_conn *);
+/* px_resolve_cancel() : conn stops waiting for the name (no-op if not). */
+void	px_resolve_cancel(struct px_conn *);
+/* px_resolve_result() : conn's connect to its address worked (ok) or not. */
+void	px_resolve_result(struct px_conn *, int ok);
+/* px_resolve_may_retry() : 1 if conn may dial once more (counted). */
+int	px_resolve_may_retry(struct px_conn *);
+void	px_resolve_free(struct px_ctx *);
+struct px_resolve_stats {
+	size_t		 naddrs;
+	uint64_t	 ok, fail, retries;
+	unsigned	 ttl_ms;
+	int		 busy, waiting;
+};
+void	px_resolve_stats(const struct px_ctx *, struct px_resolve_stats *);
+/* px_resolve_metrics() : the upstream lines of /-/pubgate/metrics. */
+void	px_resolve_metrics(const struct px_ctx *, FILE *);
 
 /* ---------------------------------------------------------- spool.c */
 /* px_spool_begin() : a publish head arrived; -1 if the conn was freed. */

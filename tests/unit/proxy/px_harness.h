@@ -63,15 +63,18 @@ h_append(struct h_buf *b, const void *p, size_t n)
 	b->p[b->len] = '\0';
 }
 
-/* h_setup() : ctx with upstream http://127.0.0.1:<fake>; pol may be NULL. */
+/*
+ * h_setup_host() : ctx with upstream http://<host>:<fake> (the fake
+ * listens on 127.0.0.1; another host must resolve to it); pol may be NULL.
+ */
 static __attribute__((unused)) void
-h_setup(struct harness *h, struct pol_policy *pol)
+h_setup_host(struct harness *h, struct pol_policy *pol, const char *host)
 {
 	struct sockaddr_in	 sin;
 	socklen_t		 sl = sizeof(sin);
 	struct px_cfg_flags	 fl;
 	struct px_cfg_errs	 errs;
-	char			 url[64];
+	char			 url[300];
 	int			 sv[2];
 
 	memset(h, 0, sizeof(*h));
@@ -87,7 +90,7 @@ h_setup(struct harness *h, struct pol_policy *pol)
 	assert_int_equal(getsockname(h->up_listen, (struct sockaddr *)&sin,
 	    &sl), 0);
 	fcntl(h->up_listen, F_SETFL, O_NONBLOCK);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sin.sin_port));
+	snprintf(url, sizeof(url), "http://%s:%d", host, ntohs(sin.sin_port));
 
 	px_cfg_defaults(&h->cfg);
 	memset(&fl, 0, sizeof(fl));
@@ -100,6 +103,13 @@ h_setup(struct harness *h, struct pol_policy *pol)
 	h->cli = sv[1];
 	fcntl(h->cli, F_SETFL, O_NONBLOCK);
 	assert_non_null(px_conn_new(&h->ctx, sv[0], NULL, 0, NULL));
+}
+
+/* h_setup() : ctx with upstream http://127.0.0.1:<fake>; pol may be NULL. */
+static __attribute__((unused)) void
+h_setup(struct harness *h, struct pol_policy *pol)
+{
+	h_setup_host(h, pol, "127.0.0.1");
 }
 
 static __attribute__((unused)) void

@@ -128,6 +128,47 @@ test_errors_line_col(void **state)
 	assert_true(has_err(&e, "s.yaml:8:1: unknown key \"workres\""));
 }
 
+/* dns and pool: the upstream's name cache and the idle pool (resolve.c). */
+static void
+test_dns_pool(void **state)
+{
+	static const char doc[] =
+	    "dns: { min_ttl: 2s, max_ttl: 10m }\n"
+	    "pool: { max_idle: 256, idle_timeout: 3s }\n";
+	static const char bad[] =
+	    "dns:\n"
+	    "  min_ttl: 5m\n"
+	    "  max_ttl: 1m\n"
+	    "  ttl: 3\n"
+	    "pool: { max_idle: 5000, idle_timeout: 2m }\n";
+	struct px_cfg		 cfg;
+	struct px_cfg_errs	 e;
+
+	(void)state;
+	px_cfg_defaults(&cfg);
+	assert_int_equal(cfg.dns_min_ttl_ms, 10000);
+	assert_int_equal(cfg.dns_max_ttl_ms, 300000);
+	assert_int_equal(cfg.pool_max, 128);
+	assert_int_equal(cfg.pool_idle_ms, 4000);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "d.yaml", doc, sizeof(doc) - 1,
+	    &e), 0);
+	assert_int_equal(cfg.dns_min_ttl_ms, 2000);
+	assert_int_equal(cfg.dns_max_ttl_ms, 600000);
+	assert_int_equal(cfg.pool_max, 256);
+	assert_int_equal(cfg.pool_idle_ms, 3000);
+
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "b.yaml", bad, sizeof(bad) - 1,
+	    &e), -1);
+	assert_int_equal(e.count, 4);
+	assert_true(has_err(&e, "b.yaml:4:3: dns: unknown key \"ttl\""));
+	assert_true(has_err(&e, "b.yaml:2:3: dns: min_ttl is above max_ttl"));
+	assert_true(has_err(&e, "b.yaml:5:19: max_idle: 5000 out of range"));
+	assert_true(has_err(&e, "b.yaml:5:39: idle_timeout: 2m out of range"));
+}
+
 static void
 test_yaml_syntax_and_semantics(void **state)
 {
@@ -163,6 +204,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_errors_line_col),
+		cmocka_unit_test(test_dns_pool),
 		cmocka_unit_test(test_yaml_syntax_and_semantics),
 	};
 
