@@ -1256,26 +1256,30 @@ resolve(struct pol_secrets_run *r)
 }
 
 /*
- * window() : copies the (at most POL_SECRETS_LOOK) bytes of the file
- * that end at offset to into r->win; returns how many.
+ * window() : the (at most POL_SECRETS_LOOK) bytes of the file that end at
+ * offset to: in place when the piece being scanned holds them all, else
+ * copied into r->win.  Sets *n; the pointer is valid for the callback.
  */
-static size_t
-window(struct pol_secrets_run *r, unsigned long long to)
+static const unsigned char *
+window(struct pol_secrets_run *r, unsigned long long to, size_t *n)
 {
 	unsigned long long first = r->base - r->nhist, pos;
-	size_t n, i;
+	size_t i;
 
+	*n = 0;
 	if (to > r->base + r->blen)
 		to = r->base + r->blen;
 	if (to < first)
-		return 0;
-	n = (size_t)(to - first);
-	if (n > POL_SECRETS_LOOK)
-		n = POL_SECRETS_LOOK;
-	for (i = 0, pos = to - n; i < n; i++, pos++)
+		return r->win;
+	*n = (size_t)(to - first);
+	if (*n > POL_SECRETS_LOOK)
+		*n = POL_SECRETS_LOOK;
+	if (to - *n >= r->base)
+		return r->blk + (to - *n - r->base);
+	for (i = 0, pos = to - *n; i < *n; i++, pos++)
 		r->win[i] = pos >= r->base ? r->blk[pos - r->base] :
 		    r->hist[r->nhist - (size_t)(r->base - pos)];
-	return n;
+	return r->win;
 }
 
 /* remember() : the piece just scanned joins the bytes kept behind it. */
@@ -1306,6 +1310,8 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
 {
 	struct pol_secrets_run *r = ctx;
 	const struct pol_detector *d;
+	const unsigned char *w;
+	size_t wn;
 	unsigned int t;
 
 	(void)from;
@@ -1327,8 +1333,11 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
 			return 0;
 		if (r->seen[id])
 			return 0;
-		if (d->check != NULL && !d->check(r->win, window(r, to)))
-			return 0;
+		if (d->check != NULL) {
+			w = window(r, to, &wn);
+			if (!d->check(w, wn))
+				return 0;
+		}
 		if ((d->hsflags & HS_FLAG_SINGLEMATCH) == 0) {
 			hold(r, id, to, 0);
 			return 0;

@@ -999,6 +999,13 @@ test_shapes(void **state)
 		/* A library's documentation payload ({"some":"payload"}). */
 		{ "jwt", "README.rst", "    " JWTIO_H ".eyJzb21lIjoicGF5bG9hZCJ9."
 		    "{u43}\n", 0 },
+		/* A placeholder or a bad checksum first hides nothing after. */
+		{ "aws-access-key-id", "a.ini", "a = AKIA{X16}\nb = AKIA{U16}\n",
+		    1 },
+		{ "github-token", "a.js", "a = 'ghp_{a36}'\nb = 'ghp_{C36}'\n",
+		    1 },
+		{ "url-credentials", "a.js", "a = 'mysql://u:password@db.acme."
+		    "io/x'\nb = 'mysql://u:{a16}@db.acme.io/x'\n", 1 },
 		/* Twilio's call shapes. */
 		{ "twilio-credentials", "a.py", "client = Client(\"AC{h32}\",\n"
 		    "    \"{h32}\")\n", 1 },
