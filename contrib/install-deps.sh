@@ -5,7 +5,7 @@
 set -eu
 pkgs="build-essential pkg-config meson ninja-build clang libevent-dev libssl-dev
  libyaml-dev zlib1g-dev node-llhttp libhyperscan-dev libisal-dev libsqlite3-dev
- sqlite3 libcmocka-dev curl openssl ca-certificates"
+ sqlite3 libpq-dev postgresql libcmocka-dev curl openssl ca-certificates"
 # The test suite drives the real npm client; Debian's nodejs only when no
 # node is installed (a NodeSource node already carries npm).
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"

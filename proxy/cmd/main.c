@@ -23,6 +23,7 @@ usage(FILE *f)
 	    "       pubgate log [--db FILE] [--blocked] [--since DURATION|TIME]\n"
 	    "                   [--package GLOB] [--scope @x] [--json] [--limit N]\n"
 	    "       pubgate show [--db FILE] [--json] DECISION-ID\n"
+	    "       pubgate db migrate [--db FILE|postgresql://...]\n"
 	    "       pubgate ca init --out DIR [--name NAME] [--days N]\n"
 	    "                       [--permit HOST]... [-c pubgate.yaml]\n"
 	    "       pubgate version\n");
@@ -45,6 +46,8 @@ main(int argc, char *argv[])
 		return px_log_cmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
 		return px_show_cmd_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "db") == 0)
+		return px_db_cmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ca") == 0)
 		return px_ca_cmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||

@@ -435,6 +435,20 @@ open_audit(struct px_ctx *ctx, FILE **jsonl)
 		return -1;
 	}
 	err[0] = '\0';
+	if (px_store_is_pg(ctx->cfg->db)) {
+		/*
+		 * The PostgreSQL backend's calls block; the gate must never
+		 * wait on the database from its event loop (issue 11), so
+		 * serve refuses it until the loop-driven client exists.
+		 */
+		px_log_warnx("event=db-open-failed error=\"db: postgresql:// "
+		    "is not served yet (pubgate db migrate, log and show read "
+		    "it); serve with a SQLite file\"");
+		if (*jsonl != NULL && *jsonl != stderr)
+			fclose(*jsonl);
+		*jsonl = NULL;
+		return -1;
+	}
 	ctx->audit = px_store_open(ctx->cfg->db, *jsonl, err, sizeof(err));
 	if (ctx->audit == NULL) {
 		px_log_warnx("event=db-open-failed db=%s error=\"%s\"",

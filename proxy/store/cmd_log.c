@@ -499,3 +499,61 @@ px_show_cmd_main(int argc, char *argv[])
 	}
 	return fflush(stdout) == 0 ? 0 : 2;
 }
+
+/*
+ * px_db_cmd_main() : `pubgate db migrate [--db FILE|URL]`: creates the
+ * decision store's schema or brings it forward, then prints its version.
+ */
+int
+px_db_cmd_main(int argc, char *argv[])
+{
+	static const struct option	 longopts[] = {
+		{ "db",		required_argument,	NULL,	'd' },
+		{ "help",	no_argument,		NULL,	'h' },
+		{ NULL,		0,			NULL,	0 }
+	};
+	const char	*db = PX_LOG_CMD_DEFAULT_DB;
+	char		 err[512];
+	int		 ch, version = 0;
+
+	if (argc < 2 || strcmp(argv[1], "migrate") != 0) {
+		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0)) {
+			fprintf(stdout, "usage: pubgate db migrate "
+			    "[--db FILE|postgresql://...]\n");
+			return 0;
+		}
+		fprintf(stderr, "pubgate db: want \"pubgate db migrate "
+		    "[--db FILE|postgresql://...]\"\n");
+		return 2;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc - 1, argv + 1, "+d:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'h':
+			fprintf(stdout, "usage: pubgate db migrate "
+			    "[--db FILE|postgresql://...]\n");
+			return 0;
+		default:
+			fprintf(stderr, "pubgate db migrate: unknown option or "
+			    "missing value: %s\n", argv[optind]);
+			return 2;
+		}
+	}
+	if (optind < argc - 1) {
+		fprintf(stderr, "pubgate db migrate: unexpected argument "
+		    "\"%s\"\n", argv[optind + 1]);
+		return 2;
+	}
+	if (px_store_migrate(db, &version, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pubgate db migrate: %s\n", err);
+		return 2;
+	}
+	printf("decision store schema version %d\n", version);
+	return 0;
+}

@@ -21,6 +21,12 @@ int	px_log_cmd_main(int argc, char *argv[]);
 int	px_show_cmd_main(int argc, char *argv[]);
 
 /*
+ * px_db_cmd_main() : runs `pubgate db migrate` with argv[0] "db"; exit
+ * code 0, or 2 with one line on stderr.
+ */
+int	px_db_cmd_main(int argc, char *argv[]);
+
+/*
  * px_log_cmd_parse_since() : parses a --since value, either a duration
  * back from now_ms ("90s", "15m", "2h", "7d", "2w", "1h30m") or a UTC
  * time ("2026-11-24", "2026-11-24T10:00:00Z", "...T10:00Z",

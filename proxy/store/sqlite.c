@@ -579,3 +579,17 @@ const struct px_store_ops px_sqlite_ops = {
 	.query = sqlite_query,
 	.close = sqlite_close,
 };
+
+int
+px_sqlite_migrate(const char *path, int *version, char *err, size_t errlen)
+{
+	void	*be;
+
+	/* Opening with create brings the schema to this version. */
+	if ((be = px_sqlite_open(path, 1, err, errlen)) == NULL)
+		return -1;
+	sqlite_close(be);
+	if (version != NULL)
+		*version = PX_SQLITE_SCHEMA_VERSION;
+	return 0;
+}

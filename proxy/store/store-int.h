@@ -103,6 +103,8 @@ struct px_store_ops {
 };
 
 /* The SQLite backend (sqlite.c): path is a file name. */
+int	 px_sqlite_migrate(const char *path, int *version, char *err,
+	    size_t errlen);
 void	*px_sqlite_open(const char *path, int create, char *err,
 	    size_t errlen);
 extern const struct px_store_ops px_sqlite_ops;
@@ -116,6 +118,12 @@ void	 px_store_buf_link(struct px_store_buf *b);
 char	*px_store_copy(char *dst, size_t dstlen, const char *s);
 #define PX_STORE_SET(b, field, s)	\
 	px_store_copy((b)->field, sizeof((b)->field), (s))
+/*
+ * px_store_utf8_fix() : replaces, in place, each byte of s that is not
+ * part of a valid UTF-8 sequence by '?', for databases that refuse
+ * invalid text (PostgreSQL).
+ */
+void	 px_store_utf8_fix(char *s);
 void	 px_store_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 

@@ -28,6 +28,7 @@
 #include "policy.h"
 #include "store.h"
 #include "store-int.h"
+#include "pg-int.h"
 
 struct px_store {
 	const struct px_store_ops *ops;
@@ -86,6 +87,22 @@ utf8_seq(const unsigned char *p, size_t n)
 	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
+}
+
+void
+px_store_utf8_fix(char *s)
+{
+	unsigned char	*p = (unsigned char *)s;
+	size_t		 left = strlen(s), n;
+
+	while (left > 0) {
+		if ((n = utf8_seq(p, left)) == 0) {
+			*p = '?';
+			n = 1;
+		}
+		p += n;
+		left -= n;
+	}
 }
 
 /*
@@ -513,9 +530,39 @@ store_open(const char *db, FILE *jsonl, int create, char *err,
 		px_store_seterr(err, errlen, "no decision store path");
 		return NULL;
 	}
+	if (px_pg_is_url(db)) {
+		if ((be = px_pg_open(db, create, err, errlen)) == NULL)
+			return NULL;
+		return store_new(&px_pg_ops, be, jsonl, err, errlen);
+	}
 	if ((be = px_sqlite_open(db, create, err, errlen)) == NULL)
 		return NULL;
 	return store_new(&px_sqlite_ops, be, jsonl, err, errlen);
+}
+
+int
+px_store_is_pg(const char *db)
+{
+	return px_pg_is_url(db);
+}
+
+int
+px_store_migrate(const char *db, int *version, char *err, size_t errlen)
+{
+	PGconn	*c;
+	int	 rc;
+
+	if (db == NULL || *db == '\0') {
+		px_store_seterr(err, errlen, "no decision store path");
+		return -1;
+	}
+	if (!px_pg_is_url(db))
+		return px_sqlite_migrate(db, version, err, errlen);
+	if ((c = px_pg_connect(db, err, errlen)) == NULL)
+		return -1;
+	rc = px_pg_migrate(c, version, err, errlen);
+	PQfinish(c);
+	return rc;
 }
 
 struct px_store *

@@ -49,12 +49,22 @@ struct px_store_rec {
 };
 
 /*
- * px_store_open() : opens (creating) the store the `db` setting names: a
- * file path is a SQLite database (WAL, synchronous=FULL).  jsonl, if not
+ * px_store_open() : opens (creating) the store the `db` setting names:
+ * postgresql://... (or postgres://) is a PostgreSQL database (pg.c), any
+ * other value a SQLite file (WAL, synchronous=FULL).  jsonl, if not
  * NULL, receives one JSON line per record (borrowed; the caller closes
  * it).  Returns NULL with a message in err on failure.
  */
 struct px_store	*px_store_open(const char *db, FILE *jsonl, char *err,
+		    size_t errlen);
+/* px_store_is_pg() : db names a PostgreSQL database (postgresql://). */
+int		 px_store_is_pg(const char *db);
+/*
+ * px_store_migrate() : creates the schema of the store db names or brings
+ * it forward to this pubgate's version (`pubgate db migrate`; serve does
+ * it at start); *version is set.  0, or -1 with a message in err.
+ */
+int		 px_store_migrate(const char *db, int *version, char *err,
 		    size_t errlen);
 /*
  * px_store_open_existing() : opens a store that must already exist (for
@@ -82,7 +92,7 @@ int		 px_store_write_id(struct px_store *, const struct px_store_rec *,
  * -1 on failure (or if id has no pending status).
  */
 int		 px_store_set_status(struct px_store *, int64_t id, int status);
-/* px_store_backend() : "sqlite", for logs, health and metrics. */
+/* px_store_backend() : "sqlite" or "postgresql", for logs, health and metrics. */
 const char	*px_store_backend(const struct px_store *);
 /* Records that reached the store but whose JSON line could not be written. */
 uint64_t	 px_store_jsonl_errors(const struct px_store *);

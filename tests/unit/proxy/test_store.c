@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "policy.h"
@@ -29,12 +30,42 @@
 
 struct fx {
 	char		 dir[64];
-	char		 db[128];
+	char		 db[512];
 	struct px_store	*a;
 	FILE		*jsonl;
 	char		*jbuf;
 	size_t		 jlen;
 };
+
+/*
+ * PUBGATE_TEST_PG: a PostgreSQL URL (tests/unit/proxy/store-pg.sh starts
+ * the server); the cases that are not about SQLite's file then run
+ * against it, each on an emptied database.
+ */
+static const char	*pg_url;
+
+/* pg_sql() : runs sql on the test database; 0 or -1. */
+static int
+pg_sql(const char *sql)
+{
+	PGconn		*c;
+	PGresult	*res;
+	int		 rc = -1;
+
+	c = PQconnectdb(pg_url);
+	if (PQstatus(c) == CONNECTION_OK) {
+		res = PQexec(c, sql);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK)
+			rc = 0;
+		else
+			fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+		PQclear(res);
+	} else
+		fprintf(stderr, "%s", PQerrorMessage(c));
+	PQfinish(c);
+	return rc;
+}
 
 static int
 setup(void **state)
@@ -47,6 +78,13 @@ setup(void **state)
 	strcpy(fx->dir, "/tmp/test_audit.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->db, sizeof(fx->db), "%s/pubgate.db", fx->dir);
+	if (pg_url != NULL) {
+		snprintf(fx->db, sizeof(fx->db), "%s", pg_url);
+		/* Every case creates the schema: the migration runs too. */
+		assert_int_equal(pg_sql("SET client_min_messages = warning;"
+		    "DROP TABLE IF EXISTS reasons, decisions, pubgate_schema"),
+		    0);
+	}
 	fx->jsonl = open_memstream(&fx->jbuf, &fx->jlen);
 	assert_non_null(fx->jsonl);
 	fx->a = px_store_open(fx->db, fx->jsonl, err, sizeof(err));
@@ -449,7 +487,7 @@ test_durable_second_connection(void **state)
 	struct px_store_rec	 rec;
 	struct stat		 sb;
 	sqlite3			*db;
-	char			 wal[160];
+	char			 wal[600];
 	int			 i, n;
 
 	assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY,
@@ -501,7 +539,9 @@ test_json_escaping(void **state)
 	struct px_store_rec	 rec;
 	struct px_store_query	 q;
 	FILE			*out;
-	char			*buf = NULL, err[256];
+	char			*buf = NULL, err[256], want_pkg[128],
+				 want_ua[128];
+	const char		*bad3;
 	size_t			 len = 0, i;
 
 	mkreport(&rep, "", "1.0.0\"\n", POL_DENY);
@@ -511,14 +551,21 @@ test_json_escaping(void **state)
 	rec.user_agent = "npm/\xe2\x82\xac \xed\xa0\x80";	/* euro; surrogate */
 	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	fflush(fx->jsonl);
-	assert_non_null(strstr(fx->jbuf, "\"package\":"
-	    "\"@x/a\\\"b\\\\c\\u001b[31m\\ufffd\\ufffd\\ufffdz\xc3\xa9\""));
+	/*
+	 * SQLite keeps the bytes and JSON shows each as U+FFFD; PostgreSQL
+	 * refuses invalid text, so its backend stores (and logs) '?'.
+	 */
+	bad3 = pg_url != NULL ? "???" : "\\ufffd\\ufffd\\ufffd";
+	snprintf(want_pkg, sizeof(want_pkg), "\"package\":"
+	    "\"@x/a\\\"b\\\\c\\u001b[31m%sz\xc3\xa9\"", bad3);
+	snprintf(want_ua, sizeof(want_ua), "\"user_agent\":\"npm/\xe2\x82\xac "
+	    "%s\"", bad3);
+	assert_non_null(strstr(fx->jbuf, want_pkg));
 	assert_non_null(strstr(fx->jbuf,
 	    "\"version\":\"1.0.0\\\"\\u000a\""));
 	assert_non_null(strstr(fx->jbuf,
 	    "\"file\":\"a\\\\b\\u0009c\\u0001\\u007f.js\""));
-	assert_non_null(strstr(fx->jbuf,
-	    "\"user_agent\":\"npm/\xe2\x82\xac \\ufffd\\ufffd\\ufffd\""));
+	assert_non_null(strstr(fx->jbuf, want_ua));
 	/* One line: no raw control byte anywhere but the final newline. */
 	for (i = 0; i + 1 < fx->jlen; i++)
 		assert_true((unsigned char)fx->jbuf[i] >= 0x20 &&
@@ -530,8 +577,7 @@ test_json_escaping(void **state)
 	assert_int_equal(px_store_query_json(fx->a, &q, out, err,
 	    sizeof(err)), 1);
 	fclose(out);
-	assert_non_null(strstr(buf, "\"package\":"
-	    "\"@x/a\\\"b\\\\c\\u001b[31m\\ufffd\\ufffd\\ufffdz\xc3\xa9\""));
+	assert_non_null(strstr(buf, want_pkg));
 	free(buf);
 }
 
@@ -613,7 +659,7 @@ test_no_token_fields(void **state)
 	struct px_store_rec	 rec;
 	struct px_store_query	 q;
 	sqlite3			*db;
-	char			 path[160], err[256];
+	char			 path[600], err[256];
 	struct got		*g;
 	int			 bad = 0;
 	static const char	 tok[] = "npm_SECRETtoken0123456789abcdefABCDEF";
@@ -829,6 +875,70 @@ test_parse_since(void **state)
 	    &v), -1);
 }
 
+/* PostgreSQL: what its backend checks that SQLite's does not need to. */
+static void
+test_pg_specific(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store		*b;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
+	struct got		*g;
+	char			 err[256], url[600], bad[8];
+	int			 v = 0;
+
+	/* Invalid UTF-8 from a client is stored, never a refused insert. */
+	bad[0] = 'n';
+	bad[1] = (char)0xff;
+	bad[2] = (char)0xc3;
+	bad[3] = '\0';
+	mkrec(&rec, T0, "@acme/x", NULL);
+	rec.user_agent = bad;
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	/* Another store object (another gate) sees it at once. */
+	b = px_store_open_existing(fx->db, err, sizeof(err));
+	if (b == NULL)
+		fail_msg("px_store_open_existing: %s", err);
+	assert_string_equal(px_store_backend(b), "postgresql");
+	g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_store_query(b, &q, collect, g, err, sizeof(err)),
+	    1);
+	assert_string_equal(g->package[0], "@acme/x");
+	free(g);
+	px_store_close(b);
+	/* Migrating again is a no-op; a newer schema is refused. */
+	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(pg_sql("INSERT INTO pubgate_schema (version) "
+	    "VALUES (99)"), 0);
+	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "newer"));
+	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
+	assert_non_null(strstr(err, "newer"));
+	/* A password in the URL is refused (it would reach logs). */
+	snprintf(url, sizeof(url), "%s", fx->db);
+	assert_non_null(strstr(url, "pubgate@"));
+	memcpy(strstr(url, "pubgate@"), "pubgate:", 8);
+	{
+		char	u2[700];
+		char	*at = strchr(url + 13, ':');
+
+		assert_non_null(at);
+		snprintf(u2, sizeof(u2), "%.*s:hunter2@%s", (int)(at - url),
+		    url, strchr(url + 13, '@') != NULL ?
+		    strchr(url + 13, '@') + 1 : at + 1);
+		assert_null(px_store_open_existing(u2, err, sizeof(err)));
+		assert_non_null(strstr(err, "password in the URL"));
+		assert_null(strstr(err, "hunter2"));
+	}
+	/* Nobody listening: a clear error, no store. */
+	assert_null(px_store_open("postgresql://pubgate@127.0.0.1:1/x",
+	    NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "postgresql:"));
+}
+
 int
 main(void)
 {
@@ -857,5 +967,28 @@ main(void)
 		cmocka_unit_test(test_parse_since),
 	};
 
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_set_status, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_non_publish_record, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_json_escaping, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_strings, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_cmd_text, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pg_specific, setup,
+		    teardown),
+	};
+
+	if ((pg_url = getenv("PUBGATE_TEST_PG")) != NULL)
+		return cmocka_run_group_tests_name("postgresql", pg_tests,
+		    NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

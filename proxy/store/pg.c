@@ -1,0 +1,773 @@
+/*
+ * proxy/store/pg.c: the PostgreSQL backend of the decision store, for a
+ * fleet of gates sharing one database (`db: postgresql://...`).  It owns
+ * the connection settings (a password in the URL is refused: it would
+ * reach logs; libpq reads it from passfile= or PGPASSFILE; sslmode and
+ * its certificates are libpq's own URL parameters), the schema, its
+ * version table (pubgate_schema) and the forward migrations, the SQL of
+ * each operation and the translation of rows to struct px_store_row.
+ *
+ * Every write is one statement (the decision and its reasons through a
+ * data-modifying WITH), so it is committed, in autocommit, when its
+ * result arrives: the same SQL serves the blocking calls of the CLI and
+ * the tests (the ops table below) and the asynchronous ones the serving
+ * process makes from its event loop (pgloop.c).  It never logs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "policy.h"
+#include "store.h"
+#include "store-int.h"
+#include "pg-int.h"
+
+/*
+ * Forward migrations, in order: migration i takes the schema from
+ * version i to i + 1.  Never edit one that has shipped; append.
+ */
+static const char *const pg_migrations[] = {
+	/* 0 -> 1: the decisions and their reasons. */
+	"CREATE TABLE decisions ("
+	" id bigserial PRIMARY KEY,"
+	" time_ms bigint NOT NULL,"
+	" time text NOT NULL,"
+	" request_id text NOT NULL,"
+	" client text NOT NULL,"
+	" who text NOT NULL,"
+	" npm_command text NOT NULL,"
+	" user_agent text NOT NULL,"
+	" kind text NOT NULL,"
+	" package text COLLATE \"C\" NOT NULL,"
+	" version text NOT NULL,"
+	" tag text NOT NULL,"
+	" access text NOT NULL,"
+	" verdict text NOT NULL CHECK (verdict IN ('allow', 'block')),"
+	" status integer NOT NULL,"
+	" rule_match text NOT NULL,"
+	" message text NOT NULL,"
+	" inspection text NOT NULL,"
+	" sha512 text NOT NULL,"
+	" integrity text NOT NULL,"
+	" body_bytes bigint NOT NULL,"
+	" tarball_bytes bigint NOT NULL,"
+	" unpacked_bytes bigint NOT NULL,"
+	" file_count bigint NOT NULL,"
+	" reasons_total bigint NOT NULL);"
+	"CREATE INDEX decisions_time ON decisions (time_ms);"
+	"CREATE INDEX decisions_package ON decisions (package, time_ms);"
+	"CREATE INDEX decisions_request ON decisions (request_id);"
+	"CREATE TABLE reasons ("
+	" decision_id bigint NOT NULL REFERENCES decisions (id)"
+	"  ON DELETE CASCADE,"
+	" seq integer NOT NULL,"
+	" rule text NOT NULL,"
+	" file text NOT NULL,"
+	" text text NOT NULL,"
+	" hint text NOT NULL,"
+	" byte_offset bigint NOT NULL,"
+	" PRIMARY KEY (decision_id, seq));",
+};
+#define PG_SCHEMA_VERSION \
+	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
+
+/* Any constant: serialises migrations of gates starting at once. */
+#define PG_MIGRATE_LOCK		"7370756267617465"
+
+const char px_pg_sql_insert[] =
+    "WITH d AS (INSERT INTO decisions (time_ms, time, request_id, client,"
+    " who, npm_command, user_agent, kind, package, version, tag, access,"
+    " verdict, status, rule_match, message, inspection, sha512, integrity,"
+    " body_bytes, tarball_bytes, unpacked_bytes, file_count, reasons_total)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+    " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id),"
+    " r AS (INSERT INTO reasons (decision_id, seq, rule, file, text, hint,"
+    " byte_offset) SELECT d.id, x.ord - 1, x.rule, x.file, x.text, x.hint,"
+    " x.off FROM d, unnest($25::text[], $26::text[], $27::text[],"
+    " $28::text[], $29::bigint[]) WITH ORDINALITY"
+    " AS x(rule, file, text, hint, off, ord))"
+    " SELECT id FROM d";
+
+const char px_pg_sql_status[] =
+    "UPDATE decisions SET status = $2 WHERE id = $1 AND status = 0";
+
+#define PG_COLUMNS \
+    "d.id, d.time_ms, d.time, d.request_id, d.client, d.who," \
+    " d.npm_command, d.user_agent, d.kind, d.package, d.version, d.tag," \
+    " d.access, d.verdict, d.status, d.rule_match, d.message," \
+    " d.inspection, d.sha512, d.integrity, d.body_bytes, d.tarball_bytes," \
+    " d.unpacked_bytes, d.file_count, d.reasons_total," \
+    " r.rule, r.file, r.text, r.hint, r.byte_offset"
+#define PG_NCOLUMNS	30
+
+/* One row per reason (one for a record without), newest record first. */
+static const char pg_sql_query[] =
+    "SELECT " PG_COLUMNS " FROM (SELECT * FROM decisions"
+    " WHERE ($1::int = 0 OR verdict = 'block')"
+    " AND time_ms >= $2::bigint"
+    " AND ($3::text IS NULL OR package ~ $3::text)"
+    " AND ($4::text IS NULL OR (package >= $4::text AND package < $5::text))"
+    " AND ($7::text IS NULL OR request_id = $7::text)"
+    " ORDER BY time_ms DESC, id DESC LIMIT $6::int) d"
+    " LEFT JOIN reasons r ON r.decision_id = d.id"
+    " ORDER BY d.time_ms DESC, d.id DESC, r.seq";
+
+static const char pg_sql_byid[] =
+    "SELECT " PG_COLUMNS " FROM decisions d"
+    " LEFT JOIN reasons r ON r.decision_id = d.id"
+    " WHERE d.id = $1::bigint ORDER BY r.seq";
+
+struct px_pg {
+	PGconn			*conn;
+};
+
+int
+px_pg_is_url(const char *db)
+{
+	return db != NULL && (strncmp(db, "postgresql://", 13) == 0 ||
+	    strncmp(db, "postgres://", 11) == 0);
+}
+
+int
+px_pg_check_url(const char *url, char *err, size_t errlen)
+{
+	PQconninfoOption	*opts, *o;
+	char			*perr = NULL;
+	int			 rc = 0;
+
+	if ((opts = PQconninfoParse(url, &perr)) == NULL) {
+		px_store_seterr(err, errlen, "db: bad PostgreSQL URL: %s",
+		    perr != NULL ? perr : "out of memory");
+		PQfreemem(perr);
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+		    o->val[0] != '\0') {
+			px_store_seterr(err, errlen, "db: a password in the "
+			    "URL is refused (it would be logged); put it in a "
+			    "passfile (passfile=... or PGPASSFILE)");
+			rc = -1;
+		}
+	}
+	PQconninfoFree(opts);
+	return rc;
+}
+
+/*
+ * The connection keywords: application_name and connect_timeout are
+ * defaults the URL may override; client_encoding is always UTF8 (every
+ * string is checked to be UTF-8 before it is sent).
+ */
+static const char *const pg_keys[] = { "application_name",
+    "connect_timeout", "dbname", "client_encoding", NULL };
+
+void
+px_pg_conn_params(const char *url, const char *vals[5])
+{
+	vals[0] = "pubgate";
+	vals[1] = "10";
+	vals[2] = url;
+	vals[3] = "UTF8";
+	vals[4] = NULL;
+}
+
+const char *const *
+px_pg_conn_keys(void)
+{
+	return pg_keys;
+}
+
+/* pg_err() : the server's or libpq's message, on one line. */
+void
+px_pg_errmsg(PGconn *c, const PGresult *res, char *err, size_t errlen)
+{
+	const char	*m = NULL;
+	size_t		 i;
+
+	if (res != NULL)
+		m = PQresultErrorMessage(res);
+	if ((m == NULL || *m == '\0') && c != NULL)
+		m = PQerrorMessage(c);
+	if (m == NULL || *m == '\0')
+		m = "unknown error";
+	px_store_seterr(err, errlen, "postgresql: %s", m);
+	for (i = 0; err != NULL && i < errlen && err[i] != '\0'; i++)
+		if (err[i] == '\n' || err[i] == '\r')
+			err[i] = err[i + 1] == '\0' ? '\0' : ' ';
+}
+
+/* exec_ok() : runs sql (no parameters); 0 if it succeeded. */
+static int
+exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+	PGresult	*res;
+	int		 st;
+
+	res = PQexec(c, sql);
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		px_pg_errmsg(c, res, err, errlen);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* pg_version() : the schema version, 0 without a version table, or -1. */
+static int
+pg_version(PGconn *c, char *err, size_t errlen)
+{
+	PGresult	*res;
+	int		 v = -1;
+
+	res = PQexec(c, "SELECT to_regclass('pubgate_schema') IS NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		px_pg_errmsg(c, res, err, errlen);
+		PQclear(res);
+		return -1;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+		PQclear(res);
+		return 0;
+	}
+	PQclear(res);
+	res = PQexec(c, "SELECT coalesce(max(version), 0) FROM pubgate_schema");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		px_pg_errmsg(c, res, err, errlen);
+	else
+		v = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+int
+px_pg_migrate(PGconn *c, int *version, char *err, size_t errlen)
+{
+	char	sql[128];
+	int	v, i;
+
+	if (exec_ok(c, "BEGIN", err, errlen) == -1)
+		return -1;
+	if (exec_ok(c, "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ")",
+	    err, errlen) == -1 ||
+	    exec_ok(c, "CREATE TABLE IF NOT EXISTS pubgate_schema ("
+	    " version integer PRIMARY KEY,"
+	    " applied_at timestamptz NOT NULL DEFAULT now())", err,
+	    errlen) == -1 ||
+	    (v = pg_version(c, err, errlen)) == -1)
+		goto fail;
+	if (v > PG_SCHEMA_VERSION) {
+		px_store_seterr(err, errlen, "decision store schema version %d"
+		    " is newer than this pubgate's (%d)", v, PG_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (i = v; i < PG_SCHEMA_VERSION; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO pubgate_schema "
+		    "(version) VALUES (%d)", i + 1);
+		if (exec_ok(c, pg_migrations[i], err, errlen) == -1 ||
+		    exec_ok(c, sql, err, errlen) == -1)
+			goto fail;
+	}
+	if (exec_ok(c, "COMMIT", err, errlen) == -1)
+		goto fail;
+	if (version != NULL)
+		*version = PG_SCHEMA_VERSION;
+	return 0;
+fail:
+	PQclear(PQexec(c, "ROLLBACK"));
+	return -1;
+}
+
+int
+px_pg_check_version(PGconn *c, char *err, size_t errlen)
+{
+	int	v;
+
+	if ((v = pg_version(c, err, errlen)) == -1)
+		return -1;
+	if (v == 0) {
+		px_store_seterr(err, errlen, "not a pubgate decision store "
+		    "(no schema; run pubgate db migrate)");
+		return -1;
+	}
+	if (v > PG_SCHEMA_VERSION) {
+		px_store_seterr(err, errlen, "decision store schema version %d"
+		    " is newer than this pubgate's (%d)", v, PG_SCHEMA_VERSION);
+		return -1;
+	}
+	if (v < PG_SCHEMA_VERSION) {
+		px_store_seterr(err, errlen, "decision store schema version %d"
+		    " is older than this pubgate's (%d); run pubgate db "
+		    "migrate", v, PG_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * arr_text() : a PostgreSQL array literal of the n strings at
+ * base + i * stride (each quoted, '"' and '\\' escaped), malloc'd.
+ */
+static char *
+arr_text(const char *base, size_t stride, size_t n)
+{
+	char		*out, *o;
+	const char	*s;
+	size_t		 i, len = 3;
+
+	for (i = 0; i < n; i++)
+		len += 2 * strlen(base + i * stride) + 3;
+	if ((out = o = malloc(len)) == NULL)
+		return NULL;
+	*o++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		for (s = base + i * stride; *s != '\0'; s++) {
+			if (*s == '"' || *s == '\\')
+				*o++ = '\\';
+			*o++ = *s;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return out;
+}
+
+void
+px_pg_params_free(struct px_pg_params *p)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(p->arr) / sizeof(p->arr[0]); i++) {
+		free(p->arr[i]);
+		p->arr[i] = NULL;
+	}
+}
+
+int
+px_pg_params_insert(struct px_pg_params *p, struct px_store_buf *b)
+{
+	struct px_store_row	*r = &b->row;
+	char			*o;
+	size_t			 i, n = r->nreasons, len;
+
+	memset(p, 0, sizeof(*p));
+	/* PostgreSQL refuses text that is not UTF-8: never let it fail. */
+	px_store_utf8_fix(b->request_id);
+	px_store_utf8_fix(b->client);
+	px_store_utf8_fix(b->npm_command);
+	px_store_utf8_fix(b->user_agent);
+	px_store_utf8_fix(b->kind);
+	px_store_utf8_fix(b->package);
+	px_store_utf8_fix(b->version);
+	px_store_utf8_fix(b->tag);
+	px_store_utf8_fix(b->access);
+	px_store_utf8_fix(b->rule_match);
+	px_store_utf8_fix(b->message);
+	px_store_utf8_fix(b->sha512);
+	px_store_utf8_fix(b->integrity);
+	for (i = 0; i < n; i++) {
+		px_store_utf8_fix(b->r_rule[i]);
+		px_store_utf8_fix(b->r_file[i]);
+		px_store_utf8_fix(b->r_text[i]);
+		px_store_utf8_fix(b->r_hint[i]);
+	}
+	snprintf(p->num[0], sizeof(p->num[0]), "%" PRId64, r->time_ms);
+	snprintf(p->num[1], sizeof(p->num[1]), "%d", r->status);
+	snprintf(p->num[2], sizeof(p->num[2]), "%" PRId64, r->body_bytes);
+	snprintf(p->num[3], sizeof(p->num[3]), "%" PRId64, r->tarball_bytes);
+	snprintf(p->num[4], sizeof(p->num[4]), "%" PRId64, r->unpacked_bytes);
+	snprintf(p->num[5], sizeof(p->num[5]), "%" PRId64, r->file_count);
+	snprintf(p->num[6], sizeof(p->num[6]), "%" PRId64, r->reasons_total);
+	p->v[0] = p->num[0];
+	p->v[1] = b->time;
+	p->v[2] = b->request_id;
+	p->v[3] = b->client;
+	p->v[4] = b->who;
+	p->v[5] = b->npm_command;
+	p->v[6] = b->user_agent;
+	p->v[7] = b->kind;
+	p->v[8] = b->package;
+	p->v[9] = b->version;
+	p->v[10] = b->tag;
+	p->v[11] = b->access;
+	p->v[12] = b->verdict;
+	p->v[13] = p->num[1];
+	p->v[14] = b->rule_match;
+	p->v[15] = b->message;
+	p->v[16] = b->inspection;
+	p->v[17] = b->sha512;
+	p->v[18] = b->integrity;
+	p->v[19] = p->num[2];
+	p->v[20] = p->num[3];
+	p->v[21] = p->num[4];
+	p->v[22] = p->num[5];
+	p->v[23] = p->num[6];
+	p->arr[0] = arr_text(b->r_rule[0], sizeof(b->r_rule[0]), n);
+	p->arr[1] = arr_text(b->r_file[0], sizeof(b->r_file[0]), n);
+	p->arr[2] = arr_text(b->r_text[0], sizeof(b->r_text[0]), n);
+	p->arr[3] = arr_text(b->r_hint[0], sizeof(b->r_hint[0]), n);
+	len = 3 + n * 22;
+	if ((p->arr[4] = o = malloc(len)) != NULL) {
+		*o++ = '{';
+		for (i = 0; i < n; i++)
+			o += snprintf(o, len - (size_t)(o - p->arr[4]),
+			    "%s%" PRId64, i > 0 ? "," : "",
+			    b->reasons[i].offset);
+		snprintf(o, len - (size_t)(o - p->arr[4]), "}");
+	}
+	for (i = 0; i < 5; i++) {
+		if (p->arr[i] == NULL) {
+			px_pg_params_free(p);
+			return -1;
+		}
+		p->v[24 + i] = p->arr[i];
+	}
+	p->n = 29;
+	return 0;
+}
+
+/*
+ * glob_regex() : SQLite's GLOB pattern (case-sensitive; *, ?, [...] and
+ * [^...]) as an anchored PostgreSQL regular expression.  0 or -1.
+ */
+static int
+glob_regex(const char *g, char *out, size_t outlen)
+{
+	size_t	o = 0;
+	int	inclass = 0;
+
+	if (outlen < 3)
+		return -1;
+	out[o++] = '^';
+	for (; *g != '\0'; g++) {
+		if (o + 4 >= outlen)
+			return -1;
+		if (inclass) {
+			if (*g == ']' && inclass > 1)
+				inclass = 0;
+			else if (*g == '\\')
+				out[o++] = '\\';
+			else
+				inclass++;
+			out[o++] = *g;
+			continue;
+		}
+		switch (*g) {
+		case '*':
+			out[o++] = '.';
+			out[o++] = '*';
+			break;
+		case '?':
+			out[o++] = '.';
+			break;
+		case '[':
+			inclass = 1;
+			out[o++] = '[';
+			if (g[1] == '^') {
+				out[o++] = '^';
+				g++;
+			}
+			if (g[1] == ']') {
+				out[o++] = '\\';
+				out[o++] = ']';
+				g++;
+			}
+			break;
+		default:
+			if (strchr(".^$+(){}|\\]", *g) != NULL)
+				out[o++] = '\\';
+			out[o++] = *g;
+		}
+	}
+	if (inclass)
+		return -1;	/* SQLite matches nothing: refuse the pattern */
+	out[o++] = '$';
+	out[o] = '\0';
+	return 0;
+}
+
+/* row_fill() : row i of res into b (the record part, no reason). */
+static void
+row_fill(const PGresult *res, int i, struct px_store_buf *b)
+{
+	struct px_store_row	*r = &b->row;
+
+	memset(r, 0, sizeof(*r));
+	px_store_buf_link(b);
+#define V(c)	PQgetvalue(res, i, (c))
+	r->id = strtoll(V(0), NULL, 10);
+	r->time_ms = strtoll(V(1), NULL, 10);
+	PX_STORE_SET(b, time, V(2));
+	PX_STORE_SET(b, request_id, V(3));
+	PX_STORE_SET(b, client, V(4));
+	PX_STORE_SET(b, who, V(5));
+	PX_STORE_SET(b, npm_command, V(6));
+	PX_STORE_SET(b, user_agent, V(7));
+	PX_STORE_SET(b, kind, V(8));
+	PX_STORE_SET(b, package, V(9));
+	PX_STORE_SET(b, version, V(10));
+	PX_STORE_SET(b, tag, V(11));
+	PX_STORE_SET(b, access, V(12));
+	PX_STORE_SET(b, verdict, V(13));
+	r->status = atoi(V(14));
+	PX_STORE_SET(b, rule_match, V(15));
+	PX_STORE_SET(b, message, V(16));
+	PX_STORE_SET(b, inspection, V(17));
+	PX_STORE_SET(b, sha512, V(18));
+	PX_STORE_SET(b, integrity, V(19));
+	r->body_bytes = strtoll(V(20), NULL, 10);
+	r->tarball_bytes = strtoll(V(21), NULL, 10);
+	r->unpacked_bytes = strtoll(V(22), NULL, 10);
+	r->file_count = strtoll(V(23), NULL, 10);
+	r->reasons_total = strtoll(V(24), NULL, 10);
+}
+
+/* reason_fill() : row i's reason columns, if any, as b's next reason. */
+static void
+reason_fill(const PGresult *res, int i, struct px_store_buf *b)
+{
+	size_t	n = b->row.nreasons;
+
+	if (PQgetisnull(res, i, 25) || n >= POL_REASONS_MAX)
+		return;
+	PX_STORE_SET(b, r_rule[n], V(25));
+	PX_STORE_SET(b, r_file[n], V(26));
+	PX_STORE_SET(b, r_text[n], V(27));
+	PX_STORE_SET(b, r_hint[n], V(28));
+	b->reasons[n].offset = strtoll(V(29), NULL, 10);
+	b->row.nreasons = n + 1;
+#undef V
+}
+
+int
+px_pg_rows(const PGresult *res, struct px_store_buf *b,
+    int (*cb)(const struct px_store_row *, void *), void *arg)
+{
+	int	i, nt = PQntuples(res), n = 0;
+
+	if (PQnfields(res) != PG_NCOLUMNS)
+		return -1;
+	for (i = 0; i < nt; i++) {
+		if (i == 0 || strcmp(PQgetvalue(res, i, 0),
+		    PQgetvalue(res, i - 1, 0)) != 0) {
+			if (i > 0) {
+				n++;
+				if (cb(&b->row, arg) != 0)
+					return n;
+			}
+			row_fill(res, i, b);
+		}
+		reason_fill(res, i, b);
+	}
+	if (nt > 0) {
+		n++;
+		(void)cb(&b->row, arg);
+	}
+	return n;
+}
+
+int
+px_pg_params_query(struct px_pg_params *p, const struct px_store_qargs *qa,
+    char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->num[0], sizeof(p->num[0]), "%d", qa->blocked_only);
+	snprintf(p->num[1], sizeof(p->num[1]), "%" PRId64, qa->since_ms);
+	snprintf(p->num[2], sizeof(p->num[2]), "%d", qa->limit);
+	p->v[0] = p->num[0];
+	p->v[1] = p->num[1];
+	if (qa->glob != NULL) {
+		if (glob_regex(qa->glob, p->re, sizeof(p->re)) == -1) {
+			px_store_seterr(err, errlen, "bad package pattern");
+			return -1;
+		}
+		p->v[2] = p->re;
+	}
+	p->v[3] = qa->scope_lo;
+	p->v[4] = qa->scope_hi;
+	p->v[5] = p->num[2];
+	p->v[6] = qa->request_id;
+	p->n = 7;
+	return 0;
+}
+
+const char *
+px_pg_sql_query(void)
+{
+	return pg_sql_query;
+}
+
+/* ----------------------------------------------- blocking (CLI, tests) */
+
+/* pg_quiet() : server notices ("already exists, skipping") are not ours. */
+static void
+pg_quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+void
+px_pg_quiet(PGconn *c)
+{
+	PQsetNoticeProcessor(c, pg_quiet, NULL);
+}
+
+PGconn *
+px_pg_connect(const char *url, char *err, size_t errlen)
+{
+	const char	*vals[5];
+	PGconn		*c;
+
+	if (px_pg_check_url(url, err, errlen) == -1)
+		return NULL;
+	px_pg_conn_params(url, vals);
+	c = PQconnectdbParams(pg_keys, vals, 1);
+	if (c == NULL) {
+		px_store_seterr(err, errlen, "postgresql: out of memory");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		px_pg_errmsg(c, NULL, err, errlen);
+		PQfinish(c);
+		return NULL;
+	}
+	px_pg_quiet(c);
+	return c;
+}
+
+static void
+pg_close(void *be)
+{
+	struct px_pg	*p = be;
+
+	if (p == NULL)
+		return;
+	PQfinish(p->conn);
+	free(p);
+}
+
+void *
+px_pg_open(const char *url, int create, char *err, size_t errlen)
+{
+	struct px_pg	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		px_store_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((p->conn = px_pg_connect(url, err, errlen)) == NULL ||
+	    (create ? px_pg_migrate(p->conn, NULL, err, errlen) :
+	    px_pg_check_version(p->conn, err, errlen)) == -1) {
+		pg_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int
+pg_insert(void *be, struct px_store_buf *b)
+{
+	struct px_pg		*p = be;
+	struct px_pg_params	 pp;
+	PGresult		*res;
+	int			 rc = -1;
+
+	if (px_pg_params_insert(&pp, b) == -1)
+		return -1;
+	res = PQexecParams(p->conn, px_pg_sql_insert, pp.n, NULL, pp.v, NULL,
+	    NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		b->row.id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		rc = 0;
+	}
+	PQclear(res);
+	px_pg_params_free(&pp);
+	return rc;
+}
+
+static int
+pg_set_status(void *be, int64_t id, int status)
+{
+	struct px_pg	*p = be;
+	PGresult	*res;
+	char		 ids[24], sts[16];
+	const char	*v[2] = { ids, sts };
+	int		 rc = -1;
+
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	snprintf(sts, sizeof(sts), "%d", status);
+	res = PQexecParams(p->conn, px_pg_sql_status, 2, NULL, v, NULL, NULL,
+	    0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK &&
+	    strcmp(PQcmdTuples(res), "1") == 0)
+		rc = 0;
+	PQclear(res);
+	return rc;
+}
+
+static int
+store_one(const struct px_store_row *r, void *arg)
+{
+	(void)r;
+	*(int *)arg = 1;
+	return 1;
+}
+
+static int
+pg_by_id(void *be, int64_t id, struct px_store_buf *b)
+{
+	struct px_pg	*p = be;
+	PGresult	*res;
+	char		 ids[24];
+	const char	*v[1] = { ids };
+	int		 found = 0;
+
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	res = PQexecParams(p->conn, pg_sql_byid, 1, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		(void)px_pg_rows(res, b, store_one, &found);
+	PQclear(res);
+	return found ? 0 : -1;
+}
+
+static int
+pg_query(void *be, const struct px_store_qargs *qa, struct px_store_buf *b,
+    int (*cb)(const struct px_store_row *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct px_pg		*p = be;
+	struct px_pg_params	 pp;
+	PGresult		*res;
+	int			 n = -1;
+
+	if (px_pg_params_query(&pp, qa, err, errlen) == -1)
+		return -1;
+	res = PQexecParams(p->conn, pg_sql_query, pp.n, NULL, pp.v, NULL,
+	    NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		px_pg_errmsg(p->conn, res, err, errlen);
+	else if ((n = px_pg_rows(res, b, cb, arg)) == -1)
+		px_store_seterr(err, errlen, "postgresql: unexpected result");
+	PQclear(res);
+	return n;
+}
+
+const struct px_store_ops px_pg_ops = {
+	.name = "postgresql",
+	.insert = pg_insert,
+	.set_status = pg_set_status,
+	.by_id = pg_by_id,
+	.query = pg_query,
+	.close = pg_close,
+};
