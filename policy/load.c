@@ -46,6 +46,7 @@ static const char *const verdict_words[] = { "allow", "deny", NULL };
 static const char *const mode_words[] = { "block", "allow", NULL };
 static const char *const access_words[] = { "public", "restricted", NULL };
 static const char *const provenance_words[] = { "optional", "require", NULL };
+static const char *const enforce_words[] = { "enforce", "monitor", NULL };
 static const char *const write_kinds[] = {
 	"dist-tag", "deprecate", "unpublish", "owner", "access", NULL
 };
@@ -57,12 +58,13 @@ static const char *const root_keys[] = { "version", "default", "rules" };
 enum {
 	K_MATCH, K_PUBLISH, K_MESSAGE, K_ACCESS, K_PRIVATE, K_FILES, K_LIMITS,
 	K_SOURCEMAPS, K_SECRETS, K_CUSTOM_SECRETS, K_PATHS, K_PUBLISH_CONFIG,
-	K_TAGS, K_PROVENANCE, K_WRITES, K_SECRETS_IN_TESTS, K_RULE_N
+	K_TAGS, K_PROVENANCE, K_WRITES, K_SECRETS_IN_TESTS, K_MODE, K_WARN,
+	K_RULE_N
 };
 static const char *const rule_keys[] = {
 	"match", "publish", "message", "access", "private", "files", "limits",
 	"sourcemaps", "secrets", "custom_secrets", "paths", "publish_config",
-	"tags", "provenance", "writes", "secrets_in_tests"
+	"tags", "provenance", "writes", "secrets_in_tests", "mode", "warn"
 };
 
 enum { K_F_ALLOW, K_F_DENY, K_FILES_N };
@@ -226,6 +228,7 @@ rule_clear(struct pol_rule *r)
 	globs_free(&r->files_deny);
 	globs_free(&r->publish_config);
 	globs_free(&r->tags);
+	globs_free(&r->warn);
 	for (i = 0; i < r->ncustom; i++) {
 		free(r->custom[i].id);
 		free(r->custom[i].regex);
@@ -1081,6 +1084,13 @@ walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
 		case K_TAGS:
 			r->has_tags = 1;
 			get_globs(ld, v, "tags", 1, 0, &r->tags);
+			break;
+		case K_MODE:
+			if ((w = word(ld, v, "mode", enforce_words)) != -1)
+				r->monitor = w == 1;
+			break;
+		case K_WARN:
+			get_globs(ld, v, "warn", 1, 0, &r->warn);
 			break;
 		default:
 			break;

@@ -118,6 +118,8 @@ struct pol_rule {
 	struct pol_globs	 tags;		/* dist-tags that may be set */
 	int			 provenance;	/* 1: provenance attachment required */
 	enum pol_verdict	 writes;	/* other writes (dist-tag, ...) */
+	int			 monitor;	/* mode: monitor (record, allow) */
+	struct pol_globs	 warn;		/* rule ids that only warn */
 	struct pol_secrets_db	*secrets_db;	/* owned; NULL when secrets: allow
 						   and no custom patterns */
 };

@@ -119,6 +119,7 @@ struct pol_reason {
 	char		 text[POL_TEXT_MAX];	/* what is wrong, secrets redacted */
 	char		 hint[POL_HINT_MAX];	/* how to fix it, "" if none */
 	int64_t		 offset;		/* byte offset in the file, -1 if none */
+	int		 warn;			/* 1: reported, does not block */
 };
 
 struct pol_report {
@@ -136,6 +137,9 @@ struct pol_report {
 	uint64_t	 tarball_bytes;	/* decoded (compressed) tarball size */
 	uint64_t	 unpacked_bytes;	/* sum of file sizes */
 	uint32_t	 file_count;
+	int		 monitor;	/* 1: allowed by mode: monitor although
+					   reasons would block (would-block) */
+	size_t		 nwarn;		/* reasons[] that only warn */
 	size_t		 nreasons;	/* reasons kept in reasons[] */
 	size_t		 nreasons_total;	/* reasons found (may exceed POL_REASONS_MAX) */
 	struct pol_reason reasons[POL_REASONS_MAX];
@@ -176,6 +180,11 @@ void			 pol_publish_free(struct pol_stream *);
  * the full text needs (like snprintf); buf is always NUL-terminated.
  */
 size_t		 pol_report_render(const struct pol_report *, char *buf, size_t len);
+/*
+ * pol_report_notice() : one printable-ASCII line for an allowed publish
+ * that has reasons (warn, monitor): what the gate sends as npm-notice.
+ */
+size_t		 pol_report_notice(const struct pol_report *, char *buf, size_t len);
 /*
  * pol_report_json() : the report as one JSON object (no trailing newline).
  * Returns the length needed, like snprintf.

@@ -1929,6 +1929,67 @@ judge_end(struct pol_stream *s)
 		setstr(r->message, sizeof(r->message), rule->message);
 }
 
+/*
+ * inspection_reason() : the reasons the gate gives when it cannot read a
+ * publish as the registry and npm would, or when the request is not what
+ * it says it is.  No warn list and no monitor mode ever let these
+ * through: a publish that cannot be fully inspected is blocked.
+ */
+static int
+inspection_reason(const char *id)
+{
+	static const char *const pfx[] = { "attachment.", "body.", "tarball.",
+	    "tar.", "json.", "integrity.", "consistency.", "scan.", "write.",
+	    "archive.", "internal", "limits.field", "limits.package-json" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++)
+		if (strncmp(id, pfx[i], strlen(pfx[i])) == 0)
+			return 1;
+	return strcmp(id, "sourcemap.undecidable") == 0;
+}
+
+/*
+ * lenient() : a finished publish with reasons under a rule that has a warn
+ * list (those reasons do not block) or mode: monitor (nothing the policy
+ * finds blocks; the report says it would have).  Inspection reasons, and
+ * reasons past POL_REASONS_MAX (not known), always block.
+ */
+static void
+lenient(struct pol_stream *s)
+{
+	struct pol_report	*r = &s->r;
+	const struct pol_rule	*rule = s->rule;
+	struct pol_reason	*rs;
+	size_t			 i, j, blocking, hard = 0;
+
+	if (rule == NULL || r->status != POL_DONE || r->nreasons_total == 0 ||
+	    (rule->warn.n == 0 && !rule->monitor))
+		return;
+	blocking = r->nreasons_total - r->nreasons;
+	for (i = 0; i < r->nreasons; i++) {
+		rs = &r->reasons[i];
+		if (inspection_reason(rs->rule)) {
+			hard++;
+			blocking++;
+			continue;
+		}
+		for (j = 0; j < rule->warn.n && !rs->warn; j++)
+			rs->warn = pol_glob_match(rule->warn.pat[j], rs->rule);
+		if (rs->warn)
+			r->nwarn++;
+		else
+			blocking++;
+	}
+	if (blocking == 0 || (rule->monitor && hard == 0 &&
+	    r->nreasons_total == r->nreasons)) {
+		r->monitor = blocking > 0;
+		r->verdict = POL_ALLOW;
+		setstr(r->message, sizeof(r->message), r->monitor ?
+		    "mode: monitor: allowed, would have been blocked" : "");
+	}
+}
+
 enum pol_verdict
 pol_publish_end(struct pol_stream *s, const struct pol_report **report)
 {
@@ -1963,6 +2024,7 @@ pol_publish_end(struct pol_stream *s, const struct pol_report **report)
 		}
 		if (s->r.status == POL_CONTINUE)
 			s->r.status = POL_DONE;
+		lenient(s);
 	}
 	if (report != NULL)
 		*report = &s->r;

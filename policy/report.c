@@ -109,7 +109,8 @@ pol_report_render(const struct pol_report *r, char *buf, size_t len)
 	cat(buf, len, &off, ":");
 	for (i = 0; i < r->nreasons; i++) {
 		rs = &r->reasons[i];
-		cat(buf, len, &off, "\n  - [%s] %s%s%s", rs->rule,
+		cat(buf, len, &off, "\n  - [%s]%s %s%s%s", rs->rule,
+		    rs->warn ? " (warning only)" : "",
 		    rs->file[0] ? rs->file : "", rs->file[0] ? ": " : "",
 		    rs->text);
 		if (rs->hint[0])
@@ -199,6 +200,7 @@ pol_report_json(const struct pol_report *r, char *buf, size_t len)
 	jstr(buf, len, &off, "message", r->message, 1);
 	jstr(buf, len, &off, "sha512", r->sha512_hex, 1);
 	jstr(buf, len, &off, "integrity", r->integrity, 1);
+	cat(buf, len, &off, ",\"monitor\":%s", r->monitor ? "true" : "false");
 	cat(buf, len, &off, ",\"body_bytes\":%llu,\"tarball_bytes\":%llu,"
 	    "\"unpacked_bytes\":%llu,\"files\":%u,\"reasons_total\":%zu,"
 	    "\"reasons\":[", (unsigned long long)r->body_bytes,
@@ -212,8 +214,51 @@ pol_report_json(const struct pol_report *r, char *buf, size_t len)
 		jstr(buf, len, &off, "file", rs->file, 1);
 		jstr(buf, len, &off, "text", rs->text, 1);
 		jstr(buf, len, &off, "hint", rs->hint, 1);
-		cat(buf, len, &off, ",\"offset\":%lld}", (long long)rs->offset);
+		cat(buf, len, &off, ",\"offset\":%lld,\"warn\":%s}",
+		    (long long)rs->offset, rs->warn ? "true" : "false");
 	}
 	cat(buf, len, &off, "]}");
 	return off;
+}
+
+/*
+ * pol_report_notice() : for an allowed publish that has reasons (warn
+ * rules, or mode: monitor), one line for npm's "npm notice" (the
+ * registry's npm-notice response header): printable ASCII only, every
+ * reason's rule and file, cut to len.  "" when there is nothing to say.
+ */
+size_t
+pol_report_notice(const struct pol_report *r, char *buf, size_t len)
+{
+	const struct pol_reason	*rs;
+	size_t			 off = 0, i;
+	char			*p;
+
+	if (buf == NULL || len == 0)
+		return 0;
+	buf[0] = '\0';
+	if (r->verdict != POL_ALLOW || r->nreasons == 0)
+		return 0;
+	if (r->monitor)
+		cat(buf, len, &off, "pubgate (monitor mode): this publish of "
+		    "%s%s%s would be blocked:", r->name[0] ? r->name :
+		    "the package", r->version[0] ? "@" : "", r->version);
+	else
+		cat(buf, len, &off, "pubgate: %zu warning%s for %s%s%s:",
+		    r->nreasons, r->nreasons == 1 ? "" : "s", r->name[0] ?
+		    r->name : "the package", r->version[0] ? "@" : "",
+		    r->version);
+	for (i = 0; i < r->nreasons; i++) {
+		rs = &r->reasons[i];
+		cat(buf, len, &off, "%s [%s] %s%s%s", i > 0 ? ";" : "",
+		    rs->rule, rs->file, rs->file[0] ? ": " : "", rs->text);
+	}
+	if (r->nreasons_total > r->nreasons)
+		cat(buf, len, &off, "; and %zu more",
+		    r->nreasons_total - r->nreasons);
+	/* A header value: no control bytes, nothing past ASCII. */
+	for (p = buf; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	return strlen(buf);
 }

@@ -189,6 +189,11 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 				printf("%s\n", text);
 				free(text);
 			}
+		} else if (r->nreasons > 0) {
+			char	 note[2048];
+
+			pol_report_notice(r, note, sizeof(note));
+			printf("%s\n", note);
 		}
 	}
 	pol_publish_free(s);

@@ -181,6 +181,8 @@ req_on_message_begin(llhttp_t *p)
 
 	px_http_head_reset(&conn->req);
 	wbody_free(conn);
+	free(conn->notice);
+	conn->notice = NULL;
 	conn->head_done = conn->msg_done = 0;
 	conn->body_bytes = 0;
 	conn->fwd_for[0] = '\0';
@@ -841,6 +843,8 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	if (conn->rw_buf != NULL)
 		evbuffer_free(conn->rw_buf);
 	wbody_free(conn);
+	free(conn->notice);
+	conn->notice = NULL;
 	if (conn->ev_deadline != NULL)
 		event_free(conn->ev_deadline);
 	if (conn->client_counted)

@@ -329,6 +329,8 @@ resp_on_headers_complete(llhttp_t *p)
 		    (int)h->hdrs[i].name_len, h->buf + h->hdrs[i].name,
 		    (int)h->hdrs[i].value_len, h->buf + h->hdrs[i].value);
 	}
+	if (conn->notice != NULL)
+		evbuffer_add_printf(out, "npm-notice: %s\r\n", conn->notice);
 	if (conn->resp_mode == PX_RESP_LENGTH)
 		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
 		    (unsigned long long)p->content_length);

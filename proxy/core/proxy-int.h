@@ -49,6 +49,7 @@ struct evdns_base;
 #define PX_RESP_HEAD_BYTES	(64 * 1024)	/* upstream response head */
 #define PX_RESP_HEADERS		200
 #define PX_LISTEN_MAX		8		/* listeners */
+#define PX_NOTICE_MAX		2048		/* an npm-notice header */
 #define PX_CONN_MAX		4096		/* open client connections */
 #define PX_HIGH_WATER		(256 * 1024)	/* peer output that stops reading */
 #define PX_POOL_DEFAULT		128		/* idle upstream connections kept */
@@ -389,6 +390,9 @@ struct px_conn {
 	int			 up_connected;
 	int			 up_reusable;	/* upstream said keep-alive */
 	char			 peer[64];	/* "ip:port" (PROXY's client) */
+	char			*notice;	/* npm-notice for the response, or
+						   NULL (an allowed publish's
+						   warnings; malloc'd) */
 	char			 fwd_for[64];	/* this request's X-Forwarded-For
 						   client, "" none (addr.c) */
 	int			 tls;

@@ -411,6 +411,20 @@ px_spool_connected(struct px_conn *conn)
 	if (px_spool_record(conn, POL_ALLOW, 0, rep) == -1)
 		return px_conn_abort(conn, 503, "pubgate: the decision could "
 		    "not be recorded; nothing was forwarded");
+	/* Warnings, or what monitor mode let through: npm prints them. */
+	if (rep != NULL && rep->nreasons > 0 && conn->notice == NULL &&
+	    (conn->notice = malloc(PX_NOTICE_MAX)) != NULL) {
+		pol_report_notice(rep, conn->notice, PX_NOTICE_MAX - 80);
+		px_conn_note_decision(conn, conn->notice, PX_NOTICE_MAX);
+		/* One header line: the decision note's newline too. */
+		for (char *c = conn->notice; *c != '\0'; c++)
+			if (*c == '\n')
+				*c = ' ';
+		px_log_info("conn=%llu req=%s event=publish-allowed-with-"
+		    "reasons monitor=%d warnings=%zu",
+		    (unsigned long long)conn->id, conn->reqid, rep->monitor,
+		    rep->nwarn);
+	}
 	if (px_fwd_request_head(conn, 0, conn->spool_len) == -1)
 		return px_conn_abort(conn, 500, "pubgate: out of memory");
 	conn->spool_off = 0;

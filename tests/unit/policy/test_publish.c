@@ -574,6 +574,142 @@ test_attachments(void **state)
 	free(base);
 }
 
+/*
+ * mode: monitor and warn: findings of the policy are recorded and let
+ * through (npm prints them as a notice); the gate's own inspection
+ * reasons (integrity, attachments, tar and JSON readings, ...) block in
+ * every mode.
+ */
+static struct pol_policy *
+lenient_policy(const char *extra)
+{
+	struct pol_errors	*errs = calloc(1, sizeof(*errs));
+	struct pol_policy	*p;
+	char			 doc[1024], line[600];
+	size_t			 i;
+
+	assert_non_null(errs);
+	snprintf(doc, sizeof(doc), "version: 1\ndefault: deny\nrules:\n"
+	    "  - match: \"@acme/*\"\n    publish: allow\n"
+	    "    files:\n      deny: [\"**/*.map\", \"**/.env*\"]\n"
+	    "    sourcemaps: block\n    secrets: block\n%s", extra);
+	p = pol_load_buf("lenient.yaml", doc, strlen(doc), errs);
+	for (i = 0; p == NULL && i < errs->count && i < POL_ERRORS_MAX; i++)
+		fprintf(stderr, "%s\n", pol_errors_format(errs, i, line,
+		    sizeof(line)));
+	free(errs);
+	return p;
+}
+
+static const struct pol_report *
+judge_with(struct pol_policy *p, const char *fixture, struct pol_stream **sp,
+    enum pol_verdict *v)
+{
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL };
+	const struct pol_report	*r;
+	char			 path[1024];
+	unsigned char		*buf;
+	size_t			 len;
+
+	snprintf(path, sizeof(path), "%s/%s", fixdir, fixture);
+	buf = slurp(path, &len);
+	assert_non_null(buf);
+	*sp = pol_publish_new(p, &o);
+	assert_non_null(*sp);
+	(void)pol_publish_feed(*sp, buf, len);
+	*v = pol_publish_end(*sp, &r);
+	free(buf);
+	return r;
+}
+
+static void
+test_monitor_warn(void **state)
+{
+	struct pol_policy	*mon, *warn, *both;
+	struct pol_stream	*s;
+	const struct pol_report	*r;
+	enum pol_verdict	 v;
+	char			 note[2048];
+	size_t			 i;
+
+	(void)state;
+	mon = lenient_policy("    mode: monitor\n");
+	warn = lenient_policy("    warn: [\"secret.*\", \"files.deny\"]\n");
+	both = lenient_policy("    mode: enforce\n    warn: [\"*\"]\n");
+	assert_non_null(mon);
+	assert_non_null(warn);
+	assert_non_null(both);
+
+	/* Monitor: the leak goes through, the reasons are kept. */
+	r = judge_with(mon, "leak-map.json", &s, &v);
+	assert_int_equal(v, POL_ALLOW);
+	assert_int_equal(r->monitor, 1);
+	assert_true(r->nreasons > 0);
+	assert_non_null(strstr(r->message, "monitor"));
+	pol_report_notice(r, note, sizeof(note));
+	assert_non_null(strstr(note, "(monitor mode)"));
+	assert_non_null(strstr(note, "sourcemap.sources-content"));
+	for (i = 0; note[i] != '\0'; i++)
+		assert_true(note[i] >= 0x20 && note[i] < 0x7f);
+	pol_publish_free(s);
+	/* ... but never past an inspection reason. */
+	r = judge_with(mon, "integrity-mismatch.json", &s, &v);
+	assert_int_equal(v, POL_DENY);
+	assert_int_equal(r->monitor, 0);
+	pol_publish_free(s);
+	r = judge_with(mon, "dup-pkgjson.json", &s, &v);
+	assert_int_equal(v, POL_DENY);
+	pol_publish_free(s);
+	r = judge_with(mon, "truncated.json", &s, &v);
+	assert_int_equal(v, POL_DENY);
+	pol_publish_free(s);
+	/* A clean publish has nothing to say. */
+	r = judge_with(mon, "ok-plain.json", &s, &v);
+	assert_int_equal(v, POL_ALLOW);
+	assert_int_equal(r->monitor, 0);
+	assert_int_equal(pol_report_notice(r, note, sizeof(note)), 0);
+	pol_publish_free(s);
+
+	/* warn: the secret and the denied file only warn ... */
+	r = judge_with(warn, "env-stripe.json", &s, &v);
+	assert_int_equal(v, POL_ALLOW);
+	assert_int_equal(r->monitor, 0);
+	assert_int_equal(r->nwarn, r->nreasons);
+	for (i = 0; i < r->nreasons; i++)
+		assert_int_equal(r->reasons[i].warn, 1);
+	pol_report_notice(r, note, sizeof(note));
+	assert_non_null(strstr(note, "warning"));
+	/* The secret itself is never in the notice (its kind is). */
+	{
+		const char	*k = strstr(note, "sk_live_");
+
+		assert_true(k == NULL || strncmp(k, "sk_live_****", 12) == 0);
+	}
+	pol_publish_free(s);
+	/* ... a reason outside the list still blocks. */
+	r = judge_with(warn, "leak-map.json", &s, &v);
+	assert_int_equal(v, POL_DENY);
+	pol_publish_free(s);
+	/* warn: ["*"] covers the policy's findings, not the inspection's. */
+	r = judge_with(both, "leak-map.json", &s, &v);
+	assert_int_equal(v, POL_ALLOW);
+	pol_publish_free(s);
+	r = judge_with(both, "integrity-mismatch.json", &s, &v);
+	assert_int_equal(v, POL_DENY);
+	for (i = 0; i < r->nreasons; i++)
+		if (strncmp(r->reasons[i].rule, "integrity.", 10) == 0)
+			assert_int_equal(r->reasons[i].warn, 0);
+	pol_publish_free(s);
+
+	pol_policy_unref(mon);
+	pol_policy_unref(warn);
+	pol_policy_unref(both);
+	/* Bad values are load errors. */
+	assert_null(lenient_policy("    mode: audit\n"));
+	assert_null(lenient_policy("    warn: []\n"));
+	assert_null(lenient_policy("    warn: [\"[\"]\n"));
+}
+
 int
 main(void)
 {
@@ -587,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_dup_keys_body),
 		cmocka_unit_test(test_dup_keys_packument),
 		cmocka_unit_test(test_attachments),
+		cmocka_unit_test(test_monitor_warn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
