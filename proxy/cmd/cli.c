@@ -18,6 +18,8 @@
 #include "cli.h"
 
 #define CLI_READ_CHUNK	(256u << 10)
+#define NOT_A_PUBLISH	"not a package tarball (the .tgz of npm pack) nor " \
+			"a publish body (the JSON npm sends)"
 
 static struct pol_policy *
 cli_load_policy(const char *path)
@@ -112,8 +114,9 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 	const struct pol_report	*r;
 	enum pol_verdict	 v;
 	FILE			*f;
-	size_t			 n, need;
+	size_t			 n, need, i;
 	char			*text;
+	int			 first = 1;
 
 	if ((f = fopen(path, "rb")) == NULL) {
 		fprintf(stderr, "pubgate: %s: %s\n", path, strerror(errno));
@@ -132,17 +135,43 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 		return 2;
 	}
 	while ((n = fread(buf, 1, CLI_READ_CHUNK, f)) > 0) {
+		/* gzip magic (npm pack) or a JSON object (a publish body). */
+		if (first) {
+			for (i = 0; i < n && strchr(" \t\r\n", buf[i]) != NULL;
+			    i++)
+				;
+			if (!(n >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) &&
+			    !(i < n && buf[i] == '{'))
+				break;
+			first = 0;
+		}
 		if (pol_publish_feed(s, buf, n) != POL_CONTINUE)
 			break;
 	}
 	if (ferror(f)) {
-		fprintf(stderr, "pubgate: %s: read error\n", path);
+		fprintf(stderr, "pubgate scan: %s: %s\n", path,
+		    errno == EISDIR ? "is a directory (give the .tgz of npm "
+		    "pack)" : "read error");
 		fclose(f);
 		pol_publish_free(s);
 		return 2;
 	}
 	fclose(f);
+	if (first) {
+		fprintf(stderr, "pubgate scan: %s: %s\n", path,
+		    NOT_A_PUBLISH);
+		pol_publish_free(s);
+		return 2;
+	}
 	v = pol_publish_end(s, &r);
+	/* A JSON object that carried no tarball is not a publish. */
+	if (v == POL_ALLOW && r->tarball_bytes == 0 &&
+	    r->sha512_hex[0] == '\0') {
+		fprintf(stderr, "pubgate scan: %s: %s (no tarball in it)\n",
+		    path, NOT_A_PUBLISH);
+		pol_publish_free(s);
+		return 2;
+	}
 
 	if (reading) {
 		char	 esc[8192];
@@ -217,6 +246,7 @@ px_cli_scan(int argc, char *argv[])
 	int			 ch, json = 0, reading = 0, rc = 0, r, i;
 
 	optind = 1;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "p:n:jh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
@@ -236,8 +266,9 @@ px_cli_scan(int argc, char *argv[])
 			    "[--json | --reading] FILE...\n");
 			return 0;
 		default:
-			fprintf(stderr, "usage: pubgate scan [-p policy.yaml] "
-			    "[--name NAME] [--json] FILE...\n");
+			fprintf(stderr, "pubgate scan: unknown option or "
+			    "missing value: %s (try pubgate scan --help)\n",
+			    argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -268,8 +299,22 @@ px_cli_policy(int argc, char *argv[])
 {
 	struct pol_policy	*p;
 
-	if (argc != 3 || strcmp(argv[1], "check") != 0) {
-		fprintf(stderr, "usage: pubgate policy check FILE\n");
+	if (argc < 2 || strcmp(argv[1], "check") != 0) {
+		fprintf(stderr, "pubgate policy: %s%s%s (usage: pubgate policy "
+		    "check FILE)\n", argc < 2 ? "missing subcommand" :
+		    "unknown subcommand \"", argc < 2 ? "" : argv[1],
+		    argc < 2 ? "" : "\"");
+		return 2;
+	}
+	if (argc == 3 && argv[2][0] == '-' && argv[2][1] != '\0') {
+		fprintf(stderr, "pubgate policy check: unknown option %s "
+		    "(try pubgate policy --help)\n", argv[2]);
+		return 2;
+	}
+	if (argc != 3) {
+		fprintf(stderr, "pubgate policy check: %s (usage: pubgate "
+		    "policy check FILE)\n", argc < 3 ? "no FILE given" :
+		    "give one FILE");
 		return 2;
 	}
 	if ((p = cli_load_policy(argv[2])) == NULL)

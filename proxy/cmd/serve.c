@@ -15,12 +15,14 @@
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <netdb.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,9 +384,114 @@ raise_nofile(void)
 		px_log_warn("event=setrlimit-nofile");
 }
 
+/*
+ * readable() : for -n, whether the file a setting names can be read;
+ * if not, one line naming the setting, where it came from and why.
+ */
+static int
+readable(const char *at, const char *what, const char *path)
+{
+	if (path[0] == '\0' || access(path, R_OK) == 0)
+		return 1;
+	fprintf(stderr, "%s: %s %s: %s\n", at, what, path, strerror(errno));
+	return 0;
+}
+
+/*
+ * writable_dir() : for -n, whether files can be made in dir (of path when
+ * is_file); one line if not.
+ */
+static int
+writable_dir(const char *at, const char *what, const char *path,
+    int is_file)
+{
+	char		 dir[PATH_MAX];
+	const char	*slash;
+	struct stat	 st;
+
+	if (is_file) {
+		if (access(path, W_OK) == 0)
+			return 1;
+		if ((slash = strrchr(path, '/')) == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == path)
+			snprintf(dir, sizeof(dir), "/");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
+			    path);
+	} else
+		snprintf(dir, sizeof(dir), "%s", path);
+	if (stat(dir, &st) == -1) {
+		fprintf(stderr, "%s: %s %s: %s%s\n", at, what, path,
+		    is_file ? "its folder: " : "", strerror(errno));
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "%s: %s %s: %s is not a folder\n", at, what,
+		    path, dir);
+		return 0;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		fprintf(stderr, "%s: %s %s: cannot write in %s: %s\n", at,
+		    what, path, dir, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * check_files() : for -n, every file and folder the settings name (the
+ * policy file excepted: its loader reports it); TLS files are then loaded
+ * by check_tls() only where they could be read, so each problem is told
+ * once.  Returns the number of problems.
+ */
+static int
+check_files(struct px_cfg *cfg, int *tls_ok, int *up_ok, int *eg_ok)
+{
+	const struct px_egress_cfg	*ec = &cfg->egress;
+	const char			*file;
+	char				 at[PX_AT_MAX + PX_URL_MAX + 16];
+	size_t				 i;
+	int				 bad = 0, ok;
+
+	file = cfg->file[0] != '\0' ? cfg->file : "(flags)";
+	for (i = 0; i < cfg->nlisten; i++) {
+		const struct px_listen_cfg *l = &cfg->listen[i];
+
+		snprintf(at, sizeof(at), "%s: listen %s", cfg->at.listen[i],
+		    l->url);
+		ok = readable(at, "cert", l->cert);
+		ok &= readable(at, "key", l->key);
+		ok &= readable(at, "chain", l->chain);
+		tls_ok[i] = ok;
+		bad += !ok;
+	}
+	*up_ok = readable(cfg->at.upstream_ca, "upstream_ca",
+	    cfg->upstream_ca);
+	bad += !*up_ok;
+	if (!readable(cfg->at.token_file, "admin.token_file",
+	    cfg->admin_token_file))
+		bad++;
+	*eg_ok = 1;
+	if (ec->listen[0] != '\0') {
+		*eg_ok = readable(file, "egress.ca_cert", ec->ca_cert);
+		*eg_ok &= readable(file, "egress.ca_key", ec->ca_key);
+		*eg_ok &= readable(file, "egress.ca_chain", ec->ca_chain);
+		bad += !*eg_ok;
+	}
+	if (!writable_dir(cfg->at.spool_dir, "spool_dir", cfg->spool_dir, 0))
+		bad++;
+	if (!writable_dir(cfg->at.db, "db", cfg->db, 1))
+		bad++;
+	if (strcmp(cfg->audit_log, "-") != 0 && cfg->audit_log[0] != '\0' &&
+	    !writable_dir(cfg->at.audit_log, "audit_log", cfg->audit_log, 1))
+		bad++;
+	return bad;
+}
+
 /* check_tls() : for -n, loads each listener's TLS files; errors counted. */
 static int
-check_tls(struct px_cfg *cfg)
+check_tls(struct px_cfg *cfg, const int *tls_ok, int up_ok, int eg_ok)
 {
 	SSL_CTX	*ssl;
 	char	 err[600];
@@ -392,31 +499,50 @@ check_tls(struct px_cfg *cfg)
 	int	 bad = 0;
 
 	for (i = 0; i < cfg->nlisten; i++) {
-		if (!cfg->listen[i].u.tls)
+		if (!cfg->listen[i].u.tls || !tls_ok[i])
 			continue;
 		ssl = px_tls_server_ctx(cfg->listen[i].cert,
 		    cfg->listen[i].key, cfg->listen[i].chain, err, sizeof(err));
 		if (ssl == NULL) {
-			fprintf(stderr, "listen %s: %s\n", cfg->listen[i].url,
-			    err);
+			fprintf(stderr, "%s: listen %s: %s\n",
+			    cfg->at.listen[i], cfg->listen[i].url, err);
 			bad++;
 		}
 		SSL_CTX_free(ssl);
 	}
-	if (cfg->up.tls) {
+	if (cfg->up.tls && up_ok) {
 		ssl = px_tls_client_ctx(cfg->upstream_ca, err, sizeof(err));
 		if (ssl == NULL) {
-			fprintf(stderr, "upstream %s: %s\n", cfg->upstream,
-			    err);
+			fprintf(stderr, "%s: upstream %s: %s\n",
+			    cfg->at.upstream_ca, cfg->upstream, err);
 			bad++;
 		}
 		SSL_CTX_free(ssl);
 	}
-	if (px_egress_check(cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "egress %s: %s\n", cfg->egress.listen, err);
+	if (eg_ok && px_egress_check(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: egress %s: %s\n", cfg->file[0] != '\0' ?
+		    cfg->file : "(flags)", cfg->egress.listen, err);
 		bad++;
 	}
 	return bad;
+}
+
+/* warn_insecure() : every start with allow_insecure_upstream in use. */
+static void
+warn_insecure(const struct px_cfg *cfg, int as_log)
+{
+	if (cfg->up.tls || px_cfg_loopback(cfg->up.host))
+		return;
+	if (as_log)
+		px_log_warnx("event=config key=allow_insecure_upstream "
+		    "upstream=%s note=\"plain http to a host that is not "
+		    "loopback: publish tokens cross the network in clear\"",
+		    cfg->upstream);
+	else
+		fprintf(stderr, "warning: %s: upstream %s: plain http to a "
+		    "host that is not loopback (allow_insecure_upstream: "
+		    "true): publish tokens cross the network in clear\n",
+		    cfg->at.upstream, cfg->upstream);
 }
 
 /* open_audit() : the decision store and its JSON-lines stream. */
@@ -489,6 +615,8 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol)
 	    evsignal_add(ctx.ev_term, NULL) == -1 ||
 	    evsignal_add(ctx.ev_int, NULL) == -1)
 		px_log_fatalx("event=signal-setup-failed");
+	if (cfg->worker == 0)
+		warn_insecure(cfg, 1);
 	px_log_info("event=started version=%s worker=%d upstream=%s "
 	    "policy=%s db=%s", PUBGATE_VERSION, cfg->worker, cfg->upstream,
 	    cfg->policy[0] ? cfg->policy : "(embedded strict)", cfg->db);
@@ -642,6 +770,7 @@ px_serve_main(int argc, char *argv[])
 
 	memset(&fl, 0, sizeof(fl));
 	optind = 1;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "c:hnvp:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -673,12 +802,15 @@ px_serve_main(int argc, char *argv[])
 			serve_usage(stdout);
 			return 0;
 		default:
-			serve_usage(stderr);
+			fprintf(stderr, "pubgate serve: unknown option or "
+			    "missing value: %s (try pubgate serve --help)\n",
+			    argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		serve_usage(stderr);
+		fprintf(stderr, "pubgate serve: unexpected argument \"%s\" "
+		    "(try pubgate serve --help)\n", argv[optind]);
 		return 2;
 	}
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
@@ -687,28 +819,36 @@ px_serve_main(int argc, char *argv[])
 		goto out;
 	}
 	px_cfg_defaults(cfg);
+	/* The file and the flags: every error of both, at once. */
 	if (cfgfile != NULL)
 		(void)px_cfg_load(cfg, cfgfile, errs);
-	if (errs->count == 0)
-		(void)px_cfg_apply(cfg, &fl, errs);
-	if (errs->count > 0) {
-		for (i = 0; i < errs->count && i < PX_CFG_ERRORS_MAX; i++)
-			fprintf(stderr, "%s\n", errs->msg[i]);
-		if (errs->count > PX_CFG_ERRORS_MAX)
-			fprintf(stderr, "(%zu more errors)\n",
-			    errs->count - PX_CFG_ERRORS_MAX);
+	(void)px_cfg_apply(cfg, &fl, errs);
+	for (i = 0; i < errs->count && i < PX_CFG_ERRORS_MAX; i++)
+		fprintf(stderr, "%s\n", errs->msg[i]);
+	if (errs->count > PX_CFG_ERRORS_MAX)
+		fprintf(stderr, "(%zu more errors)\n",
+		    errs->count - PX_CFG_ERRORS_MAX);
+	if (errs->count > 0 && !check)
 		goto out;
-	}
 	px_log_init(cfg->verbose);
-	if ((pol = load_policy(cfg->policy, 0)) == NULL)
-		goto out;
 	if (check) {
-		if (check_tls(cfg) > 0)
-			goto out;
+		/* -n: the settings, the policy, every file: all problems. */
+		int	 tls_ok[PX_LISTEN_MAX], up_ok, eg_ok, bad;
+
+		bad = (int)errs->count;
+		if ((pol = load_policy(cfg->policy, 0)) == NULL)
+			bad++;
+		bad += check_files(cfg, tls_ok, &up_ok, &eg_ok);
+		bad += check_tls(cfg, tls_ok, up_ok, eg_ok);
+		if (bad > 0)
+			goto out;	/* each said in one line */
+		warn_insecure(cfg, 0);
 		printf("configuration OK\n");
 		rv = 0;
 		goto out;
 	}
+	if ((pol = load_policy(cfg->policy, 0)) == NULL)
+		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	if (cfg->workers > 1)

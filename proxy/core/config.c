@@ -9,6 +9,9 @@
  * so a typo never silently changes how the gate behaves.  The keys, their
  * defaults and caps are documented in README.md "## Server settings".
  */
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -54,9 +57,41 @@ node_err(struct cfg_walk *w, yaml_node_t *n, const char *fmt, ...)
 	    n->start_mark.line + 1, n->start_mark.column + 1, msg);
 }
 
+/* at() : records n's position as where a setting came from. */
+static void
+at(struct cfg_walk *w, yaml_node_t *n, char *dst)
+{
+	snprintf(dst, PX_AT_MAX, "%s:%zu:%zu", w->name,
+	    n->start_mark.line + 1, n->start_mark.column + 1);
+}
+
+/* set_at() : a setting given by a flag or left at its default. */
+static void
+set_at(char *dst, const char *what)
+{
+	snprintf(dst, PX_AT_MAX, "%s", what);
+}
+
+int
+px_cfg_loopback(const char *host)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
 void
 px_cfg_defaults(struct px_cfg *cfg)
 {
+	size_t		 i;
+
 	const char	*tmp;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -82,6 +117,17 @@ px_cfg_defaults(struct px_cfg *cfg)
 	cfg->dns_max_ttl_ms = PX_DNS_MAX_TTL_MS;
 	cfg->pool_max = PX_POOL_DEFAULT;
 	cfg->pool_idle_ms = PX_POOL_IDLE_MS;
+	for (i = 0; i < PX_LISTEN_MAX; i++)
+		set_at(cfg->at.listen[i], "(default)");
+	set_at(cfg->at.upstream, "(default)");
+	set_at(cfg->at.upstream_ca, "(default)");
+	set_at(cfg->at.policy, "(default)");
+	set_at(cfg->at.public_url, "(default)");
+	set_at(cfg->at.spool_dir, "(default: $TMPDIR)");
+	set_at(cfg->at.db, "(default)");
+	set_at(cfg->at.audit_log, "(default)");
+	set_at(cfg->at.admin, "(default)");
+	set_at(cfg->at.token_file, "(default)");
 }
 
 int
@@ -307,7 +353,7 @@ walk_listen_one(struct cfg_walk *w, yaml_node_t *n)
 	struct px_listen_cfg	*l;
 	yaml_node_pair_t	*pair;
 	yaml_node_t		*k, *v;
-	const char		*key, *why;
+	const char		*key;
 	int			 have_url = 0;
 
 	if (!is_map(w, n, "listen[]"))
@@ -318,17 +364,18 @@ walk_listen_one(struct cfg_walk *w, yaml_node_t *n)
 	}
 	l = &w->cfg->listen[w->cfg->nlisten++];
 	memset(l, 0, sizeof(*l));
+	at(w, n, w->cfg->at.listen[w->cfg->nlisten - 1]);
 	FOREACH_PAIR(w, n, pair) {
 		k = yaml_document_get_node(w->doc, pair->key);
 		v = yaml_document_get_node(w->doc, pair->value);
 		if ((key = scalar(w, k, "listen key")) == NULL)
 			continue;
 		if (strcmp(key, "url") == 0) {
+			/* Parsed by px_cfg_apply(), which names v's place. */
 			if (get_str(w, v, "listen.url", l->url,
 			    sizeof(l->url)) == 0) {
 				have_url = 1;
-				if (px_cfg_parse_url(l->url, &l->u, &why) == -1)
-					node_err(w, v, "listen.url: %s", why);
+				at(w, v, w->cfg->at.listen[w->cfg->nlisten - 1]);
 			}
 		} else if (strcmp(key, "cert") == 0)
 			get_str(w, v, "listen.cert", l->cert, sizeof(l->cert));
@@ -544,13 +591,16 @@ walk_admin(struct cfg_walk *w, yaml_node_t *n)
 		v = yaml_document_get_node(w->doc, pair->value);
 		if ((key = scalar(w, k, "admin key")) == NULL)
 			continue;
-		if (strcmp(key, "listen") == 0)
+		if (strcmp(key, "listen") == 0) {
 			get_str(w, v, "admin.listen", w->cfg->admin_listen,
 			    sizeof(w->cfg->admin_listen));
-		else if (strcmp(key, "token_file") == 0)
+			at(w, v, w->cfg->at.admin);
+		} else if (strcmp(key, "token_file") == 0) {
 			get_str(w, v, "admin.token_file",
 			    w->cfg->admin_token_file,
 			    sizeof(w->cfg->admin_token_file));
+			at(w, v, w->cfg->at.token_file);
+		}
 		else
 			node_err(w, k, "admin: unknown key \"%s\"", key);
 	}
@@ -575,26 +625,37 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			continue;
 		if (strcmp(key, "listen") == 0)
 			walk_listen(w, v);
-		else if (strcmp(key, "upstream") == 0)
+		else if (strcmp(key, "upstream") == 0) {
 			get_str(w, v, key, c->upstream, sizeof(c->upstream));
-		else if (strcmp(key, "upstream_ca") == 0)
+			at(w, v, c->at.upstream);
+		} else if (strcmp(key, "allow_insecure_upstream") == 0)
+			get_bool(w, v, key, &c->allow_insecure_upstream);
+		else if (strcmp(key, "upstream_ca") == 0) {
 			get_str(w, v, key, c->upstream_ca,
 			    sizeof(c->upstream_ca));
-		else if (strcmp(key, "policy") == 0)
+			at(w, v, c->at.upstream_ca);
+		} else if (strcmp(key, "policy") == 0) {
 			get_str(w, v, key, c->policy, sizeof(c->policy));
-		else if (strcmp(key, "public_url") == 0)
+			at(w, v, c->at.policy);
+		} else if (strcmp(key, "public_url") == 0) {
 			get_str(w, v, key, c->public_url,
 			    sizeof(c->public_url));
+			at(w, v, c->at.public_url);
+		}
 		else if (strcmp(key, "timeouts") == 0)
 			walk_timeouts(w, v);
 		else if (strcmp(key, "limits") == 0)
 			walk_limits(w, v);
-		else if (strcmp(key, "spool_dir") == 0)
+		else if (strcmp(key, "spool_dir") == 0) {
 			get_str(w, v, key, c->spool_dir, sizeof(c->spool_dir));
-		else if (strcmp(key, "db") == 0)
+			at(w, v, c->at.spool_dir);
+		} else if (strcmp(key, "db") == 0) {
 			get_str(w, v, key, c->db, sizeof(c->db));
-		else if (strcmp(key, "audit_log") == 0)
+			at(w, v, c->at.db);
+		} else if (strcmp(key, "audit_log") == 0) {
 			get_str(w, v, key, c->audit_log, sizeof(c->audit_log));
+			at(w, v, c->at.audit_log);
+		}
 		else if (strcmp(key, "admin") == 0)
 			walk_admin(w, v);
 		else if (strcmp(key, "trusted_proxies") == 0)
@@ -708,14 +769,16 @@ int
 px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
     struct px_cfg_errs *errs)
 {
-	const char	*why, *where;
-	struct px_url	 u;
-	size_t		 i, before = errs->count;
+	struct px_cfg_at	*at = &cfg->at;
+	const char		*why, *where;
+	struct px_url		 u;
+	size_t			 i, before = errs->count;
 
 	where = cfg->file[0] != '\0' ? cfg->file : "(defaults)";
 	if (fl->listen != NULL) {
 		memset(cfg->listen, 0, sizeof(cfg->listen));
 		cfg->nlisten = 1;
+		set_at(at->listen[0], "--listen");
 		set_path(errs, "--listen", cfg->listen[0].url,
 		    sizeof(cfg->listen[0].url), fl->listen);
 	}
@@ -733,65 +796,84 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 		if (fl->tls_key != NULL)
 			set_path(errs, "--tls-key", l->key, sizeof(l->key),
 			    fl->tls_key);
+		if (l->url[0] == '\0')
+			continue;	/* "url" is required: said already */
 		if (px_cfg_parse_url(l->url, &l->u, &why) == -1) {
-			px_cfg_err(errs, "%s: listen %s: %s", where, l->url,
-			    why);
+			px_cfg_err(errs, "%s: listen %s: %s", at->listen[i],
+			    l->url, why);
 			continue;
 		}
 		if (l->u.prefix[0] != '\0')
 			px_cfg_err(errs, "%s: listen %s: a listener has no "
-			    "path", where, l->url);
+			    "path", at->listen[i], l->url);
 		if (l->u.tls && (l->cert[0] == '\0' || l->key[0] == '\0'))
 			px_cfg_err(errs, "%s: listen %s: https needs a cert "
-			    "and a key (--tls-cert, --tls-key)", where, l->url);
+			    "and a key (--tls-cert, --tls-key)", at->listen[i],
+			    l->url);
 		if (!l->u.tls && (l->cert[0] != '\0' || l->chain[0] != '\0') &&
 		    fl->tls_cert == NULL)
 			px_cfg_err(errs, "%s: listen %s: cert given for a "
-			    "plain http listener", where, l->url);
+			    "plain http listener", at->listen[i], l->url);
 	}
-	if (fl->upstream != NULL)
+	if (fl->upstream != NULL) {
+		set_at(at->upstream, "--upstream");
 		set_path(errs, "--upstream", cfg->upstream,
 		    sizeof(cfg->upstream), fl->upstream);
+	}
 	if (px_cfg_parse_url(cfg->upstream, &cfg->up, &why) == -1)
-		px_cfg_err(errs, "%s: upstream %s: %s", where, cfg->upstream,
-		    why);
+		px_cfg_err(errs, "%s: upstream %s: %s", at->upstream,
+		    cfg->upstream, why);
+	else if (!cfg->up.tls && !px_cfg_loopback(cfg->up.host) &&
+	    !cfg->allow_insecure_upstream)
+		px_cfg_err(errs, "%s: upstream %s: plain http to a host that "
+		    "is not loopback would send publish tokens in clear (use "
+		    "https://, or set allow_insecure_upstream: true)",
+		    at->upstream, cfg->upstream);
 	snprintf(cfg->up_origin, sizeof(cfg->up_origin), "%s://%s%s/",
 	    cfg->up.tls ? "https" : "http", cfg->up.hostport, cfg->up.prefix);
-	if (fl->upstream_ca != NULL)
+	if (fl->upstream_ca != NULL) {
+		set_at(at->upstream_ca, "--upstream-ca");
 		set_path(errs, "--upstream-ca", cfg->upstream_ca,
 		    sizeof(cfg->upstream_ca), fl->upstream_ca);
-	if (fl->policy != NULL)
+	}
+	if (fl->policy != NULL) {
+		set_at(at->policy, "--policy");
 		set_path(errs, "--policy", cfg->policy, sizeof(cfg->policy),
 		    fl->policy);
-	if (fl->db != NULL)
+	}
+	if (fl->db != NULL) {
+		set_at(at->db, "--db");
 		set_path(errs, "--db", cfg->db, sizeof(cfg->db), fl->db);
-	if (fl->admin != NULL)
+	}
+	if (fl->admin != NULL) {
+		set_at(at->admin, "--admin");
 		set_path(errs, "--admin", cfg->admin_listen,
 		    sizeof(cfg->admin_listen), fl->admin);
+	}
 	memset(&cfg->admin, 0, sizeof(cfg->admin));
 	if (cfg->admin_listen[0] != '\0') {
 		snprintf(cfg->admin.url, sizeof(cfg->admin.url), "%s",
 		    cfg->admin_listen);
 		if (px_cfg_parse_url(cfg->admin_listen, &cfg->admin.u, &why) ==
 		    -1)
-			px_cfg_err(errs, "%s: admin listen %s: %s", where,
+			px_cfg_err(errs, "%s: admin listen %s: %s", at->admin,
 			    cfg->admin_listen, why);
 		else if (cfg->admin.u.tls || cfg->admin.u.prefix[0] != '\0')
 			px_cfg_err(errs, "%s: admin listen %s: must be "
-			    "http://host:port", where, cfg->admin_listen);
+			    "http://host:port", at->admin, cfg->admin_listen);
 	}
 	if (cfg->public_url[0] != '\0' &&
 	    px_cfg_parse_url(cfg->public_url, &u, &why) == -1)
-		px_cfg_err(errs, "%s: public_url %s: %s", where,
+		px_cfg_err(errs, "%s: public_url %s: %s", at->public_url,
 		    cfg->public_url, why);
 	if (cfg->spool_dir[0] != '/')
-		px_cfg_err(errs, "%s: spool_dir must be an absolute path",
-		    where);
+		px_cfg_err(errs, "%s: spool_dir %s: must be an absolute path",
+		    at->spool_dir, cfg->spool_dir);
 	for (i = 0; i < cfg->nlisten; i++)
 		if (cfg->listen[i].proxy_protocol && cfg->ntrusted == 0)
 			px_cfg_err(errs, "%s: listen %s: proxy_protocol needs "
-			    "trusted_proxies (the balancers' addresses)", where,
-			    cfg->listen[i].url);
+			    "trusted_proxies (the balancers' addresses)",
+			    at->listen[i], cfg->listen[i].url);
 	if (fl->verbose)
 		cfg->verbose = fl->verbose;
 	(void)px_egress_cfg_apply(cfg, fl, errs, where);

@@ -739,13 +739,13 @@ px_conn_access_log(struct px_conn *conn)
 		plen = sizeof(path) - 1;
 	memcpy(path, conn->req.buf + conn->req.url, plen);
 	path[plen] = '\0';
-	px_log_quote(path, sizeof(path), path);
+	px_log_value(path, sizeof(path), path);
 	px_log_info("conn=%llu req=%s client=%s method=%s path=%s kind=%s "
 	    "pkg=%s status=%d verdict=%s rule=%s upstream_status=%d "
 	    "bytes_in=%llu bytes_out=%llu ms=%llu",
 	    (unsigned long long)conn->id, conn->reqid, px_conn_client(conn),
 	    llhttp_method_name((llhttp_method_t)conn->method), path,
-	    conn->kind, conn->pkg[0] ? px_log_quote(pkg, sizeof(pkg),
+	    conn->kind, conn->pkg[0] ? px_log_value(pkg, sizeof(pkg),
 	    conn->pkg) : "-", conn->status, conn->verdict,
 	    conn->rule[0] ? conn->rule : "-", conn->up_status,
 	    (unsigned long long)conn->bytes_in,

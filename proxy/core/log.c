@@ -136,23 +136,83 @@ px_log_fatalx(const char *fmt, ...)
 	exit(2);
 }
 
+/*
+ * escape() : s into buf (len bytes, NUL-terminated) with '"', '\\' and
+ * control characters backslash-escaped (\n, \r, \t, \xNN) and bytes
+ * outside printable ASCII as \xNN; spaces kept.  An escape that does not
+ * fit is dropped whole.  s may be buf: it is copied first.
+ */
+static void
+escape(char *buf, size_t len, const char *s, int quotes)
+{
+	char		 src[PX_LOG_LINE_MAX];
+	const char	*esc;
+	char		 hex[5];
+	size_t		 o = 0, n, i;
+	int		 q = quotes && len > 2;
+
+	snprintf(src, sizeof(src), "%s", s != NULL ? s : "");
+	if (q) {
+		buf[o++] = '"';
+		len--;		/* room for the closing quote */
+	}
+	for (i = 0; src[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default:
+			if (c < 0x20 || c > 0x7e) {
+				snprintf(hex, sizeof(hex), "\\x%02x", c);
+				esc = hex;
+			} else {
+				hex[0] = (char)c;
+				hex[1] = '\0';
+				esc = hex;
+			}
+		}
+		n = strlen(esc);
+		if (o + n + 1 > len)
+			break;
+		memcpy(buf + o, esc, n);
+		o += n;
+	}
+	if (q)
+		buf[o++] = '"';
+	buf[o] = '\0';
+}
+
 const char *
 px_log_quote(char *buf, size_t len, const char *s)
 {
+	if (len == 0)
+		return buf;
+	escape(buf, len, s, 0);
+	return buf;
+}
+
+const char *
+px_log_value(char *buf, size_t len, const char *s)
+{
 	size_t	 i;
+	int	 plain = 1;
 
 	if (len == 0)
 		return buf;
 	if (s == NULL)
 		s = "";
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++) {
+	for (i = 0; s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
-			buf[i] = '?';
-		else
-			buf[i] = (char)c;
+		if (c <= 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '=')
+			plain = 0;
 	}
-	buf[i] = '\0';
+	if (s[0] == '\0')
+		plain = 0;
+	escape(buf, len, s, !plain);
 	return buf;
 }

@@ -31,11 +31,18 @@ void	px_log_fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
 /*
- * px_log_quote() : copies s into buf (len bytes, NUL-terminated) as a
- * value safe for one key=value line: printable ASCII only, at most len-1
- * bytes, '"', '\\' and controls replaced by '?' (no quotes added).
- * Returns buf.
+ * px_log_quote() : copies s into buf (len bytes, NUL-terminated) as the
+ * inside of a quoted log value (key="..."): '"', '\\' and control
+ * characters backslash-escaped (\n, \r, \t, \xNN), bytes outside
+ * printable ASCII as \xNN, spaces kept; an escape that does not fit is
+ * dropped whole.  s may be buf.  Returns buf.
  */
 const char	*px_log_quote(char *buf, size_t len, const char *s);
+/*
+ * px_log_value() : s as a whole value for key=%s: as is when it is
+ * printable ASCII without space, '"', '\\' or '=', else quoted and
+ * escaped as px_log_quote() does ("" for an empty s).  s may be buf.
+ */
+const char	*px_log_value(char *buf, size_t len, const char *s);
 
 #endif /* PUBGATE_PX_LOG_H */

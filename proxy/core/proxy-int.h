@@ -152,6 +152,24 @@ struct px_egress_cfg {
 	int			 ports_set;
 };
 
+/*
+ * Where a setting came from, for its errors: "file:line:col" of its value,
+ * the flag ("--listen") or "(default)".
+ */
+#define PX_AT_MAX		320
+struct px_cfg_at {
+	char	 listen[PX_LISTEN_MAX][PX_AT_MAX];
+	char	 upstream[PX_AT_MAX];
+	char	 upstream_ca[PX_AT_MAX];
+	char	 policy[PX_AT_MAX];
+	char	 public_url[PX_AT_MAX];
+	char	 spool_dir[PX_AT_MAX];
+	char	 db[PX_AT_MAX];
+	char	 audit_log[PX_AT_MAX];
+	char	 admin[PX_AT_MAX];
+	char	 token_file[PX_AT_MAX];
+};
+
 struct px_cfg {
 	char			 file[PATH_MAX];	/* "" without a file */
 	struct px_listen_cfg	 listen[PX_LISTEN_MAX];
@@ -184,6 +202,8 @@ struct px_cfg {
 	int			 worker;	/* runtime: this process's index */
 	int			 verbose;
 	struct px_egress_cfg	 egress;		/* egress.c */
+	int			 allow_insecure_upstream;
+	struct px_cfg_at	 at;	/* where each value came from */
 };
 
 struct px_cfg_errs {
@@ -226,6 +246,8 @@ int	px_cfg_apply(struct px_cfg *, const struct px_cfg_flags *,
 	    struct px_cfg_errs *);
 /* px_cfg_parse_url() : "http[s]://host[:port][/prefix]"; 0 or -1 + why. */
 int	px_cfg_parse_url(const char *, struct px_url *, const char **why);
+/* px_cfg_loopback() : whether host (of a URL) names this machine. */
+int	px_cfg_loopback(const char *host);
 void	px_cfg_err(struct px_cfg_errs *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

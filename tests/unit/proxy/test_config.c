@@ -1,7 +1,9 @@
 /*
  * tests/unit/proxy/test_config.c: server settings (config.c): defaults,
  * every key, flags overriding the file, and errors reported all at once
- * with file:line:col (unknown keys, bad values, https without a cert).
+ * with file:line:col (unknown keys, bad values, https without a cert),
+ * errors naming the flag or file:line:col of the value at fault, the
+ * plain-http upstream rule, and log.c's quoting of values.
  */
 #include "px_harness.h"
 
@@ -197,6 +199,124 @@ test_yaml_syntax_and_semantics(void **state)
 	assert_true(has_err(&e, "upstream ftp://x"));
 }
 
+/* Errors name where the value came from: the flag, or file:line:col. */
+static void
+test_errors_name_origin(void **state)
+{
+	static const char doc[] =
+	    "listen:\n"
+	    "  - url: https://127.0.0.1:8443\n"
+	    "upstream: ftp://registry.example\n"
+	    "admin: { listen: https://127.0.0.1:9090 }\n";
+	struct px_cfg		 cfg;
+	struct px_cfg_flags	 fl;
+	struct px_cfg_errs	 e;
+
+	(void)state;
+	memset(&fl, 0, sizeof(fl));
+	memset(&e, 0, sizeof(e));
+	px_cfg_defaults(&cfg);
+	fl.listen = "http://127.0.0.1:99999";
+	assert_int_equal(px_cfg_apply(&cfg, &fl, &e), -1);
+	assert_int_equal(e.count, 1);
+	assert_true(has_err(&e, "--listen: listen http://127.0.0.1:99999: "
+	    "bad port"));
+	assert_false(has_err(&e, "(defaults)"));
+
+	memset(&fl, 0, sizeof(fl));
+	memset(&e, 0, sizeof(e));
+	px_cfg_defaults(&cfg);
+	assert_int_equal(px_cfg_load_buf(&cfg, "o.yaml", doc, sizeof(doc) - 1,
+	    &e), 0);
+	assert_int_equal(px_cfg_apply(&cfg, &fl, &e), -1);
+	assert_int_equal(e.count, 3);
+	assert_true(has_err(&e, "o.yaml:2:10: listen https://127.0.0.1:8443: "
+	    "https needs a cert"));
+	assert_true(has_err(&e, "o.yaml:3:11: upstream ftp://"));
+	assert_true(has_err(&e, "o.yaml:4:18: admin listen"));
+
+	/* The flag wins, and is blamed. */
+	fl.upstream = "gopher://x";
+	fl.listen = "http://127.0.0.1:8080";
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_apply(&cfg, &fl, &e), -1);
+	assert_true(has_err(&e, "--upstream: upstream gopher://x"));
+}
+
+/* Plain http upstream: loopback only, unless allow_insecure_upstream. */
+static void
+test_insecure_upstream(void **state)
+{
+	static const char allow[] =
+	    "upstream: http://registry.corp.example:4873\n"
+	    "allow_insecure_upstream: true\n";
+	static const char * const ok[] = { "http://127.0.0.1:4873",
+	    "http://localhost:4873/npm", "http://[::1]:4873",
+	    "https://registry.corp.example" };
+	static const char * const bad[] = { "http://registry.npmjs.org",
+	    "http://10.0.0.1:4873", "http://[::2]:80", "http://127x.example",
+	    "http://127.0.0.1.evil.example" };
+	struct px_cfg		 cfg;
+	struct px_cfg_flags	 fl;
+	struct px_cfg_errs	 e;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		memset(&fl, 0, sizeof(fl));
+		memset(&e, 0, sizeof(e));
+		px_cfg_defaults(&cfg);
+		fl.upstream = ok[i];
+		assert_int_equal(px_cfg_apply(&cfg, &fl, &e), 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&fl, 0, sizeof(fl));
+		memset(&e, 0, sizeof(e));
+		px_cfg_defaults(&cfg);
+		fl.upstream = bad[i];
+		assert_int_equal(px_cfg_apply(&cfg, &fl, &e), -1);
+		assert_int_equal(e.count, 1);
+		assert_true(has_err(&e, "allow_insecure_upstream: true"));
+		assert_true(has_err(&e, "--upstream: "));
+	}
+	memset(&fl, 0, sizeof(fl));
+	memset(&e, 0, sizeof(e));
+	px_cfg_defaults(&cfg);
+	assert_int_equal(px_cfg_load_buf(&cfg, "i.yaml", allow,
+	    sizeof(allow) - 1, &e), 0);
+	assert_int_equal(px_cfg_apply(&cfg, &fl, &e), 0);
+	assert_int_equal(cfg.allow_insecure_upstream, 1);
+	assert_int_equal(cfg.up.tls, 0);
+}
+
+/* Log values: quoted and escaped, never mangled (log.c). */
+static void
+test_log_values(void **state)
+{
+	char	 b[64], small[8];
+
+	(void)state;
+	assert_string_equal(px_log_quote(b, sizeof(b),
+	    "cannot open /a b/c.pem"), "cannot open /a b/c.pem");
+	assert_string_equal(px_log_quote(b, sizeof(b), "say \"hi\"\\\n\t\x01"),
+	    "say \\\"hi\\\"\\\\\\n\\t\\x01");
+	assert_string_equal(px_log_quote(b, sizeof(b), "caf\xc3\xa9"),
+	    "caf\\xc3\\xa9");
+	/* In place, as callers use it. */
+	snprintf(b, sizeof(b), "a \"b\"");
+	assert_string_equal(px_log_quote(b, sizeof(b), b), "a \\\"b\\\"");
+	/* An escape that does not fit is dropped whole. */
+	assert_string_equal(px_log_quote(small, sizeof(small), "abcdef\n"),
+	    "abcdef");
+	assert_string_equal(px_log_value(b, sizeof(b), "/@acme%2flib"),
+	    "/@acme%2flib");
+	assert_string_equal(px_log_value(b, sizeof(b), "a b"), "\"a b\"");
+	assert_string_equal(px_log_value(b, sizeof(b), "k=v"), "\"k=v\"");
+	assert_string_equal(px_log_value(b, sizeof(b), ""), "\"\"");
+	assert_string_equal(px_log_value(small, sizeof(small), "a b c d e"),
+	    "\"a b c\"");
+}
+
 int
 main(void)
 {
@@ -206,6 +326,9 @@ main(void)
 		cmocka_unit_test(test_errors_line_col),
 		cmocka_unit_test(test_dns_pool),
 		cmocka_unit_test(test_yaml_syntax_and_semantics),
+		cmocka_unit_test(test_errors_name_origin),
+		cmocka_unit_test(test_insecure_upstream),
+		cmocka_unit_test(test_log_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
