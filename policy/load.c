@@ -47,6 +47,7 @@ static const char *const mode_words[] = { "block", "allow", NULL };
 static const char *const access_words[] = { "public", "restricted", NULL };
 static const char *const provenance_words[] = { "optional", "require", NULL };
 static const char *const enforce_words[] = { "enforce", "monitor", NULL };
+static const char *const tests_words[] = { "block", "allow", "warn", NULL };
 static const char *const write_kinds[] = {
 	"dist-tag", "deprecate", "unpublish", "owner", "access", NULL
 };
@@ -1053,9 +1054,9 @@ walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
 			break;
 		case K_SECRETS_IN_TESTS:
 			if ((w = word(ld, v, "secrets_in_tests",
-			    mode_words)) != -1)
-				r->secrets_in_tests = w == POL_MODE_ALLOW ?
-				    POL_TESTS_ALLOW : POL_TESTS_BLOCK;
+			    tests_words)) != -1)
+				r->secrets_in_tests = w == 1 ? POL_TESTS_ALLOW :
+				    w == 2 ? POL_TESTS_WARN : POL_TESTS_BLOCK;
 			break;
 		case K_PATHS:
 			if ((w = word(ld, v, "paths", mode_words)) != -1)

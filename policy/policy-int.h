@@ -74,6 +74,7 @@ enum pol_mode {
 enum pol_tests_mode {
 	POL_TESTS_BLOCK = 0,
 	POL_TESTS_ALLOW = 1,
+	POL_TESTS_WARN = 2,	/* reported, does not block (as warn:) */
 };
 
 struct pol_limits {

@@ -1964,7 +1964,8 @@ lenient(struct pol_stream *s)
 	size_t			 i, j, blocking, hard = 0;
 
 	if (rule == NULL || r->status != POL_DONE || r->nreasons_total == 0 ||
-	    (rule->warn.n == 0 && !rule->monitor))
+	    (rule->warn.n == 0 && !rule->monitor &&
+	    rule->secrets_in_tests != POL_TESTS_WARN))
 		return;
 	blocking = r->nreasons_total - r->nreasons;
 	for (i = 0; i < r->nreasons; i++) {
@@ -1976,6 +1977,10 @@ lenient(struct pol_stream *s)
 		}
 		for (j = 0; j < rule->warn.n && !rs->warn; j++)
 			rs->warn = pol_glob_match(rule->warn.pat[j], rs->rule);
+		if (rule->secrets_in_tests == POL_TESTS_WARN &&
+		    strncmp(rs->rule, "secret.", 7) == 0 &&
+		    pol_secrets_test_path(rs->file))
+			rs->warn = 1;
 		if (rs->warn)
 			r->nwarn++;
 		else

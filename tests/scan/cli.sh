@@ -93,7 +93,7 @@ process.stdout.write("module.exports = { token: \"gh" + "p_" + e + s + "\" };\n"
 printf 'DB_PASSWORD=\nAPI_KEY=your-api-key-here\nSESSION_SECRET=changeme\n' >"$tmp/t/.env.example"
 printf 'module.exports = 1;\n' >"$tmp/t/index.js"
 (cd "$tmp/t" && npm pack --silent --pack-destination "$tmp" >/dev/null)
-for mode in block allow; do
+for mode in block allow warn; do
 	cat >"$tmp/tests-$mode.yaml" <<YAML
 version: 1
 rules:
@@ -115,6 +115,13 @@ if grep -q "env-assignment" "$tmp/out"; then
 	fail=1
 fi
 expect 0 "secret under test/ allowed by secrets_in_tests: allow" -- "$pubgate" scan -p "$tmp/tests-allow.yaml" "$tmp"/tests-secret-1.0.0.tgz
+# warn: allowed, and the finding is printed as a warning.
+expect 0 "secret under test/ only warns with secrets_in_tests: warn" -- "$pubgate" scan -p "$tmp/tests-warn.yaml" "$tmp"/tests-secret-1.0.0.tgz
+grep -q "warning.*secret.github-token.*test/fixtures/auth.js" "$tmp/out" || {
+	echo "FAIL: secrets_in_tests: warn prints the warning"
+	cat "$tmp/out"
+	fail=1
+}
 # The strict example's allow globs fit README/LICENSE/CHANGELOG in the
 # case variants real packages use; oss.yaml lets publishConfig carry the
 # keys npm and pnpm document (provenance, directory, ...).
