@@ -267,7 +267,7 @@ test_error_places(void **state)
 	    13, "'secret' is not public or restricted");
 	refused("version: 1\nrules:\n  - match: x\n"
 	    "    secrets_in_tests: skip\n", 1, 4, 23,
-	    "secrets_in_tests: 'skip' is not block or allow");
+	    "secrets_in_tests: 'skip' is not block, allow or warn");
 	refused("version: 1\nrules:\n  - match: x\n    provenance: always\n", 1,
 	    4, 17, "not optional or require");
 	refused("version: 1\nrules:\n  - match: x\n    sourcemaps:\n", 1, 4, 16,
