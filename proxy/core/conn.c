@@ -842,6 +842,7 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	px_http_head_free(&conn->resp);
 	if (conn->rw_buf != NULL)
 		evbuffer_free(conn->rw_buf);
+	px_fwd_gz_free(conn);
 	wbody_free(conn);
 	free(conn->notice);
 	conn->notice = NULL;

@@ -32,6 +32,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <openssl/err.h>
+#include <zlib.h>
 
 #include "log.h"
 #include "proxy-int.h"
@@ -236,21 +237,148 @@ is_named(const struct px_head *h, size_t i, const char *name)
 	    strncasecmp(h->buf + h->hdrs[i].name, name, n) == 0;
 }
 
-/* json_identity() : a JSON body without a content coding. */
+/* is_json() : a JSON body (application/json, vnd.npm.install-v1+json). */
 static int
-json_identity(const struct px_head *h)
+is_json(const struct px_head *h)
 {
 	const char	*v;
 	size_t		 n, i;
 
-	if ((v = px_http_head_get(h, "content-encoding", &n)) != NULL &&
-	    !(n == 8 && strncasecmp(v, "identity", 8) == 0))
-		return 0;
 	if ((v = px_http_head_get(h, "content-type", &n)) == NULL)
 		return 0;
 	for (i = 0; i + 4 <= n; i++)
 		if (strncasecmp(v + i, "json", 4) == 0)
 			return 1;
+	return 0;
+}
+
+/*
+ * coding() : the response's content coding: 0 none (or identity), 1 gzip
+ * (one field, "gzip" or "x-gzip"), -1 anything else.
+ */
+static int
+coding(const struct px_head *h)
+{
+	const char	*v;
+	size_t		 n;
+
+	if ((v = px_http_head_get(h, "content-encoding", &n)) == NULL)
+		return 0;
+	if (px_http_head_count(h, "content-encoding") != 1)
+		return -1;
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	if (n == 8 && strncasecmp(v, "identity", 8) == 0)
+		return 0;
+	if ((n == 4 && strncasecmp(v, "gzip", 4) == 0) ||
+	    (n == 6 && strncasecmp(v, "x-gzip", 6) == 0))
+		return 1;
+	return -1;
+}
+
+/*
+ * accepts_gzip() : the request's Accept-Encoding fields take gzip: gzip
+ * (or x-gzip) listed with a q above 0, or "*" so listed and gzip not
+ * named.  No field: no (RFC 9110 12.5.3 allows any, npm sends one).
+ */
+static int
+accepts_gzip(const struct px_head *h)
+{
+	const char	*v, *end, *tok, *tend, *q;
+	size_t		 i, tl;
+	int		 gzip = -1, star = -1, ok;
+
+	for (i = 0; i < h->nhdrs; i++) {
+		if (h->hdrs[i].name_len != 15 || strncasecmp(h->buf +
+		    h->hdrs[i].name, "accept-encoding", 15) != 0)
+			continue;
+		v = h->buf + h->hdrs[i].value;
+		end = v + h->hdrs[i].value_len;
+		while (v < end) {
+			while (v < end && (*v == ' ' || *v == '\t' ||
+			    *v == ','))
+				v++;
+			tok = v;
+			while (v < end && *v != ',' && *v != ';' && *v != ' ' &&
+			    *v != '\t')
+				v++;
+			tl = (size_t)(v - tok);
+			tend = v;
+			while (v < end && *v != ',')
+				v++;
+			/* q=0, q=0.0...: refused; anything else takes it. */
+			ok = 1;
+			for (q = tend; q + 2 < v; q++)
+				if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
+					const char *d = q + 2;
+
+					ok = 0;
+					while (d < v && (*d == '0' || *d == '.'))
+						d++;
+					if (d < v && *d >= '1' && *d <= '9')
+						ok = 1;
+					break;
+				}
+			if ((tl == 4 && strncasecmp(tok, "gzip", 4) == 0) ||
+			    (tl == 6 && strncasecmp(tok, "x-gzip", 6) == 0))
+				gzip = ok;
+			else if (tl == 1 && *tok == '*')
+				star = ok;
+		}
+	}
+	return gzip == 1 || (gzip == -1 && star == 1);
+}
+
+void
+px_fwd_gz_free(struct px_conn *conn)
+{
+	if (conn->gz_in != NULL) {
+		inflateEnd(conn->gz_in);
+		free(conn->gz_in);
+		conn->gz_in = NULL;
+	}
+	if (conn->gz_out != NULL) {
+		deflateEnd(conn->gz_out);
+		free(conn->gz_out);
+		conn->gz_out = NULL;
+	}
+	if (conn->gz_obuf != NULL) {
+		evbuffer_free(conn->gz_obuf);
+		conn->gz_obuf = NULL;
+	}
+	conn->gz_in_end = 0;
+}
+
+/* gz_start() : the streams of one response; 0 or -1 (out of memory). */
+static int
+gz_start(struct px_conn *conn, int out)
+{
+	px_fwd_gz_free(conn);
+	if ((conn->gz_in = calloc(1, sizeof(*conn->gz_in))) == NULL)
+		return -1;
+	if (inflateInit2(conn->gz_in, 16 + MAX_WBITS) != Z_OK) {
+		free(conn->gz_in);
+		conn->gz_in = NULL;
+		return -1;
+	}
+	if (!out)
+		return 0;
+	if ((conn->gz_obuf = evbuffer_new()) == NULL ||
+	    (conn->gz_out = calloc(1, sizeof(*conn->gz_out))) == NULL) {
+		px_fwd_gz_free(conn);
+		return -1;
+	}
+	if (deflateInit2(conn->gz_out, PX_GZ_LEVEL, Z_DEFLATED,
+	    16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(conn->gz_out);
+		conn->gz_out = NULL;
+		px_fwd_gz_free(conn);
+		return -1;
+	}
 	return 0;
 }
 
@@ -266,7 +394,7 @@ resp_on_headers_complete(llhttp_t *p)
 	struct px_head	*h = &conn->resp;
 	int		 status = p->status_code;
 	size_t		 i;
-	int		 keep_cl = 0;
+	int		 keep_cl = 0, enc, rewrite;
 
 	if (status < 200) {
 		if (status == 101) {
@@ -292,15 +420,33 @@ resp_on_headers_complete(llhttp_t *p)
 		conn->resp_mode = conn->http_minor >= 1 ? PX_RESP_CHUNKED :
 		    PX_RESP_EOF;
 	conn->rw_active = 0;
+	conn->rw_nop = 0;
 	conn->rw_carry_len = 0;
-	if (conn->rw_candidate && conn->eg_up == NULL && status == 200 &&
-	    conn->resp_mode != PX_RESP_NONE && json_identity(h) &&
-	    rw_target(conn) == 0 && strcmp(conn->rw_to,
-	    conn->ctx->cfg->up_origin) != 0 && (conn->rw_buf != NULL ||
-	    (conn->rw_buf = evbuffer_new()) != NULL)) {
-		conn->rw_active = 1;
-		conn->resp_mode = conn->http_minor >= 1 ? PX_RESP_CHUNKED :
-		    PX_RESP_EOF;
+	px_fwd_gz_free(conn);
+	if (conn->rw_candidate && status == 200 &&
+	    conn->resp_mode != PX_RESP_NONE && is_json(h) &&
+	    (enc = coding(h)) != -1) {
+		/*
+		 * A packument: rewritten when its tarball URLs must name the
+		 * gate; a gzip one is inflated for that (and re-compressed
+		 * for a client that takes gzip), or only inflated for a
+		 * client that does not.  Else it passes untouched.
+		 */
+		rewrite = conn->eg_up == NULL && rw_target(conn) == 0 &&
+		    strcmp(conn->rw_to, conn->ctx->cfg->up_origin) != 0;
+		if ((rewrite || (enc == 1 && !conn->accept_gzip)) &&
+		    (conn->rw_buf != NULL ||
+		    (conn->rw_buf = evbuffer_new()) != NULL)) {
+			if (enc == 1 && gz_start(conn, conn->accept_gzip) ==
+			    -1) {
+				llhttp_set_error_reason(p, "out of memory");
+				return HPE_USER;
+			}
+			conn->rw_active = 1;
+			conn->rw_nop = !rewrite;
+			conn->resp_mode = conn->http_minor >= 1 ?
+			    PX_RESP_CHUNKED : PX_RESP_EOF;
+		}
 	}
 	/*
 	 * A body of known length that is not rewritten bypasses llhttp and
@@ -325,12 +471,18 @@ resp_on_headers_complete(llhttp_t *p)
 			continue;
 		if (is_named(h, i, "content-length") && !keep_cl)
 			continue;
+		/* Inflated for a client that does not take gzip. */
+		if (conn->gz_in != NULL && conn->gz_out == NULL &&
+		    is_named(h, i, "content-encoding"))
+			continue;
 		evbuffer_add_printf(out, "%.*s: %.*s\r\n",
 		    (int)h->hdrs[i].name_len, h->buf + h->hdrs[i].name,
 		    (int)h->hdrs[i].value_len, h->buf + h->hdrs[i].value);
 	}
 	if (conn->notice != NULL)
 		evbuffer_add_printf(out, "npm-notice: %s\r\n", conn->notice);
+	if (conn->gz_in != NULL && px_http_head_get(h, "vary", &i) == NULL)
+		evbuffer_add_printf(out, "Vary: Accept-Encoding\r\n");
 	if (conn->resp_mode == PX_RESP_LENGTH)
 		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
 		    (unsigned long long)p->content_length);
@@ -469,21 +621,138 @@ rw_feed(struct px_conn *conn, const char *p, size_t n)
 	}
 }
 
-/* rw_flush() : frames what rw_feed produced as one chunk to the client. */
+/* emit() : frames all of b as one chunk to the client. */
 static void
-rw_flush(struct px_conn *conn)
+emit(struct px_conn *conn, struct evbuffer *b)
 {
 	struct evbuffer	*out = bufferevent_get_output(conn->client);
-	size_t		 len = evbuffer_get_length(conn->rw_buf);
+	size_t		 len = evbuffer_get_length(b);
 
 	if (len == 0)
 		return;
 	if (conn->resp_mode == PX_RESP_CHUNKED)
 		evbuffer_add_printf(out, "%zx\r\n", len);
 	conn->bytes_out += len;
-	evbuffer_add_buffer(out, conn->rw_buf);
+	evbuffer_add_buffer(out, b);
 	if (conn->resp_mode == PX_RESP_CHUNKED)
 		evbuffer_add(out, "\r\n", 2);
+}
+
+/*
+ * gz_deflate() : compresses all of rw_buf into gz_obuf (finish: and ends
+ * the gzip stream).  0 or -1.
+ */
+static int
+gz_deflate(struct px_conn *conn, int finish)
+{
+	z_stream		*z = conn->gz_out;
+	struct evbuffer_iovec	 in, v;
+	size_t			 left;
+	int			 flush, r;
+
+	for (;;) {
+		left = evbuffer_get_length(conn->rw_buf);
+		if (left == 0 && !finish)
+			return 0;
+		in.iov_base = NULL;
+		in.iov_len = 0;
+		if (left > 0 && evbuffer_peek(conn->rw_buf, -1, NULL, &in,
+		    1) < 1)
+			return -1;
+		z->next_in = in.iov_base;
+		z->avail_in = (uInt)in.iov_len;
+		flush = finish && in.iov_len == left ? Z_FINISH : Z_NO_FLUSH;
+		do {
+			if (evbuffer_reserve_space(conn->gz_obuf, 16384, &v,
+			    1) < 1)
+				return -1;
+			z->next_out = v.iov_base;
+			z->avail_out = (uInt)(v.iov_len > 65536 ? 65536 :
+			    v.iov_len);
+			v.iov_len = z->avail_out;
+			r = deflate(z, flush);
+			v.iov_len -= z->avail_out;
+			if (evbuffer_commit_space(conn->gz_obuf, &v, 1) == -1 ||
+			    r == Z_STREAM_ERROR)
+				return -1;
+		} while (z->avail_out == 0 || z->avail_in > 0 ||
+		    (flush == Z_FINISH && r != Z_STREAM_END));
+		if (in.iov_len > 0)
+			evbuffer_drain(conn->rw_buf, in.iov_len);
+		if (flush == Z_FINISH)
+			return 0;
+	}
+}
+
+/*
+ * rw_flush() : sends what rw_feed produced as one chunk, compressed for
+ * a client that takes gzip (finish: the end of the body).  0 or -1.
+ */
+static int
+rw_flush(struct px_conn *conn, int finish)
+{
+	if (conn->gz_out == NULL) {
+		emit(conn, conn->rw_buf);
+		return 0;
+	}
+	if (gz_deflate(conn, finish) == -1)
+		return -1;
+	emit(conn, conn->gz_obuf);
+	return 0;
+}
+
+/* rw_take() : n bytes of the (inflated) body: rewritten, or kept. */
+static void
+rw_take(struct px_conn *conn, const char *p, size_t n)
+{
+	if (conn->rw_nop)
+		evbuffer_add(conn->rw_buf, p, n);
+	else
+		rw_feed(conn, p, n);
+}
+
+/*
+ * gz_body() : inflates n gzip bytes of the upstream's body into rw_take,
+ * 16 KiB at a time, flushing as it goes so memory stays bounded whatever
+ * the ratio (px_fwd_drive feeds at most PX_GZ_FEED bytes a step).  More
+ * gzip members may follow one another.  0, or -1 on a corrupt stream.
+ */
+static int
+gz_body(struct px_conn *conn, const char *p, size_t n)
+{
+	z_stream	*z = conn->gz_in;
+	char		 buf[16384];
+	size_t		 got;
+	int		 r;
+
+	z->next_in = (Bytef *)(uintptr_t)p;
+	z->avail_in = (uInt)n;
+	for (;;) {
+		if (conn->gz_in_end) {
+			if (z->avail_in == 0)
+				return 0;
+			if (inflateReset(z) != Z_OK)
+				return -1;
+			conn->gz_in_end = 0;
+		}
+		z->next_out = (Bytef *)buf;
+		z->avail_out = sizeof(buf);
+		r = inflate(z, Z_NO_FLUSH);
+		if (r == Z_STREAM_END)
+			conn->gz_in_end = 1;
+		else if (r != Z_OK && r != Z_BUF_ERROR)
+			return -1;
+		got = sizeof(buf) - z->avail_out;
+		if (got > 0)
+			rw_take(conn, buf, got);
+		if (evbuffer_get_length(conn->rw_buf) >= sizeof(buf) &&
+		    rw_flush(conn, 0) == -1)
+			return -1;
+		if (z->avail_in == 0 && z->avail_out > 0)
+			return 0;
+		if (r == Z_BUF_ERROR && got == 0)
+			return -1;	/* no progress */
+	}
 }
 
 static int
@@ -495,8 +764,18 @@ resp_on_body(llhttp_t *p, const char *at, size_t len)
 	if (conn->resp_1xx || len == 0)
 		return 0;
 	if (conn->rw_active) {
-		rw_feed(conn, at, len);
-		rw_flush(conn);
+		if (conn->gz_in != NULL) {
+			if (gz_body(conn, at, len) == -1) {
+				llhttp_set_error_reason(p,
+				    "corrupt gzip body");
+				return HPE_USER;
+			}
+		} else
+			rw_take(conn, at, len);
+		if (rw_flush(conn, 0) == -1) {
+			llhttp_set_error_reason(p, "out of memory");
+			return HPE_USER;
+		}
 		return 0;
 	}
 	if (conn->resp_mode == PX_RESP_CHUNKED)
@@ -515,10 +794,22 @@ resp_on_message_complete(llhttp_t *p)
 
 	if (conn->resp_1xx)
 		return 0;
-	if (conn->rw_active && conn->rw_carry_len > 0) {
-		evbuffer_add(conn->rw_buf, conn->rw_carry, conn->rw_carry_len);
-		conn->rw_carry_len = 0;
-		rw_flush(conn);
+	if (conn->rw_active && conn->gz_in != NULL && !conn->gz_in_end) {
+		/* Cut short: the client must not take it as whole. */
+		llhttp_set_error_reason(p, "truncated gzip body");
+		return HPE_USER;
+	}
+	if (conn->rw_active) {
+		if (conn->rw_carry_len > 0) {
+			evbuffer_add(conn->rw_buf, conn->rw_carry,
+			    conn->rw_carry_len);
+			conn->rw_carry_len = 0;
+		}
+		if (rw_flush(conn, 1) == -1) {
+			llhttp_set_error_reason(p, "out of memory");
+			return HPE_USER;
+		}
+		px_fwd_gz_free(conn);
 	}
 	if (conn->resp_mode == PX_RESP_CHUNKED)
 		evbuffer_add(bufferevent_get_output(conn->client),
@@ -628,6 +919,7 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 	conn->rw_candidate = conn->method == HTTP_GET &&
 	    conn->route == PX_ROUTE_READ &&
 	    is_packument_path(h->buf + h->url, h->url_len);
+	conn->accept_gzip = accepts_gzip(h);
 	r |= evbuffer_add_printf(out, "%s %s%.*s HTTP/1.1\r\nHost: %s\r\n",
 	    llhttp_method_name((llhttp_method_t)conn->method), up->prefix,
 	    (int)h->url_len, h->buf + h->url, up->hostport) < 0;
@@ -641,6 +933,8 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 		    (int)h->hdrs[i].name_len, h->buf + h->hdrs[i].name,
 		    (int)h->hdrs[i].value_len, h->buf + h->hdrs[i].value) < 0;
 	}
+	if (conn->rw_candidate)
+		r |= evbuffer_add_printf(out, "Accept-Encoding: gzip\r\n") < 0;
 	if (chunked)
 		r |= evbuffer_add_printf(out,
 		    "Transfer-Encoding: chunked\r\n") < 0;
@@ -859,6 +1153,8 @@ px_fwd_drive(struct px_conn *conn)
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		n = v.iov_len < PX_FEED_CHUNK ? v.iov_len : PX_FEED_CHUNK;
+		if (conn->rw_candidate && n > PX_GZ_FEED)
+			n = PX_GZ_FEED;	/* bounds what one step inflates */
 		err = llhttp_execute(&conn->respp, v.iov_base, n);
 		if (err == HPE_OK)
 			used = n;

@@ -38,6 +38,7 @@
 
 struct px_store;
 struct evdns_base;
+struct z_stream_s;
 
 /* ---------------------------------------------------------------- caps */
 #define PX_HEAD_BYTES_DEFAULT	(32 * 1024)	/* request line + headers */
@@ -63,6 +64,8 @@ struct evdns_base;
 #define PX_ADDR_PENALTY_MS	30000		/* an address that refused */
 #define PX_CONNECT_TRIES	4		/* connects for one idempotent read */
 #define PX_FEED_CHUNK		(64 * 1024)	/* bytes read, parsed per step */
+#define PX_GZ_FEED		4096		/* gzip bytes inflated per step */
+#define PX_GZ_LEVEL		6		/* re-compressed packuments */
 #define PX_SPOOL_CHUNK		(64 * 1024)	/* bytes read from a spool per step */
 #define PX_SPOOL_BUF		(256 * 1024)	/* body bytes held per spool write */
 #define PX_LINGER_MS		2000		/* discard input after a final error */
@@ -466,6 +469,12 @@ struct px_conn {
 	char			 rw_carry[PX_URL_MAX * 2];
 	char			 rw_to[PX_URL_MAX + 16];	/* replacement */
 	struct evbuffer		*rw_buf;	/* one rewritten chunk */
+	int			 accept_gzip;	/* the client takes gzip */
+	int			 rw_nop;	/* inflate only, no rewrite */
+	int			 gz_in_end;	/* a gzip member ended */
+	struct z_stream_s	*gz_in;		/* inflating the upstream's */
+	struct z_stream_s	*gz_out;	/* gzip to the client */
+	struct evbuffer		*gz_obuf;	/* one compressed chunk */
 	struct evbuffer		*wbody;		/* a held write body */
 	int			 client_counted;	/* px_client_take() */
 	struct event		*ev_deadline;	/* head deadline, body rate */
@@ -588,6 +597,8 @@ int	px_fwd_request_head(struct px_conn *, int chunked, uint64_t length);
 /* px_fwd_body() : forwards request body bytes (framed). */
 void	px_fwd_body(struct px_conn *, const char *, size_t);
 void	px_fwd_body_end(struct px_conn *);
+/* px_fwd_gz_free() : ends a response's (de)compression streams. */
+void	px_fwd_gz_free(struct px_conn *);
 /* px_fwd_free_up() : drops the upstream connection. */
 void	px_fwd_free_up(struct px_conn *);
 /* px_fwd_pool_free() : closes every pooled upstream connection. */

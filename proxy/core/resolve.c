@@ -521,17 +521,19 @@ void
 px_resolve_stats(const struct px_ctx *ctx, struct px_resolve_stats *st)
 {
 	const struct px_resolver *r = ctx->resolver;
+	const struct px_conn	*conn;
 
 	memset(st, 0, sizeof(*st));
 	if (r == NULL)
 		return;
+	TAILQ_FOREACH(conn, &r->wait, rs_entry)
+		st->waiting++;
 	st->naddrs = r->naddrs;
 	st->ok = r->n_ok;
 	st->fail = r->n_fail;
 	st->retries = r->n_retries;
 	st->ttl_ms = r->ttl_ms;
 	st->busy = r->busy;
-	st->waiting = 0;
 }
 
 void

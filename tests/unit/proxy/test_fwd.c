@@ -4,9 +4,15 @@
  * its bytes intact, the request reaches the upstream with Host rewritten
  * and hop-by-hop fields gone, a request body is re-framed faithfully,
  * keep-alive reuses the upstream connection, a slow client stops the
- * upstream reads (bounded buffering), and a dead upstream is a 502 JSON.
+ * upstream reads (bounded buffering), a dead upstream is a 502 JSON, and
+ * packuments stay gzip end to end: the upstream is asked for gzip, a gzip
+ * answer is inflated, rewritten and compressed again (or sent plain to a
+ * client that does not take gzip), validators and 304s pass, a truncated
+ * or corrupt stream never completes, and a gzip bomb stays bounded.
  */
 #include "px_harness.h"
+
+#include <zlib.h>
 
 static int
 up_head_complete(const struct harness *h)
@@ -183,7 +189,8 @@ test_slow_client_backpressure(void **state)
 /*
  * A packument's tarball URLs name the upstream: they are rewritten to the
  * gate (listener scheme + Host), also when the origin is split across
- * chunks, and the request goes without Accept-Encoding.
+ * chunks, and the request asks the upstream for gzip; a plain answer
+ * is rewritten plain.
  */
 static void
 test_packument_rewrite(void **state)
@@ -199,7 +206,7 @@ test_packument_rewrite(void **state)
 	h_sends(&h, "GET /@acme%2fx HTTP/1.1\r\nHost: gate.example:8080\r\n"
 	    "Accept-Encoding: gzip\r\n\r\n");
 	assert_true(h_run(&h, up_head_complete, 5000));
-	assert_null(strcasestr(h.upreq.p, "accept-encoding"));
+	assert_non_null(strstr(h.upreq.p, "\r\nAccept-Encoding: gzip\r\n"));
 	o = h.cfg.up_origin;	/* "http://127.0.0.1:PORT/" */
 	ol = strlen(o);
 	snprintf(doc, sizeof(doc), "{\"a\":\"%s@acme/x/-/x-1.tgz\",\"h\":"
@@ -300,6 +307,347 @@ test_upstream_down(void **state)
 	h_teardown(&h);
 }
 
+/* ---------------------------------------------------- gzip packuments */
+
+/* resp_whole() : a response ending its chunked body (binary-safe). */
+static int
+resp_whole(const struct harness *h)
+{
+	return h->resp.p != NULL && memmem(h->resp.p, h->resp.len,
+	    "\r\n0\r\n\r\n", 7) != NULL;
+}
+
+/* gz() : gzip of n bytes of p into out. */
+static void
+gz(const char *p, size_t n, struct h_buf *out)
+{
+	z_stream	 z;
+	char		 buf[65536];
+	int		 r;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)p;
+	z.avail_in = (uInt)n;
+	do {
+		z.next_out = (Bytef *)buf;
+		z.avail_out = sizeof(buf);
+		r = deflate(&z, Z_FINISH);
+		h_append(out, buf, sizeof(buf) - z.avail_out);
+	} while (r == Z_OK);
+	assert_int_equal(r, Z_STREAM_END);
+	deflateEnd(&z);
+}
+
+/* gunzip() : -1 unless p is one whole gzip stream; its bytes into out. */
+static int
+gunzip(const char *p, size_t n, struct h_buf *out)
+{
+	z_stream	 z;
+	char		 buf[65536];
+	int		 r;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)p;
+	z.avail_in = (uInt)n;
+	do {
+		z.next_out = (Bytef *)buf;
+		z.avail_out = sizeof(buf);
+		r = inflate(&z, Z_NO_FLUSH);
+		h_append(out, buf, sizeof(buf) - z.avail_out);
+	} while (r == Z_OK);
+	inflateEnd(&z);
+	return r == Z_STREAM_END && z.avail_in == 0 ? 0 : -1;
+}
+
+/* big_doc() : a packument of many versions naming origin's tarballs. */
+static void
+big_doc(const char *origin, int versions, struct h_buf *doc)
+{
+	char	 v[1024];
+	int	 i;
+
+	h_append(doc, "{\"name\":\"x\",\"versions\":{", 24);
+	for (i = 0; i < versions; i++) {
+		snprintf(v, sizeof(v), "%s\"1.0.%d\":{\"name\":\"x\",\"version\":"
+		    "\"1.0.%d\",\"dist\":{\"tarball\":\"%sx/-/x-1.0.%d.tgz\","
+		    "\"shasum\":\"%040d\"}}", i ? "," : "", i, i, origin, i, i);
+		h_append(doc, v, strlen(v));
+	}
+	h_append(doc, "}}", 2);
+}
+
+/*
+ * gz_exchange() : a GET of /x with the client's extra header lines, the
+ * upstream answering with head and body; the request the upstream saw
+ * is in h->upreq, the answer in h->resp.
+ */
+static void
+gz_exchange(struct harness *h, const char *req_hdrs, const char *head,
+    const struct h_buf *body)
+{
+	char	 req[512];
+
+	snprintf(req, sizeof(req), "GET /x HTTP/1.1\r\nHost: gate.example\r\n"
+	    "%s\r\n", req_hdrs);
+	h_sends(h, req);
+	assert_true(h_run(h, up_head_complete, 5000));
+	up_writes(h, head);
+	up_write(h, body->p, body->len);
+	assert_true(h_run(h, resp_whole, 10000) || h_resp_complete(h));
+}
+
+/* The packument's tarball URLs name the gate; it stays gzip end to end. */
+static void
+test_packument_gzip_rewrite(void **state)
+{
+	struct harness	 h;
+	struct h_buf	 doc = { 0 }, zdoc = { 0 }, body = { 0 }, plain = { 0 };
+	char		 head[512], want[256];
+
+	(void)state;
+	h_setup(&h, NULL);
+	big_doc(h.cfg.up_origin, 3000, &doc);	/* ~400 KB */
+	gz(doc.p, doc.len, &zdoc);
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/vnd.npm.install-v1+json\r\n"
+	    "Content-Encoding: gzip\r\nContent-Length: %zu\r\n"
+	    "ETag: \"abc\"\r\nLast-Modified: Tue, 01 Dec 2026 00:00:00 GMT\r\n"
+	    "\r\n", zdoc.len);
+	gz_exchange(&h, "Accept-Encoding: br, gzip;q=0.9\r\n"
+	    "Accept: application/vnd.npm.install-v1+json\r\n", head, &zdoc);
+	/* The upstream was asked for gzip, and gzip alone. */
+	assert_non_null(strstr(h.upreq.p, "\r\nAccept-Encoding: gzip\r\n"));
+	assert_null(strstr(h.upreq.p, "br,"));
+	assert_int_equal(h_status(&h), 200);
+	assert_non_null(strcasestr(h.resp.p, "\r\nContent-Encoding: gzip\r\n"));
+	assert_non_null(strcasestr(h.resp.p, "\r\nTransfer-Encoding: chunked"));
+	assert_null(strcasestr(h.resp.p, "\r\nContent-Length:"));
+	assert_non_null(strstr(h.resp.p, "\r\nETag: \"abc\"\r\n"));
+	assert_non_null(strstr(h.resp.p, "\r\nLast-Modified: Tue, 01 Dec"));
+	assert_non_null(strstr(h.resp.p, "\r\nVary: Accept-Encoding\r\n"));
+	assert_int_equal(dechunk(h_body(&h), &body), 0);
+	assert_int_equal(gunzip(body.p, body.len, &plain), 0);
+	assert_true(body.len < plain.len / 4);	/* compressed indeed */
+	assert_null(strstr(plain.p, h.cfg.up_origin));
+	snprintf(want, sizeof(want), "\"tarball\":\"http://gate.example/x/-/"
+	    "x-1.0.2999.tgz\"");
+	assert_non_null(strstr(plain.p, want));
+	assert_int_equal(plain.len, doc.len - 3000 * (strlen(h.cfg.up_origin) -
+	    strlen("http://gate.example/")));
+	free(doc.p);
+	free(zdoc.p);
+	free(body.p);
+	free(plain.p);
+	h_teardown(&h);
+}
+
+/* A client that does not take gzip gets the rewritten document plain. */
+static void
+test_packument_gzip_to_plain(void **state)
+{
+	static const char *const accepts[] = { "", "Accept-Encoding: gzip;q=0\r\n",
+	    "Accept-Encoding: identity\r\n",
+	    "Accept-Encoding: *;q=0.5, gzip;q=0.0\r\n" };
+	struct harness	 h;
+	struct h_buf	 doc = { 0 }, zdoc = { 0 }, body = { 0 };
+	char		 head[512];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(accepts) / sizeof(accepts[0]); i++) {
+		h_setup(&h, NULL);
+		big_doc(h.cfg.up_origin, 50, &doc);
+		gz(doc.p, doc.len, &zdoc);
+		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+		    "Content-Type: application/json\r\n"
+		    "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+		    zdoc.len);
+		gz_exchange(&h, accepts[i], head, &zdoc);
+		assert_non_null(strstr(h.upreq.p,
+		    "\r\nAccept-Encoding: gzip\r\n"));
+		assert_int_equal(h_status(&h), 200);
+		assert_null(strcasestr(h.resp.p, "Content-Encoding"));
+		assert_int_equal(dechunk(h_body(&h), &body), 0);
+		assert_null(strstr(body.p, h.cfg.up_origin));
+		assert_non_null(strstr(body.p,
+		    "\"tarball\":\"http://gate.example/x/-/x-1.0.49.tgz\""));
+		free(doc.p);
+		free(zdoc.p);
+		free(body.p);
+		memset(&doc, 0, sizeof(doc));
+		memset(&zdoc, 0, sizeof(zdoc));
+		memset(&body, 0, sizeof(body));
+		h_teardown(&h);
+	}
+}
+
+/* Nothing to rewrite and a client that takes gzip: bytes untouched. */
+static void
+test_packument_gzip_untouched(void **state)
+{
+	struct harness	 h;
+	struct h_buf	 doc = { 0 }, zdoc = { 0 };
+	char		 head[512];
+
+	(void)state;
+	h_setup(&h, NULL);
+	/* The gate's public URL is the upstream's own: no rewrite. */
+	assert_true(strlen(h.cfg.up_origin) < sizeof(h.cfg.public_url));
+	memcpy(h.cfg.public_url, h.cfg.up_origin, strlen(h.cfg.up_origin) + 1);
+	big_doc(h.cfg.up_origin, 50, &doc);
+	gz(doc.p, doc.len, &zdoc);
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", zdoc.len);
+	gz_exchange(&h, "Accept-Encoding: gzip\r\n", head, &zdoc);
+	assert_int_equal(h_status(&h), 200);
+	assert_non_null(strstr(h.resp.p, "\r\nContent-Encoding: gzip\r\n"));
+	snprintf(head, sizeof(head), "\r\nContent-Length: %zu\r\n", zdoc.len);
+	assert_non_null(strstr(h.resp.p, head));
+	assert_int_equal(strlen(h_body(&h)) <= zdoc.len, 1);
+	assert_memory_equal(strstr(h.resp.p, "\r\n\r\n") + 4, zdoc.p,
+	    zdoc.len);
+	free(doc.p);
+	free(zdoc.p);
+	h_teardown(&h);
+}
+
+/* A 304 passes with its validators; the conditional reached upstream. */
+static void
+test_packument_304(void **state)
+{
+	struct harness	 h;
+
+	(void)state;
+	h_setup(&h, NULL);
+	h_sends(&h, "GET /x HTTP/1.1\r\nHost: gate.example\r\n"
+	    "Accept-Encoding: gzip\r\nIf-None-Match: \"abc\"\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"abc\"\r\n"));
+	up_writes(&h, "HTTP/1.1 304 Not Modified\r\nETag: \"abc\"\r\n"
+	    "Content-Encoding: gzip\r\n\r\n");
+	assert_true(h_run(&h, h_resp_complete, 5000) ||
+	    strstr(h.resp.p ? h.resp.p : "", "\r\n\r\n") != NULL);
+	assert_int_equal(h_status(&h), 304);
+	assert_non_null(strstr(h.resp.p, "\r\nETag: \"abc\"\r\n"));
+	assert_string_equal(h_body(&h), "");
+	h_teardown(&h);
+}
+
+/* A gzip body cut short, or corrupt, never ends as a whole response. */
+static void
+test_packument_gzip_truncated(void **state)
+{
+	struct harness	 h;
+	struct h_buf	 doc = { 0 }, zdoc = { 0 };
+	char		 head[512];
+	int		 corrupt;
+
+	(void)state;
+	for (corrupt = 0; corrupt < 2; corrupt++) {
+		h_setup(&h, NULL);
+		big_doc(h.cfg.up_origin, 200, &doc);
+		gz(doc.p, doc.len, &zdoc);
+		if (corrupt)
+			memset(zdoc.p + zdoc.len / 2, 0x55, 64);
+		else
+			zdoc.len -= 20;	/* the end of the stream is missing */
+		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+		    "Content-Type: application/json\r\n"
+		    "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+		    zdoc.len);
+		h_sends(&h, "GET /x HTTP/1.1\r\nHost: g\r\n"
+		    "Accept-Encoding: gzip\r\n\r\n");
+		assert_true(h_run(&h, up_head_complete, 5000));
+		up_writes(&h, head);
+		up_write(&h, zdoc.p, zdoc.len);
+		h_run(&h, resp_whole, 3000);
+		assert_true(h.cli_eof);
+		assert_false(resp_whole(&h));
+		free(doc.p);
+		free(zdoc.p);
+		memset(&doc, 0, sizeof(doc));
+		memset(&zdoc, 0, sizeof(zdoc));
+		h_teardown(&h);
+	}
+}
+
+/*
+ * A gzip bomb (16 MiB of spaces in ~16 KiB) to a client that reads
+ * nothing: the gate holds a bounded amount, then all of it arrives.
+ */
+static void
+test_packument_gzip_bounded(void **state)
+{
+	struct harness	 h;
+	struct h_buf	 zdoc = { 0 };
+	struct px_conn	*conn;
+	char		*zeros, head[512], buf[65536];
+	size_t		 n = 16u << 20, off = 0, held, max_held = 0, got = 0;
+	char		 tail[8] = { 0 };
+	uint64_t	 t0;
+	ssize_t		 r;
+
+	(void)state;
+	h_setup(&h, NULL);
+	zeros = calloc(1, n);
+	assert_non_null(zeros);
+	memcpy(zeros, "[\"", 2);
+	memset(zeros + 2, ' ', n - 4);
+	memcpy(zeros + n - 2, "\"]", 2);
+	gz(zeros, n, &zdoc);
+	free(zeros);
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", zdoc.len);
+	h_sends(&h, "GET /x HTTP/1.1\r\nHost: g\r\n\r\n");	/* plain */
+	assert_true(h_run(&h, up_head_complete, 5000));
+	up_writes(&h, head);
+	/* Feed the whole bomb while the client reads nothing. */
+	while (off < zdoc.len) {
+		r = write(h.up, zdoc.p + off, zdoc.len - off);
+		if (r > 0)
+			off += (size_t)r;
+		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
+	}
+	t0 = px_now_ms();
+	while (px_now_ms() - t0 < 1000)
+		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
+	conn = TAILQ_FIRST(&h.ctx.conns);
+	assert_non_null(conn);
+	held = evbuffer_get_length(bufferevent_get_output(conn->client)) +
+	    (conn->rw_buf ? evbuffer_get_length(conn->rw_buf) : 0);
+	if (held > max_held)
+		max_held = held;
+	/* 256 KiB high water, plus at most one step's inflation. */
+	assert_true(max_held < PX_HIGH_WATER + PX_GZ_FEED * 1100);
+	/* Now read: all of it comes, chunked, plain. */
+	t0 = px_now_ms();
+	while (px_now_ms() - t0 < 60000) {
+		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
+		while ((r = read(h.cli, buf, sizeof(buf))) > 0) {
+			got += (size_t)r;
+			if (h.resp.len < 4096)
+				h_append(&h.resp, buf, (size_t)r);
+			if (r >= 7)
+				memcpy(tail, buf + r - 7, 7);
+			else {
+				memmove(tail, tail + r, (size_t)(7 - r));
+				memcpy(tail + 7 - r, buf, (size_t)r);
+			}
+		}
+		if (memcmp(tail, "\r\n0\r\n\r\n", 7) == 0)
+			break;
+	}
+	assert_true(got > n);	/* the body plus the chunk framing */
+	assert_null(strcasestr(h.resp.p, "Content-Encoding"));
+	free(zdoc.p);
+	h_teardown(&h);
+}
+
 int
 main(void)
 {
@@ -308,6 +656,12 @@ main(void)
 		cmocka_unit_test(test_request_body_reframed),
 		cmocka_unit_test(test_slow_client_backpressure),
 		cmocka_unit_test(test_packument_rewrite),
+		cmocka_unit_test(test_packument_gzip_rewrite),
+		cmocka_unit_test(test_packument_gzip_to_plain),
+		cmocka_unit_test(test_packument_gzip_untouched),
+		cmocka_unit_test(test_packument_304),
+		cmocka_unit_test(test_packument_gzip_truncated),
+		cmocka_unit_test(test_packument_gzip_bounded),
 		cmocka_unit_test(test_upstream_pool),
 		cmocka_unit_test(test_upstream_down),
 	};

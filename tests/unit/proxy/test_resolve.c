@@ -377,6 +377,7 @@ test_burst_one_lookup(void **state)
 {
 	struct harness	 h;
 	struct dns_srv	 s;
+	struct px_resolve_stats st;
 	int		 cli[BURST], up[BURST], nup = 0, done = 0, i, sv[2];
 	struct h_buf	 got[BURST], req[BURST];
 	int		 answered[BURST], ok[BURST];
@@ -401,6 +402,14 @@ test_burst_one_lookup(void **state)
 		assert_int_equal(write(cli[i], "GET /-/ping HTTP/1.1\r\n"
 		    "Host: gate\r\n\r\n", 36), 36);
 	}
+	/* Every conn waits on the one lookup (its first query is lost). */
+	t0 = px_now_ms();
+	do {
+		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
+		px_resolve_stats(&h.ctx, &st);
+	} while (st.waiting < BURST && px_now_ms() - t0 < 2000);
+	assert_int_equal(st.waiting, BURST);
+	assert_int_equal(s.queries_a, 1);
 	t0 = px_now_ms();
 	while (done < BURST && px_now_ms() - t0 < 10000) {
 		int fd;
