@@ -15,8 +15,9 @@
  * ISA-L differs, the fixed 10-byte gzip header is looked at first (it is
  * gathered in g->out, unused until output starts): reserved FLG bits are
  * refused as zlib does, and a member with a header CRC (FHCRC, which
- * ISA-L 2.30 checks wrongly when the header is split across calls) is
- * inflated by zlib.
+ * ISA-L 2.30 checks wrongly when the header is split across calls) or
+ * with an extra, name or comment field (which it fails to parse when
+ * they are split across calls) is inflated by zlib.
  *
  * Caps, judged before each chunk reaches the sink: max_out (the unpacked
  * limit) and max_ratio (output over input consumed, judged at every
@@ -49,6 +50,7 @@ enum step {
 #define GZ_HDR		10	/* fixed part of a gzip header */
 #define GZ_FLG		3	/* its flag byte */
 #define GZ_FHCRC	0x02
+#define GZ_FTEXTS	0x1c	/* FEXTRA, FNAME, FCOMMENT */
 #define GZ_FRESERVED	0xe0
 
 /* zlib_init() : starts zlib's engine; 0 or -1. */
@@ -278,7 +280,7 @@ pol_gz_feed(struct pol_gz *g, const void *in, size_t len, pol_gz_sink sink,
 		memcpy(hdr, g->out, GZ_HDR);
 		if (hdr[GZ_FLG] & GZ_FRESERVED)
 			return fail(g, POL_GZ_ERR_DATA);
-		if (hdr[GZ_FLG] & GZ_FHCRC) {
+		if (hdr[GZ_FLG] & (GZ_FHCRC | GZ_FTEXTS)) {
 			free(g->isal);
 			g->isal = NULL;
 			if (zlib_init(g) != 0)

@@ -48,6 +48,8 @@ static const char *const access_words[] = { "public", "restricted", NULL };
 static const char *const provenance_words[] = { "optional", "require", NULL };
 static const char *const enforce_words[] = { "enforce", "monitor", NULL };
 static const char *const tests_words[] = { "block", "allow", "warn", NULL };
+/* In enum pol_archives order. */
+static const char *const archives_words[] = { "judge", "block", "allow", NULL };
 static const char *const write_kinds[] = {
 	"dist-tag", "deprecate", "unpublish", "owner", "access", NULL
 };
@@ -60,12 +62,13 @@ enum {
 	K_MATCH, K_PUBLISH, K_MESSAGE, K_ACCESS, K_PRIVATE, K_FILES, K_LIMITS,
 	K_SOURCEMAPS, K_SECRETS, K_CUSTOM_SECRETS, K_PATHS, K_PUBLISH_CONFIG,
 	K_TAGS, K_PROVENANCE, K_WRITES, K_SECRETS_IN_TESTS, K_MODE, K_WARN,
-	K_RULE_N
+	K_ARCHIVES, K_RULE_N
 };
 static const char *const rule_keys[] = {
 	"match", "publish", "message", "access", "private", "files", "limits",
 	"sourcemaps", "secrets", "custom_secrets", "paths", "publish_config",
-	"tags", "provenance", "writes", "secrets_in_tests", "mode", "warn"
+	"tags", "provenance", "writes", "secrets_in_tests", "mode", "warn",
+	"archives"
 };
 
 enum { K_F_ALLOW, K_F_DENY, K_FILES_N };
@@ -1061,6 +1064,10 @@ walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
 		case K_PATHS:
 			if ((w = word(ld, v, "paths", mode_words)) != -1)
 				r->paths = (enum pol_mode)w;
+			break;
+		case K_ARCHIVES:
+			if ((w = word(ld, v, "archives", archives_words)) != -1)
+				r->archives = (enum pol_archives)w;
 			break;
 		case K_PROVENANCE:
 			if ((w = word(ld, v, "provenance",

@@ -77,6 +77,13 @@ enum pol_tests_mode {
 	POL_TESTS_WARN = 2,	/* reported, does not block (as warn:) */
 };
 
+/* archives: judge (open and judge them), block (refuse them), allow (opaque). */
+enum pol_archives {
+	POL_ARCH_JUDGE = 0,
+	POL_ARCH_BLOCK = 1,
+	POL_ARCH_ALLOW = 2,
+};
+
 struct pol_limits {
 	uint64_t	 tarball;	/* decoded .tgz bytes */
 	uint64_t	 unpacked;	/* sum of file sizes */
@@ -112,6 +119,7 @@ struct pol_rule {
 	enum pol_mode		 secrets;
 	enum pol_tests_mode	 secrets_in_tests;	/* findings under test/ */
 	enum pol_mode		 paths;
+	enum pol_archives	 archives;	/* archives inside the package */
 	struct pol_custom_secret *custom;
 	size_t			 ncustom;
 	struct pol_globs	 publish_config;	/* allowed publishConfig keys */
@@ -349,6 +357,56 @@ enum pol_tar_rc	pol_tar_feed(struct pol_tar *, const void *buf, size_t len);
 enum pol_tar_rc	pol_tar_finish(struct pol_tar *);
 void		pol_tar_free(struct pol_tar *);
 
+/* ----------------------------------------------------------------- zip */
+/* zip.c: archives inside a package (nested.c); entries as tar.c's. */
+enum pol_zip_rc {
+	POL_ZIP_OK = 0,		/* want more */
+	POL_ZIP_END,		/* the end record (and its comment) was read */
+	POL_ZIP_ERR_FORMAT,	/* cannot be judged (z->err says why) */
+	POL_ZIP_ERR_RATIO,	/* an entry inflates over max_ratio */
+	POL_ZIP_ABORT,		/* a callback failed */
+	POL_ZIP_ERR_INTERNAL,
+};
+
+struct pol_zip {
+	const struct pol_tar_cb *cb;
+	void		*arg;
+	int		 state;		/* zip.c private */
+	int		 rc;		/* sticky once an error */
+	const char	*err;		/* static text on error */
+	uint32_t	 max_ratio;
+	uint64_t	 offset;	/* bytes read */
+	size_t		 hlen, hwant;
+	unsigned char	 hdr[48];
+	uint64_t	 remain;
+	/* the record being read */
+	uint16_t	 flags, method, nlen, xlen, clen, c_madeby;
+	uint32_t	 crc, csize, usize, c_eattr, cur_off;
+	size_t		 namelen;
+	char		 name[POL_TAR_PATH_MAX + 1];
+	unsigned char	 xh[4];		/* extra record header */
+	size_t		 xhlen, xskip;
+	struct pol_tar_entry entry;
+	/* the entry's data */
+	z_stream	 zs;
+	int		 inflating, inflated;
+	unsigned long	 got_crc;
+	uint64_t	 got_in, got_out;
+	unsigned char	 buf[32u << 10];
+	/* local walk vs central directory */
+	void		*lmd, *cmd;	/* EVP_MD_CTX */
+	uint32_t	 nlocal, ncentral;
+	int		 in_central;
+	uint64_t	 cd_off, cd_end;
+};
+
+int		pol_zip_init(struct pol_zip *, const struct pol_tar_cb *,
+		    void *arg, uint32_t max_ratio);
+enum pol_zip_rc	pol_zip_feed(struct pol_zip *, const void *buf, size_t len);
+/* pol_zip_finish() : POL_ZIP_END if the whole archive was read. */
+enum pol_zip_rc	pol_zip_finish(struct pol_zip *);
+void		pol_zip_free(struct pol_zip *);
+
 /* ---------------------------------------------------------------- scan */
 /*
  * scan.c, secrets.c, sourcemap.c: per-file content scanners.  One
@@ -384,6 +442,68 @@ int		 pol_secrets_check_regex(const char *re, char *err, size_t errlen);
 size_t		 pol_secrets_builtin_count(void);
 /* pol_secrets_test_path() : 1 if a folder of path is test/, tests/, ... */
 int		 pol_secrets_test_path(const char *path);
+
+/* -------------------------------------------------------------- nested */
+/*
+ * nested.c: archives inside a package, opened and judged (README
+ * "Nested archives"), and the gzip header's text fields.
+ */
+#define POL_NEST_DEPTH_MAX	2	/* archives inside archives inside the package */
+#define POL_NEST_SNIFF		262	/* bytes that tell gzip, zip, tar */
+#define POL_NEST_HOLD_MAX	64	/* reasons held per package file */
+
+enum pol_gzh_ev { POL_GZH_BEGIN, POL_GZH_DATA, POL_GZH_END };
+/* field: "extra", "name" or "comment"; p is borrowed for the call. */
+typedef int (*pol_gzh_fn)(void *arg, const char *field, enum pol_gzh_ev,
+    const unsigned char *p, size_t len);
+
+struct pol_gzh {
+	int		 state;
+	int		 in_field;
+	size_t		 n;
+	unsigned	 flg;
+	uint32_t	 xlen;
+	unsigned char	 fixed[10];
+};
+
+void	pol_gzh_init(struct pol_gzh *);
+int	pol_gzh_feed(struct pol_gzh *, const void *buf, size_t len,
+	    pol_gzh_fn fn, void *arg);
+
+/* What the engine does with what nested.c finds (all borrowed for the call). */
+struct pol_nest_env {
+	void	*arg;
+	/* an entry inside an archive, after its data; size: what it held */
+	void	(*entry)(void *arg, const char *file, const char *inner,
+		    enum pol_tar_type type, uint64_t size);
+	/* a content finding in an inner file, or "archive.nested" */
+	pol_finding_fn finding;
+	/* a file of the package that is an archive (by content or name) */
+	void	(*archive)(void *arg, const char *file);
+	/* a cap of the engine: the engine ends the publish */
+	void	(*limit)(void *arg, const char *rule, const char *file,
+		    const char *text);
+	/* files and bytes more inside archives; -1: over a total (ended) */
+	int	(*account)(void *arg, uint64_t files, uint64_t bytes);
+};
+
+struct pol_nest;
+
+struct pol_nest	*pol_nest_new(const struct pol_nest_env *,
+		    const struct pol_rule *scan_rule,
+		    const struct pol_limits *caps, int open);
+int		 pol_nest_file_begin(struct pol_nest *, const char *path,
+		    uint64_t size);
+int		 pol_nest_file_data(struct pol_nest *, const unsigned char *,
+		    size_t);
+int		 pol_nest_file_end(struct pol_nest *);
+void		 pol_nest_free(struct pol_nest *);
+void		 pol_nest_judge(const struct pol_rule *, const char *file,
+		    const char *inner, enum pol_tar_type type, uint64_t size,
+		    pol_finding_fn fn, void *arg);
+/* A pol_finding_fn: arg is the pol_nest; see nested.c. */
+void		 pol_nest_hold(void *arg, const char *file,
+		    const struct pol_finding *);
 
 /* ------------------------------------------------------------- reasons */
 /* report.c: add a reason (deduplicated by rule+file, capped). */

@@ -63,7 +63,19 @@ struct pub_finding {
 	char		 text[POL_TEXT_MAX];
 	const char	*hint;
 	int64_t		 offset;
+	int		 nested;	/* NEST_* */
 };
+
+/*
+ * Findings about archives inside the package (nested.c) count under
+ * archives: judge; "this is an archive" counts under archives: block.
+ * While the rule is unknown archives are opened, and the findings kept
+ * with their kind until it is.
+ */
+#define NEST_NONE	0
+#define NEST_CONTENT	1
+#define NEST_PRESENT	2
+#define PEND_NESTED	100	/* pend_entry type offset of an inner entry */
 
 /* What the json callback is collecting into sval. */
 enum pub_field {
@@ -150,6 +162,10 @@ struct pol_stream {
 	struct pol_tar		*tar;
 	int			 tar_ended;
 	unsigned char		*decbuf;
+	struct pol_gzh		 gzh;		/* the tarball's gzip header */
+	struct pol_nest		*nest;		/* archives inside (nested.c) */
+	uint64_t		 nest_files;	/* entries inside them */
+	uint64_t		 nest_bytes;	/* their unpacked bytes */
 
 	/* The current tar entry. */
 	int			 in_entry;
@@ -359,14 +375,26 @@ finding_applies(const struct pol_rule *r, const char *id, const char *file)
 	return 1;
 }
 
+/* nested_applies() : does a finding of this NEST_* kind count under r? */
+static int
+nested_applies(const struct pol_rule *r, int nested)
+{
+	if (nested == NEST_CONTENT)
+		return r->archives == POL_ARCH_JUDGE;
+	if (nested == NEST_PRESENT)
+		return r->archives == POL_ARCH_BLOCK;
+	return 1;
+}
+
 static void
-add_finding(struct pol_stream *s, const char *file, const char *rule,
-    const char *text, const char *hint, int64_t offset)
+add_finding_n(struct pol_stream *s, const char *file, const char *rule,
+    const char *text, const char *hint, int64_t offset, int nested)
 {
 	struct pub_finding	*f;
 
 	if (rule_known(s)) {
-		if (finding_applies(s->rule, rule, file))
+		if (finding_applies(s->rule, rule, file) &&
+		    nested_applies(s->rule, nested))
 			pol_report_add(&s->r, rule, file, offset, hint, "%s",
 			    text);
 		return;
@@ -381,12 +409,30 @@ add_finding(struct pol_stream *s, const char *file, const char *rule,
 	setstr(f->text, sizeof(f->text), text);
 	f->hint = hint;
 	f->offset = offset;
+	f->nested = nested;
+}
+
+static void
+add_finding(struct pol_stream *s, const char *file, const char *rule,
+    const char *text, const char *hint, int64_t offset)
+{
+	add_finding_n(s, file, rule, text, hint, offset, NEST_NONE);
 }
 
 static void
 on_finding(void *arg, const char *file, const struct pol_finding *f)
 {
 	add_finding(arg, file, f->rule, f->text, f->hint, f->offset);
+}
+
+/* report_finding() : a reason straight into the report. */
+static void
+report_finding(void *arg, const char *file, const struct pol_finding *f)
+{
+	struct pol_stream	*s = arg;
+
+	pol_report_add(&s->r, f->rule, file, f->offset, f->hint, "%s",
+	    f->text);
 }
 
 /*
@@ -465,8 +511,8 @@ judge_entry(struct pol_stream *s, const struct pol_rule *r, const char *raw,
 
 /* Keeps an entry's facts until the rule is known; fails closed past the cap. */
 static void
-pend_entry(struct pol_stream *s, const char *raw, enum pol_tar_type type,
-    uint64_t size)
+pend_entry(struct pol_stream *s, const char *raw, int type, uint64_t size,
+    size_t inner_off)
 {
 	char	 head[48];
 	size_t	 hl, pl, need;
@@ -474,8 +520,8 @@ pend_entry(struct pol_stream *s, const char *raw, enum pol_tar_type type,
 
 	if (s->pend_overflow)
 		return;
-	hl = (size_t)snprintf(head, sizeof(head), "%llu %d",
-	    (unsigned long long)size, (int)type) + 1;
+	hl = (size_t)snprintf(head, sizeof(head), "%llu %d %zu",
+	    (unsigned long long)size, type, inner_off) + 1;
 	pl = strlen(raw) + 1;
 	need = s->pend_len + hl + pl;
 	if (need > PUB_PENDING_FILES_MAX) {
@@ -614,7 +660,7 @@ tar_begin(void *arg, const struct pol_tar_entry *e)
 	if (rule_known(s))
 		judge_entry(s, s->rule, e->path, e->type, e->size);
 	else
-		pend_entry(s, e->path, e->type, e->size);
+		pend_entry(s, e->path, (int)e->type, e->size, 0);
 
 	setstr(s->entry_path, sizeof(s->entry_path), path);
 	s->in_entry = 1;
@@ -656,6 +702,8 @@ tar_begin(void *arg, const struct pol_tar_entry *e)
 		return -1;
 	}
 	s->entry_scanned = 1;
+	if (s->nest != NULL && pol_nest_file_begin(s->nest, path, e->size) != 0)
+		return -1;
 	return 0;
 }
 
@@ -695,6 +743,8 @@ tar_data(void *arg, const unsigned char *buf, size_t len)
 		    "content scanner failed");
 		return -1;
 	}
+	if (s->nest != NULL && pol_nest_file_data(s->nest, buf, len) != 0)
+		return -1;
 	return 0;
 }
 
@@ -736,10 +786,112 @@ tar_end(void *arg)
 		}
 	}
 	s->in_entry = 0;
+	if (s->nest != NULL && pol_nest_file_end(s->nest) != 0)
+		return -1;
 	return 0;
 }
 
 static const struct pol_tar_cb tar_cbs = { tar_begin, tar_data, tar_end };
+
+/* ----------------------------------------------------- nested archives */
+
+static void
+nest_entry(void *arg, const char *file, const char *inner,
+    enum pol_tar_type type, uint64_t size)
+{
+	struct pol_stream	*s = arg;
+
+	if (!rule_known(s))
+		pend_entry(s, file, PEND_NESTED + (int)type, size,
+		    (size_t)(inner - file));
+	else if (nested_applies(s->rule, NEST_CONTENT))
+		pol_nest_judge(s->rule, file, inner, type, size, pol_nest_hold,
+		    s->nest);
+}
+
+static void
+nest_finding(void *arg, const char *file, const struct pol_finding *f)
+{
+	add_finding_n(arg, file, f->rule, f->text, f->hint, f->offset,
+	    NEST_CONTENT);
+}
+
+static void
+nest_archive(void *arg, const char *file)
+{
+	add_finding_n(arg, file, "archive.nested", "archive inside the "
+	    "package (the policy refuses them: archives: block)",
+	    "ship the files unpacked", -1, NEST_PRESENT);
+}
+
+static void
+nest_limit(void *arg, const char *rule, const char *file, const char *text)
+{
+	struct pol_stream	*s = arg;
+
+	fatal(s, strcmp(rule, "internal") == 0 || strcmp(rule,
+	    "scan.internal") == 0 ? POL_ERR_INTERNAL : POL_ERR_LIMIT, rule,
+	    file, "ship the files unpacked, within the policy's limits", "%s",
+	    text);
+}
+
+/* Entries and bytes inside archives count against the package's totals. */
+static int
+nest_account(void *arg, uint64_t files, uint64_t bytes)
+{
+	struct pol_stream	*s = arg;
+
+	s->nest_files += files;
+	s->nest_bytes += bytes;
+	if (s->r.file_count + s->nest_files > s->lim.files) {
+		fatal(s, POL_ERR_LIMIT, "limits.files", NULL,
+		    "ship fewer files (archives inside count too)",
+		    "more than %llu files in the tarball and the archives "
+		    "inside it", (unsigned long long)s->lim.files);
+		return -1;
+	}
+	if (s->r.unpacked_bytes + s->nest_bytes > s->lim.unpacked) {
+		fatal(s, POL_ERR_LIMIT, "limits.unpacked", NULL,
+		    "ship less (archives inside count too)",
+		    "unpacked size of the tarball and the archives inside it "
+		    "over %llu bytes", (unsigned long long)s->lim.unpacked);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * outer_gzh() : the tarball's own gzip header fields (name, comment,
+ * extra) are scanned like a file: npm ignores them, but they are
+ * published with the tarball.
+ */
+static int
+outer_gzh(void *arg, const char *field, enum pol_gzh_ev ev,
+    const unsigned char *p, size_t len)
+{
+	struct pol_stream	*s = arg;
+	char			 path[32];
+	int			 rc = 0;
+
+	switch (ev) {
+	case POL_GZH_BEGIN:
+		snprintf(path, sizeof(path), "(gzip %s)", field);
+		rc = pol_scan_file_begin(s->scan, path, 0);
+		break;
+	case POL_GZH_DATA:
+		rc = pol_scan_file_data(s->scan, p, len);
+		break;
+	case POL_GZH_END:
+		rc = pol_scan_file_end(s->scan);
+		break;
+	}
+	if (rc != 0) {
+		fatal(s, POL_ERR_INTERNAL, "scan.internal", NULL, NULL,
+		    "content scanner failed");
+		return -1;
+	}
+	return 0;
+}
 
 /* ------------------------------------------------------------ tarball */
 
@@ -820,6 +972,16 @@ tarball_start(struct pol_stream *s)
 	if ((s->scan = pol_scan_new(s->srule, on_finding, s)) == NULL)
 		return fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
 		    "content scanner setup failed");
+	pol_gzh_init(&s->gzh);
+	if (s->srule->archives != POL_ARCH_ALLOW) {
+		struct pol_nest_env	 env = { s, nest_entry, nest_finding,
+		    nest_archive, nest_limit, nest_account };
+
+		if ((s->nest = pol_nest_new(&env, s->srule, &s->lim,
+		    s->srule->archives == POL_ARCH_JUDGE)) == NULL)
+			return fatal(s, POL_ERR_INTERNAL, "internal", NULL,
+			    NULL, "out of memory");
+	}
 	pol_b64_init(&s->b64, POL_B64_STRICT);
 	return POL_CONTINUE;
 }
@@ -845,6 +1007,8 @@ tarball_bytes(struct pol_stream *s, const unsigned char *buf, size_t len)
 	if (s->gz_ended)
 		return fatal(s, POL_ERR_SYNTAX, "tarball.gzip", NULL,
 		    "pack with npm pack", "data after the end of the gzip stream");
+	if (pol_gzh_feed(&s->gzh, buf, len, outer_gzh, s) != 0)
+		return s->r.status;
 	rc = pol_gz_feed(s->gz, buf, len, gz_sink, s);
 	switch (rc) {
 	case POL_GZ_OK:
@@ -1394,6 +1558,7 @@ choose_rule(struct pol_stream *s)
 	s->scan_rule.sourcemaps = POL_MODE_BLOCK;
 	s->scan_rule.secrets = POL_MODE_BLOCK;
 	s->scan_rule.has_files_allow = 0;
+	s->scan_rule.archives = POL_ARCH_JUDGE;
 	s->lim = p->dflt.limits;
 	for (i = 0; i < p->nrules; i++) {
 		limits_max(&s->lim, &p->rules[i].limits);
@@ -1636,6 +1801,7 @@ replay_pending(struct pol_stream *s)
 	size_t			 off = 0, i;
 	unsigned long long	 size;
 	int			 type;
+	size_t			 inner;
 	const char		*head, *path;
 	struct pub_finding	*f;
 
@@ -1643,14 +1809,23 @@ replay_pending(struct pol_stream *s)
 	while (off < s->pend_len) {
 		head = s->pend_paths + off;
 		path = head + strlen(head) + 1;
-		if (sscanf(head, "%llu %d", &size, &type) == 2)
+		if (sscanf(head, "%llu %d %zu", &size, &type, &inner) != 3)
+			;
+		else if (type >= PEND_NESTED) {
+			if (nested_applies(s->rule, NEST_CONTENT) &&
+			    inner <= strlen(path))
+				pol_nest_judge(s->rule, path, path + inner,
+				    (enum pol_tar_type)(type - PEND_NESTED),
+				    size, report_finding, s);
+		} else
 			judge_entry(s, s->rule, path, (enum pol_tar_type)type,
 			    size);
 		off = (size_t)(path - s->pend_paths) + strlen(path) + 1;
 	}
 	for (i = 0; i < s->npend_find; i++) {
 		f = &s->pend_find[i];
-		if (finding_applies(s->rule, f->rule, f->file))
+		if (finding_applies(s->rule, f->rule, f->file) &&
+		    nested_applies(s->rule, f->nested))
 			pol_report_add(&s->r, f->rule, f->file, f->offset,
 			    f->hint, "%s", f->text);
 	}
@@ -1777,8 +1952,8 @@ judge_end(struct pol_stream *s)
 			    "file by its rule");
 		replay_pending(s);
 		if (r->tarball_bytes > rule->limits.tarball ||
-		    r->unpacked_bytes > rule->limits.unpacked ||
-		    r->file_count > rule->limits.files)
+		    r->unpacked_bytes + s->nest_bytes > rule->limits.unpacked ||
+		    r->file_count + s->nest_files > rule->limits.files)
 			pol_report_add(r, "limits.total", NULL, -1,
 			    "ship less (check \"files\" in package.json)",
 			    "the tarball is over the rule's size or file "
@@ -2055,6 +2230,7 @@ pol_publish_free(struct pol_stream *s)
 		pol_tar_free(s->tar);
 		free(s->tar);
 	}
+	pol_nest_free(s->nest);
 	pol_scan_free(s->scan);
 	EVP_MD_CTX_free(s->sha512);
 	EVP_MD_CTX_free(s->sha1);

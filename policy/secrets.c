@@ -544,7 +544,8 @@ pol_secrets_test_path(const char *path)
 
 /*
  * pol_secrets_file_class() : returns the POL_SF_* classes of path: by its
- * basename env files (.env, .env.local, production.env), config.gypi,
+ * basename (after its last '/' or '!', which joins an archive's name to
+ * a file inside it: nested.c) env files (.env, .env.local, production.env), config.gypi,
  * npmrc and pypirc files; POL_SF_TEST for a file under a test folder.
  */
 unsigned int
@@ -558,6 +559,9 @@ pol_secrets_file_class(const char *path)
 		b++;
 	else
 		b = path;
+	/* A file inside an archive: "dist/a.zip!.npmrc" (nested.c). */
+	if (strrchr(b, '!') != NULL)
+		b = strrchr(b, '!') + 1;
 	len = strlen(b);
 	if (strcmp(b, ".env") == 0 || strncmp(b, ".env.", 5) == 0 ||
 	    (len > 4 && has_suffix(b, len, ".env")))
