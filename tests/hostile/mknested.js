@@ -6,6 +6,10 @@
 //   node mknested.js gzip-comment IN OUT   rewrites the gzip IN with the
 //                                          token in its header's comment
 //                                          and name fields
+//   node mknested.js clean DIR             writes DIR/dist/fixtures/
+//                                          clean.zip (deflated, with a
+//                                          data descriptor) and clean.gz:
+//                                          archives with nothing to refuse
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -49,35 +53,47 @@ function tarOne(name, data) {
 }
 
 // zipOne(): a one-file zip archive, deflated (method 8), so the secret
-// is not in the package as plain text.
-function zipOne(name, data) {
+// is not in the package as plain text.  desc: the sizes and CRC in a
+// data descriptor after the data (flag bit 3), as streaming writers do.
+function zipOne(name, data, desc) {
 	const n = Buffer.from(name), crc = crc32(data);
 	const z = zlib.deflateRawSync(data);
 	const local = Buffer.alloc(30);
 	local.writeUInt32LE(0x04034b50, 0);
 	local.writeUInt16LE(20, 4);
+	local.writeUInt16LE(desc ? 8 : 0, 6);
 	local.writeUInt16LE(8, 8);
-	local.writeUInt32LE(crc, 14);
-	local.writeUInt32LE(z.length, 18);
-	local.writeUInt32LE(data.length, 22);
+	if (!desc) {
+		local.writeUInt32LE(crc, 14);
+		local.writeUInt32LE(z.length, 18);
+		local.writeUInt32LE(data.length, 22);
+	}
 	local.writeUInt16LE(n.length, 26);
+	const dd = Buffer.alloc(desc ? 16 : 0);
+	if (desc) {
+		dd.writeUInt32LE(0x08074b50, 0);
+		dd.writeUInt32LE(crc, 4);
+		dd.writeUInt32LE(z.length, 8);
+		dd.writeUInt32LE(data.length, 12);
+	}
 	const cen = Buffer.alloc(46);
 	cen.writeUInt32LE(0x02014b50, 0);
 	cen.writeUInt16LE(20, 4);
 	cen.writeUInt16LE(20, 6);
+	cen.writeUInt16LE(desc ? 8 : 0, 8);
 	cen.writeUInt16LE(8, 10);
 	cen.writeUInt32LE(crc, 16);
 	cen.writeUInt32LE(z.length, 20);
 	cen.writeUInt32LE(data.length, 24);
 	cen.writeUInt16LE(n.length, 28);
-	const cdOff = local.length + n.length + z.length;
+	const cdOff = local.length + n.length + z.length + dd.length;
 	const end = Buffer.alloc(22);
 	end.writeUInt32LE(0x06054b50, 0);
 	end.writeUInt16LE(1, 8);
 	end.writeUInt16LE(1, 10);
 	end.writeUInt32LE(cen.length + n.length, 12);
 	end.writeUInt32LE(cdOff, 16);
-	return Buffer.concat([local, n, z, cen, n, end]);
+	return Buffer.concat([local, n, z, dd, cen, n, end]);
 }
 
 const [variant, a, b] = process.argv.slice(2);
@@ -97,6 +113,16 @@ case 'gz':
 case 'zip':
 	data = zipOne(inner, CONTENT);
 	break;
+case 'clean': {
+	const js = Buffer.from('module.exports = function fixture() ' +
+	    '{ return 42; };\n');
+	const dir = path.join(a, 'dist', 'fixtures');
+	fs.mkdirSync(dir, { recursive: true });
+	fs.writeFileSync(path.join(dir, 'clean.zip'),
+	    zipOne('fixture/index.js', js, true));
+	fs.writeFileSync(path.join(dir, 'clean.gz'), zlib.gzipSync(js));
+	process.exit(0);
+}
 case 'gzip-comment': {
 	const raw = zlib.gunzipSync(fs.readFileSync(a));
 	const hdr = Buffer.from([0x1f, 0x8b, 8, 0x18, 0, 0, 0, 0, 0, 3]);

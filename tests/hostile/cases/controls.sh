@@ -46,6 +46,30 @@ hc_case_control_npm() {
 	    hc_fail "npm install did not extract the package"
 }
 
+# A package that ships archives with nothing to refuse in them (a tarball
+# npm packed, a zip with a data descriptor, a gzip) is opened, judged and
+# published unchanged: archives: judge (the default) refuses only what
+# it finds, or what it cannot read.
+hc_case_control_nested() {
+	local name=@pgtest/h-ctl-nested tgz dep
+	hc_pkg "$HC_D/dep" @pgtest/h-ctl-dep 2.0.0
+	dep=$(hc_pack "$HC_D/dep")
+	hc_pkg "$HC_D/pkg" "$name" 1.0.0
+	mkdir -p "$HC_D/pkg/dist/fixtures"
+	cp "$dep" "$HC_D/pkg/dist/fixtures/dep-2.0.0.tgz"
+	node "$HC_HERE/mknested.js" clean "$HC_D/pkg" ||
+	    hc_fail "mknested.js clean failed"
+	tgz=$(hc_pack "$HC_D/pkg")
+	# (a file, not a pipe: grep -q exiting first would fail tar with
+	# SIGPIPE under pipefail)
+	tar -tzf "$tgz" >"$HC_D/list" || hc_fail "tar cannot list $tgz"
+	grep -qx package/dist/fixtures/dep-2.0.0.tgz "$HC_D/list" ||
+	    hc_fail "npm pack left out the fixture tarball"
+	(cd "$HC_D/pkg" && it_npm publish --access restricted) ||
+	    hc_fail "npm publish through pubgate failed: $(tail -5 "$T/npm.err")"
+	hc_control_check "$name" 1.0.0 "$tgz"
+}
+
 hc_case_control_pnpm() {
 	local name=@pgtest/h-ctl-pnpm f
 	hc_pkg "$HC_D/pkg" "$name" 1.0.0
