@@ -923,6 +923,31 @@ client_eventcb(struct bufferevent *bev, short what, void *arg)
 
 static struct px_conn	*conn_start(struct px_conn *);
 
+/*
+ * sa_text() : the address of an IPv4/IPv6 sa as text in host ("" for any
+ * other family or a short salen); returns its port (0 if none).
+ */
+static int
+sa_text(const struct sockaddr *sa, int salen, char *host, size_t len)
+{
+	host[0] = '\0';
+	if (sa != NULL && sa->sa_family == AF_INET && salen >= (int)sizeof(
+	    struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, (socklen_t)len);
+		return ntohs(s4->sin_port);
+	}
+	if (sa != NULL && sa->sa_family == AF_INET6 && salen >=
+	    (int)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, (socklen_t)len);
+		return ntohs(s6->sin6_port);
+	}
+	return 0;
+}
+
 struct px_conn *
 px_conn_new(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
     int salen, SSL_CTX *sslctx)
@@ -930,7 +955,7 @@ px_conn_new(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
 	struct px_conn	*conn;
 	SSL		*ssl;
 	char		 host[INET6_ADDRSTRLEN];
-	int		 one = 1, port = 0;
+	int		 one = 1, port;
 	const int	 opts = BEV_OPT_CLOSE_ON_FREE |
 		    BEV_OPT_DEFER_CALLBACKS;
 
@@ -951,20 +976,7 @@ px_conn_new(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
 	conn->kind = "read";
 	evutil_make_socket_nonblocking(fd);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	host[0] = '\0';
-	if (sa != NULL && sa->sa_family == AF_INET && salen >= (int)sizeof(
-	    struct sockaddr_in)) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		port = ntohs(s4->sin_port);
-	} else if (sa != NULL && sa->sa_family == AF_INET6 && salen >=
-	    (int)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		port = ntohs(s6->sin6_port);
-	}
+	port = sa_text(sa, salen, host, sizeof(host));
 	if (host[0] != '\0')
 		snprintf(conn->peer, sizeof(conn->peer), "%s:%d", host, port);
 	else
@@ -1077,14 +1089,9 @@ px_pp_accept(struct px_ctx *ctx, evutil_socket_t fd, const struct sockaddr *sa,
 {
 	struct px_ppwait	*w;
 	struct timeval		 tv;
-	char			 host[INET6_ADDRSTRLEN] = "";
+	char			 host[INET6_ADDRSTRLEN];
 
-	if (sa != NULL && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
-		    sa)->sin_addr, host, sizeof(host));
-	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
-		    (const void *)sa)->sin6_addr, host, sizeof(host));
+	(void)sa_text(sa, salen, host, sizeof(host));
 	/* Only a trusted balancer may say who the client is. */
 	if (!px_cidr_match(ctx->cfg->trusted, ctx->cfg->ntrusted, host)) {
 		px_log_warnx("event=proxy-protocol-refused peer=%s "

@@ -25,23 +25,6 @@ struct px_client_slot {
 	uint32_t	 count;
 };
 
-/* host_of() : the address part of "ip:port" into out; 0 or -1. */
-static int
-host_of(const char *peer, char out[48])
-{
-	const char	*c = strrchr(peer, ':');
-	size_t		 n;
-
-	if (c == NULL || c == peer)
-		return -1;
-	n = (size_t)(c - peer);
-	if (n >= 48)
-		return -1;
-	memcpy(out, peer, n);
-	out[n] = '\0';
-	return 0;
-}
-
 static uint32_t
 hash(const char *s)
 {
@@ -70,7 +53,8 @@ px_client_take(struct px_ctx *ctx, const char *peer)
 	char			 host[48];
 	size_t			 i;
 
-	if (ctx->cfg->client_conns == 0 || host_of(peer, host) == -1)
+	if (ctx->cfg->client_conns == 0 ||
+	    px_peer_host(peer, host, sizeof(host)) == -1)
 		return 0;
 	if (ctx->clients == NULL && (ctx->clients = calloc(PX_CLIENTS_SLOTS,
 	    sizeof(struct px_client_slot))) == NULL)
@@ -106,7 +90,7 @@ px_client_drop(struct px_ctx *ctx, const char *peer)
 	char			 host[48];
 	size_t			 i, j, k;
 
-	if (t == NULL || host_of(peer, host) == -1)
+	if (t == NULL || px_peer_host(peer, host, sizeof(host)) == -1)
 		return;
 	i = find(t, host);
 	if (t[i].host[0] == '\0' || --t[i].count > 0)
