@@ -9,6 +9,8 @@ pkgs="build-essential pkg-config meson ninja-build clang libevent-dev libssl-dev
 # The test suite drives the real npm client; Debian's nodejs only when no
 # node is installed (a NodeSource node already carries npm).
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
+# tests/integration/metrics: promtool (check metrics, check rules).
+pkgs="$pkgs prometheus"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs nginx-light wrk"
 fi

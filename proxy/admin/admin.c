@@ -3,9 +3,11 @@
  * loopback by default; plain http only) by the same connection code as
  * the gate, never forwarded upstream:
  *   GET /-/pubgate/health	 {"status": "ok", ...}, no token needed;
- *   GET /-/pubgate/metrics	 Prometheus text: requests by kind and status
- *				 class, publishes by verdict, bytes, upstream
- *				 errors, inspection seconds histogram;
+ *   GET /-/pubgate/metrics	 Prometheus text (`promtool check metrics`
+ *				 clean): requests by kind and status class,
+ *				 publishes by verdict, bytes, upstream errors,
+ *				 inspection seconds histogram, build, policy
+ *				 hash, last reload, process_* figures;
  *   GET /-/pubgate/decisions	 the decision log as JSON (the `pubgate log`
  *				 query: blocked=1, since=<ms>, package=<glob>,
  *				 scope=@x, limit=N).
@@ -13,10 +15,15 @@
  * `admin.token_file` is set (compared in constant time; the token is read
  * at startup and on SIGHUP).  Counters live in struct px_ctx.
  */
+#include <sys/resource.h>
+#include <sys/time.h>
+
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
@@ -159,6 +166,105 @@ reply(struct px_conn *conn, int status, const char *ctype, const char *body,
 	conn->resp_head_sent = 1;
 }
 
+/*
+ * ops_metrics() : what runs: the build, the policy in force (its SHA-256
+ * as a label), and the last SIGHUP reload (a start counts as a good one).
+ */
+static void
+ops_metrics(const struct px_ctx *ctx, FILE *f)
+{
+	fprintf(f, "# HELP pubgate_build_info The running build (always 1).\n"
+	    "# TYPE pubgate_build_info gauge\n"
+	    "pubgate_build_info{version=\"%s\"} 1\n"
+	    "# HELP pubgate_policy_info The policy in force (always 1): "
+	    "SHA-256 of its text, file or embedded.\n"
+	    "# TYPE pubgate_policy_info gauge\n"
+	    "pubgate_policy_info{sha256=\"%s\",source=\"%s\"} 1\n"
+	    "# HELP pubgate_policy_rules Rules of the policy in force.\n"
+	    "# TYPE pubgate_policy_rules gauge\n"
+	    "pubgate_policy_rules %zu\n"
+	    "# HELP pubgate_config_last_reload_successful Whether the last "
+	    "reload (SIGHUP) loaded everything: policy, token, TLS, CA.\n"
+	    "# TYPE pubgate_config_last_reload_successful gauge\n"
+	    "pubgate_config_last_reload_successful %d\n"
+	    "# HELP pubgate_config_last_reload_success_timestamp_seconds "
+	    "Time of the last good reload, or of the start.\n"
+	    "# TYPE pubgate_config_last_reload_success_timestamp_seconds "
+	    "gauge\n"
+	    "pubgate_config_last_reload_success_timestamp_seconds %.3f\n"
+	    "# HELP pubgate_config_reloads_total Reloads (SIGHUP) by result.\n"
+	    "# TYPE pubgate_config_reloads_total counter\n"
+	    "pubgate_config_reloads_total{result=\"ok\"} %llu\n"
+	    "pubgate_config_reloads_total{result=\"fail\"} %llu\n",
+	    PUBGATE_VERSION, ctx->policy_sha256[0] ? ctx->policy_sha256 :
+	    "unknown", ctx->cfg->policy[0] ? "file" : "embedded",
+	    ctx->policy ? pol_policy_nrules(ctx->policy) : 0,
+	    ctx->reload_ok, (double)ctx->reload_ok_ms / 1000.0,
+	    (unsigned long long)ctx->nreloads[1],
+	    (unsigned long long)ctx->nreloads[0]);
+}
+
+/*
+ * process_metrics() : the standard process_* family of Prometheus
+ * clients, for this process (worker 0 with `workers:` > 1): CPU from
+ * getrusage(), memory from /proc/self/statm, descriptors counted in
+ * /proc/self/fd.  A /proc that cannot be read leaves its lines out.
+ */
+static void
+process_metrics(const struct px_ctx *ctx, FILE *f)
+{
+	struct rusage	 ru;
+	struct rlimit	 rl;
+	unsigned long	 vsz, rss;
+	long		 page = sysconf(_SC_PAGESIZE);
+	FILE		*sf;
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 nfd = 0;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		fprintf(f, "# HELP process_cpu_seconds_total User and system "
+		    "CPU time spent.\n"
+		    "# TYPE process_cpu_seconds_total counter\n"
+		    "process_cpu_seconds_total %.3f\n",
+		    (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+		    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	if ((sf = fopen("/proc/self/statm", "r")) != NULL) {
+		if (fscanf(sf, "%lu %lu", &vsz, &rss) == 2 && page > 0)
+			fprintf(f, "# HELP process_resident_memory_bytes "
+			    "Resident memory size.\n"
+			    "# TYPE process_resident_memory_bytes gauge\n"
+			    "process_resident_memory_bytes %llu\n"
+			    "# HELP process_virtual_memory_bytes Virtual "
+			    "memory size.\n"
+			    "# TYPE process_virtual_memory_bytes gauge\n"
+			    "process_virtual_memory_bytes %llu\n",
+			    (unsigned long long)rss * (unsigned long long)page,
+			    (unsigned long long)vsz * (unsigned long long)page);
+		fclose(sf);
+	}
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				nfd++;
+		closedir(d);
+		/* Less the one opendir() held. */
+		fprintf(f, "# HELP process_open_fds Open file descriptors.\n"
+		    "# TYPE process_open_fds gauge\nprocess_open_fds %zu\n",
+		    nfd > 0 ? nfd - 1 : 0);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		fprintf(f, "# HELP process_max_fds Limit of open file "
+		    "descriptors.\n# TYPE process_max_fds gauge\n"
+		    "process_max_fds %llu\n", rl.rlim_cur == RLIM_INFINITY ?
+		    0ULL : (unsigned long long)rl.rlim_cur);
+	fprintf(f, "# HELP process_start_time_seconds Start time of the "
+	    "process since the Unix epoch.\n"
+	    "# TYPE process_start_time_seconds gauge\n"
+	    "process_start_time_seconds %.3f\n",
+	    (double)ctx->start_ms / 1000.0);
+}
+
 static void
 metrics(struct px_conn *conn, FILE *f)
 {
@@ -187,12 +293,18 @@ metrics(struct px_conn *conn, FILE *f)
 	for (i = 0; i < m->nrules; i++)
 		fprintf(f, "pubgate_denials_by_rule_total{rule=\"%s\"} %llu\n",
 		    m->rules[i].rule, (unsigned long long)m->rules[i].n);
-	fprintf(f, "# TYPE pubgate_bytes_in_total counter\n"
-	    "pubgate_bytes_in_total %llu\n"
-	    "# TYPE pubgate_bytes_out_total counter\n"
-	    "pubgate_bytes_out_total %llu\n"
+	fprintf(f, "# HELP pubgate_received_bytes_total Bytes received from "
+	    "clients (heads and bodies).\n"
+	    "# TYPE pubgate_received_bytes_total counter\n"
+	    "pubgate_received_bytes_total %llu\n"
+	    "# HELP pubgate_sent_bytes_total Bytes sent to clients.\n"
+	    "# TYPE pubgate_sent_bytes_total counter\n"
+	    "pubgate_sent_bytes_total %llu\n"
+	    "# HELP pubgate_upstream_errors_total Requests answered 502/504 "
+	    "because the upstream failed.\n"
 	    "# TYPE pubgate_upstream_errors_total counter\n"
 	    "pubgate_upstream_errors_total %llu\n"
+	    "# HELP pubgate_connections Client connections open now.\n"
 	    "# TYPE pubgate_connections gauge\npubgate_connections %zu\n",
 	    (unsigned long long)m->bytes_in, (unsigned long long)m->bytes_out,
 	    (unsigned long long)m->upstream_errors, conn->ctx->nconns);
@@ -226,6 +338,8 @@ metrics(struct px_conn *conn, FILE *f)
 	    (unsigned long long)m->inspect_count);
 	px_resolve_metrics(conn->ctx, f);
 	px_egress_metrics(conn->ctx, f);
+	ops_metrics(conn->ctx, f);
+	process_metrics(conn->ctx, f);
 }
 
 void

@@ -11,10 +11,15 @@
  *                   requests in flight keep the policy they started with;
  *   SIGTERM/SIGINT  stop accepting, finish the requests in flight
  *                   (at most PX_DRAIN_TIMEOUT_MS), exit 0.
+ * Under systemd's Type=notify ($NOTIFY_SOCKET set) it says READY=1 once
+ * the listeners are bound, RELOADING=1 and READY=1 around a reload and
+ * STOPPING=1 at SIGTERM (px_notify(): the datagram protocol, no
+ * libsystemd).
  * With -n it only checks the settings, the policy and the TLS files.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -24,14 +29,17 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "store.h"
@@ -55,24 +63,157 @@ serve_usage(FILE *f)
 }
 
 /*
+ * px_notify() : one message of systemd's notify protocol (sd_notify(3),
+ * written here: one datagram of "KEY=VALUE" lines to the AF_UNIX socket
+ * named by $NOTIFY_SOCKET; '@' starts an abstract name).  No socket set
+ * (not under Type=notify) is no-op; a failed send is logged, never fatal.
+ */
+static void
+px_notify(const char *msg)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	size_t			 plen;
+	int			 fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	if ((plen = strlen(path)) >= sizeof(sun.sun_path)) {
+		px_log_warnx("event=notify-failed error=\"NOTIFY_SOCKET too "
+		    "long\"");
+		return;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, plen);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    sendto(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT,
+	    (struct sockaddr *)&sun, (socklen_t)(offsetof(struct sockaddr_un,
+	    sun_path) + plen)) == -1)
+		px_log_warn("event=notify-failed socket=%s", path);
+	else
+		px_log_debug("event=notified what=%.*s", (int)strcspn(msg,
+		    "\n"), msg);
+	if (fd != -1)
+		close(fd);
+}
+
+/* notify_reloading() : RELOADING=1 with the time systemd 253+ asks for. */
+static void
+notify_reloading(void)
+{
+	struct timespec	 ts;
+	char		 msg[80];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL);
+	px_notify(msg);
+}
+
+/*
+ * ready() : this process is serving (after start or a reload).  Alone,
+ * it tells systemd READY=1; as one of `workers:` it tells the supervisor
+ * (a queued real-time signal, one per event), which tells systemd once
+ * every worker has answered.
+ */
+static void
+ready(const struct px_cfg *cfg)
+{
+	if (cfg->workers > 1)
+		kill(getppid(), SIGRTMIN);
+	else
+		px_notify("READY=1\nSTATUS=serving");
+}
+
+/* wall_ms() : the wall clock in ms (metrics' timestamps). */
+static int64_t
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * read_policy() : the policy file's bytes (malloc'd, *len) or NULL when
+ * it cannot be read whole within PX_POLICY_READ_MAX; the loader then
+ * opens it itself and says why.  One reading feeds both the SHA-256 and
+ * the loader, so the hash is that of the policy in force.
+ */
+#define PX_POLICY_READ_MAX	(4u << 20)	/* over policy/'s own cap */
+static char *
+read_policy(const char *path, size_t *len)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if ((buf = malloc(PX_POLICY_READ_MAX + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, PX_POLICY_READ_MAX + 1, f);
+	if (ferror(f) || n > PX_POLICY_READ_MAX) {
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* sha256_hex() : hex SHA-256 of buf into out[65] ("" on failure). */
+static void
+sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0, i;
+
+	out[0] = '\0';
+	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		return;
+	for (i = 0; i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/*
  * load_policy() : the policy file, or the embedded strict policy when
- * path is empty.  Returns a reference, or NULL with each error written to
- * stderr (as log lines when as_log).
+ * path is empty.  Returns a reference and the SHA-256 of its text in
+ * sha (hex), or NULL with each error written to stderr (as log lines
+ * when as_log).
  */
 static struct pol_policy *
-load_policy(const char *path, int as_log)
+load_policy(const char *path, int as_log, char sha[65])
 {
 	struct pol_errors	*errs;
 	struct pol_policy	*p;
 	char			 line[POL_ERRMSG_MAX + 300];
-	size_t			 i;
+	const char		*text;
+	char			*buf = NULL;
+	size_t			 i, len = 0;
 
+	sha[0] = '\0';
 	if ((errs = calloc(1, sizeof(*errs))) == NULL)
 		return NULL;
-	if (path[0] != '\0')
-		p = pol_load_file(path, errs);
-	else
-		p = pol_load_default(errs);
+	if (path[0] == '\0') {
+		text = pol_default_policy_text(&len);
+		if ((p = pol_load_default(errs)) != NULL)
+			sha256_hex(text, len, sha);
+	} else if ((buf = read_policy(path, &len)) != NULL) {
+		if ((p = pol_load_buf(path, buf, len, errs)) != NULL)
+			sha256_hex(buf, len, sha);
+		free(buf);
+	} else
+		p = pol_load_file(path, errs);	/* it says what failed */
 	if (p == NULL) {
 		for (i = 0; i < errs->count && i < POL_ERRORS_MAX; i++) {
 			pol_errors_format(errs, i, line, sizeof(line));
@@ -194,6 +335,8 @@ px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
 	TAILQ_INIT(&ctx->pool);
 	ctx->cfg = cfg;
 	ctx->policy = pol;
+	ctx->start_ms = ctx->reload_ok_ms = wall_ms();
+	ctx->reload_ok = 1;
 	if (RAND_bytes((unsigned char *)&ctx->boot, sizeof(ctx->boot)) != 1)
 		ctx->boot = (uint32_t)getpid();
 	if ((ctx->base = event_base_new()) == NULL)
@@ -287,33 +430,41 @@ px_ctx_free(struct px_ctx *ctx)
 
 /*
  * reload() : SIGHUP.  A new policy or TLS context replaces the old one
- * only when it loaded; every error is logged.
+ * only when it loaded; every error is logged.  systemd hears RELOADING=1
+ * before and READY=1 after; the metrics keep the result.
  */
 static void
 reload(struct px_ctx *ctx)
 {
 	struct pol_policy	*p;
 	SSL_CTX			*ssl;
-	char			 err[600];
+	char			 err[600], sha[65];
 	size_t			 i;
+	int			 ok = 1;
 
+	if (ctx->cfg->workers <= 1)
+		notify_reloading();
 	px_log_info("event=reload");
 	if (ctx->cfg->policy[0] != '\0') {
-		if ((p = load_policy(ctx->cfg->policy, 1)) == NULL)
+		if ((p = load_policy(ctx->cfg->policy, 1, sha)) == NULL) {
 			px_log_warnx("event=reload-failed what=policy file=%s "
 			    "action=kept-old", ctx->cfg->policy);
-		else {
+			ok = 0;
+		} else {
 			pol_policy_unref(ctx->policy);
 			ctx->policy = p;
+			memcpy(ctx->policy_sha256, sha, sizeof(sha));
 			px_log_info("event=reloaded what=policy file=%s "
-			    "rules=%zu", ctx->cfg->policy,
-			    pol_policy_nrules(p));
+			    "rules=%zu sha256=%s", ctx->cfg->policy,
+			    pol_policy_nrules(p), sha);
 		}
 	}
 	if (ctx->cfg->admin_token_file[0] != '\0' &&
-	    px_admin_load_token(ctx) == -1)
+	    px_admin_load_token(ctx) == -1) {
 		px_log_warnx("event=reload-failed what=admin-token "
 		    "action=kept-old");
+		ok = 0;
+	}
 	for (i = 0; i < ctx->nlisteners; i++) {
 		struct px_listener *l = &ctx->listeners[i];
 
@@ -325,6 +476,7 @@ reload(struct px_ctx *ctx)
 			px_log_warnx("event=reload-failed what=tls url=%s "
 			    "error=\"%s\" action=kept-old", l->cfg->url,
 			    px_log_quote(err, sizeof(err), err));
+			ok = 0;
 			continue;
 		}
 		/* Connections hold their own reference (SSL_new). */
@@ -332,7 +484,13 @@ reload(struct px_ctx *ctx)
 		l->ssl = ssl;
 		px_log_info("event=reloaded what=tls url=%s", l->cfg->url);
 	}
-	px_egress_reload(ctx);
+	if (px_egress_reload(ctx) == -1)
+		ok = 0;
+	ctx->reload_ok = ok;
+	ctx->nreloads[ok]++;
+	if (ok)
+		ctx->reload_ok_ms = wall_ms();
+	ready(ctx->cfg);
 }
 
 static void
@@ -356,6 +514,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	px_log_info("event=drain signal=%s open=%zu",
 	    sig == SIGTERM ? "TERM" : "INT", ctx->nconns);
+	if (ctx->cfg->workers <= 1)
+		px_notify("STOPPING=1");
 	if (ctx->draining) {
 		event_base_loopexit(ctx->base, NULL);	/* second signal */
 		return;
@@ -593,7 +753,7 @@ open_audit(struct px_ctx *ctx, FILE **jsonl)
  * code.
  */
 static int
-serve_one(struct px_cfg *cfg, struct pol_policy *pol)
+serve_one(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 {
 	struct px_ctx	 ctx;
 	FILE		*jsonl = NULL;
@@ -607,6 +767,7 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol)
 		px_ctx_free(&ctx);
 		return 2;
 	}
+	snprintf(ctx.policy_sha256, sizeof(ctx.policy_sha256), "%s", sha);
 	ctx.ev_hup = evsignal_new(ctx.base, SIGHUP, signal_cb, &ctx);
 	ctx.ev_term = evsignal_new(ctx.base, SIGTERM, signal_cb, &ctx);
 	ctx.ev_int = evsignal_new(ctx.base, SIGINT, signal_cb, &ctx);
@@ -620,6 +781,7 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol)
 	px_log_info("event=started version=%s worker=%d upstream=%s "
 	    "policy=%s db=%s", PUBGATE_VERSION, cfg->worker, cfg->upstream,
 	    cfg->policy[0] ? cfg->policy : "(embedded strict)", cfg->db);
+	ready(cfg);	/* the listeners are bound, the store is open */
 	event_base_dispatch(ctx.base);
 	px_log_info("event=stopped worker=%d requests=%llu "
 	    "publishes_allowed=%llu publishes_denied=%llu", cfg->worker,
@@ -636,7 +798,7 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol)
 
 /* spawn() : forks worker i; its pid, or -1. */
 static pid_t
-spawn(struct px_cfg *cfg, struct pol_policy *pol, int i,
+spawn(struct px_cfg *cfg, struct pol_policy *pol, const char *sha, int i,
     const sigset_t *oldmask)
 {
 	pid_t	 pid;
@@ -648,7 +810,7 @@ spawn(struct px_cfg *cfg, struct pol_policy *pol, int i,
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		cfg->worker = i;
-		_exit(serve_one(cfg, pol_policy_ref(pol)));
+		_exit(serve_one(cfg, pol_policy_ref(pol), sha));
 	}
 	return pid;
 }
@@ -659,14 +821,17 @@ spawn(struct px_cfg *cfg, struct pol_policy *pol, int i,
  * through SO_REUSEPORT; worker 0 also serves egress and admin), passes
  * SIGHUP, SIGTERM and SIGINT on, restarts a worker that dies (at most
  * once a second) and exits when every worker has stopped after SIGTERM.
+ * systemd hears READY=1 once every worker has said it serves (SIGRTMIN,
+ * queued: one per worker), RELOADING=1 at SIGHUP and READY=1 when every
+ * live worker has reloaded, STOPPING=1 at SIGTERM.
  * Takes ownership of pol.  Returns the exit code.
  */
 static int
-supervise(struct px_cfg *cfg, struct pol_policy *pol)
+supervise(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 {
 	pid_t		 pids[PX_WORKERS_MAX];
 	sigset_t	 set, old;
-	int		 i, sig, st, stopping = 0, alive, rv = 0;
+	int		 i, sig, st, stopping = 0, alive, rv = 0, awaited;
 	pid_t		 pid;
 	uint64_t	 last_spawn = 0;
 
@@ -675,9 +840,11 @@ supervise(struct px_cfg *cfg, struct pol_policy *pol)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGRTMIN);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	awaited = cfg->workers;	/* ready signals before READY=1 */
 	for (i = 0; i < cfg->workers; i++)
-		if ((pids[i] = spawn(cfg, pol, i, &old)) == -1)
+		if ((pids[i] = spawn(cfg, pol, sha, i, &old)) == -1)
 			stopping = 1;
 	px_log_info("event=supervising workers=%d", cfg->workers);
 	for (;;) {
@@ -695,15 +862,24 @@ supervise(struct px_cfg *cfg, struct pol_policy *pol)
 		}
 		if (sigwait(&set, &sig) != 0)
 			continue;
+		if (sig == SIGRTMIN) {
+			if (awaited > 0 && --awaited == 0 && !stopping)
+				px_notify("READY=1\nSTATUS=serving");
+			continue;
+		}
 		if (sig == SIGHUP) {
+			notify_reloading();
+			awaited = alive;
 			for (i = 0; i < cfg->workers; i++)
 				if (pids[i] > 0)
 					kill(pids[i], SIGHUP);
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT) {
-			if (stopping == 0)
+			if (stopping == 0) {
+				px_notify("STOPPING=1");
 				stopping = 1;
+			}
 			continue;
 		}
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
@@ -713,6 +889,9 @@ supervise(struct px_cfg *cfg, struct pol_policy *pol)
 			if (i == cfg->workers)
 				continue;
 			pids[i] = 0;
+			/* A dead worker will not answer. */
+			if (awaited > 0 && --awaited == 0 && !stopping)
+				px_notify("READY=1\nSTATUS=serving");
 			if (stopping)
 				continue;
 			px_log_warnx("event=worker-died worker=%d status=%d",
@@ -728,7 +907,7 @@ supervise(struct px_cfg *cfg, struct pol_policy *pol)
 			if (px_now_ms() - last_spawn < 1000)
 				sleep(1);
 			last_spawn = px_now_ms();
-			pids[i] = spawn(cfg, pol, i, &old);
+			pids[i] = spawn(cfg, pol, sha, i, &old);
 			if (pids[i] == -1)
 				pids[i] = 0;
 		}
@@ -765,6 +944,7 @@ px_serve_main(int argc, char *argv[])
 	struct px_cfg_flags	 fl;
 	struct pol_policy	*pol = NULL;
 	const char		*cfgfile = NULL;
+	char			 sha[65];
 	int			 ch, check = 0, rv = 2;
 	size_t			 i;
 
@@ -836,7 +1016,7 @@ px_serve_main(int argc, char *argv[])
 		int	 tls_ok[PX_LISTEN_MAX], up_ok, eg_ok, bad;
 
 		bad = (int)errs->count;
-		if ((pol = load_policy(cfg->policy, 0)) == NULL)
+		if ((pol = load_policy(cfg->policy, 0, sha)) == NULL)
 			bad++;
 		bad += check_files(cfg, tls_ok, &up_ok, &eg_ok);
 		bad += check_tls(cfg, tls_ok, up_ok, eg_ok);
@@ -847,14 +1027,14 @@ px_serve_main(int argc, char *argv[])
 		rv = 0;
 		goto out;
 	}
-	if ((pol = load_policy(cfg->policy, 0)) == NULL)
+	if ((pol = load_policy(cfg->policy, 0, sha)) == NULL)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	if (cfg->workers > 1)
-		rv = supervise(cfg, pol);
+		rv = supervise(cfg, pol, sha);
 	else
-		rv = serve_one(cfg, pol);
+		rv = serve_one(cfg, pol, sha);
 	pol = NULL;	/* the serving code dropped it */
 out:
 	pol_policy_unref(pol);

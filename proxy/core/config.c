@@ -248,6 +248,59 @@ get_str(struct cfg_walk *w, yaml_node_t *n, const char *key, char *dst,
 	return 0;
 }
 
+/*
+ * px_cfg_path() : a file path setting: "$CREDENTIALS_DIRECTORY/name" (or
+ * "${CREDENTIALS_DIRECTORY}/name") names a credential systemd passed with
+ * LoadCredential=, under the directory that variable holds; any other
+ * text is taken as written.  0, or -1 and why.
+ */
+int
+px_cfg_path(const char *s, char *dst, size_t len, const char **why)
+{
+	static const char *const pfx[] = { "$CREDENTIALS_DIRECTORY/",
+	    "${CREDENTIALS_DIRECTORY}/" };
+	const char	*dir;
+	size_t		 i, pl;
+
+	for (i = 0; i < 2; i++) {
+		pl = strlen(pfx[i]);
+		if (strncmp(s, pfx[i], pl) != 0)
+			continue;
+		if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL ||
+		    dir[0] != '/') {
+			*why = "$CREDENTIALS_DIRECTORY is not set (systemd sets "
+			    "it for a unit with LoadCredential=)";
+			return -1;
+		}
+		if ((size_t)snprintf(dst, len, "%s/%s", dir, s + pl) >= len) {
+			*why = "value too long";
+			return -1;
+		}
+		return 0;
+	}
+	if ((size_t)snprintf(dst, len, "%s", s) >= len) {
+		*why = "value too long";
+		return -1;
+	}
+	return 0;
+}
+
+/* get_path() : a file path setting into dst (px_cfg_path()); 0 or -1. */
+static int
+get_path(struct cfg_walk *w, yaml_node_t *n, const char *key, char *dst,
+    size_t len)
+{
+	const char	*s, *why;
+
+	if ((s = scalar(w, n, key)) == NULL)
+		return -1;
+	if (px_cfg_path(s, dst, len, &why) == -1) {
+		node_err(w, n, "%s: %s", key, why);
+		return -1;
+	}
+	return 0;
+}
+
 /* get_bool() : true or false (YAML 1.2's spelling only); 0 or -1. */
 static int
 get_bool(struct cfg_walk *w, yaml_node_t *n, const char *key, int *out)
@@ -378,11 +431,11 @@ walk_listen_one(struct cfg_walk *w, yaml_node_t *n)
 				at(w, v, w->cfg->at.listen[w->cfg->nlisten - 1]);
 			}
 		} else if (strcmp(key, "cert") == 0)
-			get_str(w, v, "listen.cert", l->cert, sizeof(l->cert));
+			get_path(w, v, "listen.cert", l->cert, sizeof(l->cert));
 		else if (strcmp(key, "key") == 0)
-			get_str(w, v, "listen.key", l->key, sizeof(l->key));
+			get_path(w, v, "listen.key", l->key, sizeof(l->key));
 		else if (strcmp(key, "chain") == 0)
-			get_str(w, v, "listen.chain", l->chain,
+			get_path(w, v, "listen.chain", l->chain,
 			    sizeof(l->chain));
 		else if (strcmp(key, "proxy_protocol") == 0)
 			get_bool(w, v, "listen.proxy_protocol",
@@ -596,7 +649,7 @@ walk_admin(struct cfg_walk *w, yaml_node_t *n)
 			    sizeof(w->cfg->admin_listen));
 			at(w, v, w->cfg->at.admin);
 		} else if (strcmp(key, "token_file") == 0) {
-			get_str(w, v, "admin.token_file",
+			get_path(w, v, "admin.token_file",
 			    w->cfg->admin_token_file,
 			    sizeof(w->cfg->admin_token_file));
 			at(w, v, w->cfg->at.token_file);
@@ -631,7 +684,7 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 		} else if (strcmp(key, "allow_insecure_upstream") == 0)
 			get_bool(w, v, key, &c->allow_insecure_upstream);
 		else if (strcmp(key, "upstream_ca") == 0) {
-			get_str(w, v, key, c->upstream_ca,
+			get_path(w, v, key, c->upstream_ca,
 			    sizeof(c->upstream_ca));
 			at(w, v, c->at.upstream_ca);
 		} else if (strcmp(key, "policy") == 0) {

@@ -249,6 +249,11 @@ int	px_cfg_apply(struct px_cfg *, const struct px_cfg_flags *,
 	    struct px_cfg_errs *);
 /* px_cfg_parse_url() : "http[s]://host[:port][/prefix]"; 0 or -1 + why. */
 int	px_cfg_parse_url(const char *, struct px_url *, const char **why);
+/*
+ * px_cfg_path() : a file path setting, "$CREDENTIALS_DIRECTORY/x" read
+ * under systemd's credentials directory; 0, or -1 and why.
+ */
+int	px_cfg_path(const char *, char *, size_t, const char **why);
 /* px_cfg_loopback() : whether host (of a URL) names this machine. */
 int	px_cfg_loopback(const char *host);
 void	px_cfg_err(struct px_cfg_errs *, const char *fmt, ...)
@@ -331,6 +336,12 @@ struct px_ctx {
 	void			*clients;	/* limit.c's table */
 	size_t			 nclients;
 	uint64_t		 client_cap_log_ms;
+	/* Operations (serve.c sets them; admin.c's metrics show them). */
+	char			 policy_sha256[65];	/* hex, "" unknown */
+	int64_t			 start_ms;	/* wall clock, ms */
+	int64_t			 reload_ok_ms;	/* last good reload/start */
+	int			 reload_ok;	/* the last reload's result */
+	uint64_t		 nreloads[2];	/* failed, succeeded */
 };
 
 /* ------------------------------------------------------------ http.c */
@@ -754,8 +765,11 @@ int	px_egress_request(struct px_conn *, int *status, const char **text);
 /* px_egress_conn_end() : px_conn_close()'s hook: access line, slot, free. */
 void	px_egress_conn_end(struct px_conn *);
 void	px_egress_stats(const struct px_ctx *, struct px_egress_stats *);
-/* px_egress_reload() : SIGHUP: a new CA and leaf cache, or the old kept. */
-void	px_egress_reload(struct px_ctx *);
+/*
+ * px_egress_reload() : SIGHUP: a new CA and leaf cache, or the old kept
+ * (-1, logged).  0 when loaded or egress is off.
+ */
+int	px_egress_reload(struct px_ctx *);
 /* px_egress_metrics() : egress lines of /-/pubgate/metrics (if on). */
 void	px_egress_metrics(const struct px_ctx *, FILE *);
 /* px_egress_check() : for -n: the CA and leaf minting work; 0 or -1 + err. */

@@ -1332,7 +1332,7 @@ load_ca(const struct px_egress_cfg *ec, struct cert_ca **ca,
 	return -1;
 }
 
-void
+int
 px_egress_reload(struct px_ctx *ctx)
 {
 	struct px_egress	*eg = ctx->egress;
@@ -1341,11 +1341,11 @@ px_egress_reload(struct px_ctx *ctx)
 	struct cert_cache	*cache;
 
 	if (eg == NULL)
-		return;
+		return 0;
 	if (load_ca(eg->cfg, &ca, &mint, &cache) == -1) {
 		px_log_warnx("event=reload-failed what=egress-ca file=%s "
 		    "action=kept-old", eg->cfg->ca_cert);
-		return;
+		return -1;
 	}
 	/* Handshakes in flight hold their own references (cache.c). */
 	cert_cache_free(eg->cache);
@@ -1355,6 +1355,7 @@ px_egress_reload(struct px_ctx *ctx)
 	eg->mint = mint;
 	eg->cache = cache;
 	px_log_info("event=reloaded what=egress-ca file=%s", eg->cfg->ca_cert);
+	return 0;
 }
 
 int
@@ -1485,10 +1486,14 @@ px_egress_metrics(const struct px_ctx *ctx, FILE *f)
 	    "# TYPE pubgate_egress_leaf_cache_total counter\n"
 	    "pubgate_egress_leaf_cache_total{result=\"hit\"} %llu\n"
 	    "pubgate_egress_leaf_cache_total{result=\"miss\"} %llu\n"
+	    "# HELP pubgate_egress_leaf_cache_evictions_total Minted leaves "
+	    "dropped from the full cache.\n"
 	    "# TYPE pubgate_egress_leaf_cache_evictions_total counter\n"
 	    "pubgate_egress_leaf_cache_evictions_total %llu\n"
-	    "# TYPE pubgate_egress_leaf_cache_size gauge\n"
-	    "pubgate_egress_leaf_cache_size %zu\n"
+	    "# HELP pubgate_egress_leaf_cache_entries Minted leaves held.\n"
+	    "# TYPE pubgate_egress_leaf_cache_entries gauge\n"
+	    "pubgate_egress_leaf_cache_entries %zu\n"
+	    "# HELP pubgate_egress_tunnels CONNECT tunnels open now.\n"
 	    "# TYPE pubgate_egress_tunnels gauge\n"
 	    "pubgate_egress_tunnels %zu\n",
 	    (unsigned long long)eg->nverdict[0],
@@ -1593,6 +1598,19 @@ w_str(struct eg_walk *w, yaml_node_t *n, const char *key, char *dst,
 		return;
 	}
 	snprintf(dst, len, "%s", s);
+}
+
+/* w_path() : a file path setting (px_cfg_path(): credentials). */
+static void
+w_path(struct eg_walk *w, yaml_node_t *n, const char *key, char *dst,
+    size_t len)
+{
+	const char	*s, *why;
+
+	if ((s = w_scalar(w, n, key)) == NULL)
+		return;
+	if (px_cfg_path(s, dst, len, &why) == -1)
+		w_err(w, n, "%s: %s", key, why);
 }
 
 /* w_uint() : a plain unsigned number within [min, max]; 0 or -1. */
@@ -1835,11 +1853,11 @@ px_egress_cfg_walk(struct px_cfg *cfg, struct px_cfg_errs *errs,
 		if (strcmp(key, "listen") == 0)
 			w_str(&w, v, key, w.ec->listen, sizeof(w.ec->listen));
 		else if (strcmp(key, "ca_cert") == 0)
-			w_str(&w, v, key, w.ec->ca_cert, sizeof(w.ec->ca_cert));
+			w_path(&w, v, key, w.ec->ca_cert, sizeof(w.ec->ca_cert));
 		else if (strcmp(key, "ca_key") == 0)
-			w_str(&w, v, key, w.ec->ca_key, sizeof(w.ec->ca_key));
+			w_path(&w, v, key, w.ec->ca_key, sizeof(w.ec->ca_key));
 		else if (strcmp(key, "ca_chain") == 0)
-			w_str(&w, v, key, w.ec->ca_chain,
+			w_path(&w, v, key, w.ec->ca_chain,
 			    sizeof(w.ec->ca_chain));
 		else if (strcmp(key, "intercept") == 0 ||
 		    strcmp(key, "tunnel") == 0 ||

@@ -317,6 +317,63 @@ test_log_values(void **state)
 	    "\"a b c\"");
 }
 
+/*
+ * Paths may name systemd credentials: $CREDENTIALS_DIRECTORY/x is read
+ * under that directory; unset, it is an error at the value's line:col.
+ */
+static void
+test_credentials_paths(void **state)
+{
+	static const char doc[] =
+	    "listen:\n"
+	    "  - url: https://127.0.0.1:8443\n"
+	    "    cert: /etc/pubgate/cert.pem\n"
+	    "    key: $CREDENTIALS_DIRECTORY/tls-key\n"
+	    "admin:\n"
+	    "  listen: http://127.0.0.1:9100\n"
+	    "  token_file: ${CREDENTIALS_DIRECTORY}/admin-token\n"
+	    "egress:\n"
+	    "  listen: http://127.0.0.1:3128\n"
+	    "  ca_cert: /etc/pubgate/ca.pem\n"
+	    "  ca_key: $CREDENTIALS_DIRECTORY/ca-key\n";
+	struct px_cfg		 cfg;
+	struct px_cfg_errs	 e;
+	char			 out[64];
+	const char		*why;
+
+	(void)state;
+	setenv("CREDENTIALS_DIRECTORY", "/run/credentials/pubgate.service",
+	    1);
+	memset(&e, 0, sizeof(e));
+	px_cfg_defaults(&cfg);
+	assert_int_equal(px_cfg_load_buf(&cfg, "c.yaml", doc, sizeof(doc) - 1,
+	    &e), 0);
+	assert_string_equal(cfg.listen[0].key,
+	    "/run/credentials/pubgate.service/tls-key");
+	assert_string_equal(cfg.listen[0].cert, "/etc/pubgate/cert.pem");
+	assert_string_equal(cfg.admin_token_file,
+	    "/run/credentials/pubgate.service/admin-token");
+	assert_string_equal(cfg.egress.ca_key,
+	    "/run/credentials/pubgate.service/ca-key");
+	assert_int_equal(px_cfg_path("$CREDENTIALS_DIRECTORY/a-rather-long-"
+	    "credential-name-that-will-not-fit", out, sizeof(out), &why), -1);
+	assert_int_equal(px_cfg_path("/x/$CREDENTIALS_DIRECTORY/y", out,
+	    sizeof(out), &why), 0);
+	assert_string_equal(out, "/x/$CREDENTIALS_DIRECTORY/y");
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	memset(&e, 0, sizeof(e));
+	px_cfg_defaults(&cfg);
+	assert_int_equal(px_cfg_load_buf(&cfg, "c.yaml", doc, sizeof(doc) - 1,
+	    &e), -1);
+	assert_int_equal(e.count, 3);
+	assert_true(has_err(&e, "c.yaml:4:10: listen.key: $CREDENTIALS_"
+	    "DIRECTORY is not set"));
+	assert_true(has_err(&e, "c.yaml:7:15: admin.token_file: "
+	    "$CREDENTIALS_DIRECTORY is not set"));
+	assert_true(has_err(&e, "ca_key: $CREDENTIALS_DIRECTORY is not set"));
+}
+
 int
 main(void)
 {
@@ -329,6 +386,7 @@ main(void)
 		cmocka_unit_test(test_errors_name_origin),
 		cmocka_unit_test(test_insecure_upstream),
 		cmocka_unit_test(test_log_values),
+		cmocka_unit_test(test_credentials_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
