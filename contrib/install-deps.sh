@@ -11,6 +11,8 @@ pkgs="build-essential pkg-config meson ninja-build clang libevent-dev libssl-dev
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 # tests/integration/metrics: promtool (check metrics, check rules).
 pkgs="$pkgs prometheus"
+# tests/cli/deb (contrib/deb.sh): dpkg-buildpackage with debhelper.
+pkgs="$pkgs debhelper"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs nginx-light wrk"
 fi
