@@ -13,6 +13,8 @@ command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 pkgs="$pkgs prometheus"
 # tests/cli/deb (contrib/deb.sh): dpkg-buildpackage with debhelper.
 pkgs="$pkgs debhelper"
+# tests/cli/container lint: the compose file is parsed with PyYAML.
+pkgs="$pkgs python3-yaml"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs nginx-light wrk"
 fi
