@@ -23,14 +23,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 
-#include "store.h"
+#include "admin.h"
+#include "cmd_log.h"
 #include "log.h"
 #include "proxy-int.h"
+#include "store.h"
 
 #define PX_ADMIN_BODY_MAX	(8 * 1024 * 1024)
 
@@ -101,9 +104,8 @@ px_admin_load_token(struct px_ctx *ctx)
 	return 0;
 }
 
-/* authorized() : the request carries the admin token (if one is set). */
-static int
-authorized(struct px_conn *conn)
+int
+px_admin_authorized(struct px_conn *conn)
 {
 	const char	*v, *tok = conn->ctx->admin_token;
 	size_t		 n, tl = strlen(tok);
@@ -116,37 +118,196 @@ authorized(struct px_conn *conn)
 	return CRYPTO_memcmp(v + 7, tok, tl) == 0;
 }
 
-/* query_arg() : copies the decoded value of key from the query string. */
 static int
-query_arg(const char *q, size_t qlen, const char *key, char *out, size_t len)
+hexval(char c)
 {
-	size_t	 kl = strlen(key), i = 0, s, o;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
-	while (i < qlen) {
-		s = i;
-		while (i < qlen && q[i] != '&')
-			i++;
-		if (i - s > kl && memcmp(q + s, key, kl) == 0 &&
-		    q[s + kl] == '=') {
-			for (s += kl + 1, o = 0; s < i && o + 1 < len; s++) {
-				char c = q[s];
+/*
+ * qdecode() : percent-decodes s (n bytes; '+' is a space) into out (len
+ * bytes, NUL-terminated).  -1 on a bad escape, a NUL or control byte, or
+ * when it does not fit.
+ */
+static int
+qdecode(const char *s, size_t n, char *out, size_t len)
+{
+	size_t	 i, o = 0;
+	int	 hi, lo;
+	char	 c;
 
-				if (c == '+')
-					c = ' ';
-				else if (c == '%' && s + 2 < i) {
-					char hx[3] = { q[s + 1], q[s + 2], 0 };
-
-					c = (char)strtol(hx, NULL, 16);
-					s += 2;
-				}
-				out[o++] = c;
-			}
-			out[o] = '\0';
-			return 1;
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				return -1;
+			c = (char)(hi << 4 | lo);
+			i += 2;
 		}
-		i++;
+		if ((unsigned char)c < 0x20 || c == 0x7f || o + 1 >= len)
+			return -1;
+		out[o++] = c;
 	}
+	out[o] = '\0';
 	return 0;
+}
+
+int
+px_admin_qnext(const char **q, size_t *ql, char *key, size_t klen, char *val,
+    size_t vlen, char *err, size_t errlen)
+{
+	const char	*s, *eq;
+	size_t		 n;
+
+	while (*ql > 0 && **q == '&') {
+		(*q)++;
+		(*ql)--;
+	}
+	if (*ql == 0)
+		return 0;
+	s = *q;
+	for (n = 0; n < *ql && s[n] != '&'; n++)
+		;
+	*q += n;
+	*ql -= n;
+	eq = memchr(s, '=', n);
+	if (qdecode(s, eq != NULL ? (size_t)(eq - s) : n, key, klen) == -1 ||
+	    key[0] == '\0') {
+		snprintf(err, errlen, "malformed or over-long parameter name");
+		return -1;
+	}
+	if (qdecode(eq != NULL ? eq + 1 : s + n, eq != NULL ?
+	    n - (size_t)(eq - s) - 1 : 0, val, vlen) == -1) {
+		snprintf(err, errlen, "parameter '%s': malformed or over-long "
+		    "value (at most %zu bytes, percent-encoded UTF-8, no "
+		    "control characters)", key, vlen - 1);
+		return -1;
+	}
+	return 1;
+}
+
+/* digits() : s is 1 to 15 decimal digits; the value in *v. */
+static int
+digits(const char *s, int64_t *v)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	if (i == 0 || i > 15)
+		return 0;
+	*v = strtoll(s, NULL, 10);
+	return 1;
+}
+
+int
+px_admin_parse_dq(const char *q, size_t qlen, int ui, int64_t now_ms,
+    struct px_admin_dq *dq, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "blocked", "since", "package",
+	    "scope", "limit", "id", "user" };
+	char		 key[32], val[PX_ADMIN_ARG_MAX];
+	unsigned	 seen = 0;
+	size_t		 i, nkeys = ui ? 7 : 6;
+	int64_t		 v;
+	int		 r;
+
+	memset(dq, 0, sizeof(*dq));
+	while ((r = px_admin_qnext(&q, &qlen, key, sizeof(key), val,
+	    sizeof(val), err, errlen)) == 1) {
+		for (i = 0; i < nkeys; i++)
+			if (strcmp(key, keys[i]) == 0)
+				break;
+		if (i == nkeys) {
+			snprintf(err, errlen, "unknown parameter '%.31s' "
+			    "(known: blocked, since, package, scope, limit, "
+			    "id%s)", key, ui ? ", user" : "");
+			return -1;
+		}
+		if (seen & (1u << i)) {
+			snprintf(err, errlen, "parameter '%s' given twice",
+			    key);
+			return -1;
+		}
+		seen |= 1u << i;
+		if (val[0] == '\0')
+			continue;	/* an empty form field: no filter */
+		switch (i) {
+		case 0:
+			if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0)
+				dq->q.blocked_only = 1;
+			else if (strcmp(val, "0") != 0 &&
+			    strcmp(val, "false") != 0)
+				goto bad;
+			dq->blocked = dq->q.blocked_only;
+			break;
+		case 1:
+			if (digits(val, &v))
+				dq->q.since_ms = v;
+			else if (px_log_cmd_parse_since(val, now_ms,
+			    &dq->q.since_ms) == -1) {
+				snprintf(err, errlen, "bad since '%.64s': want "
+				    "milliseconds since the epoch, a duration "
+				    "(30m, 24h, 7d) or an ISO-8601 time "
+				    "(2026-12-01T10:00:00Z)", val);
+				return -1;
+			}
+			snprintf(dq->since, sizeof(dq->since), "%s", val);
+			break;
+		case 2:
+			if (strlen(val) > PX_ADMIN_PKG_MAX)
+				goto bad;
+			snprintf(dq->package, sizeof(dq->package), "%s", val);
+			dq->q.package_glob = dq->package;
+			break;
+		case 3:
+			if (strlen(val) > PX_ADMIN_PKG_MAX || strchr(val, '/') ||
+			    strcmp(val, "@") == 0 || strchr(val + 1, '@'))
+				goto bad;
+			snprintf(dq->scope, sizeof(dq->scope), "%s%s",
+			    val[0] == '@' ? "" : "@", val);
+			dq->q.scope = dq->scope;
+			break;
+		case 4:
+			if (!digits(val, &v) || v < 1 || v > PX_ADMIN_LIMIT_MAX) {
+				snprintf(err, errlen, "bad limit '%.32s': want a "
+				    "whole number from 1 to %d", val,
+				    PX_ADMIN_LIMIT_MAX);
+				return -1;
+			}
+			dq->q.limit = (int)v;
+			break;
+		case 5:
+			if (strlen(val) >= sizeof(dq->id) ||
+			    strspn(val, "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+			    "abcdefghjkmnpqrstvwxyz-") != strlen(val))
+				goto bad;
+			snprintf(dq->id, sizeof(dq->id), "%s", val);
+			dq->q.request_id = dq->id;
+			break;
+		case 6:
+			if (strlen(val) >= sizeof(dq->user) ||
+			    strspn(val, "0123456789abcdef:sha") != strlen(val))
+				goto bad;
+			snprintf(dq->user, sizeof(dq->user), "%s", val);
+			break;
+		}
+		continue;
+bad:
+		snprintf(err, errlen, "bad %s '%.64s'", key, val);
+		return -1;
+	}
+	return r;
 }
 
 /* reply() : a complete response; the body is copied. */
@@ -366,18 +527,85 @@ px_admin_rule(struct px_ctx *ctx, const char *rule)
 	m->rules[m->nrules++].n = 1;
 }
 
+int64_t
+px_admin_wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+px_admin_json_error(struct px_conn *conn, int status, const char *text,
+    const char *hdrs)
+{
+	struct evbuffer	*out = bufferevent_get_output(conn->client);
+	char		 body[600];
+	size_t		 off;
+
+	off = (size_t)snprintf(body, sizeof(body), "{\"error\": \"");
+	pol_json_escape(body, sizeof(body) - 4, &off, text);
+	if (off > sizeof(body) - 5)
+		off = sizeof(body) - 5;
+	memcpy(body + off, "\"}\n", 4);
+	off += 3;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n%sConnection: %s\r\n\r\n", status,
+	    px_http_reason(status), off, hdrs != NULL ? hdrs : "",
+	    conn->keepalive ? "keep-alive" : "close");
+	evbuffer_add(out, body, off);
+	conn->status = status;
+	conn->bytes_out = off;
+	conn->resp_head_sent = 1;
+}
+
+/*
+ * bad_param() : 400 for a query the admin API does not take; text is
+ * the reason (it names the parameter; a value is cut at 64 bytes).
+ */
+static int
+bad_param(struct px_conn *conn, const char *text)
+{
+	char	 msg[400];
+
+	snprintf(msg, sizeof(msg), "admin API: %s", text);
+	px_admin_json_error(conn, 400, msg, NULL);
+	return px_conn_resp_done(conn);
+}
+
+/* no_params() : -1 with a 400 answered when the query string holds any. */
+static int
+no_params(struct px_conn *conn, const char *url, size_t plen, const char *q,
+    size_t qlen)
+{
+	char	 key[32], val[PX_ADMIN_ARG_MAX], err[300], msg[400];
+	int	 n;
+
+	n = px_admin_qnext(&q, &qlen, key, sizeof(key), val, sizeof(val), err,
+	    sizeof(err));
+	if (n == 0)
+		return 0;
+	if (n == 1)
+		snprintf(err, sizeof(err), "unknown parameter '%s' (%.*s "
+		    "takes none)", key, (int)plen, url);
+	snprintf(msg, sizeof(msg), "admin API: %s", err);
+	px_admin_json_error(conn, 400, msg, NULL);
+	return -1;
+}
+
 int
 px_admin_answer(struct px_conn *conn)
 {
 	const char		*url = conn->req.buf + conn->req.url;
 	size_t			 ulen = conn->req.url_len, plen, qlen = 0;
 	const char		*q = NULL;
-	char			*body = NULL, err[256], arg[256], glob[256],
-				 scope[256];
+	char			*body = NULL, err[300];
 	size_t			 blen = 0;
 	FILE			*f;
-	struct px_store_query	 aq;
-	int			 n;
+	struct px_admin_dq	 dq;
+	int			 n, decisions;
 
 	for (plen = 0; plen < ulen && url[plen] != '?'; plen++)
 		;
@@ -386,78 +614,80 @@ px_admin_answer(struct px_conn *conn)
 		qlen = ulen - plen - 1;
 	}
 	conn->kind = "admin";
+	if (px_ui_path(url, plen))
+		return px_ui_answer(conn);
 #define PATH_IS(s) (plen == strlen(s) && memcmp(url, (s), plen) == 0)
+	decisions = PATH_IS("/-/pubgate/decisions");
 	if (conn->method != HTTP_GET && conn->method != HTTP_HEAD) {
-		px_http_error(bufferevent_get_output(conn->client), 405,
-		    "admin API: GET only", conn->keepalive);
-		conn->status = 405;
-		conn->resp_head_sent = 1;
-	} else if (PATH_IS("/-/pubgate/health")) {
+		px_admin_json_error(conn, 405, "admin API: GET only",
+		    "Allow: GET, HEAD\r\n");
+		return px_conn_resp_done(conn);
+	}
+	if (!PATH_IS("/-/pubgate/health") && !PATH_IS("/-/pubgate/metrics") &&
+	    !decisions) {
+		px_admin_json_error(conn, 404, "admin API: /-/pubgate/health, "
+		    "/-/pubgate/metrics, /-/pubgate/decisions, /-/pubgate/ui/",
+		    NULL);
+		return px_conn_resp_done(conn);
+	}
+	if (PATH_IS("/-/pubgate/health")) {
 		char h[200];
 
+		/* Health takes no parameter (nor does metrics). */
+		if (q != NULL && no_params(conn, url, plen, q, qlen) == -1)
+			return px_conn_resp_done(conn);
 		n = snprintf(h, sizeof(h), "{\"status\": \"ok\", \"version\": "
 		    "\"%s\", \"connections\": %zu, \"draining\": %s}\n",
 		    PUBGATE_VERSION, conn->ctx->nconns,
 		    conn->ctx->draining ? "true" : "false");
 		reply(conn, 200, "application/json", h, (size_t)n);
-	} else if (!PATH_IS("/-/pubgate/metrics") &&
-	    !PATH_IS("/-/pubgate/decisions")) {
-		px_http_error(bufferevent_get_output(conn->client), 404,
-		    "admin API: /-/pubgate/health, /-/pubgate/metrics, "
-		    "/-/pubgate/decisions", conn->keepalive);
-		conn->status = 404;
-		conn->resp_head_sent = 1;
-	} else if (!authorized(conn)) {
-		px_http_error(bufferevent_get_output(conn->client), 401,
-		    "admin API: bearer token required", conn->keepalive);
-		conn->status = 401;
-		conn->resp_head_sent = 1;
-	} else if ((f = open_memstream(&body, &blen)) == NULL) {
-		px_http_error(bufferevent_get_output(conn->client), 500,
-		    "out of memory", conn->keepalive);
-		conn->status = 500;
-		conn->resp_head_sent = 1;
-	} else {
-		int	 ok = 1;
-
-		if (PATH_IS("/-/pubgate/metrics"))
-			metrics(conn, f);
-		else {
-			memset(&aq, 0, sizeof(aq));
-			if (q != NULL && query_arg(q, qlen, "blocked", arg,
-			    sizeof(arg)))
-				aq.blocked_only = strcmp(arg, "0") != 0;
-			if (q != NULL && query_arg(q, qlen, "since", arg,
-			    sizeof(arg)))
-				aq.since_ms = strtoll(arg, NULL, 10);
-			if (q != NULL && query_arg(q, qlen, "limit", arg,
-			    sizeof(arg)))
-				aq.limit = atoi(arg);
-			if (q != NULL && query_arg(q, qlen, "package", glob,
-			    sizeof(glob)))
-				aq.package_glob = glob;
-			if (q != NULL && query_arg(q, qlen, "scope", scope,
-			    sizeof(scope)))
-				aq.scope = scope;
-			if (conn->ctx->audit == NULL ||
-			    px_store_query_json(conn->ctx->audit, &aq, f, err,
-			    sizeof(err)) == -1)
-				ok = 0;
-		}
-		if (fclose(f) != 0 || blen > PX_ADMIN_BODY_MAX)
-			ok = 0;
-		if (ok)
-			reply(conn, 200, PATH_IS("/-/pubgate/metrics") ?
-			    "text/plain; version=0.0.4" : "application/json",
-			    body, blen);
-		else {
-			px_http_error(bufferevent_get_output(conn->client),
-			    400, "admin API: query failed", conn->keepalive);
-			conn->status = 400;
-			conn->resp_head_sent = 1;
-		}
-		free(body);
+		return px_conn_resp_done(conn);
 	}
+	if (!px_admin_authorized(conn)) {
+		/* RFC 6750 3: a challenge; invalid_token when one was sent. */
+		px_admin_json_error(conn, 401, "admin API: bearer token "
+		    "required (Authorization: Bearer <admin.token_file>)",
+		    px_http_head_get(&conn->req, "authorization", NULL) ==
+		    NULL ? "WWW-Authenticate: Bearer realm=\"pubgate admin\"\r\n" :
+		    "WWW-Authenticate: Bearer realm=\"pubgate admin\", "
+		    "error=\"invalid_token\"\r\n");
+		return px_conn_resp_done(conn);
+	}
+	if (!decisions && q != NULL && no_params(conn, url, plen, q,
+	    qlen) == -1)
+		return px_conn_resp_done(conn);
+	if (decisions && px_admin_parse_dq(q, q != NULL ? qlen : 0, 0,
+	    px_admin_wall_ms(), &dq, err, sizeof(err)) == -1)
+		return bad_param(conn, err);
+	if ((f = open_memstream(&body, &blen)) == NULL) {
+		px_admin_json_error(conn, 500, "out of memory", NULL);
+		return px_conn_resp_done(conn);
+	}
+	err[0] = '\0';
+	if (!decisions)
+		metrics(conn, f);
+	else if (conn->ctx->audit == NULL)
+		snprintf(err, sizeof(err), "no decision store");
+	else if (px_store_query_json(conn->ctx->audit, &dq.q, f, err,
+	    sizeof(err)) == -1 && err[0] == '\0')
+		snprintf(err, sizeof(err), "query failed");
+	if (fclose(f) != 0 || blen > PX_ADMIN_BODY_MAX)
+		snprintf(err, sizeof(err), "answer over %d bytes: narrow the "
+		    "query (limit, since)", PX_ADMIN_BODY_MAX);
+	if (err[0] == '\0')
+		reply(conn, 200, decisions ? "application/json" :
+		    "text/plain; version=0.0.4", body, blen);
+	else {
+		char	 msg[400];
+
+		snprintf(msg, sizeof(msg), "admin API: %s%s", decisions ?
+		    "the decision store failed: " : "", err);
+		px_log_warnx("conn=%llu event=admin-query-failed error=\"%s\"",
+		    (unsigned long long)conn->id, px_log_quote(err,
+		    sizeof(err), err));
+		px_admin_json_error(conn, 500, msg, NULL);
+	}
+	free(body);
 #undef PATH_IS
 	return px_conn_resp_done(conn);
 }

@@ -396,6 +396,7 @@ px_ctx_free(struct px_ctx *ctx)
 		px_conn_close(TAILQ_FIRST(&ctx->conns), "shutdown");
 	px_fwd_pool_free(ctx);
 	px_egress_free(ctx);
+	px_ui_free(ctx);
 	for (i = 0; i < ctx->nlisteners; i++) {
 		if (ctx->listeners[i].lev != NULL)
 			evconnlistener_free(ctx->listeners[i].lev);

@@ -408,6 +408,10 @@ route(struct px_conn *conn)
 	if (conn->admin) {
 		conn->route = PX_ROUTE_ADMIN;
 		conn->kind = "admin";
+		/* A console form: held (bounded), wiped when dropped. */
+		if (((p->flags & F_CHUNKED) || p->content_length > 0) &&
+		    (conn->wbody = evbuffer_new()) == NULL)
+			return req_fail(conn, 500, "out of memory");
 		px_conn_set_state(conn, PX_CONN_BODY);
 		return 0;
 	}
@@ -531,6 +535,14 @@ req_on_body(llhttp_t *p, const char *at, size_t len)
 				conn->err_status = PX_ERR_DECIDED;
 			return HPE_USER;
 		}
+		break;
+	case PX_ROUTE_ADMIN:
+		if (conn->wbody == NULL ||
+		    evbuffer_get_length(conn->wbody) + len > PX_ADMIN_FORM_MAX)
+			return req_fail(conn, 413, "admin: the body is over "
+			    "the limit");
+		if (evbuffer_add(conn->wbody, at, len) == -1)
+			return req_fail(conn, 500, "out of memory");
 		break;
 	case PX_ROUTE_WRITE:
 	case PX_ROUTE_ACCOUNT:

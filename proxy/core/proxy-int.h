@@ -73,6 +73,7 @@ struct z_stream_s;
 #define PX_RENDER_MAX		(16 * 1024)	/* a 403 text */
 #define PX_NAME_MAX		214		/* npm package name */
 #define PX_WRITE_BODY_MAX	(64 * 1024)	/* dist-tag, login, ... body */
+#define PX_ADMIN_FORM_MAX	(16 * 1024)	/* a console form's body */
 #define PX_CFG_ERRORS_MAX	32
 #define PX_CFG_ERRMSG_MAX	400
 #define PX_URL_MAX		512
@@ -331,6 +332,7 @@ struct px_ctx {
 	struct px_egress	*egress;	/* egress.c; NULL when off */
 	struct px_metrics	 m;		/* admin.c */
 	char			 admin_token[256];	/* "" none */
+	struct px_ui		*ui;		/* ui.c: console sessions */
 	struct px_ppwait	*ppwaits;	/* conn.c: PROXY headers awaited */
 	size_t			 nppwaits;
 	void			*clients;	/* limit.c's table */
@@ -691,6 +693,8 @@ void	px_admin_observe(struct px_ctx *, uint64_t ms);
 void	px_admin_rule(struct px_ctx *, const char *rule);
 /* px_admin_load_token() : (re)reads admin.token_file; 0 or -1 (kept). */
 int	px_admin_load_token(struct px_ctx *);
+/* px_ui_free() : (ui.c) ends every console session. */
+void	px_ui_free(struct px_ctx *);
 
 /* ---------------------------------------------------------- serve.c */
 /* px_ctx_init() : event base, DNS, TLS contexts, listeners; 0 or -1. */

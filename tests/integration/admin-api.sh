@@ -5,7 +5,9 @@
 # /-/pubgate/decisions and /-/pubgate/metrics refuse a missing or wrong
 # token (401); with the token, decisions equal what `pubgate log --json`
 # prints for the same query, and the metrics count one publish of each
-# verdict.  The admin listener never forwards to the registry.
+# verdict.  Every parameter is validated: a bad since or limit, an unknown
+# or repeated key is 400 with a JSON error; 401 carries WWW-Authenticate.
+# The admin listener never forwards to the registry.
 . "$(dirname "$0")/lib.sh"
 it_init
 it_make_ca
@@ -54,6 +56,12 @@ get '/-/pubgate/decisions?blocked=1' -H "authorization: Bearer wrong-$admin_toke
 it_expect_eq "$code" 401 "decisions with a wrong token"
 get /-/pubgate/metrics
 it_expect_eq "$code" 401 "metrics without a token"
+curl -sS -D "$T/admin.head" -o /dev/null "$admin/-/pubgate/decisions" || true
+it_expect_grep '^WWW-Authenticate: Bearer realm="pubgate admin"' \
+    "$T/admin.head" "the 401 challenge"
+curl -sS -D "$T/admin.head" -o /dev/null -H 'authorization: Bearer nope' \
+    "$admin/-/pubgate/decisions" || true
+it_expect_grep 'error="invalid_token"' "$T/admin.head" "a wrong token's challenge"
 
 auth="authorization: Bearer $admin_token"
 # same QUERY LOGARGS...: the admin answer equals pubgate log's.
@@ -75,6 +83,39 @@ same ''
 same 'blocked=1' --blocked
 same 'scope=@pgtest&limit=1' --scope @pgtest --limit 1
 same 'package=@pgtest/ok' --package @pgtest/ok
+
+# bad QUERY WORDS: 400 with a JSON error holding WORDS.
+bad() {
+	get "/-/pubgate/decisions?$1" -H "$auth"
+	it_expect_eq "$code" 400 "decisions?$1"
+	it_expect_grep "$2" "$T/admin.out" "the error of decisions?$1"
+	it_json 'd.error' "$T/admin.out" >/dev/null ||
+	    it_fail "decisions?$1: the 400 is not JSON"
+}
+bad 'since=yesterday' "bad since 'yesterday'"
+bad 'since=2026-02-30T25:00:00Z' 'bad since'
+bad 'limit=0' "bad limit '0'"
+bad 'limit=-1' "bad limit"
+bad 'limit=1e3' "bad limit"
+bad 'limit=2&limit=3' 'given twice'
+bad 'blocked=yes' 'bad blocked'
+bad 'scope=@a/b' 'bad scope'
+bad 'pakage=@pgtest/ok' "unknown parameter 'pakage'"
+bad 'package=%4' 'malformed'
+get '/-/pubgate/metrics?debug=1' -H "$auth"
+it_expect_eq "$code" 400 "metrics with a parameter"
+# Durations and ISO times are taken for since, as by pubgate log.
+get '/-/pubgate/decisions?since=1h&blocked=true' -H "$auth"
+it_expect_eq "$code" 200 "since=1h"
+it_expect_eq "$(it_json 'd.length' "$T/admin.out")" 1 "blocked in the last hour"
+get '/-/pubgate/decisions?since=2999-01-01T00:00:00Z' -H "$auth"
+it_expect_eq "$(it_json 'd.length' "$T/admin.out")" 0 "since the future"
+get '/-/pubgate/decisions?blocked=1' -H "$auth"
+id=$(it_json 'd[0].request_id' "$T/admin.out")
+get "/-/pubgate/decisions?id=$id" -H "$auth"
+it_expect_eq "$(it_json 'd.length' "$T/admin.out")" 1 "one decision by id"
+it_expect_eq "$(it_json 'd[0].package' "$T/admin.out")" @pgtest/leaky \
+    "the decision by id"
 
 get '/-/pubgate/decisions?blocked=1' -H "$auth"
 it_expect_eq "$(it_json 'd.length' "$T/admin.out")" 1 "blocked decisions"

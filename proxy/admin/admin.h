@@ -1,0 +1,71 @@
+/*
+ * proxy/admin/admin.h: what the admin listener's files share (admin.c,
+ * the API and metrics; ui.c, the web console): the strict reading of a
+ * query string or form body, and the decision-query parameters both
+ * accept.  Only admin/ includes it.
+ */
+#ifndef PUBGATE_PX_ADMIN_H
+#define PUBGATE_PX_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct px_conn;
+
+#define PX_ADMIN_ARG_MAX	257	/* a decoded value, NUL included */
+#define PX_ADMIN_PKG_MAX	256	/* package glob, scope */
+#define PX_ADMIN_LIMIT_MAX	10000	/* the store's own cap */
+
+/* A decisions query as read from ?blocked=&since=&package=&scope=&limit=&id=. */
+struct px_admin_dq {
+	struct px_store_query	 q;	/* points into the strings below */
+	int			 blocked;
+	char			 since[PX_ADMIN_ARG_MAX];	/* as given */
+	char			 package[PX_ADMIN_PKG_MAX + 1];
+	char			 scope[PX_ADMIN_PKG_MAX + 2];
+	char			 id[40];
+	char			 user[72];	/* ui only: who fingerprint prefix */
+};
+
+/*
+ * px_admin_qnext() : reads the next key=value pair of the query string
+ * (or urlencoded form) at *q, *ql bytes, and advances them; the pair is
+ * percent-decoded into key and val (klen, vlen bytes).  Returns 1 with a
+ * pair, 0 at the end, or -1 with a message in err: a bad %-escape, a
+ * control byte, an empty name, a name or value that does not fit.
+ */
+int	px_admin_qnext(const char **q, size_t *ql, char *key, size_t klen,
+	    char *val, size_t vlen, char *err, size_t errlen);
+/*
+ * px_admin_parse_dq() : reads a decisions query (ui adds `user`).  Every
+ * key must be known and given once; an empty value is no filter.
+ * blocked: 1, 0, true, false; since: ms since the epoch, a duration
+ * before now_ms (`24h`) or an ISO-8601 time; limit: 1 to 10000; scope:
+ * `@x` or `x`; id: a decision id.  0, or -1 with a message in err.
+ */
+int	px_admin_parse_dq(const char *q, size_t qlen, int ui, int64_t now_ms,
+	    struct px_admin_dq *dq, char *err, size_t errlen);
+/*
+ * px_admin_json_error() : answers status with {"error": text} and, when
+ * hdrs is not NULL, those extra header lines (each ending in CRLF).
+ */
+void	px_admin_json_error(struct px_conn *, int status, const char *text,
+	    const char *hdrs);
+
+/* px_admin_authorized() : the request carries the admin token (if one is set). */
+int	px_admin_authorized(struct px_conn *);
+/* px_admin_wall_ms() : wall-clock ms since the epoch. */
+int64_t	px_admin_wall_ms(void);
+
+/* ui.c */
+/* px_ui_path() : the path (plen bytes) is the console's, /-/pubgate/ui... */
+int	px_ui_path(const char *path, size_t plen);
+/*
+ * px_ui_answer() : answers one console request (any method; a form body
+ * is in conn->wbody).  Returns -1 if the conn was freed.
+ */
+int	px_ui_answer(struct px_conn *);
+
+#endif /* PUBGATE_PX_ADMIN_H */
