@@ -1012,6 +1012,7 @@ px_serve_main(int argc, char *argv[])
 	if (errs->count > 0 && !check)
 		goto out;
 	px_log_init(cfg->verbose);
+	px_log_set_json(cfg->log_json);
 	if (check) {
 		/* -n: the settings, the policy, every file: all problems. */
 		int	 tls_ok[PX_LISTEN_MAX], up_ok, eg_ok, bad;

@@ -683,6 +683,19 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			at(w, v, c->at.upstream);
 		} else if (strcmp(key, "allow_insecure_upstream") == 0)
 			get_bool(w, v, key, &c->allow_insecure_upstream);
+		else if (strcmp(key, "log_format") == 0) {
+			char	 fmt[16];
+
+			if (get_str(w, v, key, fmt, sizeof(fmt)) == 0) {
+				if (strcmp(fmt, "json") == 0)
+					c->log_json = 1;
+				else if (strcmp(fmt, "text") == 0)
+					c->log_json = 0;
+				else
+					node_err(w, v, "log_format: \"%s\" is "
+					    "not text or json", fmt);
+			}
+		}
 		else if (strcmp(key, "upstream_ca") == 0) {
 			get_path(w, v, key, c->upstream_ca,
 			    sizeof(c->upstream_ca));

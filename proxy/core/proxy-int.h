@@ -205,6 +205,7 @@ struct px_cfg {
 	int			 workers;
 	int			 worker;	/* runtime: this process's index */
 	int			 verbose;
+	int			 log_json;	/* log_format: json */
 	struct px_egress_cfg	 egress;		/* egress.c */
 	int			 allow_insecure_upstream;
 	struct px_cfg_at	 at;	/* where each value came from */

@@ -289,6 +289,70 @@ test_insecure_upstream(void **state)
 	assert_int_equal(cfg.up.tls, 0);
 }
 
+
+/* log_format: text (default) or json; anything else is an error. */
+static void
+test_log_format(void **state)
+{
+	static const char json[] = "log_format: json\n";
+	static const char bad[] = "log_format: xml\n";
+	struct px_cfg		 cfg;
+	struct px_cfg_errs	 e;
+
+	(void)state;
+	px_cfg_defaults(&cfg);
+	assert_int_equal(cfg.log_json, 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "j.yaml", json,
+	    sizeof(json) - 1, &e), 0);
+	assert_int_equal(cfg.log_json, 1);
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "j.yaml", bad,
+	    sizeof(bad) - 1, &e), -1);
+	assert_true(has_err(&e, "j.yaml:1:13: log_format: \"xml\" is not "
+	    "text or json"));
+}
+
+/* px_log_to_json(): one valid JSON object per line, whatever the values. */
+static void
+test_log_json(void **state)
+{
+	char	 out[600], q[200], big[3000];
+	size_t	 n;
+
+	(void)state;
+	px_log_quote(q, sizeof(q), "a \"b\" \\ c\nd\x01\xc3\xa9");
+	snprintf(big, sizeof(big), "conn=7 req=0badcafe-3 client=1.2.3.4:5 "
+	    "pkg=@a/b status=403 verdict=deny rule=- upstream_status=0 "
+	    "bytes_in=012 ms=-5 note=\"%s\" tail", q);
+	n = px_log_to_json("2026-12-03T10:00:00.000Z", "info", big, out,
+	    sizeof(out));
+	out[n] = '\0';
+	assert_string_equal(out, "{\"ts\":\"2026-12-03T10:00:00.000Z\","
+	    "\"level\":\"info\",\"conn\":7,\"req\":\"0badcafe-3\","
+	    "\"client\":\"1.2.3.4:5\",\"pkg\":\"@a/b\",\"status\":403,"
+	    "\"verdict\":\"block\",\"rule\":null,\"upstream_status\":0,"
+	    "\"bytes_in\":\"012\",\"ms\":-5,"
+	    "\"note\":\"a \\\"b\\\" \\\\ c\\nd\\\\x01\\\\xc3\\\\xa9\","
+	    "\"msg\":\"tail\"}\n");
+	/* verdict=allow and a quoted "deny" stay as they are. */
+	n = px_log_to_json("t", "warn", "verdict=allow x=\"deny\"", out,
+	    sizeof(out));
+	out[n] = '\0';
+	assert_string_equal(out, "{\"ts\":\"t\",\"level\":\"warn\","
+	    "\"verdict\":\"allow\",\"x\":\"deny\"}\n");
+	/* Too long: whole fields only, closed, marked. */
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "a=1 b=", 6);
+	big[sizeof(big) - 1] = '\0';
+	n = px_log_to_json("t", "info", big, out, sizeof(out));
+	assert_true(n <= sizeof(out));
+	out[n - 1] = '\0';
+	assert_string_equal(out, "{\"ts\":\"t\",\"level\":\"info\",\"a\":1,"
+	    "\"truncated\":true}");
+}
+
 /* Log values: quoted and escaped, never mangled (log.c). */
 static void
 test_log_values(void **state)
@@ -385,6 +449,8 @@ main(void)
 		cmocka_unit_test(test_yaml_syntax_and_semantics),
 		cmocka_unit_test(test_errors_name_origin),
 		cmocka_unit_test(test_insecure_upstream),
+		cmocka_unit_test(test_log_format),
+		cmocka_unit_test(test_log_json),
 		cmocka_unit_test(test_log_values),
 		cmocka_unit_test(test_credentials_paths),
 	};
