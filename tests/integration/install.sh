@@ -2,11 +2,13 @@
 # tests/integration/install.sh: installs the npm packages the tests drive
 # into tests/integration/node_modules: Verdaccio (the stand-in registry),
 # node-tar at the version npm bundles (the differential oracle), pnpm and
-# yarn (real clients for the hostile-publish controls).  Idempotent.
+# yarn (real clients for the hostile-publish controls), puppeteer-core
+# (drives Debian's chromium for the console test).  Idempotent.
 set -eu
 cd "$(dirname "$0")"
 if [ -x node_modules/.bin/verdaccio ] && [ -f node_modules/tar/package.json ] &&
-    [ -x node_modules/.bin/pnpm ] && [ -x node_modules/.bin/yarn ]; then
+    [ -x node_modules/.bin/pnpm ] && [ -x node_modules/.bin/yarn ] &&
+    [ -f node_modules/puppeteer-core/package.json ]; then
 	exit 0
 fi
 npm install --no-audit --no-fund --no-package-lock --loglevel=error >&2
