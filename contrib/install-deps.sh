@@ -15,6 +15,8 @@ pkgs="$pkgs prometheus"
 pkgs="$pkgs debhelper"
 # tests/cli/container lint: the compose file is parsed with PyYAML.
 pkgs="$pkgs python3-yaml"
+# tests/integration/fleet-haproxy: HAProxy in front of two gates.
+pkgs="$pkgs haproxy"
 # tests/integration/console: the web console in a real headless browser.
 pkgs="$pkgs chromium"
 if [ "${1:-}" = "--bench" ]; then

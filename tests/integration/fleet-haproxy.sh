@@ -1,0 +1,122 @@
+#!/bin/bash
+# tests/integration/fleet-haproxy.sh: contrib/fleet/haproxy.cfg run by a
+# real HAProxy in front of two pubgate gates (PROXY protocol v2 to their
+# TLS listeners, health checks on their admin listeners).  The gates
+# share one store (the SQLite file both use on this host).  npm publishes
+# and installs through HAProxy; a block made through either gate is in
+# the other's admin API; the client's address (not HAProxy's) is in the
+# records; after SIGKILL of gate A, HAProxy takes it out and publishes
+# and installs land on gate B, each recorded once.
+. "$(dirname "$0")/lib.sh"
+it_init
+it_need haproxy
+it_make_ca
+it_start_verdaccio
+it_adduser alice
+
+# start_gate NAME: a gate with a PROXY-protocol TLS listener and an admin
+# listener; sets GATE_<NAME>_PORT, ADMIN_<NAME>_PORT, PID_<NAME>.
+start_gate() {
+	local n=$1 port admin
+	port=$(it_free_port)
+	admin=$(it_free_port)
+	cat >"$T/gate-$n.yaml" <<EOY
+listen:
+  - {url: "https://127.0.0.1:$port", cert: "$T/server.pem", key: "$T/server.key", proxy_protocol: true}
+trusted_proxies: [127.0.0.1]
+EOY
+	"$PUBGATE" serve -c "$T/gate-$n.yaml" --upstream "$VD_URL" \
+	    --policy "$IT_POLICY" --db "$T/pubgate.db" \
+	    --admin "http://127.0.0.1:$admin" \
+	    >>"$T/gate-$n.out" 2>>"$T/gate-$n.err" &
+	eval "PID_$n=$!"
+	eval "GATE_${n}_PORT=$port"
+	eval "ADMIN_${n}_PORT=$admin"
+	it_wait_http "http://127.0.0.1:$admin/-/pubgate/health" ||
+	    it_fail "gate $n did not start"
+}
+start_gate A
+start_gate B
+
+HA_PORT=$(it_free_port)
+FLEET_BIND=127.0.0.1:$HA_PORT GATE_A=127.0.0.1:$GATE_A_PORT \
+    GATE_B=127.0.0.1:$GATE_B_PORT ADMIN_A=$ADMIN_A_PORT \
+    ADMIN_B=$ADMIN_B_PORT haproxy -db -f "$IT_HERE/../../contrib/fleet/haproxy.cfg" \
+    >"$T/haproxy.out" 2>&1 &
+HA_PID=$!
+trap 'kill $HA_PID $PID_A $PID_B 2>/dev/null; it_cleanup' EXIT
+PG_PORT=$HA_PORT
+PG_URL="https://127.0.0.1:$HA_PORT"
+it_wait_http "$PG_URL/-/ping" --cacert "$T/ca.pem" ||
+    it_fail "no answer through HAProxy"
+it_write_npmrc
+
+# Reads through HAProxy reach both gates (round robin).
+for i in $(seq 1 6); do
+	[ "$(it_pgcurl -o /dev/null -w '%{http_code}' "$PG_URL/-/ping")" = 200 ] ||
+	    it_fail "read $i through HAProxy"
+done
+it_expect_grep 'req=' "$T/gate-A.err" "gate A served a read"
+it_expect_grep 'req=' "$T/gate-B.err" "gate B served a read"
+
+# A publish and an install through HAProxy.
+pkg="$T/ok"
+it_pkg "$pkg" @pgtest/fleet 1.0.0
+(cd "$pkg" && it_npm publish --access restricted) ||
+    it_fail "npm publish through HAProxy failed: $(cat "$T/npm.err")"
+it_vd_has @pgtest/fleet 1.0.0 || it_fail "Verdaccio lacks @pgtest/fleet"
+mkdir -p "$T/app" && echo '{"name":"app","version":"1.0.0"}' >"$T/app/package.json"
+(cd "$T/app" && it_npm install @pgtest/fleet@1.0.0) ||
+    it_fail "npm install through HAProxy failed: $(cat "$T/npm.err")"
+[ -f "$T/app/node_modules/@pgtest/fleet/dist/index.js" ] ||
+    it_fail "installed package missing"
+
+# A blocked publish (a leaking source map) through HAProxy: whichever gate
+# took it, both admin APIs show the same decision.
+pkg="$T/leaky"
+it_pkg "$pkg" @pgtest/fleet-leaky 1.0.0
+printf '//# sourceMappingURL=index.js.map\n' >>"$pkg/dist/index.js"
+printf '{"version":3,"sources":["../src/index.ts"],"sourcesContent":["export const secret = 1;\\n"],"mappings":"AAAA"}\n' \
+    >"$pkg/dist/index.js.map"
+set +e
+(cd "$pkg" && it_npm publish --access restricted)
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || it_fail "leaking publish succeeded through HAProxy"
+it_expect_grep '403' "$T/npm.err" "npm prints the 403"
+did=$(grep -oE 'decision [0-9a-f]+-[0-9]+' "$T/npm.err" | head -1 | cut -d' ' -f2)
+[ -n "$did" ] || it_fail "no decision id in npm's output"
+for g in A B; do
+	eval "ap=\$ADMIN_${g}_PORT"
+	curl -sS "http://127.0.0.1:$ap/-/pubgate/decisions?id=$did" \
+	    >"$T/dec-$g.json" || it_fail "admin API of gate $g"
+	it_expect_eq "$(it_json 'd.length' "$T/dec-$g.json")" 1 \
+	    "gate $g's admin API has decision $did"
+	it_expect_eq "$(it_json 'd[0].verdict' "$T/dec-$g.json")" block \
+	    "verdict in gate $g's admin API"
+	it_expect_eq "$(it_json 'd[0].client' "$T/dec-$g.json")" 127.0.0.1 \
+	    "client in gate $g's record"
+done
+
+# SIGKILL gate A: HAProxy's checks take it out; publishes land on B.
+kill -KILL "$PID_A"
+wait "$PID_A" 2>/dev/null || true
+PID_A=
+for v in 1.0.1 1.0.2 1.0.3; do
+	pkg="$T/after-$v"
+	it_pkg "$pkg" @pgtest/fleet "$v"
+	(cd "$pkg" && it_npm publish --access restricted) ||
+	    it_fail "publish $v after gate A died: $(cat "$T/npm.err")"
+	it_vd_has @pgtest/fleet "$v" || it_fail "Verdaccio lacks $v"
+done
+it_pglog --json --package '@pgtest/fleet' >"$T/log.json" ||
+    it_fail "pubgate log failed"
+for v in 1.0.0 1.0.1 1.0.2 1.0.3; do
+	it_expect_eq "$(it_json "d.filter(r => r.version === '$v').length" \
+	    "$T/log.json")" 1 "records of @pgtest/fleet@$v"
+done
+(cd "$T/app" && it_npm install @pgtest/fleet@1.0.3) ||
+    it_fail "npm install after gate A died: $(cat "$T/npm.err")"
+kill -TERM "$PID_B" && wait "$PID_B" || it_fail "gate B did not exit 0"
+PID_B=
+it_log "ok"
