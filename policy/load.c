@@ -62,13 +62,13 @@ enum {
 	K_MATCH, K_PUBLISH, K_MESSAGE, K_ACCESS, K_PRIVATE, K_FILES, K_LIMITS,
 	K_SOURCEMAPS, K_SECRETS, K_CUSTOM_SECRETS, K_PATHS, K_PUBLISH_CONFIG,
 	K_TAGS, K_PROVENANCE, K_WRITES, K_SECRETS_IN_TESTS, K_MODE, K_WARN,
-	K_ARCHIVES, K_RULE_N
+	K_ARCHIVES, K_ALLOW_FINDINGS, K_RULE_N
 };
 static const char *const rule_keys[] = {
 	"match", "publish", "message", "access", "private", "files", "limits",
 	"sourcemaps", "secrets", "custom_secrets", "paths", "publish_config",
 	"tags", "provenance", "writes", "secrets_in_tests", "mode", "warn",
-	"archives"
+	"archives", "allow_findings"
 };
 
 enum { K_F_ALLOW, K_F_DENY, K_FILES_N };
@@ -78,6 +78,12 @@ enum { K_L_TARBALL, K_L_UNPACKED, K_L_FILES, K_L_FILE, K_L_RATIO, K_LIMITS_N };
 static const char *const limits_keys[] = {
 	"tarball", "unpacked", "files", "file", "ratio"
 };
+
+enum { K_A_RULE, K_A_FILE, K_A_FP, K_ALLOWF_N };
+static const char *const allowf_keys[] = { "rule", "file", "fingerprint" };
+/* Detectors whose findings carry no fingerprint (single-match: no value). */
+static const char *const no_fp_rules[] = { "secret.gcp-service-account",
+    "secret.openssh-private-key", "secret.npm-config-gypi", NULL };
 
 enum { K_C_ID, K_C_REGEX, K_CUSTOM_N };
 static const char *const custom_keys[] = { "id", "regex" };
@@ -219,6 +225,37 @@ globs_free(struct pol_globs *g)
 	g->n = 0;
 }
 
+/*
+ * pol_load_keys() : the keys the loader reads in one section ("root",
+ * "rule", "files", "limits", "custom_secrets", "allow_findings"), for the
+ * test that holds README's policy reference to them; NULL if none.
+ */
+const char *const *
+pol_load_keys(const char *section, size_t *n)
+{
+	static const struct {
+		const char		*name;
+		const char *const	*keys;
+		size_t			 n;
+	} secs[] = {
+		{ "root", root_keys, K_ROOT_N },
+		{ "rule", rule_keys, K_RULE_N },
+		{ "files", files_keys, K_FILES_N },
+		{ "limits", limits_keys, K_LIMITS_N },
+		{ "custom_secrets", custom_keys, K_CUSTOM_N },
+		{ "allow_findings", allowf_keys, K_ALLOWF_N },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
+		if (strcmp(secs[i].name, section) == 0) {
+			*n = secs[i].n;
+			return secs[i].keys;
+		}
+	*n = 0;
+	return NULL;
+}
+
 /* rule_clear() : frees everything a rule owns (not the rule itself). */
 static void
 rule_clear(struct pol_rule *r)
@@ -233,6 +270,11 @@ rule_clear(struct pol_rule *r)
 	globs_free(&r->publish_config);
 	globs_free(&r->tags);
 	globs_free(&r->warn);
+	for (i = 0; i < r->nallow_findings; i++) {
+		free(r->allow_findings[i].rule);
+		free(r->allow_findings[i].file);
+	}
+	free(r->allow_findings);
 	for (i = 0; i < r->ncustom; i++) {
 		free(r->custom[i].id);
 		free(r->custom[i].regex);
@@ -976,6 +1018,121 @@ walk_customs(struct ld *ld, const yaml_node_t *n, struct pol_rule *r)
 	}
 }
 
+/*
+ * walk_allow_finding() : one item of allow_findings into
+ * r->allow_findings[r->nallow_findings]: rule (a glob of secret.* rule
+ * ids), file (a glob of package paths), fingerprint (POL_FP_LEN lowercase
+ * hex digits, as the 403 and pubgate scan print it).
+ */
+static void
+walk_allow_finding(struct ld *ld, const yaml_node_t *n, struct pol_rule *r)
+{
+	struct pol_allow_finding *a = &r->allow_findings[r->nallow_findings];
+	struct ld_map	 m;
+	yaml_node_pair_t *pr;
+	yaml_node_t	*k, *v;
+	const char	*s;
+	char		 msg[128];
+	size_t		 i;
+	int		 key;
+
+	a->line = (int)n->start_mark.line + 1;
+	if (!is_mapping(ld, n, "allow_findings entry"))
+		return;
+	map_init(&m, allowf_keys, K_ALLOWF_N, "an allow_findings entry");
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+	    pr++) {
+		k = ld_node(ld, pr->key);
+		v = ld_node(ld, pr->value);
+		if (k == NULL || (key = map_key(ld, &m, k)) == -1 || v == NULL)
+			continue;
+		if (key == K_A_FP) {
+			if ((s = scalar(ld, v, "allow_findings.fingerprint",
+			    "a fingerprint")) == NULL)
+				continue;
+			for (i = 0; s[i] != '\0'; i++)
+				if (!((s[i] >= '0' && s[i] <= '9') ||
+				    (s[i] >= 'a' && s[i] <= 'f')))
+					break;
+			if (s[i] != '\0' || i != POL_FP_LEN) {
+				ld_err(ld, &v->start_mark, "allow_findings."
+				    "fingerprint: '%.*s%s' is not a fingerprint "
+				    "(%d of 0-9a-f, as the block text and "
+				    "pubgate scan print it)", LD_SHOW, s,
+				    strlen(s) > LD_SHOW ? "..." : "",
+				    POL_FP_LEN);
+				continue;
+			}
+			memcpy(a->fp, s, POL_FP_LEN + 1);
+			continue;
+		}
+		if ((s = scalar(ld, v, key == K_A_RULE ? "allow_findings.rule" :
+		    "allow_findings.file", "a glob")) == NULL)
+			continue;
+		if (pol_glob_check(s, msg, sizeof(msg)) == -1) {
+			ld_err(ld, &v->start_mark, "allow_findings.%s: bad "
+			    "glob '%.*s%s': %s", allowf_keys[key], LD_SHOW, s,
+			    strlen(s) > LD_SHOW ? "..." : "", msg);
+			continue;
+		}
+		if (key == K_A_RULE) {
+			if (strncmp(s, "secret.", 7) != 0) {
+				ld_err(ld, &v->start_mark, "allow_findings."
+				    "rule: '%.*s%s' is not a secret rule id "
+				    "(secret.<detector>; other findings have "
+				    "their own settings: sourcemaps, files)",
+				    LD_SHOW, s, strlen(s) > LD_SHOW ? "..." :
+				    "");
+				continue;
+			}
+			for (i = 0; no_fp_rules[i] != NULL; i++)
+				if (strcmp(s, no_fp_rules[i]) == 0)
+					break;
+			if (no_fp_rules[i] != NULL) {
+				ld_err(ld, &v->start_mark, "allow_findings."
+				    "rule: %s findings have no fingerprint (the "
+				    "detector does not see one value); use "
+				    "files.deny or secrets_in_tests", s);
+				continue;
+			}
+			a->rule = ld_strdup(ld, v, s);
+		} else
+			a->file = ld_strdup(ld, v, s);
+	}
+	for (i = 0; i < K_ALLOWF_N; i++)
+		if (m.line[i] == 0)
+			ld_err(ld, &n->start_mark, "allow_findings entry: "
+			    "missing '%s'", allowf_keys[i]);
+	/* Kept (and freed with the rule) even when incomplete. */
+	r->nallow_findings++;
+}
+
+static void
+walk_allow_findings(struct ld *ld, const yaml_node_t *n, struct pol_rule *r)
+{
+	yaml_node_t	*it;
+	size_t		 i, len;
+
+	if (!is_list(ld, n, "allow_findings"))
+		return;
+	if ((len = list_len(n)) > POL_ALLOW_FINDINGS_MAX) {
+		ld_err(ld, &n->start_mark, "allow_findings: %zu entries, over "
+		    "the cap of %d", len, POL_ALLOW_FINDINGS_MAX);
+		return;
+	}
+	if (len == 0)
+		return;
+	if ((r->allow_findings = calloc(len, sizeof(*r->allow_findings))) ==
+	    NULL) {
+		ld_err(ld, &n->start_mark, "out of memory");
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		if ((it = ld_node(ld, n->data.sequence.items.start[i])) != NULL)
+			walk_allow_finding(ld, it, r);
+	}
+}
+
 /* walk_rule() : one item of rules into r (which holds the defaults). */
 static void
 walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
@@ -1100,6 +1257,9 @@ walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
 		case K_WARN:
 			get_globs(ld, v, "warn", 1, 0, &r->warn);
 			break;
+		case K_ALLOW_FINDINGS:
+			walk_allow_findings(ld, v, r);
+			break;
 		default:
 			break;
 		}
@@ -1206,6 +1366,17 @@ compile_detectors(struct ld *ld, struct pol_policy *p)
 	char		 msg[160];
 	size_t		 i;
 
+	/* One rule's known fakes: every scan reports each distinct value,
+	   so a fake first in a file cannot hide a real one after it (the
+	   scanners may run before the rule is known). */
+	for (i = 0; i < p->nrules; i++)
+		if (p->rules[i].nallow_findings > 0)
+			break;
+	if (i < p->nrules) {
+		p->dflt.fp_each = 1;
+		for (i = 0; i < p->nrules; i++)
+			p->rules[i].fp_each = 1;
+	}
 	r = &p->dflt;
 	if (r->secrets == POL_MODE_BLOCK) {
 		msg[0] = '\0';

@@ -81,6 +81,7 @@ struct nhold {
 	char		 text[POL_TEXT_MAX];
 	const char	*hint;
 	int64_t		 offset;
+	char		 fp[POL_FP_LEN + 1];
 };
 
 struct pol_nest {
@@ -88,6 +89,7 @@ struct pol_nest {
 	int			 is_archive;	/* the package file is one */
 	size_t			 nhold;
 	struct nhold		 hold[POL_NEST_HOLD_MAX];
+	int			 hold_over;	/* a finding was not held */
 	const struct pol_rule	*rule;
 	struct pol_limits	 lim;
 	int			 open;	/* 1: open archives, 0: only name them */
@@ -318,7 +320,8 @@ hold_cmp(const void *va, const void *vb)
 
 	if ((c = strcmp(a->rule, b->rule)) != 0 ||
 	    (c = strcmp(a->file, b->file)) != 0 ||
-	    (c = strcmp(a->text, b->text)) != 0)
+	    (c = strcmp(a->text, b->text)) != 0 ||
+	    (c = strcmp(a->fp, b->fp)) != 0)
 		return c;
 	return a->offset < b->offset ? -1 : a->offset > b->offset;
 }
@@ -345,6 +348,7 @@ pol_nest_hold(void *arg, const char *file, const struct pol_finding *f)
 	snprintf(c.text, sizeof(c.text), "%s", f->text);
 	c.hint = f->hint;
 	c.offset = f->offset;
+	memcpy(c.fp, f->fp, sizeof(c.fp));
 	if (n->nhold < POL_NEST_HOLD_MAX) {
 		n->hold[n->nhold++] = c;
 		return;
@@ -353,6 +357,9 @@ pol_nest_hold(void *arg, const char *file, const struct pol_finding *f)
 		if (hold_cmp(&n->hold[i], &n->hold[max]) > 0)
 			max = i;
 	h = &n->hold[max];
+	/* One finding is not reported: with allow_findings the ones held
+	   might all be suppressed, so the file cannot pass on them. */
+	n->hold_over = 1;
 	if (hold_cmp(&c, h) < 0)
 		*h = c;
 }
@@ -374,8 +381,20 @@ flush(struct pol_nest *n)
 		snprintf(f.text, sizeof(f.text), "%s", n->hold[i].text);
 		f.hint = n->hold[i].hint;
 		f.offset = n->hold[i].offset;
+		memcpy(f.fp, n->hold[i].fp, sizeof(f.fp));
 		n->env.finding(n->env.arg, n->hold[i].file, &f);
 	}
+	if (n->hold_over && n->rule->fp_each && n->nhold > 0) {
+		memset(&f, 0, sizeof(f));
+		f.rule = "archive.nested";
+		snprintf(f.text, sizeof(f.text), "more than %d findings inside "
+		    "this archive: those past the cap cannot be checked "
+		    "against allow_findings", POL_NEST_HOLD_MAX);
+		f.hint = hint_nested;
+		f.offset = -1;
+		n->env.finding(n->env.arg, n->f[0].path, &f);
+	}
+	n->hold_over = 0;
 	n->nhold = 0;
 }
 

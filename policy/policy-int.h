@@ -46,6 +46,7 @@
 #define POL_GLOB_MAX		512	/* bytes of one glob */
 #define POL_CUSTOM_MAX		64	/* custom_secrets of one rule */
 #define POL_REGEX_MAX		1024	/* bytes of one custom regex */
+#define POL_ALLOW_FINDINGS_MAX	1024	/* allow_findings of one rule */
 
 /* Content scanners (sourcemap.c): inline `sourceMappingURL=data:` maps. */
 #define POL_SMAP_MEDIA_MAX	128	/* bytes of a data URL's media type */
@@ -102,6 +103,14 @@ struct pol_custom_secret {
 	char		*regex;		/* Hyperscan syntax */
 };
 
+/* allow_findings: one known fake the rule lets through. */
+struct pol_allow_finding {
+	char		*rule;		/* glob of rule ids ("secret.jwt") */
+	char		*file;		/* glob of package paths */
+	char		 fp[POL_FP_LEN + 1];	/* the finding's fingerprint */
+	int		 line;		/* where it is written */
+};
+
 struct pol_secrets_db;		/* secrets.c: compiled detectors of one rule */
 
 struct pol_rule {
@@ -129,6 +138,13 @@ struct pol_rule {
 	enum pol_verdict	 writes;	/* other writes (dist-tag, ...) */
 	int			 monitor;	/* mode: monitor (record, allow) */
 	struct pol_globs	 warn;		/* rule ids that only warn */
+	struct pol_allow_finding *allow_findings;	/* known fakes */
+	size_t			 nallow_findings;
+	int			 fp_each;	/* 1: report every distinct secret
+						   value of a file, not only the
+						   first per detector (set on
+						   every rule when any rule has
+						   allow_findings) */
 	struct pol_secrets_db	*secrets_db;	/* owned; NULL when secrets: allow
 						   and no custom patterns */
 };
@@ -145,6 +161,8 @@ struct pol_policy {
 void	pol_rule_defaults(struct pol_rule *);
 /* pol_rule_find() : the first rule whose match fits name, else &p->dflt. */
 const struct pol_rule *pol_rule_find(const struct pol_policy *, const char *name);
+/* pol_load_keys() : the keys of a section of the document (tests). */
+const char *const *pol_load_keys(const char *section, size_t *n);
 /* Sizes: "50MB", "1GiB", "4096" -> bytes; -1 on a malformed size. */
 int	pol_parse_size(const char *s, uint64_t *out);
 
@@ -418,6 +436,7 @@ struct pol_finding {
 	char		 text[POL_TEXT_MAX];	/* log-safe; secrets redacted */
 	const char	*hint;		/* static text, or NULL */
 	int64_t		 offset;	/* in the file, -1 if none */
+	char		 fp[POL_FP_LEN + 1];	/* fingerprint, "" if none */
 };
 
 typedef void (*pol_finding_fn)(void *arg, const char *file,
@@ -510,5 +529,16 @@ void		 pol_nest_hold(void *arg, const char *file,
 void	pol_report_add(struct pol_report *, const char *rule, const char *file,
 	    int64_t offset, const char *hint, const char *fmt, ...)
 	    __attribute__((format(printf, 6, 7)));
+/*
+ * pol_report_add_finding() : a content finding with its fingerprint
+ * (deduplicated by rule+file+fingerprint).  suppressed: allow_findings
+ * names it: kept as a note (warn, suppressed) that does not block.
+ */
+void	pol_report_add_finding(struct pol_report *, const char *rule,
+	    const char *file, int64_t offset, const char *hint, const char *fp,
+	    int suppressed, const char *text);
+/* pol_allow_finding_match() : 1 if an allow_findings entry of r names it. */
+int	pol_allow_finding_match(const struct pol_rule *, const char *rule,
+	    const char *file, const char *fp);
 
 #endif /* PUBGATE_POLICY_INT_H */

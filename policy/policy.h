@@ -108,10 +108,12 @@ struct pol_stream_opts {
 
 /* One reason for a deny (or a note on an allow). All strings are log-safe. */
 #define POL_REASONS_MAX		32
+#define POL_MORE_MAX		16	/* rules counted past the cap */
 #define POL_RULE_ID_MAX		48
 #define POL_FILE_MAX		256
 #define POL_TEXT_MAX		200
 #define POL_HINT_MAX		200
+#define POL_FP_LEN		16	/* hex digits of a finding's fingerprint */
 
 struct pol_reason {
 	char		 rule[POL_RULE_ID_MAX];	/* e.g. "sourcemap.sources-content", "secret.aws-access-key" */
@@ -120,6 +122,10 @@ struct pol_reason {
 	char		 hint[POL_HINT_MAX];	/* how to fix it, "" if none */
 	int64_t		 offset;		/* byte offset in the file, -1 if none */
 	int		 warn;			/* 1: reported, does not block */
+	int		 suppressed;		/* 1: a finding allow_findings
+						   names (warn is 1 too) */
+	char		 fingerprint[POL_FP_LEN + 1];	/* of a secret
+						   finding, "" if none */
 };
 
 struct pol_report {
@@ -140,9 +146,20 @@ struct pol_report {
 	int		 monitor;	/* 1: allowed by mode: monitor although
 					   reasons would block (would-block) */
 	size_t		 nwarn;		/* reasons[] that only warn */
+	size_t		 nsuppressed;	/* findings allow_findings let through
+					   (kept in reasons[] while room) */
 	size_t		 nreasons;	/* reasons kept in reasons[] */
 	size_t		 nreasons_total;	/* reasons found (may exceed POL_REASONS_MAX) */
+	/* Policy-level reasons (publish.denied, access, consistency., ...)
+	   first, then the others in the order found, then suppressed notes. */
 	struct pol_reason reasons[POL_REASONS_MAX];
+	/* Reasons past the cap, counted per rule id (the first POL_MORE_MAX
+	   rule ids; the rest are in nreasons_total only). */
+	size_t		 nmore;
+	struct {
+		char	 rule[POL_RULE_ID_MAX];
+		size_t	 n;
+	}		 more[POL_MORE_MAX];
 };
 
 struct pol_stream;		/* opaque, one per publish */

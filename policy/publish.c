@@ -64,6 +64,7 @@ struct pub_finding {
 	const char	*hint;
 	int64_t		 offset;
 	int		 nested;	/* NEST_* */
+	char		 fp[POL_FP_LEN + 1];
 };
 
 /*
@@ -386,17 +387,51 @@ nested_applies(const struct pol_rule *r, int nested)
 	return 1;
 }
 
+/*
+ * pol_allow_finding_match() : 1 if an allow_findings entry of r names the
+ * finding of rule id in file with fingerprint fp.  A finding without a
+ * fingerprint is never suppressed.
+ */
+int
+pol_allow_finding_match(const struct pol_rule *r, const char *id,
+    const char *file, const char *fp)
+{
+	const struct pol_allow_finding	*a;
+	size_t				 i;
+
+	if (fp == NULL || fp[0] == '\0')
+		return 0;
+	for (i = 0; i < r->nallow_findings; i++) {
+		a = &r->allow_findings[i];
+		if (strcmp(a->fp, fp) == 0 && pol_glob_match(a->rule, id) &&
+		    pol_glob_match(a->file, file != NULL ? file : ""))
+			return 1;
+	}
+	return 0;
+}
+
+/* report_under() : a finding into the report, judged by rule r. */
+static void
+report_under(struct pol_stream *s, const struct pol_rule *r,
+    const char *file, const char *rule, const char *text, const char *hint,
+    int64_t offset, const char *fp)
+{
+	pol_report_add_finding(&s->r, rule, file, offset, hint, fp,
+	    pol_allow_finding_match(r, rule, file, fp), text);
+}
+
 static void
 add_finding_n(struct pol_stream *s, const char *file, const char *rule,
-    const char *text, const char *hint, int64_t offset, int nested)
+    const char *text, const char *hint, int64_t offset, int nested,
+    const char *fp)
 {
 	struct pub_finding	*f;
 
 	if (rule_known(s)) {
 		if (finding_applies(s->rule, rule, file) &&
 		    nested_applies(s->rule, nested))
-			pol_report_add(&s->r, rule, file, offset, hint, "%s",
-			    text);
+			report_under(s, s->rule, file, rule, text, hint, offset,
+			    fp);
 		return;
 	}
 	if (s->npend_find >= PUB_PENDING_FINDINGS) {
@@ -410,29 +445,24 @@ add_finding_n(struct pol_stream *s, const char *file, const char *rule,
 	f->hint = hint;
 	f->offset = offset;
 	f->nested = nested;
-}
-
-static void
-add_finding(struct pol_stream *s, const char *file, const char *rule,
-    const char *text, const char *hint, int64_t offset)
-{
-	add_finding_n(s, file, rule, text, hint, offset, NEST_NONE);
+	setstr(f->fp, sizeof(f->fp), fp != NULL ? fp : "");
 }
 
 static void
 on_finding(void *arg, const char *file, const struct pol_finding *f)
 {
-	add_finding(arg, file, f->rule, f->text, f->hint, f->offset);
+	add_finding_n(arg, file, f->rule, f->text, f->hint, f->offset,
+	    NEST_NONE, f->fp);
 }
 
-/* report_finding() : a reason straight into the report. */
+/* report_finding() : a reason straight into the report (rule known). */
 static void
 report_finding(void *arg, const char *file, const struct pol_finding *f)
 {
 	struct pol_stream	*s = arg;
 
-	pol_report_add(&s->r, f->rule, file, f->offset, f->hint, "%s",
-	    f->text);
+	report_under(s, s->rule, file, f->rule, f->text, f->hint, f->offset,
+	    f->fp);
 }
 
 /*
@@ -813,7 +843,7 @@ static void
 nest_finding(void *arg, const char *file, const struct pol_finding *f)
 {
 	add_finding_n(arg, file, f->rule, f->text, f->hint, f->offset,
-	    NEST_CONTENT);
+	    NEST_CONTENT, f->fp);
 }
 
 static void
@@ -821,7 +851,7 @@ nest_archive(void *arg, const char *file)
 {
 	add_finding_n(arg, file, "archive.nested", "archive inside the "
 	    "package (the policy refuses them: archives: block)",
-	    "ship the files unpacked", -1, NEST_PRESENT);
+	    "ship the files unpacked", -1, NEST_PRESENT, NULL);
 }
 
 static void
@@ -1826,8 +1856,8 @@ replay_pending(struct pol_stream *s)
 		f = &s->pend_find[i];
 		if (finding_applies(s->rule, f->rule, f->file) &&
 		    nested_applies(s->rule, f->nested))
-			pol_report_add(&s->r, f->rule, f->file, f->offset,
-			    f->hint, "%s", f->text);
+			report_under(s, s->rule, f->file, f->rule, f->text,
+			    f->hint, f->offset, f->fp);
 	}
 }
 
@@ -2140,11 +2170,15 @@ lenient(struct pol_stream *s)
 
 	if (rule == NULL || r->status != POL_DONE || r->nreasons_total == 0 ||
 	    (rule->warn.n == 0 && !rule->monitor &&
-	    rule->secrets_in_tests != POL_TESTS_WARN))
+	    rule->secrets_in_tests != POL_TESTS_WARN && r->nsuppressed == 0))
 		return;
 	blocking = r->nreasons_total - r->nreasons;
 	for (i = 0; i < r->nreasons; i++) {
 		rs = &r->reasons[i];
+		if (rs->suppressed) {
+			r->nwarn++;
+			continue;
+		}
 		if (inspection_reason(rs->rule)) {
 			hard++;
 			blocking++;

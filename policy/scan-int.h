@@ -70,12 +70,20 @@ int		 pol_secrets_token_crc_ok(const char *tok, size_t len);
  * One scanning context per publish: a scratch space and one stream that
  * is reset between files.  Created from a compiled database, which must
  * outlive it.  builtins: 1 to report the built-in detectors, 0 to report
- * custom patterns only (secrets: allow with custom_secrets).
+ * custom patterns only (secrets: allow with custom_secrets).  each: 1 to
+ * report every distinct value a detector finds in a file (the rule's
+ * fp_each), 0 for the first only.
  */
 struct pol_secrets_run;
 
 struct pol_secrets_run *pol_secrets_run_new(const struct pol_secrets_db *,
-		    int builtins, pol_emit_fn emit, void *arg);
+		    int builtins, int each, pol_emit_fn emit, void *arg);
+/*
+ * pol_secrets_fingerprint() : the fingerprint of a finding of rule whose
+ * match ends where the n bytes of w end ("" if no value); see secrets.c.
+ */
+void		 pol_secrets_fingerprint(const char *rule,
+		    const unsigned char *w, size_t n, char out[POL_FP_LEN + 1]);
 /* pol_secrets_run_begin() : starts a file; 0, or -1 on a library failure. */
 int		 pol_secrets_run_begin(struct pol_secrets_run *,
 		    const char *path);
@@ -99,5 +107,26 @@ int		 pol_smap_data(struct pol_smap *, const unsigned char *,
 /* pol_smap_end() : the file is complete; reports what is left; 0 or -1. */
 int		 pol_smap_end(struct pol_smap *);
 void		 pol_smap_free(struct pol_smap *);
+
+/* -------------------------------------------------------- encoded text */
+/* decode.c: pieces of a file that are encoded, decoded for the judges. */
+enum { POL_DEC_B64, POL_DEC_HEX, POL_DEC_PCT, POL_DEC_U16, POL_DEC_JS,
+    POL_DEC_KINDS };
+enum pol_dec_ev { POL_DEC_BEGIN, POL_DEC_DATA, POL_DEC_END };
+/*
+ * The sink: a piece of kind starts (at: its file offset), has decoded
+ * bytes, ends.  Pieces of different kinds may overlap; one kind has one
+ * piece open at a time.  Returns 0, or -1 to fail the file.
+ */
+typedef int (*pol_dec_fn)(void *arg, int kind, enum pol_dec_ev ev,
+    const unsigned char *p, size_t len, uint64_t at);
+
+struct pol_dec;
+
+struct pol_dec	*pol_dec_new(pol_dec_fn fn, void *arg);
+void		 pol_dec_begin(struct pol_dec *);
+int		 pol_dec_data(struct pol_dec *, const unsigned char *, size_t);
+int		 pol_dec_end(struct pol_dec *);
+void		 pol_dec_free(struct pol_dec *);
 
 #endif /* PUBGATE_SCAN_INT_H */

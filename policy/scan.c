@@ -8,17 +8,37 @@
  * the engine's callback with the file's path.  Depends on policy-int.h
  * and scan-int.h only; never logs, keeps no globals.
  *
+ * Encoded content (decode.c): the base64, hex and percent-encoded runs
+ * and the UTF-16 text of each file are decoded and run through their own
+ * instances of the same judges (one per kind, as pieces of different
+ * kinds may overlap); their findings carry the file's path and say
+ * where the encoded piece starts.
+ *
  * Data flow: publish.c calls pol_scan_file_begin(path, size) for each
  * regular file (path without the leading "package/"), then
  * pol_scan_file_data() for each chunk in any split, then
  * pol_scan_file_end().  A -1 anywhere means an internal failure (a
  * Hyperscan error): the engine fails closed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy-int.h"
 #include "scan-int.h"
+
+/* The judges of one kind of decoded piece. */
+struct dec_judge {
+	struct pol_scan		*s;
+	int			 kind;
+	struct pol_secrets_run	*sec;
+	struct pol_smap		*smap;
+	uint64_t		 at;	/* file offset of the piece */
+};
+
+static const char *const dec_names[POL_DEC_KINDS] = {
+	"base64", "hex", "percent-encoded", "UTF-16", "JS string"
+};
 
 struct pol_scan {
 	const struct pol_rule	*rule;
@@ -29,6 +49,8 @@ struct pol_scan {
 	int			 in_file;
 	int			 failed;	/* sticky for the file */
 	char			 path[POL_TAR_PATH_MAX + 1];
+	struct pol_dec		*dec;	/* NULL: no judges */
+	struct dec_judge	 dj[POL_DEC_KINDS];
 };
 
 /* on_emit() : a scanner's finding, handed on with the file's path. */
@@ -38,6 +60,53 @@ on_emit(void *arg, const struct pol_finding *f)
 	struct pol_scan *s = arg;
 
 	s->fn(s->arg, s->path, f);
+}
+
+/* on_dec_emit() : a finding in a decoded piece: where the piece starts. */
+static void
+on_dec_emit(void *arg, const struct pol_finding *f)
+{
+	struct dec_judge	*j = arg;
+	struct pol_finding	 g = *f;
+
+	snprintf(g.text, sizeof(g.text), "%.150s, in %s text at byte %llu",
+	    f->text, dec_names[j->kind], (unsigned long long)j->at);
+	g.offset = (int64_t)j->at;
+	j->s->fn(j->s->arg, j->s->path, &g);
+}
+
+/* on_dec() : decode.c's sink: a decoded piece through its judges. */
+static int
+on_dec(void *arg, int kind, enum pol_dec_ev ev, const unsigned char *p,
+    size_t len, uint64_t at)
+{
+	struct pol_scan		*s = arg;
+	struct dec_judge	*j = &s->dj[kind];
+	int			 rc = 0;
+
+	switch (ev) {
+	case POL_DEC_BEGIN:
+		j->at = at;
+		/* The file's name keeps its class (.env, test/); never .map. */
+		if (j->sec != NULL && pol_secrets_run_begin(j->sec, s->path))
+			rc = -1;
+		if (j->smap != NULL)
+			pol_smap_begin(j->smap, "(decoded)", 0);
+		break;
+	case POL_DEC_DATA:
+		if (j->sec != NULL && pol_secrets_run_data(j->sec, p, len))
+			rc = -1;
+		if (j->smap != NULL && pol_smap_data(j->smap, p, len))
+			rc = -1;
+		break;
+	case POL_DEC_END:
+		if (j->sec != NULL && pol_secrets_run_end(j->sec))
+			rc = -1;
+		if (j->smap != NULL && pol_smap_end(j->smap))
+			rc = -1;
+		break;
+	}
+	return rc;
 }
 
 /*
@@ -50,6 +119,7 @@ struct pol_scan *
 pol_scan_new(const struct pol_rule *r, pol_finding_fn fn, void *arg)
 {
 	struct pol_scan *s;
+	int k;
 
 	if (r == NULL || fn == NULL)
 		return NULL;
@@ -61,13 +131,29 @@ pol_scan_new(const struct pol_rule *r, pol_finding_fn fn, void *arg)
 	if (r->secrets_db != NULL && (r->secrets == POL_MODE_BLOCK ||
 	    r->ncustom > 0)) {
 		s->sec = pol_secrets_run_new(r->secrets_db,
-		    r->secrets == POL_MODE_BLOCK, on_emit, s);
+		    r->secrets == POL_MODE_BLOCK, r->fp_each, on_emit, s);
 		if (s->sec == NULL)
 			goto fail;
 	}
 	if (r->sourcemaps == POL_MODE_BLOCK &&
 	    (s->smap = pol_smap_new(on_emit, s)) == NULL)
 		goto fail;
+	if (s->sec != NULL || s->smap != NULL) {
+		if ((s->dec = pol_dec_new(on_dec, s)) == NULL)
+			goto fail;
+		for (k = 0; k < POL_DEC_KINDS; k++) {
+			s->dj[k].s = s;
+			s->dj[k].kind = k;
+			if (s->sec != NULL && (s->dj[k].sec =
+			    pol_secrets_run_new(r->secrets_db,
+			    r->secrets == POL_MODE_BLOCK, r->fp_each,
+			    on_dec_emit, &s->dj[k])) == NULL)
+				goto fail;
+			if (s->smap != NULL && (s->dj[k].smap =
+			    pol_smap_new(on_dec_emit, &s->dj[k])) == NULL)
+				goto fail;
+		}
+	}
 	return s;
 fail:
 	pol_scan_free(s);
@@ -77,10 +163,17 @@ fail:
 void
 pol_scan_free(struct pol_scan *s)
 {
+	int k;
+
 	if (s == NULL)
 		return;
 	pol_secrets_run_free(s->sec);
 	pol_smap_free(s->smap);
+	for (k = 0; k < POL_DEC_KINDS; k++) {
+		pol_secrets_run_free(s->dj[k].sec);
+		pol_smap_free(s->dj[k].smap);
+	}
+	pol_dec_free(s->dec);
 	free(s);
 }
 
@@ -106,6 +199,8 @@ pol_scan_file_begin(struct pol_scan *s, const char *path, uint64_t size)
 		s->failed = 1;
 	if (s->smap != NULL)
 		pol_smap_begin(s->smap, s->path, size);
+	if (s->dec != NULL)
+		pol_dec_begin(s->dec);
 	return s->failed ? -1 : 0;
 }
 
@@ -120,6 +215,8 @@ pol_scan_file_data(struct pol_scan *s, const unsigned char *buf, size_t len)
 	if (s->sec != NULL && pol_secrets_run_data(s->sec, buf, len) != 0)
 		s->failed = 1;
 	if (s->smap != NULL && pol_smap_data(s->smap, buf, len) != 0)
+		s->failed = 1;
+	if (s->dec != NULL && pol_dec_data(s->dec, buf, len) != 0)
 		s->failed = 1;
 	return s->failed ? -1 : 0;
 }
@@ -140,6 +237,8 @@ pol_scan_file_end(struct pol_scan *s)
 	if (s->sec != NULL && pol_secrets_run_end(s->sec) != 0)
 		failed = 1;
 	if (s->smap != NULL && pol_smap_end(s->smap) != 0)
+		failed = 1;
+	if (s->dec != NULL && pol_dec_end(s->dec) != 0)
 		failed = 1;
 	s->in_file = 0;
 	s->failed = 0;

@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include <hs.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "policy-int.h"
@@ -459,6 +460,11 @@ struct pol_secrets_db {
 	unsigned int	 aux_target[NAUX];	/* built-in per aux */
 };
 
+/* fp_each: distinct values reported per file (past it, every match is). */
+#define FP_SEEN_MAX	64
+/* Bytes of a value a fingerprint covers (read back from its end). */
+#define FP_VALUE_MAX	256
+
 struct held {
 	unsigned int	 id;		/* builtin index */
 	unsigned long long to;
@@ -474,6 +480,12 @@ struct pol_secrets_run {
 	hs_stream_t	*stream;
 	unsigned int	 fclass;	/* POL_SF_* of the current file */
 	unsigned char	*seen;		/* per id: reported */
+	int		 each;		/* 1: every distinct value (fp_each) */
+	size_t		 nfps;		/* reported (id, fingerprint) pairs */
+	struct {
+		unsigned int	 id;
+		char		 fp[POL_FP_LEN + 1];
+	}		 fps[FP_SEEN_MAX];
 	size_t		 nheld;
 	unsigned long long held_to;	/* end offset of the held matches */
 	unsigned char	 tail[SCAN_TAIL * 2];	/* see SCAN_TAIL */
@@ -1180,19 +1192,111 @@ fail:
 	return NULL;
 }
 
-/* report() : emits the finding for id unless already reported in this file. */
+/*
+ * fp_char() : a byte that can be part of a credential's value (base64,
+ * base64url, hex, URL userinfo and host): the value a fingerprint covers
+ * is the run of them that ends where the match does.
+ */
+static int
+fp_char(int c)
+{
+	return is_alnum(c) || (c != 0 && strchr("-_.~+/=:@%!$&*#?^", c) !=
+	    NULL);
+}
+
+/*
+ * pol_secrets_fingerprint() : the fingerprint of a finding of rule whose
+ * match ends at the end of w (n bytes of the file): the first POL_FP_LEN
+ * hex digits of SHA-256 over "pubgate-finding-1", the rule id and the
+ * value (the run of fp_char bytes ending at the match's end, after its
+ * end boundary is dropped; at most FP_VALUE_MAX bytes).  It names one
+ * value without giving it away (64 bits of a hash of a high-entropy
+ * token), and does not depend on where the file is or how it was split.
+ * out gets "" when the value is empty.
+ */
+void
+pol_secrets_fingerprint(const char *rule, const unsigned char *w, size_t n,
+    char out[POL_FP_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	static const char tag[] = "pubgate-finding-1";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	size_t end, start, i;
+	int ok;
+
+	out[0] = '\0';
+	end = n;
+	while (end > 0 && !fp_char(w[end - 1]))
+		end--;
+	start = end;
+	while (start > 0 && end - start < FP_VALUE_MAX && fp_char(w[start - 1]))
+		start--;
+	if (start == end || (ctx = EVP_MD_CTX_new()) == NULL)
+		return;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, tag, sizeof(tag)) == 1 &&
+	    EVP_DigestUpdate(ctx, rule, strlen(rule) + 1) == 1 &&
+	    EVP_DigestUpdate(ctx, w + start, end - start) == 1 &&
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= POL_FP_LEN / 2;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return;
+	for (i = 0; i < POL_FP_LEN / 2; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[POL_FP_LEN] = '\0';
+}
+
+/* fp_seen() : 1 if (id, fp) was reported in this file, else records it. */
+static int
+fp_seen(struct pol_secrets_run *r, unsigned int id, const char *fp)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfps; i++)
+		if (r->fps[i].id == id && strcmp(r->fps[i].fp, fp) == 0)
+			return 1;
+	if (r->nfps < FP_SEEN_MAX) {
+		r->fps[r->nfps].id = id;
+		memcpy(r->fps[r->nfps].fp, fp, POL_FP_LEN + 1);
+		r->nfps++;
+	}
+	return 0;
+}
+
+static const unsigned char *window(struct pol_secrets_run *,
+		    unsigned long long, size_t *);
+
+/*
+ * report() : emits the finding for id unless already reported in this
+ * file (with fp_each: unless this value was).
+ */
 static void
 report(struct pol_secrets_run *r, unsigned int id, unsigned long long to)
 {
 	const struct pol_detector *d;
+	const unsigned char *w;
 	struct pol_finding f;
-	size_t j;
+	size_t j, wn;
 
-	if (r->seen[id])
+	if (r->seen[id] && !r->each)
 		return;
-	r->seen[id] = 1;
 	memset(&f, 0, sizeof(f));
 	f.offset = (int64_t)to;
+	/* Single-match detectors have no value of their own to name. */
+	if (id >= NBUILTIN || (builtins[id].hsflags & SM) == 0) {
+		w = window(r, to, &wn);
+		pol_secrets_fingerprint(id < NBUILTIN ? builtins[id].rule :
+		    r->db->rules[id - NBUILTIN], w, wn, f.fp);
+	}
+	if (r->each && r->seen[id] && fp_seen(r, id, f.fp))
+		return;
+	if (r->each && !r->seen[id])
+		(void)fp_seen(r, id, f.fp);
+	r->seen[id] = 1;
 	if (id < NBUILTIN) {
 		d = &builtins[id];
 		f.rule = d->rule;
@@ -1335,7 +1439,7 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
 		d = &builtins[id];
 		if (d->files != 0 && (d->files & r->fclass) == 0)
 			return 0;
-		if (r->seen[id])
+		if (r->seen[id] && !r->each)
 			return 0;
 		if (d->check != NULL) {
 			w = window(r, to, &wn);
@@ -1360,7 +1464,7 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
  */
 struct pol_secrets_run *
 pol_secrets_run_new(const struct pol_secrets_db *db, int builtins_on,
-    pol_emit_fn emit, void *arg)
+    int each, pol_emit_fn emit, void *arg)
 {
 	struct pol_secrets_run *r;
 
@@ -1370,6 +1474,7 @@ pol_secrets_run_new(const struct pol_secrets_db *db, int builtins_on,
 		return NULL;
 	r->db = db;
 	r->builtins = builtins_on;
+	r->each = each;
 	r->emit = emit;
 	r->arg = arg;
 	if ((r->seen = calloc(NBUILTIN + db->ncustom, 1)) == NULL)
@@ -1407,6 +1512,7 @@ pol_secrets_run_begin(struct pol_secrets_run *r, const char *path)
 {
 	r->fclass = pol_secrets_file_class(path);
 	memset(r->seen, 0, NBUILTIN + r->db->ncustom);
+	r->nfps = 0;
 	r->nheld = 0;
 	r->failed = 0;
 	r->blk = NULL;

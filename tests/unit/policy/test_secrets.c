@@ -154,7 +154,7 @@ test_custom_split(void **state)
 	(void)state;
 	db = pol_secrets_compile(c, 1, err, sizeof(err));
 	assert_non_null(db);
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	assert_non_null(r);
 	fill(val, "abcdefghijklmnopqrstuvwxyz0123456789", 32);
 	snprintf(buf, sizeof(buf), "const k = '%s';\n", val);
@@ -167,7 +167,7 @@ test_custom_split(void **state)
 	}
 	/* Builtins off: custom patterns still report. */
 	pol_secrets_run_free(r);
-	r = pol_secrets_run_new(db, 0, collect, &fo);
+	r = pol_secrets_run_new(db, 0, 0, collect, &fo);
 	assert_non_null(r);
 	scan(r, &fo, "lib/index.js", buf, strlen(buf), 7);
 	assert_int_equal(fo.n, 1);
@@ -730,7 +730,7 @@ test_every_detector(void **state)
 
 	(void)state;
 	db = builtin_db();
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	assert_non_null(r);
 
 	/* Every built-in has a sample. */
@@ -817,7 +817,7 @@ test_suppressed_then_real(void **state)
 
 	(void)state;
 	db = builtin_db();
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	expand(&g, "a = AKIA" "IOSFODNN7" "EXAMPLE\nb = AKIA" "IOSFODNN7"
 	    "EXAMPLE\nc = AKIA{U16}\n");
 	scan(r, &fo, "a.ini", g.s, strlen(g.s), 0);
@@ -843,7 +843,7 @@ test_boundaries(void **state)
 
 	(void)state;
 	db = builtin_db();
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	expand(&g, "ghp_{C36}");
 	len = pre + strlen(g.s);
 	buf = malloc(len);
@@ -910,7 +910,7 @@ test_false_positives(void **state)
 
 	(void)state;
 	db = builtin_db();
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	for (i = 0; i < sizeof(clean) / sizeof(clean[0]); i++) {
 		expand(&g, clean[i]);
 		scan(r, &fo, "lib/index.js", g.s, strlen(g.s), 0);
@@ -1039,7 +1039,7 @@ test_shapes(void **state)
 
 	(void)state;
 	db = builtin_db();
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	assert_non_null(r);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++)
@@ -1112,7 +1112,7 @@ test_test_paths(void **state)
 	    (POL_SF_TEST | POL_SF_ENV), POL_SF_TEST | POL_SF_ENV);
 
 	db = builtin_db();
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	expand(&g, "k = 'ghp_{C36}'\n");
 	scan(r, &fo, "test/auth.test.js", g.s, strlen(g.s), 0);
 	assert_int_equal(fo.n, 1);
@@ -1140,7 +1140,7 @@ test_long_values(void **state)
 
 	(void)state;
 	db = builtin_db();
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	buf = malloc(8192);
 	assert_non_null(buf);
 	n = (size_t)snprintf(buf, 8192, "t = 'eyJ");
@@ -1249,7 +1249,7 @@ test_end_of_mapping(void **state)
 
 	(void)state;
 	db = builtin_db();
-	r = pol_secrets_run_new(db, 1, collect, &fo);
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
 	assert_non_null(r);
 	map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

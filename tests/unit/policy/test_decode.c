@@ -1,0 +1,280 @@
+/*
+ * tests/unit/policy/test_decode.c: encoded content (decode.c, through
+ * scan.c): a secret or a source map in base64, hex, percent-encoded or
+ * UTF-16 text is found, in every split of the file; ordinary encoded
+ * data (images and fonts in CSS data URLs, hashes, short runs, prose)
+ * gives nothing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy-int.h"
+#include "scan-int.h"
+
+#define TOK	"sk_live_Zq81mNbVx02LkPwe93JdTy7u"
+
+static struct pol_policy *pol;
+
+struct found {
+	char	 lines[4096];
+	size_t	 n;
+};
+
+static void
+collect(void *arg, const char *file, const struct pol_finding *f)
+{
+	struct found	*fo = arg;
+	size_t		 used = strlen(fo->lines);
+
+	snprintf(fo->lines + used, sizeof(fo->lines) - used, "%s %s %s\n",
+	    f->rule, file, f->text);
+	fo->n++;
+}
+
+/* scan() : the findings of one file fed in chunks of chunk bytes. */
+static void
+scan(const char *path, const unsigned char *buf, size_t len, size_t chunk,
+    struct found *fo)
+{
+	const struct pol_rule	*r = pol_rule_find(pol, "x");
+	struct pol_scan		*s;
+	size_t			 off, n;
+
+	memset(fo, 0, sizeof(*fo));
+	assert_non_null(s = pol_scan_new(r, collect, fo));
+	assert_int_equal(pol_scan_file_begin(s, path, len), 0);
+	for (off = 0; off < len; off += n) {
+		n = len - off < chunk ? len - off : chunk;
+		assert_int_equal(pol_scan_file_data(s, buf + off, n), 0);
+	}
+	assert_int_equal(pol_scan_file_end(s), 0);
+	pol_scan_free(s);
+}
+
+static const char b64tab[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static size_t
+b64(const unsigned char *in, size_t n, char *out)
+{
+	size_t	 i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64tab[v >> 18];
+		out[o++] = b64tab[(v >> 12) & 63];
+		out[o++] = b64tab[(v >> 6) & 63];
+		out[o++] = b64tab[v & 63];
+	}
+	if (n - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		out[o++] = b64tab[v >> 18];
+		out[o++] = b64tab[(v >> 12) & 63];
+		out[o++] = '=';
+		out[o++] = '=';
+	} else if (n - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64tab[v >> 18];
+		out[o++] = b64tab[(v >> 12) & 63];
+		out[o++] = b64tab[(v >> 6) & 63];
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* Every split gives the same findings; returns them (whole-file run). */
+static void
+scan_all(const char *path, const unsigned char *buf, size_t len,
+    struct found *fo)
+{
+	static const size_t chunks[] = { 1 << 20, 4096, 13, 1 };
+	struct found	 g;
+	size_t		 i;
+
+	scan(path, buf, len, chunks[0], fo);
+	for (i = 1; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		scan(path, buf, len, chunks[i], &g);
+		assert_string_equal(g.lines, fo->lines);
+	}
+}
+
+static void
+test_true(void **state)
+{
+	static const char secret_js[] = "config = {key: \"" TOK "\"};\n";
+	static const char map[] = "{\"version\":3,\"sources\":[\"../src/a.ts"
+	    "\"],\"sourcesContent\":[\"const internal = 1;\"],\"mappings\":"
+	    "\"AAAA\"}";
+	char		 enc[2048], file[4096];
+	unsigned char	 u16[512];
+	struct found	 fo;
+	size_t		 i, n;
+
+	(void)state;
+	/* base64 in a JS string */
+	b64((const unsigned char *)secret_js, strlen(secret_js), enc);
+	n = (size_t)snprintf(file, sizeof(file), "const a = Buffer.from('%s', "
+	    "'base64');\n", enc);
+	scan_all("lib/a.js", (unsigned char *)file, n, &fo);
+	assert_non_null(strstr(fo.lines, "secret.stripe-live-key lib/a.js"));
+	assert_non_null(strstr(fo.lines, "in base64 text at byte 23"));
+	/* hex */
+	n = (size_t)snprintf(file, sizeof(file), "const h = '");
+	for (i = 0; secret_js[i] != '\0'; i++)
+		n += (size_t)snprintf(file + n, sizeof(file) - n, "%02x",
+		    (unsigned char)secret_js[i]);
+	n += (size_t)snprintf(file + n, sizeof(file) - n, "';\n");
+	scan_all("lib/h.js", (unsigned char *)file, n, &fo);
+	assert_non_null(strstr(fo.lines, "secret.stripe-live-key lib/h.js"));
+	assert_non_null(strstr(fo.lines, "in hex text"));
+	/* percent-encoded map */
+	n = (size_t)snprintf(file, sizeof(file), "var u = \"");
+	for (i = 0; map[i] != '\0'; i++)
+		n += (size_t)snprintf(file + n, sizeof(file) - n,
+		    strchr("{}\":,[]/ ;", map[i]) ? "%%%02X" : "%c",
+		    (unsigned char)map[i]);
+	n += (size_t)snprintf(file + n, sizeof(file) - n, "\";\n");
+	scan_all("lib/p.js", (unsigned char *)file, n, &fo);
+	assert_non_null(strstr(fo.lines, "sourcemap.sources-content lib/p.js"));
+	assert_non_null(strstr(fo.lines, "percent-encoded"));
+	/* base64 map */
+	b64((const unsigned char *)map, strlen(map), enc);
+	n = (size_t)snprintf(file, sizeof(file), "var m = \"%s\";\n", enc);
+	scan_all("lib/m.js", (unsigned char *)file, n, &fo);
+	assert_non_null(strstr(fo.lines, "sourcemap.sources-content lib/m.js"));
+	/* A map as JSON in a JS string, escaped and raw. */
+	n = (size_t)snprintf(file, sizeof(file), "module.exports = JSON.parse("
+	    "\"");
+	for (i = 0; map[i] != '\0'; i++)
+		n += (size_t)snprintf(file + n, sizeof(file) - n, "%s%c",
+		    map[i] == '"' ? "\\" : "", map[i]);
+	n += (size_t)snprintf(file + n, sizeof(file) - n, "\");\n");
+	scan_all("lib/j.js", (unsigned char *)file, n, &fo);
+	assert_non_null(strstr(fo.lines, "sourcemap.sources-content lib/j.js"));
+	assert_non_null(strstr(fo.lines, "in JS string text"));
+	n = (size_t)snprintf(file, sizeof(file), "x = JSON.parse('%s');\n",
+	    map);
+	scan_all("lib/k.js", (unsigned char *)file, n, &fo);
+	assert_non_null(strstr(fo.lines, "sourcemap.sources-content lib/k.js"));
+	/* UTF-16LE with and without a BOM, UTF-16BE with one */
+	for (i = 0; secret_js[i] != '\0'; i++) {
+		u16[2 + 2 * i] = (unsigned char)secret_js[i];
+		u16[3 + 2 * i] = 0;
+	}
+	u16[0] = 0xff;
+	u16[1] = 0xfe;
+	n = 2 + 2 * strlen(secret_js);
+	scan_all("notes.txt", u16, n, &fo);
+	assert_non_null(strstr(fo.lines, "secret.stripe-live-key notes.txt"));
+	assert_non_null(strstr(fo.lines, "UTF-16"));
+	scan_all("notes.txt", u16 + 2, n - 2, &fo);
+	assert_non_null(strstr(fo.lines, "UTF-16"));
+	for (i = 0; secret_js[i] != '\0'; i++) {
+		u16[2 + 2 * i] = 0;
+		u16[3 + 2 * i] = (unsigned char)secret_js[i];
+	}
+	u16[0] = 0xfe;
+	u16[1] = 0xff;
+	scan_all("notes.txt", u16, n, &fo);
+	assert_non_null(strstr(fo.lines, "UTF-16"));
+}
+
+/* Ordinary encoded data is not a finding. */
+static void
+test_lookalikes(void **state)
+{
+	unsigned char	 bin[3000], png[64];
+	char		 enc[4100], file[8192];
+	struct found	 fo;
+	size_t		 i, n;
+	uint32_t	 x = 12345;
+
+	(void)state;
+	/* A PNG and a woff2 font in CSS data URLs (random-looking bodies). */
+	memcpy(png, "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+	for (i = 0; i < sizeof(bin); i++) {
+		x = x * 1103515245u + 12345u;
+		bin[i] = (unsigned char)(x >> 16);
+	}
+	memcpy(bin, png, 16);
+	b64(bin, sizeof(bin), enc);
+	n = (size_t)snprintf(file, sizeof(file), ".logo{background:url("
+	    "data:image/png;base64,%s)}\n", enc);
+	memcpy(bin, "wOF2", 4);
+	b64(bin, 1500, enc);
+	n += (size_t)snprintf(file + n, sizeof(file) - n, "@font-face{src:"
+	    "url(data:font/woff2;base64,%s) format(\"woff2\")}\n", enc);
+	scan_all("dist/style.css", (unsigned char *)file, n, &fo);
+	assert_int_equal(fo.n, 0);
+	/* Hashes: integrity strings, git SHAs, hex digests. */
+	n = (size_t)snprintf(file, sizeof(file), "\"integrity\": \"sha512-"
+	    "YtVwMp5RAEFa7SyRaKUpr9Escj/Xqx/yB6OiU5R6Y7PK2+Q1Wfe9a0lh0SGRQk3j"
+	    "DuPy3uomR/6t2sn5gHQ1hA==\",\n\"sha\": \"62d570329e5100415aed2c9"
+	    "168a529afd12c723fd7ab1ff207a3a253947a63b3cadbe43559f7bd6b4961d1"
+	    "2191424de30ee3f2deea2647feaddac9f980743584\"\n");
+	scan_all("package.json", (unsigned char *)file, n, &fo);
+	assert_int_equal(fo.n, 0);
+	/* A URL with a few escapes; prose; code. */
+	n = (size_t)snprintf(file, sizeof(file), "see https://example.com/"
+	    "search?q=a%%20b%%20c&x=%%2F and 100%% of the time\n"
+	    "function camelCaseIdentifiersThatGoOnAndOnForeverAndEver() {}\n");
+	scan_all("README.md", (unsigned char *)file, n, &fo);
+	assert_int_equal(fo.n, 0);
+	/* Binary that is not UTF-16: zeros but not every other byte. */
+	memset(bin, 0, 200);
+	for (i = 0; i < 200; i += 3)
+		bin[i] = 'a';
+	scan_all("data.bin", bin, 200, &fo);
+	assert_int_equal(fo.n, 0);
+	/* JSON in strings that is not a map; format strings. */
+	n = (size_t)snprintf(file, sizeof(file), "a = '{\"name\":\"x\","
+	    "\"version\":\"1.0.0\",\"sources\":[]}'; b = \"{0} of {1}\";\n"
+	    "c = JSON.parse(\"{\\\"version\\\":3,\\\"mappings\\\":\\\"\\\","
+	    "\\\"sources\\\":[]}\");\n");
+	scan_all("lib/cfg.js", (unsigned char *)file, n, &fo);
+	assert_int_equal(fo.n, 0);
+	/* A base64 secret that is too short to be looked at (under 40). */
+	n = (size_t)snprintf(file, sizeof(file), "x = 'c2tfbGl2ZV8=';\n");
+	scan_all("a.js", (unsigned char *)file, n, &fo);
+	assert_int_equal(fo.n, 0);
+}
+
+static int
+setup(void **state)
+{
+	static const char doc[] = "version: 1\nrules:\n  - match: \"*\"\n"
+	    "    publish: allow\n";
+	struct pol_errors	 errs;
+
+	(void)state;
+	pol = pol_load_buf("decode.yaml", doc, sizeof(doc) - 1, &errs);
+	return pol == NULL;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	pol_policy_unref(pol);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_true),
+		cmocka_unit_test(test_lookalikes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
