@@ -62,14 +62,22 @@ enum {
 	K_MATCH, K_PUBLISH, K_MESSAGE, K_ACCESS, K_PRIVATE, K_FILES, K_LIMITS,
 	K_SOURCEMAPS, K_SECRETS, K_CUSTOM_SECRETS, K_PATHS, K_PUBLISH_CONFIG,
 	K_TAGS, K_PROVENANCE, K_WRITES, K_SECRETS_IN_TESTS, K_MODE, K_WARN,
-	K_ARCHIVES, K_ALLOW_FINDINGS, K_RULE_N
+	K_ARCHIVES, K_ALLOW_FINDINGS, K_DIFF, K_RULE_N
 };
 static const char *const rule_keys[] = {
 	"match", "publish", "message", "access", "private", "files", "limits",
 	"sourcemaps", "secrets", "custom_secrets", "paths", "publish_config",
 	"tags", "provenance", "writes", "secrets_in_tests", "mode", "warn",
-	"archives", "allow_findings"
+	"archives", "allow_findings", "diff"
 };
+
+enum { K_D_NEW_FILES, K_D_MAX_GROWTH, K_D_NEW_FILE_SIZE, K_D_UNREACHABLE,
+	K_DIFF_N };
+static const char *const diff_keys[] = {
+	"new_files", "max_growth", "new_file_size", "unreachable"
+};
+/* In enum pol_diff_new order. */
+static const char *const diff_new_words[] = { "allow", "warn", "block", NULL };
 
 enum { K_F_ALLOW, K_F_DENY, K_FILES_N };
 static const char *const files_keys[] = { "allow", "deny" };
@@ -310,6 +318,7 @@ pol_rule_defaults(struct pol_rule *r)
 	r->publish_config.pat = (char **)def_publish_config;
 	r->provenance = 0;
 	r->writes = POL_ALLOW;
+	pol_diff_defaults(&r->diff);
 }
 
 static void
@@ -873,6 +882,71 @@ walk_limits(struct ld *ld, const yaml_node_t *n, struct pol_limits *l)
 	}
 }
 
+/*
+ * walk_diff() : diff: { new_files, max_growth, new_file_size, unreachable }.
+ * The key turns the check on; an empty mapping takes every default.
+ */
+static void
+walk_diff(struct ld *ld, const yaml_node_t *n, struct pol_diff *d)
+{
+	struct ld_map	 m;
+	yaml_node_pair_t *pr;
+	yaml_node_t	*k, *v;
+	const char	*s;
+	uint64_t	 x;
+	int		 key, w;
+
+	if (!is_mapping(ld, n, "diff"))
+		return;
+	d->on = 1;
+	map_init(&m, diff_keys, K_DIFF_N, "diff");
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+	    pr++) {
+		k = ld_node(ld, pr->key);
+		v = ld_node(ld, pr->value);
+		if (k == NULL || (key = map_key(ld, &m, k)) == -1 || v == NULL)
+			continue;
+		switch (key) {
+		case K_D_NEW_FILES:
+			if ((w = word(ld, v, "diff.new_files",
+			    diff_new_words)) != -1)
+				d->new_files = (enum pol_diff_new)w;
+			break;
+		case K_D_UNREACHABLE:
+			if ((w = word(ld, v, "diff.unreachable",
+			    mode_words)) != -1)
+				d->unreachable = (enum pol_mode)w;
+			break;
+		case K_D_MAX_GROWTH:
+			if ((s = scalar(ld, v, "diff.max_growth",
+			    "a factor")) == NULL)
+				break;
+			if (pol_diff_parse_growth(s, &d->max_growth) == -1)
+				ld_err(ld, &v->start_mark, "diff.max_growth: "
+				    "'%.*s%s' is not a factor from 1x to %ux "
+				    "(like 3x or 2.5x)", LD_SHOW, s,
+				    strlen(s) > LD_SHOW ? "..." : "",
+				    POL_DIFF_GROWTH_CAP);
+			break;
+		case K_D_NEW_FILE_SIZE:
+			if ((s = scalar(ld, v, "diff.new_file_size",
+			    "a size")) == NULL)
+				break;
+			if (pol_parse_size(s, &x) == -1 || x == 0 ||
+			    x > POL_CAP_FILE) {
+				ld_err(ld, &v->start_mark, "diff.new_file_size: "
+				    "'%.*s%s' is not a size from 1 byte to 4GiB",
+				    LD_SHOW, s, strlen(s) > LD_SHOW ? "..." : "");
+				break;
+			}
+			d->new_file_size = x;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 static void
 walk_files(struct ld *ld, const yaml_node_t *n, struct pol_rule *r)
 {
@@ -1236,6 +1310,9 @@ walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
 			break;
 		case K_LIMITS:
 			walk_limits(ld, v, &r->limits);
+			break;
+		case K_DIFF:
+			walk_diff(ld, v, &r->diff);
 			break;
 		case K_CUSTOM_SECRETS:
 			walk_customs(ld, v, r);

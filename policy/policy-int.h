@@ -113,6 +113,22 @@ struct pol_allow_finding {
 
 struct pol_secrets_db;		/* secrets.c: compiled detectors of one rule */
 
+/* diff: judging against the previous version (diff.c). */
+enum pol_diff_new {
+	POL_DIFF_ALLOW = 0,
+	POL_DIFF_WARN = 1,
+	POL_DIFF_BLOCK = 2,
+};
+#define POL_DIFF_GROWTH_CAP	1000u	/* max_growth at most 1000x */
+
+struct pol_diff {
+	int			 on;		/* the rule has a diff: key */
+	enum pol_diff_new	 new_files;
+	uint32_t		 max_growth;	/* thousandths: 3000 = 3x */
+	uint64_t		 new_file_size;	/* bytes */
+	enum pol_mode		 unreachable;	/* previous unreadable */
+};
+
 struct pol_rule {
 	char			*match;		/* package-name glob */
 	int			 line;		/* where the rule starts */
@@ -145,6 +161,7 @@ struct pol_rule {
 						   first per detector (set on
 						   every rule when any rule has
 						   allow_findings) */
+	struct pol_diff		 diff;		/* against the previous version */
 	struct pol_secrets_db	*secrets_db;	/* owned; NULL when secrets: allow
 						   and no custom patterns */
 };
@@ -523,6 +540,38 @@ void		 pol_nest_judge(const struct pol_rule *, const char *file,
 /* A pol_finding_fn: arg is the pol_nest; see nested.c. */
 void		 pol_nest_hold(void *arg, const char *file,
 		    const struct pol_finding *);
+
+/* ---------------------------------------------------------------- diff.c */
+struct pol_fent {
+	char		*name;
+	uint64_t	 size;
+};
+
+/* The names and sizes of one package's regular files, capped. */
+struct pol_flist {
+	struct pol_fent	*e;
+	size_t		 n, cap;
+	uint64_t	 bytes;		/* name bytes held */
+	uint64_t	 max_files, max_bytes;
+	int		 over;		/* a cap was hit: incomplete */
+	int		 sorted;
+};
+
+/* A reason of the diff judge; warn: it does not block. */
+typedef void (*pol_diff_fn)(void *arg, const char *rule, const char *file,
+    int warn, const char *text);
+
+void		 pol_diff_defaults(struct pol_diff *);
+int		 pol_diff_parse_growth(const char *, uint32_t *);
+void		 pol_flist_init(struct pol_flist *, uint64_t max_files,
+		    uint64_t max_bytes);
+int		 pol_flist_add(struct pol_flist *, const char *name,
+		    uint64_t size);
+void		 pol_flist_free(struct pol_flist *);
+const char	*pol_diff_fmt_size(uint64_t, char *, size_t);
+int		 pol_diff_judge(const struct pol_diff *, const char *prev_version,
+		    struct pol_flist *prev, struct pol_flist *cur,
+		    pol_diff_fn, void *arg);
 
 /* ------------------------------------------------------------- reasons */
 /* report.c: add a reason (deduplicated by rule+file, capped). */

@@ -2124,6 +2124,17 @@ judge_end(struct pol_stream *s)
 		pol_report_add(r, "provenance", NULL, -1,
 		    "publish from CI with --provenance",
 		    "the policy requires a provenance attestation");
+	/*
+	 * diff: the previous version's file list is not fetched yet (see
+	 * policy/diff.c), so it cannot be read: fail closed as
+	 * diff.unreachable says.
+	 */
+	if (rule->diff.on && rule->diff.unreachable == POL_MODE_BLOCK &&
+	    s->input == POL_INPUT_BODY)
+		pol_report_add(r, "diff.unreachable", NULL, -1,
+		    "set diff.unreachable: allow, or remove diff:, until "
+		    "the gate reads previous versions",
+		    "the previous version could not be read to judge diff:");
 	if (rule->publish != POL_ALLOW)
 		pol_report_add(r, "publish.denied", NULL, -1,
 		    rule == &s->policy->dflt ? "no policy rule covers this "

@@ -186,6 +186,47 @@ test_url_name_mismatch(void **state)
 	free(buf);
 }
 
+/*
+ * diff: until the gate reads previous versions, a publish under a rule
+ * with diff: cannot be judged against it: blocked as diff.unreachable
+ * (the default), allowed under diff.unreachable: allow.
+ */
+static void
+test_diff_unreachable(void **state)
+{
+	static const char *const docs[] = {
+		"version: 1\nrules:\n  - match: \"@acme/*\"\n"
+		"    publish: allow\n",
+		"version: 1\nrules:\n  - match: \"@acme/*\"\n"
+		"    publish: allow\n    diff: {}\n",
+		"version: 1\nrules:\n  - match: \"@acme/*\"\n"
+		"    publish: allow\n    diff: { unreachable: allow }\n",
+	};
+	static const enum pol_verdict want[] = { POL_ALLOW, POL_DENY,
+	    POL_ALLOW };
+	struct pol_errors	 errs;
+	struct pol_policy	*p;
+	char			 path[1024], *got;
+	unsigned char		*buf;
+	size_t			 len, i;
+	enum pol_verdict	 v;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ok-plain.json", fixdir);
+	buf = slurp(path, &len);
+	assert_non_null(buf);
+	for (i = 0; i < 3; i++) {
+		p = pol_load_buf("d.yaml", docs[i], strlen(docs[i]), &errs);
+		assert_non_null(p);
+		got = judge(p, buf, len, 4096, NULL, &v);
+		assert_int_equal(v, want[i]);
+		assert_int_equal(has_rule(got, "diff.unreachable"), i == 1);
+		free(got);
+		pol_policy_unref(p);
+	}
+	free(buf);
+}
+
 /* Garbage, empty input and a body that is not an object are all blocks. */
 static void
 test_malformed(void **state)
@@ -717,6 +758,7 @@ main(void)
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_tarballs),
 		cmocka_unit_test(test_url_name_mismatch),
+		cmocka_unit_test(test_diff_unreachable),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_no_attachment),
 		cmocka_unit_test(test_render),
