@@ -199,6 +199,7 @@ req_on_message_begin(llhttp_t *p)
 	conn->up_status = 0;
 	conn->bytes_in = 0;
 	conn->bytes_out = 0;
+	conn->resp_gzip = 0;
 	conn->retried = 0;
 	conn->up_tries = 0;
 	conn->up_addr = -1;
@@ -754,7 +755,7 @@ px_conn_access_log(struct px_conn *conn)
 	px_log_value(path, sizeof(path), path);
 	px_log_info("conn=%llu req=%s client=%s method=%s path=%s kind=%s "
 	    "pkg=%s status=%d verdict=%s rule=%s upstream_status=%d "
-	    "bytes_in=%llu bytes_out=%llu ms=%llu",
+	    "bytes_in=%llu bytes_out=%llu ms=%llu enc=%s",
 	    (unsigned long long)conn->id, conn->reqid, px_conn_client(conn),
 	    llhttp_method_name((llhttp_method_t)conn->method), path,
 	    conn->kind, conn->pkg[0] ? px_log_value(pkg, sizeof(pkg),
@@ -762,7 +763,8 @@ px_conn_access_log(struct px_conn *conn)
 	    conn->rule[0] ? conn->rule : "-", conn->up_status,
 	    (unsigned long long)conn->bytes_in,
 	    (unsigned long long)conn->bytes_out,
-	    (unsigned long long)(px_now_ms() - conn->t_start_ms));
+	    (unsigned long long)(px_now_ms() - conn->t_start_ms),
+	    conn->resp_gzip ? "gzip" : "-");
 }
 
 /*

@@ -475,6 +475,11 @@ resp_on_headers_complete(llhttp_t *p)
 		if (conn->gz_in != NULL && conn->gz_out == NULL &&
 		    is_named(h, i, "content-encoding"))
 			continue;
+		/* What the client gets, for the access log's enc=. */
+		if (is_named(h, i, "content-encoding") &&
+		    h->hdrs[i].value_len == 4 &&
+		    strncasecmp(h->buf + h->hdrs[i].value, "gzip", 4) == 0)
+			conn->resp_gzip = 1;
 		evbuffer_add_printf(out, "%.*s: %.*s\r\n",
 		    (int)h->hdrs[i].name_len, h->buf + h->hdrs[i].name,
 		    (int)h->hdrs[i].value_len, h->buf + h->hdrs[i].value);

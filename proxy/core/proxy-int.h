@@ -244,6 +244,7 @@ void	px_cfg_defaults(struct px_cfg *);
  * "file:line:col: msg" in errs.
  */
 int	px_cfg_load(struct px_cfg *, const char *path, struct px_cfg_errs *);
+int	px_cfg_workers_auto(void);
 int	px_cfg_load_buf(struct px_cfg *, const char *name, const void *buf,
 	    size_t len, struct px_cfg_errs *);
 /* px_cfg_apply() : applies flags, then validates the whole; 0 or -1. */
@@ -484,6 +485,7 @@ struct px_conn {
 	char			 rw_to[PX_URL_MAX + 16];	/* replacement */
 	struct evbuffer		*rw_buf;	/* one rewritten chunk */
 	int			 accept_gzip;	/* the client takes gzip */
+	int			 resp_gzip;	/* the answer went out gzip */
 	int			 rw_nop;	/* inflate only, no rewrite */
 	int			 gz_in_end;	/* a gzip member ended */
 	struct z_stream_s	*gz_in;		/* inflating the upstream's */

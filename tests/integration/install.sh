@@ -2,12 +2,14 @@
 # tests/integration/install.sh: installs the npm packages the tests drive
 # into tests/integration/node_modules: Verdaccio (the stand-in registry),
 # node-tar at the version npm bundles (the differential oracle), pnpm and
-# yarn (real clients for the hostile-publish controls), puppeteer-core
+# yarn 4 and yarn 1 (real clients for the hostile-publish controls and
+# the clients test), puppeteer-core
 # (drives Debian's chromium for the console test).  Idempotent.
 set -eu
 cd "$(dirname "$0")"
 if [ -x node_modules/.bin/verdaccio ] && [ -f node_modules/tar/package.json ] &&
     [ -x node_modules/.bin/pnpm ] && [ -x node_modules/.bin/yarn ] &&
+    [ -f node_modules/yarn1/bin/yarn.js ] &&
     [ -f node_modules/puppeteer-core/package.json ]; then
 	exit 0
 fi
