@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -733,11 +734,31 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 		else if (strcmp(key, "egress") == 0)
 			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {
-			if (get_num(w, v, key, 0, 1, PX_WORKERS_MAX, &x) == 0)
+			/* auto: one per online core, at most PX_WORKERS_MAX. */
+			if (v->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)v->data.scalar.value,
+			    "auto") == 0)
+				c->workers = px_cfg_workers_auto();
+			else if (get_num(w, v, key, 0, 1, PX_WORKERS_MAX,
+			    &x) == 0)
 				c->workers = (int)x;
 		} else
 			node_err(w, k, "unknown key \"%s\"", key);
 	}
+}
+
+/*
+ * px_cfg_workers_auto() : `workers: auto`, one serving process per online
+ * core (1 when the count is unknown), at most PX_WORKERS_MAX.
+ */
+int
+px_cfg_workers_auto(void)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > PX_WORKERS_MAX ? PX_WORKERS_MAX : (int)n;
 }
 
 int

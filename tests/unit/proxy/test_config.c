@@ -6,6 +6,7 @@
  * plain-http upstream rule, and log.c's quoting of values.
  */
 #include "px_harness.h"
+#include <unistd.h>
 
 static int
 has_err(const struct px_cfg_errs *e, const char *want)
@@ -128,6 +129,30 @@ test_errors_line_col(void **state)
 	assert_true(has_err(&e, "s.yaml:6:12: connect: \"soon\""));
 	assert_true(has_err(&e, "s.yaml:7:17: body:"));
 	assert_true(has_err(&e, "s.yaml:8:1: unknown key \"workres\""));
+}
+
+/* workers: auto is one per online core; a number still works; else 1:1. */
+static void
+test_workers_auto(void **state)
+{
+	static const char	 ok[] = "workers: auto\n";
+	static const char	 bad[] = "workers: many\n";
+	struct px_cfg		 cfg;
+	struct px_cfg_errs	 e;
+	long			 n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	px_cfg_defaults(&cfg);
+	assert_int_equal(px_cfg_load_buf(&cfg, "t.yaml", ok, sizeof(ok) - 1,
+	    &e), 0);
+	assert_int_equal(cfg.workers, n < 1 ? 1 : n > 64 ? 64 : (int)n);
+	assert_true(px_cfg_workers_auto() >= 1);
+	memset(&e, 0, sizeof(e));
+	px_cfg_defaults(&cfg);
+	assert_int_equal(px_cfg_load_buf(&cfg, "t.yaml", bad, sizeof(bad) - 1,
+	    &e), -1);
+	assert_true(has_err(&e, "t.yaml:1:10"));
 }
 
 /* dns and pool: the upstream's name cache and the idle pool (resolve.c). */
@@ -446,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_errors_line_col),
 		cmocka_unit_test(test_dns_pool),
+		cmocka_unit_test(test_workers_auto),
 		cmocka_unit_test(test_yaml_syntax_and_semantics),
 		cmocka_unit_test(test_errors_name_origin),
 		cmocka_unit_test(test_insecure_upstream),
