@@ -7,7 +7,7 @@ _pubgate()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "scan policy serve log show db ca version help" -- "$cur"))
+		COMPREPLY=($(compgen -W "scan policy serve log show approve waivers revoke db ca version help" -- "$cur"))
 		return
 	fi
 	cmd=${COMP_WORDS[1]}
@@ -24,9 +24,12 @@ _pubgate()
 		    --ca-key --intercept --tunnel --help" ;;
 	log)	opts="--db --blocked --since --package --scope --json --limit --help" ;;
 	show)	opts="--db --json --help" ;;
+	approve)	opts="--db --reason --by --expires --once --json --help" ;;
+	waivers)	opts="--db --active --json --limit --help" ;;
+	revoke)	opts="--db --reason --by --help" ;;
 	db)	opts="migrate --db --help" ;;
 	ca)	opts="init --out --name --days --permit --config --help" ;;
-	help)	opts="scan policy serve log show db ca version --man" ;;
+	help)	opts="scan policy serve log show approve waivers revoke db ca version --man" ;;
 	*)	opts="" ;;
 	esac
 	if [ "${cur#-}" != "$cur" ] || [ "$cmd" = help ] ||

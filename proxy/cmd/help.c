@@ -175,6 +175,82 @@ static const struct help_cmd cmds[] = {
 	},
 },
 {
+	"approve",
+	"pubgate approve [--db FILE] [--by NAME] [--expires DURATION] "
+	    "[--once] [--json]\n"
+	"                --reason TEXT DECISION-ID",
+	"Makes a waiver: lets exactly the tarball (its sha512) of a blocked\n"
+	"publish decision, or of one awaiting approval (approval: required),\n"
+	"through on the next publish of that package@version, once (--once)\n"
+	"or as often as it is sent until the waiver expires (default 7d, at\n"
+	"most 90d).  A different tarball or version is never let through.\n"
+	"The gate's own inspection reasons (integrity., consistency., ...)\n"
+	"cannot be waived.  The reviewer (--by, else $SUDO_USER, else the OS\n"
+	"user) must not be the decision's publisher.  The approval is\n"
+	"recorded as a decision (kind waiver-approve) with who, when and why.\n"
+	"Exit 0; 1 when refused or there is no such decision; 2 on an error.",
+	{
+		{ "-d, --db FILE|URL", "the decision store (default "
+		    "pubgate.db)" },
+		{ "-r, --reason TEXT", "why (required; 1 to 199 bytes)" },
+		{ "-b, --by NAME", "the reviewer's name (default $SUDO_USER or "
+		    "the OS user)" },
+		{ "-e, --expires DURATION", "how long it lasts: 30m, 2h, 7d "
+		    "(default 7d, at most 90d)" },
+		{ "-o, --once", "one use, then spent" },
+		{ "-j, --json", "the waiver as one JSON object" },
+		{ "-h, --help", "this text" },
+		{ NULL, NULL },
+	},
+	{
+		"pubgate approve --db /var/lib/pubgate/pubgate.db --once "
+		    "--reason \"jwt.io sample token in a test\" 1a2b3c4d-17",
+		NULL,
+	},
+},
+{
+	"waivers",
+	"pubgate waivers [--db FILE] [--active] [--json] [--limit N]",
+	"Lists waivers, newest first, with their state (active, used,\n"
+	"expired, revoked), the decision, package@version and sha512 they\n"
+	"name, who approved them, why, until when, and how often they were\n"
+	"used.  Exit 0, or 2 on an error.",
+	{
+		{ "-d, --db FILE|URL", "the decision store (default "
+		    "pubgate.db)" },
+		{ "-a, --active", "only waivers that would let a publish "
+		    "through now" },
+		{ "-j, --json", "a JSON array" },
+		{ "-n, --limit N", "at most N (default 100)" },
+		{ "-h, --help", "this text" },
+		{ NULL, NULL },
+	},
+	{
+		"pubgate waivers --db /var/lib/pubgate/pubgate.db --active",
+		NULL,
+	},
+},
+{
+	"revoke",
+	"pubgate revoke [--db FILE] [--by NAME] --reason TEXT WAIVER-ID",
+	"Ends a waiver before it expires (or is used); recorded as a\n"
+	"decision (kind waiver-revoke) with who, when and why.  Exit 0; 1 when\n"
+	"there is no such waiver or it is revoked already; 2 on an error.",
+	{
+		{ "-d, --db FILE|URL", "the decision store (default "
+		    "pubgate.db)" },
+		{ "-r, --reason TEXT", "why (required; 1 to 199 bytes)" },
+		{ "-b, --by NAME", "the reviewer's name (default $SUDO_USER or "
+		    "the OS user)" },
+		{ "-h, --help", "this text" },
+		{ NULL, NULL },
+	},
+	{
+		"pubgate revoke --reason \"approved by mistake\" 3",
+		NULL,
+	},
+},
+{
 	"db",
 	"pubgate db migrate [--db FILE|postgresql://...]",
 	"Creates the decision store, or brings its schema up to this\n"

@@ -2,7 +2,8 @@
  * proxy/cmd/main.c: the pubgate binary's entry point.  It only dispatches to a
  * subcommand; each subcommand owns its own options and exit codes:
  *   scan, policy check	offline CLI (cli.c), links policy/ only
- *   serve, log, show, db, ca	the daemon and its tools (added by proxy/ and certs/)
+ *   serve, log, show, approve, waivers, revoke, db, ca
+ *			the daemon and its tools (added by proxy/ and certs/)
  * `-h`/`--help` anywhere before a `--` prints that subcommand's help
  * (help.c) and exits 0, so a subcommand never reads "--help" as a file.
  * Exit codes of the CLI: 0 allow/ok, 1 block, 2 error (one line on stderr).
@@ -14,6 +15,7 @@
 #include "help.h"
 #include "serve.h"
 #include "cmd_log.h"
+#include "cmd_waiver.h"
 #include "cmd_ca.h"
 
 /* wants_help() : whether argv (after the subcommand) asks for help. */
@@ -78,6 +80,12 @@ main(int argc, char *argv[])
 		return px_log_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "show") == 0)
 		return px_show_cmd_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "approve") == 0)
+		return px_approve_cmd_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "revoke") == 0)
+		return px_revoke_cmd_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "waivers") == 0)
+		return px_waivers_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "db") == 0)
 		return px_db_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "ca") == 0)

@@ -50,8 +50,8 @@ digits(const char *s, int n, int *v)
 }
 
 /* parse_duration() : "15m", "1h30m"...; *out in ms; 0 or -1. */
-static int
-parse_duration(const char *s, int64_t *out)
+int
+px_log_cmd_parse_duration(const char *s, int64_t *out)
 {
 	int64_t		 total = 0, unit, n;
 	char		*end;
@@ -170,7 +170,7 @@ px_log_cmd_parse_since(const char *s, int64_t now_ms, int64_t *out)
 		return -1;
 	if (strlen(s) >= 10 && s[4] == '-')
 		return parse_time(s, out);
-	if (parse_duration(s, &d) == -1)
+	if (px_log_cmd_parse_duration(s, &d) == -1)
 		return -1;
 	*out = now_ms > d ? now_ms - d : 0;
 	return 0;

@@ -33,5 +33,10 @@ int	px_db_cmd_main(int argc, char *argv[]);
  * "...T10:00:00.250+01:00").  Sets *out to ms since the epoch; 0 or -1.
  */
 int	px_log_cmd_parse_since(const char *s, int64_t now_ms, int64_t *out);
+/*
+ * px_log_cmd_parse_duration() : "90s", "15m", "2h", "7d", "2w", "1h30m"
+ * (at most 100 years) into *out ms; 0 or -1.
+ */
+int	px_log_cmd_parse_duration(const char *s, int64_t *out);
 
 #endif /* PUBGATE_CMD_LOG_H */

@@ -71,6 +71,25 @@ static const char *const pg_migrations[] = {
 	" hint text NOT NULL,"
 	" byte_offset bigint NOT NULL,"
 	" PRIMARY KEY (decision_id, seq));",
+	/* 1 -> 2: waivers (issue 10). */
+	"CREATE TABLE waivers ("
+	" id bigserial PRIMARY KEY,"
+	" created_ms bigint NOT NULL,"
+	" expires_ms bigint NOT NULL,"
+	" once integer NOT NULL,"
+	" uses bigint NOT NULL DEFAULT 0,"
+	" last_used_ms bigint NOT NULL DEFAULT 0,"
+	" revoked_ms bigint NOT NULL DEFAULT 0,"
+	" decision text NOT NULL,"
+	" package text COLLATE \"C\" NOT NULL,"
+	" version text NOT NULL,"
+	" sha512 text NOT NULL,"
+	" publisher text NOT NULL,"
+	" approved_by text NOT NULL,"
+	" reason text NOT NULL,"
+	" revoked_by text NOT NULL DEFAULT '',"
+	" revoke_reason text NOT NULL DEFAULT '');"
+	"CREATE INDEX waivers_tarball ON waivers (package, version, sha512);",
 };
 #define PG_SCHEMA_VERSION \
 	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -763,6 +782,180 @@ pg_query(void *be, const struct px_store_qargs *qa, struct px_store_buf *b,
 	return n;
 }
 
+/* ------------------------------------------------------------ waivers */
+
+static const char pg_sql_w_add[] =
+    "INSERT INTO waivers (created_ms, expires_ms, once, decision, package,"
+    " version, sha512, publisher, approved_by, reason) VALUES ($1::bigint,"
+    " $2::bigint, $3::int, $4, $5, $6, $7, $8, $9, $10) RETURNING "
+    PX_STORE_WCOLS;
+static const char pg_sql_w_revoke[] =
+    "UPDATE waivers SET revoked_ms = $2::bigint, revoked_by = $3,"
+    " revoke_reason = $4 WHERE id = $1::bigint AND revoked_ms = 0"
+    " RETURNING " PX_STORE_WCOLS;
+/*
+ * One use of the newest valid waiver for the tarball.  Under READ
+ * COMMITTED a second gate's UPDATE waits for the first's row lock, then
+ * checks the conditions again on the new row: a once waiver is used once.
+ */
+static const char pg_sql_w_use[] =
+    "UPDATE waivers SET uses = uses + 1, last_used_ms = $4::bigint"
+    " WHERE id = (SELECT id FROM waivers WHERE package = $1 AND version = $2"
+    " AND sha512 = $3 AND revoked_ms = 0 AND expires_ms > $4::bigint"
+    " AND (once = 0 OR uses = 0) ORDER BY id DESC LIMIT 1)"
+    " AND revoked_ms = 0 AND expires_ms > $4::bigint"
+    " AND (once = 0 OR uses = 0) RETURNING " PX_STORE_WCOLS;
+static const char pg_sql_w_list[] =
+    "SELECT " PX_STORE_WCOLS " FROM waivers WHERE ($1::bigint = 0 OR"
+    " id = $1::bigint) AND ($2::int = 0 OR (revoked_ms = 0 AND"
+    " expires_ms > $3::bigint AND (once = 0 OR uses = 0)))"
+    " ORDER BY id DESC LIMIT $4::int";
+
+/* wrow() : row i of res (the waiver columns) into wb. */
+static void
+pg_wrow(const PGresult *res, int i, struct px_store_wbuf *wb)
+{
+	const char	*c[PX_STORE_WNCOLS];
+	int		 j;
+
+	for (j = 0; j < PX_STORE_WNCOLS; j++)
+		c[j] = PQgetvalue(res, i, j);
+	px_store_wbuf_set(wb, c);
+}
+
+static int
+pg_waiver_op(void *be, struct px_store_wop *op, char *err, size_t errlen)
+{
+	struct px_pg		*p = be;
+	struct px_store_wbuf	*wb = op->wb;
+	const struct px_store_waiver *w = &wb->w;
+	struct px_pg_params	 pp;
+	PGresult		*res;
+	char			 num[3][24], why[PX_STORE_WHY_MAX + 1],
+				 by[PX_STORE_BY_MAX + 1];
+	const char		*v[10], *sql;
+	int			 nv = 0, rc = -1;
+
+	if (exec_ok(p->conn, "BEGIN", err, errlen) == -1)
+		return -1;
+	switch (op->kind) {
+	case PX_WOP_ADD:
+		snprintf(num[0], sizeof(num[0]), "%" PRId64, w->created_ms);
+		snprintf(num[1], sizeof(num[1]), "%" PRId64, w->expires_ms);
+		snprintf(num[2], sizeof(num[2]), "%d", w->once);
+		/* Text from a record or a reviewer: never refused as UTF-8. */
+		px_store_utf8_fix(wb->package);
+		px_store_utf8_fix(wb->version);
+		px_store_utf8_fix(wb->reason);
+		v[0] = num[0];
+		v[1] = num[1];
+		v[2] = num[2];
+		v[3] = w->decision;
+		v[4] = w->package;
+		v[5] = w->version;
+		v[6] = w->sha512;
+		v[7] = w->publisher;
+		v[8] = w->approved_by;
+		v[9] = w->reason;
+		nv = 10;
+		sql = pg_sql_w_add;
+		break;
+	case PX_WOP_REVOKE:
+		snprintf(num[0], sizeof(num[0]), "%" PRId64, op->id);
+		snprintf(num[1], sizeof(num[1]), "%" PRId64, op->now_ms);
+		px_store_copy(by, sizeof(by), w->revoked_by);
+		px_store_copy(why, sizeof(why), w->revoke_reason);
+		px_store_utf8_fix(why);
+		v[0] = num[0];
+		v[1] = num[1];
+		v[2] = by;
+		v[3] = why;
+		nv = 4;
+		sql = pg_sql_w_revoke;
+		break;
+	default:
+		snprintf(num[0], sizeof(num[0]), "%" PRId64, op->now_ms);
+		v[0] = op->package;
+		v[1] = op->version;
+		v[2] = op->sha512;
+		v[3] = num[0];
+		nv = 4;
+		sql = pg_sql_w_use;
+		break;
+	}
+	res = PQexecParams(p->conn, sql, nv, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQnfields(res) != PX_STORE_WNCOLS) {
+		px_pg_errmsg(p->conn, res, err, errlen);
+		PQclear(res);
+		goto fail;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		PQclear(PQexec(p->conn, "ROLLBACK"));
+		return 1;
+	}
+	pg_wrow(res, 0, wb);
+	PQclear(res);
+	op->fill(op);
+	if (px_pg_params_insert(&pp, op->rec) == -1) {
+		px_store_seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	res = PQexecParams(p->conn, px_pg_sql_insert, pp.n, NULL, pp.v, NULL,
+	    NULL, 0);
+	px_pg_params_free(&pp);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		px_pg_errmsg(p->conn, res, err, errlen);
+		PQclear(res);
+		goto fail;
+	}
+	op->rec->row.id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (exec_ok(p->conn, "COMMIT", err, errlen) == -1)
+		goto fail;
+	rc = 0;
+	return rc;
+fail:
+	PQclear(PQexec(p->conn, "ROLLBACK"));
+	return -1;
+}
+
+static int
+pg_waivers(void *be, int64_t id, int active_only, int64_t now_ms, int limit,
+    struct px_store_wbuf *wb,
+    int (*cb)(const struct px_store_waiver *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct px_pg	*p = be;
+	PGresult	*res;
+	char		 num[4][24];
+	const char	*v[4] = { num[0], num[1], num[2], num[3] };
+	int		 i, n = 0, nt;
+
+	snprintf(num[0], sizeof(num[0]), "%" PRId64, id);
+	snprintf(num[1], sizeof(num[1]), "%d", active_only);
+	snprintf(num[2], sizeof(num[2]), "%" PRId64, now_ms);
+	snprintf(num[3], sizeof(num[3]), "%d", limit);
+	res = PQexecParams(p->conn, pg_sql_w_list, 4, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQnfields(res) != PX_STORE_WNCOLS) {
+		px_pg_errmsg(p->conn, res, err, errlen);
+		PQclear(res);
+		return -1;
+	}
+	nt = PQntuples(res);
+	for (i = 0; i < nt; i++) {
+		pg_wrow(res, i, wb);
+		px_store_wbuf_state(wb, now_ms);
+		n++;
+		if (cb(&wb->w, arg) != 0)
+			break;
+	}
+	PQclear(res);
+	return n;
+}
+
 const struct px_store_ops px_pg_ops = {
 	.name = "postgresql",
 	.insert = pg_insert,
@@ -770,4 +963,6 @@ const struct px_store_ops px_pg_ops = {
 	.by_id = pg_by_id,
 	.query = pg_query,
 	.close = pg_close,
+	.waiver_op = pg_waiver_op,
+	.waivers = pg_waivers,
 };

@@ -21,7 +21,7 @@
 #include "store.h"
 #include "store-int.h"
 
-#define PX_SQLITE_SCHEMA_VERSION	1
+#define PX_SQLITE_SCHEMA_VERSION	2
 /*
  * How long a write waits for another writer's lock (a sqlite3 shell, a
  * backup).  The gate writes from its event loop, so this is short: past
@@ -84,6 +84,33 @@ static const char audit_schema[] =
     " hint TEXT NOT NULL,"
     " byte_offset INTEGER NOT NULL,"
     " PRIMARY KEY (decision_id, seq)) WITHOUT ROWID;";
+
+/*
+ * Forward migrations after the first schema (audit_schema, version 1):
+ * migration i takes version i + 1 to i + 2.  Never edit one that has
+ * shipped; append.
+ */
+static const char *const sqlite_migrations[] = {
+	/* 1 -> 2: waivers (issue 10). */
+	"CREATE TABLE waivers ("
+	" id INTEGER PRIMARY KEY,"
+	" created_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL,"
+	" once INTEGER NOT NULL,"
+	" uses INTEGER NOT NULL DEFAULT 0,"
+	" last_used_ms INTEGER NOT NULL DEFAULT 0,"
+	" revoked_ms INTEGER NOT NULL DEFAULT 0,"
+	" decision TEXT NOT NULL,"
+	" package TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" sha512 TEXT NOT NULL,"
+	" publisher TEXT NOT NULL,"
+	" approved_by TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" revoked_by TEXT NOT NULL DEFAULT '',"
+	" revoke_reason TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX waivers_tarball ON waivers (package, version, sha512);",
+};
 
 #define AUDIT_COLUMNS \
     "id, time_ms, time, request_id, client, who, npm_command, user_agent," \
@@ -209,10 +236,21 @@ init_schema(struct px_sqlite *a, char *err, size_t errlen)
 		    PX_SQLITE_SCHEMA_VERSION);
 		goto fail;
 	}
-	if (sqlite3_exec(a->db, audit_schema, NULL, NULL, NULL) != SQLITE_OK) {
+	if (v < 1 && sqlite3_exec(a->db, audit_schema, NULL, NULL, NULL) !=
+	    SQLITE_OK) {
 		px_store_seterr(err, errlen, "sqlite: schema: %s",
 		    sqlite3_errmsg(a->db));
 		goto fail;
+	}
+	for (; v < PX_SQLITE_SCHEMA_VERSION; v++) {
+		if (v < 1)
+			continue;
+		if (sqlite3_exec(a->db, sqlite_migrations[v - 1], NULL, NULL,
+		    NULL) != SQLITE_OK) {
+			px_store_seterr(err, errlen, "sqlite: migration to "
+			    "version %d: %s", (int)v + 1, sqlite3_errmsg(a->db));
+			goto fail;
+		}
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 	    PX_SQLITE_SCHEMA_VERSION);
@@ -571,6 +609,147 @@ sqlite_by_id(void *be, int64_t id, struct px_store_buf *b)
 	return rc;
 }
 
+/* ------------------------------------------------------------ waivers */
+
+static const char sql_w_add[] =
+    "INSERT INTO waivers (created_ms, expires_ms, once, decision, package,"
+    " version, sha512, publisher, approved_by, reason) VALUES (?1, ?2, ?3,"
+    " ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING " PX_STORE_WCOLS;
+static const char sql_w_revoke[] =
+    "UPDATE waivers SET revoked_ms = ?2, revoked_by = ?3, revoke_reason = ?4"
+    " WHERE id = ?1 AND revoked_ms = 0 RETURNING " PX_STORE_WCOLS;
+/*
+ * One use of the newest valid waiver for the tarball: the conditions are
+ * checked again on the row itself, so a once waiver is never used twice.
+ */
+static const char sql_w_use[] =
+    "UPDATE waivers SET uses = uses + 1, last_used_ms = ?4"
+    " WHERE id = (SELECT id FROM waivers WHERE package = ?1 AND version = ?2"
+    " AND sha512 = ?3 AND revoked_ms = 0 AND expires_ms > ?4"
+    " AND (once = 0 OR uses = 0) ORDER BY id DESC LIMIT 1)"
+    " AND revoked_ms = 0 AND expires_ms > ?4 AND (once = 0 OR uses = 0)"
+    " RETURNING " PX_STORE_WCOLS;
+static const char sql_w_list[] =
+    "SELECT " PX_STORE_WCOLS " FROM waivers WHERE (?1 = 0 OR id = ?1)"
+    " AND (?2 = 0 OR (revoked_ms = 0 AND expires_ms > ?3"
+    " AND (once = 0 OR uses = 0))) ORDER BY id DESC LIMIT ?4";
+
+/* wrow() : the waiver columns of st's current row into wb. */
+static void
+wrow(sqlite3_stmt *st, struct px_store_wbuf *wb)
+{
+	const char	*c[PX_STORE_WNCOLS];
+	int		 i;
+
+	for (i = 0; i < PX_STORE_WNCOLS; i++)
+		c[i] = col_text(st, i);
+	px_store_wbuf_set(wb, c);
+}
+
+static int
+sqlite_waiver_op(void *be, struct px_store_wop *op, char *err, size_t errlen)
+{
+	struct px_sqlite	*a = be;
+	struct px_store_wbuf	*wb = op->wb;
+	const struct px_store_waiver *w = &wb->w;
+	sqlite3_stmt		*st = NULL;
+	const char		*sql;
+	int			 rc, found = 0;
+
+	sql = op->kind == PX_WOP_ADD ? sql_w_add : op->kind == PX_WOP_REVOKE ?
+	    sql_w_revoke : sql_w_use;
+	if (run1(a->st_begin) == -1)
+		goto sqlerr;
+	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto sqlerr;
+	switch (op->kind) {
+	case PX_WOP_ADD:
+		sqlite3_bind_int64(st, 1, w->created_ms);
+		sqlite3_bind_int64(st, 2, w->expires_ms);
+		sqlite3_bind_int(st, 3, w->once);
+		sqlite3_bind_text(st, 4, w->decision, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, w->package, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 6, w->version, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 7, w->sha512, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 8, w->publisher, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 9, w->approved_by, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 10, w->reason, -1, SQLITE_TRANSIENT);
+		break;
+	case PX_WOP_REVOKE:
+		sqlite3_bind_int64(st, 1, op->id);
+		sqlite3_bind_int64(st, 2, op->now_ms);
+		sqlite3_bind_text(st, 3, w->revoked_by, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, w->revoke_reason, -1,
+		    SQLITE_TRANSIENT);
+		break;
+	case PX_WOP_USE:
+		sqlite3_bind_text(st, 1, op->package, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, op->version, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, op->sha512, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, op->now_ms);
+		break;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		found = 1;
+		wrow(st, wb);
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE)
+		goto sqlerr;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!found) {
+		run1(a->st_rollback);
+		return 1;
+	}
+	op->fill(op);
+	if (insert_row(a, op->rec) == -1 || run1(a->st_commit) == -1)
+		goto sqlerr;
+	return 0;
+sqlerr:
+	px_store_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(a->db));
+	sqlite3_finalize(st);
+	run1(a->st_rollback);
+	return -1;
+}
+
+static int
+sqlite_waivers(void *be, int64_t id, int active_only, int64_t now_ms,
+    int limit, struct px_store_wbuf *wb,
+    int (*cb)(const struct px_store_waiver *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct px_sqlite	*a = be;
+	sqlite3_stmt		*st;
+	int			 n = 0, rc;
+
+	if (sqlite3_prepare_v2(a->db, sql_w_list, -1, &st, NULL) !=
+	    SQLITE_OK) {
+		px_store_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(a->db));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, active_only);
+	sqlite3_bind_int64(st, 3, now_ms);
+	sqlite3_bind_int(st, 4, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wrow(st, wb);
+		px_store_wbuf_state(wb, now_ms);
+		n++;
+		if (cb(&wb->w, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		px_store_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(a->db));
+		n = -1;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
 const struct px_store_ops px_sqlite_ops = {
 	.name = "sqlite",
 	.insert = sqlite_insert,
@@ -578,6 +757,8 @@ const struct px_store_ops px_sqlite_ops = {
 	.by_id = sqlite_by_id,
 	.query = sqlite_query,
 	.close = sqlite_close,
+	.waiver_op = sqlite_waiver_op,
+	.waivers = sqlite_waivers,
 };
 
 int

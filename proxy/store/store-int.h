@@ -62,6 +62,48 @@ struct px_store_buf {
 	struct px_store_row	 row;
 };
 
+/* A waiver in bounded storage. */
+struct px_store_wbuf {
+	char			 decision[PX_STORE_REQID_MAX + 1];
+	char			 package[PX_STORE_PKG_MAX + 1];
+	char			 version[PX_STORE_VERSION_MAX + 1];
+	char			 sha512[PX_STORE_SHA_MAX + 1];
+	char			 publisher[PX_STORE_WHO_MAX + 1];
+	char			 approved_by[PX_STORE_BY_MAX + 1];
+	char			 reason[PX_STORE_WHY_MAX + 1];
+	char			 revoked_by[PX_STORE_BY_MAX + 1];
+	char			 revoke_reason[PX_STORE_WHY_MAX + 1];
+	char			 state[8];
+	struct px_store_waiver	 w;
+};
+
+/*
+ * One change to a waiver and the decision record that tells of it, done
+ * by a backend in one transaction:
+ *   PX_WOP_ADD     inserts wb->w (its id is set);
+ *   PX_WOP_REVOKE  sets revoked_ms/by/reason of waiver id if not revoked;
+ *   PX_WOP_USE     takes one use of the newest valid waiver for
+ *                  package, version, sha512 at now_ms.
+ * Once the waiver row is known (read back into wb), the backend calls
+ * fill(op) to make op->rec, then inserts it.  0 done, 1 no row matched
+ * (nothing written), -1 error.
+ */
+enum px_wop_kind { PX_WOP_ADD, PX_WOP_REVOKE, PX_WOP_USE };
+
+struct px_store_wop {
+	enum px_wop_kind	 kind;
+	int64_t			 now_ms;
+	int64_t			 id;		/* REVOKE */
+	const char		*package;	/* USE */
+	const char		*version;
+	const char		*sha512;
+	struct px_store_wbuf	*wb;		/* in (ADD, REVOKE's by and
+						   reason) and out */
+	struct px_store_buf	*rec;
+	void			(*fill)(struct px_store_wop *);
+	const void		*arg;		/* for fill */
+};
+
 /*
  * The filters of a query, checked and bounded by store.c: glob NULL for
  * any package, scope_lo/scope_hi NULL for any scope (else "@x/" and
@@ -100,7 +142,39 @@ struct px_store_ops {
 			    int (*row)(const struct px_store_row *, void *),
 			    void *arg, char *err, size_t errlen);
 	void		(*close)(void *be);
+	/* Waivers (see struct px_store_wop); a store without the table
+	   (schema 1, not migrated) fails with the database's message. */
+	int		(*waiver_op)(void *be, struct px_store_wop *op,
+			    char *err, size_t errlen);
+	int		(*waivers)(void *be, int64_t id, int active_only,
+			    int64_t now_ms, int limit, struct px_store_wbuf *wb,
+			    int (*cb)(const struct px_store_waiver *, void *),
+			    void *arg, char *err, size_t errlen);
 };
+
+/* px_store_wbuf_link() : points wb->w's strings at wb's own arrays. */
+void	 px_store_wbuf_link(struct px_store_wbuf *wb);
+/*
+ * px_store_wbuf_state() : sets wb->state from the waiver's fields as of
+ * now_ms.
+ */
+void	 px_store_wbuf_state(struct px_store_wbuf *wb, int64_t now_ms);
+/*
+ * The waiver columns, in this order, in both backends' SQL:
+ * id, created_ms, expires_ms, once, uses, last_used_ms, revoked_ms,
+ * decision, package, version, sha512, publisher, approved_by, reason,
+ * revoked_by, revoke_reason.
+ */
+#define PX_STORE_WCOLS \
+    "id, created_ms, expires_ms, once, uses, last_used_ms, revoked_ms," \
+    " decision, package, version, sha512, publisher, approved_by, reason," \
+    " revoked_by, revoke_reason"
+#define PX_STORE_WNCOLS	16
+/*
+ * px_store_wbuf_set() : fills wb from the 16 columns as text (cols[i],
+ * NULL is ""), as both backends read them.
+ */
+void	 px_store_wbuf_set(struct px_store_wbuf *wb, const char *const cols[16]);
 
 /* The SQLite backend (sqlite.c): path is a file name. */
 int	 px_sqlite_migrate(const char *path, int *version, char *err,

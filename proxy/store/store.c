@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "policy.h"
@@ -38,6 +39,7 @@ struct px_store {
 	uint64_t		 jsonl_errors;
 	struct px_store_buf	 wbuf;		/* under mtx */
 	struct px_store_buf	 rbuf;		/* under mtx */
+	struct px_store_wbuf	 wwb;		/* under mtx */
 };
 
 void
@@ -737,5 +739,536 @@ px_store_query_json(struct px_store *a, const struct px_store_query *q,
 		px_store_seterr(err, errlen, "write error");
 		return -1;
 	}
+	return n;
+}
+
+/* ------------------------------------------------------------ waivers */
+
+void
+px_store_wbuf_link(struct px_store_wbuf *wb)
+{
+	struct px_store_waiver	*w = &wb->w;
+
+	w->decision = wb->decision;
+	w->package = wb->package;
+	w->version = wb->version;
+	w->sha512 = wb->sha512;
+	w->publisher = wb->publisher;
+	w->approved_by = wb->approved_by;
+	w->reason = wb->reason;
+	w->revoked_by = wb->revoked_by;
+	w->revoke_reason = wb->revoke_reason;
+	w->state = wb->state;
+}
+
+void
+px_store_wbuf_state(struct px_store_wbuf *wb, int64_t now_ms)
+{
+	const struct px_store_waiver	*w = &wb->w;
+	const char			*st;
+
+	if (w->revoked_ms > 0)
+		st = "revoked";
+	else if (w->once && w->uses > 0)
+		st = "used";
+	else if (w->expires_ms <= now_ms)
+		st = "expired";
+	else
+		st = "active";
+	px_store_copy(wb->state, sizeof(wb->state), st);
+}
+
+void
+px_store_wbuf_set(struct px_store_wbuf *wb, const char *const c[16])
+{
+	struct px_store_waiver	*w = &wb->w;
+
+	memset(w, 0, sizeof(*w));
+	px_store_wbuf_link(wb);
+#define N(i)	(c[i] != NULL ? strtoll(c[i], NULL, 10) : 0)
+	w->id = N(0);
+	w->created_ms = N(1);
+	w->expires_ms = N(2);
+	w->once = N(3) != 0;
+	w->uses = N(4);
+	w->last_used_ms = N(5);
+	w->revoked_ms = N(6);
+#undef N
+	px_store_copy(wb->decision, sizeof(wb->decision), c[7]);
+	px_store_copy(wb->package, sizeof(wb->package), c[8]);
+	px_store_copy(wb->version, sizeof(wb->version), c[9]);
+	px_store_copy(wb->sha512, sizeof(wb->sha512), c[10]);
+	px_store_copy(wb->publisher, sizeof(wb->publisher), c[11]);
+	px_store_copy(wb->approved_by, sizeof(wb->approved_by), c[12]);
+	px_store_copy(wb->reason, sizeof(wb->reason), c[13]);
+	px_store_copy(wb->revoked_by, sizeof(wb->revoked_by), c[14]);
+	px_store_copy(wb->revoke_reason, sizeof(wb->revoke_reason), c[15]);
+}
+
+int
+px_store_name_ok(const char *by)
+{
+	size_t	n;
+
+	if (by == NULL)
+		return 0;
+	n = strlen(by);
+	return n > 0 && n <= PX_STORE_BY_MAX && strspn(by, "abcdefghijklmnop"
+	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-") == n;
+}
+
+int
+px_store_why_ok(const char *why)
+{
+	const unsigned char	*p = (const unsigned char *)why;
+	size_t			 left, n;
+
+	if (why == NULL || (left = strlen(why)) == 0 ||
+	    left > PX_STORE_WHY_MAX)
+		return 0;
+	while (left > 0) {
+		if (*p < 0x20 || *p == 0x7f || (n = utf8_seq(p, left)) == 0)
+			return 0;
+		/* C1 controls in UTF-8 */
+		if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			return 0;
+		p += n;
+		left -= n;
+	}
+	return 1;
+}
+
+void
+px_store_waiver_json(const struct px_store_waiver *w, FILE *f)
+{
+	char	t[PX_STORE_TIME_MAX + 1];
+
+	fprintf(f, "{\"id\":%" PRId64, w->id);
+	json_kv_str(f, "state", w->state, 1);
+	json_kv_str(f, "decision", w->decision, 1);
+	json_kv_str(f, "package", w->package, 1);
+	json_kv_str(f, "version", w->version, 1);
+	json_kv_str(f, "sha512", w->sha512, 1);
+	json_kv_str(f, "publisher", w->publisher, 1);
+	json_kv_str(f, "approved_by", w->approved_by, 1);
+	json_kv_str(f, "reason", w->reason, 1);
+	fmt_time(w->created_ms, t, sizeof(t));
+	json_kv_str(f, "created", t, 1);
+	json_kv_int(f, "created_ms", w->created_ms);
+	fmt_time(w->expires_ms, t, sizeof(t));
+	json_kv_str(f, "expires", t, 1);
+	json_kv_int(f, "expires_ms", w->expires_ms);
+	fprintf(f, ",\"once\":%s", w->once ? "true" : "false");
+	json_kv_int(f, "uses", w->uses);
+	json_kv_int(f, "last_used_ms", w->last_used_ms);
+	json_kv_int(f, "revoked_ms", w->revoked_ms);
+	json_kv_str(f, "revoked_by", w->revoked_by, 1);
+	json_kv_str(f, "revoke_reason", w->revoke_reason, 1);
+	putc('}', f);
+}
+
+/* What a waiver record says beyond the waiver itself. */
+struct wrec {
+	const char		*kind;		/* "waiver-approve", ... */
+	const char		*request_id;	/* NULL: a new one */
+	const char		*client;
+	const char		*who;
+	const char		*user_agent;
+	const char		*by;
+};
+
+/* new_reqid() : a decision id for a record the CLI or API makes. */
+static void
+new_reqid(char *out, size_t len, int64_t wid)
+{
+	uint32_t	r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)now_ms();
+	snprintf(out, len, "%08x-%" PRId64, r, wid);
+}
+
+/* wop_fill() : op->rec, the decision record of a waiver change. */
+static void
+wop_fill(struct px_store_wop *op)
+{
+	const struct wrec		*wr = op->arg;
+	const struct px_store_waiver	*w = &op->wb->w;
+	struct px_store_buf		*b = op->rec;
+	struct px_store_row		*r = &b->row;
+	char				 until[PX_STORE_TIME_MAX + 1],
+					 reqid[PX_STORE_REQID_MAX + 1];
+
+	memset(r, 0, sizeof(*r));
+	px_store_buf_link(b);
+	r->time_ms = op->now_ms;
+	fmt_time(r->time_ms, b->time, sizeof(b->time));
+	if (wr->request_id != NULL)
+		BCOPY(b, request_id, wr->request_id);
+	else {
+		new_reqid(reqid, sizeof(reqid), w->id);
+		BCOPY(b, request_id, reqid);
+	}
+	BCOPY(b, client, wr->client);
+	copy_who(b->who, sizeof(b->who), wr->who);
+	BCOPY(b, npm_command, "");
+	BCOPY(b, user_agent, wr->user_agent);
+	BCOPY(b, kind, wr->kind);
+	BCOPY(b, package, w->package);
+	BCOPY(b, version, w->version);
+	BCOPY(b, tag, "");
+	BCOPY(b, access, "");
+	BCOPY(b, verdict, "allow");
+	BCOPY(b, rule_match, "");
+	BCOPY(b, inspection, "");
+	BCOPY(b, sha512, w->sha512);
+	BCOPY(b, integrity, "");
+	fmt_time(w->expires_ms, until, sizeof(until));
+	switch (op->kind) {
+	case PX_WOP_ADD:
+		r->status = 200;
+		BCOPY(b, r_rule[0], "waiver.approve");
+		snprintf(b->r_text[0], sizeof(b->r_text[0]), "waiver %" PRId64
+		    " for decision %s approved by %s, %s until %s", w->id,
+		    w->decision, w->approved_by, w->once ? "one use" :
+		    "any use", until);
+		BCOPY(b, message, w->reason);
+		break;
+	case PX_WOP_REVOKE:
+		r->status = 200;
+		BCOPY(b, r_rule[0], "waiver.revoke");
+		snprintf(b->r_text[0], sizeof(b->r_text[0]), "waiver %" PRId64
+		    " for decision %s revoked by %s", w->id, w->decision,
+		    w->revoked_by);
+		BCOPY(b, message, w->revoke_reason);
+		break;
+	case PX_WOP_USE:
+		r->status = 0;
+		BCOPY(b, r_rule[0], "waiver.use");
+		snprintf(b->r_text[0], sizeof(b->r_text[0]), "waiver %" PRId64
+		    " (decision %s, approved by %s) let this tarball through: "
+		    "use %" PRId64, w->id, w->decision, w->approved_by,
+		    w->uses);
+		BCOPY(b, message, w->reason);
+		break;
+	}
+	BCOPY(b, r_file[0], "");
+	BCOPY(b, r_hint[0], "");
+	b->reasons[0].offset = -1;
+	r->nreasons = 1;
+	r->reasons_total = 1;
+}
+
+/* actor_check() : a reviewer's name and reason are plain; 0 or -1. */
+static int
+actor_check(const char *by, const char *why, char *err, size_t errlen)
+{
+	if (!px_store_name_ok(by)) {
+		px_store_seterr(err, errlen, "bad reviewer name (want 1 to %d "
+		    "of A-Z a-z 0-9 . _ @ + -)", PX_STORE_BY_MAX);
+		return -1;
+	}
+	if (!px_store_why_ok(why)) {
+		px_store_seterr(err, errlen, "a reason is required: 1 to %d "
+		    "bytes of text, no control characters", PX_STORE_WHY_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* The publish decision a waiver is asked for, as checked. */
+struct approve_arg {
+	const struct px_store_approve	*ap;
+	struct px_store_wbuf		*wb;
+	int				 found;
+	char				 why[300];	/* refusal, "" ok */
+};
+
+static int
+is_publish_kind(const char *k)
+{
+	return strcmp(k, "publish") == 0 || strcmp(k, "stage-publish") == 0;
+}
+
+/* same_who() : a and b name the same token ("sha256:" or not). */
+static int
+same_who(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL || *a == '\0' || *b == '\0')
+		return 0;
+	if (strncmp(a, "sha256:", 7) == 0)
+		a += 7;
+	if (strncmp(b, "sha256:", 7) == 0)
+		b += 7;
+	return strcmp(a, b) == 0;
+}
+
+/* approve_cb() : checks the newest publish record of the id. */
+static int
+approve_cb(const struct px_store_row *r, void *arg)
+{
+	struct approve_arg		*aa = arg;
+	const struct px_store_approve	*ap = aa->ap;
+	struct px_store_wbuf		*wb = aa->wb;
+	const char			*pub;
+	size_t				 i;
+
+	if (!is_publish_kind(r->kind))
+		return 0;
+	aa->found = 1;
+	if (strcmp(r->verdict, "block") != 0) {
+		snprintf(aa->why, sizeof(aa->why), "decision %s was not "
+		    "blocked (verdict %s): nothing to approve", r->request_id,
+		    r->verdict);
+		return 1;
+	}
+	if (r->sha512[0] == '\0' || r->version[0] == '\0' ||
+	    strcmp(r->inspection, "done") != 0) {
+		snprintf(aa->why, sizeof(aa->why), "decision %s: the tarball "
+		    "was not read whole (inspection %s), so no waiver can name "
+		    "it", r->request_id, r->inspection[0] ? r->inspection :
+		    "unknown");
+		return 1;
+	}
+	if (r->reasons_total > (int64_t)r->nreasons) {
+		snprintf(aa->why, sizeof(aa->why), "decision %s has %" PRId64
+		    " reasons and only %zu are recorded: it cannot be waived "
+		    "unseen", r->request_id, r->reasons_total, r->nreasons);
+		return 1;
+	}
+	for (i = 0; ap->waivable != NULL && i < r->nreasons; i++)
+		if (!ap->waivable(r->reasons[i].rule)) {
+			snprintf(aa->why, sizeof(aa->why), "decision %s: %s is "
+			    "the gate's own inspection reason (the publish "
+			    "cannot be read as the registry would): no waiver "
+			    "lets it through; publish a corrected tarball",
+			    r->request_id, r->reasons[i].rule);
+			return 1;
+		}
+	/* Two people: the reviewer is not the publisher. */
+	pub = r->who;
+	if (pub[0] != '\0' && (same_who(ap->actor.who, pub) ||
+	    same_who(ap->actor.by, pub))) {
+		snprintf(aa->why, sizeof(aa->why), "decision %s: the reviewer "
+		    "is its publisher (%s); a reviewer who is not the "
+		    "publisher approves it", r->request_id, pub);
+		return 1;
+	}
+	memset(&wb->w, 0, sizeof(wb->w));
+	px_store_wbuf_link(wb);
+	PX_STORE_SET(wb, decision, r->request_id);
+	PX_STORE_SET(wb, package, r->package);
+	PX_STORE_SET(wb, version, r->version);
+	PX_STORE_SET(wb, sha512, r->sha512);
+	PX_STORE_SET(wb, publisher, r->who);
+	return 1;
+}
+
+int
+px_store_waiver_approve(struct px_store *a, const struct px_store_approve *ap,
+    int64_t *id, char *err, size_t errlen)
+{
+	struct px_store_qargs	 qa;
+	struct approve_arg	 aa;
+	struct px_store_wop	 op;
+	struct px_store_wbuf	*wb;
+	struct wrec		 wr;
+	int			 rc = -1, n;
+
+	if (a == NULL || ap == NULL || ap->decision == NULL) {
+		px_store_seterr(err, errlen, "bad approval");
+		return -1;
+	}
+	if (actor_check(ap->actor.by, ap->reason, err, errlen) == -1)
+		return PX_STORE_REFUSED;
+	if (strlen(ap->decision) > PX_STORE_REQID_MAX) {
+		px_store_seterr(err, errlen, "bad decision id");
+		return PX_STORE_REFUSED;
+	}
+	memset(&qa, 0, sizeof(qa));
+	qa.request_id = ap->decision;
+	qa.limit = 16;
+	pthread_mutex_lock(&a->mtx);
+	wb = &a->wwb;
+	memset(&aa, 0, sizeof(aa));
+	aa.ap = ap;
+	aa.wb = wb;
+	n = a->ops->query(a->be, &qa, &a->rbuf, approve_cb, &aa, err, errlen);
+	if (n == -1)
+		goto done;
+	if (!aa.found) {
+		px_store_seterr(err, errlen, "no publish decision %s",
+		    ap->decision);
+		rc = PX_STORE_NOTFOUND;
+		goto done;
+	}
+	if (aa.why[0] != '\0') {
+		px_store_seterr(err, errlen, "%s", aa.why);
+		rc = PX_STORE_REFUSED;
+		goto done;
+	}
+	wb->w.created_ms = ap->now_ms > 0 ? ap->now_ms : now_ms();
+	if (ap->expires_ms <= wb->w.created_ms) {
+		px_store_seterr(err, errlen, "the waiver would expire before "
+		    "it starts");
+		rc = PX_STORE_REFUSED;
+		goto done;
+	}
+	wb->w.expires_ms = ap->expires_ms;
+	wb->w.once = ap->once ? 1 : 0;
+	PX_STORE_SET(wb, approved_by, ap->actor.by);
+	PX_STORE_SET(wb, reason, ap->reason);
+	PX_STORE_SET(wb, revoked_by, "");
+	PX_STORE_SET(wb, revoke_reason, "");
+	memset(&wr, 0, sizeof(wr));
+	wr.kind = "waiver-approve";
+	wr.client = ap->actor.client;
+	wr.who = ap->actor.who;
+	wr.user_agent = ap->actor.user_agent;
+	memset(&op, 0, sizeof(op));
+	op.kind = PX_WOP_ADD;
+	op.now_ms = wb->w.created_ms;
+	op.wb = wb;
+	op.rec = &a->wbuf;
+	op.fill = wop_fill;
+	op.arg = &wr;
+	if (a->ops->waiver_op(a->be, &op, err, errlen) != 0)
+		goto done;
+	px_store_wbuf_state(wb, op.now_ms);
+	if (id != NULL)
+		*id = wb->w.id;
+	if (a->jsonl != NULL && write_jsonl(a, &a->wbuf.row, 0) == -1)
+		a->jsonl_errors++;
+	rc = 0;
+done:
+	pthread_mutex_unlock(&a->mtx);
+	return rc;
+}
+
+int
+px_store_waiver_revoke(struct px_store *a, int64_t id,
+    const struct px_store_actor *actor, const char *reason, int64_t now,
+    char *err, size_t errlen)
+{
+	struct px_store_wop	 op;
+	struct px_store_wbuf	*wb;
+	struct wrec		 wr;
+	int			 rc = -1, r;
+
+	if (a == NULL || actor == NULL || id <= 0) {
+		px_store_seterr(err, errlen, "bad waiver id");
+		return PX_STORE_REFUSED;
+	}
+	if (actor_check(actor->by, reason, err, errlen) == -1)
+		return PX_STORE_REFUSED;
+	pthread_mutex_lock(&a->mtx);
+	wb = &a->wwb;
+	memset(&wb->w, 0, sizeof(wb->w));
+	px_store_wbuf_link(wb);
+	PX_STORE_SET(wb, revoked_by, actor->by);
+	PX_STORE_SET(wb, revoke_reason, reason);
+	memset(&wr, 0, sizeof(wr));
+	wr.kind = "waiver-revoke";
+	wr.client = actor->client;
+	wr.who = actor->who;
+	wr.user_agent = actor->user_agent;
+	memset(&op, 0, sizeof(op));
+	op.kind = PX_WOP_REVOKE;
+	op.now_ms = now > 0 ? now : now_ms();
+	op.id = id;
+	op.wb = wb;
+	op.rec = &a->wbuf;
+	op.fill = wop_fill;
+	op.arg = &wr;
+	if ((r = a->ops->waiver_op(a->be, &op, err, errlen)) == -1)
+		goto done;
+	if (r == 1) {
+		px_store_seterr(err, errlen, "no waiver %" PRId64 " that is "
+		    "not revoked already", id);
+		rc = PX_STORE_NOTFOUND;
+		goto done;
+	}
+	if (a->jsonl != NULL && write_jsonl(a, &a->wbuf.row, 0) == -1)
+		a->jsonl_errors++;
+	rc = 0;
+done:
+	pthread_mutex_unlock(&a->mtx);
+	return rc;
+}
+
+int
+px_store_waiver_use(struct px_store *a, const char *package,
+    const char *version, const char *sha512, const char *request_id,
+    const char *client, const char *who, int64_t now,
+    int (*cb)(const struct px_store_waiver *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct px_store_wop	 op;
+	struct px_store_wbuf	*wb;
+	struct wrec		 wr;
+	char			 pkg[PX_STORE_PKG_MAX + 1];
+	int			 rc = -1, r;
+
+	if (a == NULL)
+		return -1;
+	/* Nothing to match: no waiver names an empty hash or version. */
+	if (package == NULL || version == NULL || sha512 == NULL ||
+	    *package == '\0' || *version == '\0' || strlen(sha512) != 128)
+		return 0;
+	copy_package(pkg, sizeof(pkg), package);
+	pthread_mutex_lock(&a->mtx);
+	wb = &a->wwb;
+	memset(&wr, 0, sizeof(wr));
+	wr.kind = "waiver-use";
+	wr.request_id = request_id;
+	wr.client = client;
+	wr.who = who;
+	wr.user_agent = "";
+	memset(&op, 0, sizeof(op));
+	op.kind = PX_WOP_USE;
+	op.now_ms = now > 0 ? now : now_ms();
+	op.package = pkg;
+	op.version = version;
+	op.sha512 = sha512;
+	op.wb = wb;
+	op.rec = &a->wbuf;
+	op.fill = wop_fill;
+	op.arg = &wr;
+	if ((r = a->ops->waiver_op(a->be, &op, err, errlen)) == -1)
+		goto done;
+	if (r == 1) {
+		rc = 0;
+		goto done;
+	}
+	if (a->jsonl != NULL && write_jsonl(a, &a->wbuf.row, 0) == -1)
+		a->jsonl_errors++;
+	px_store_wbuf_state(wb, op.now_ms);
+	if (cb != NULL)
+		(void)cb(&wb->w, arg);
+	rc = 1;
+done:
+	pthread_mutex_unlock(&a->mtx);
+	return rc;
+}
+
+int
+px_store_waivers(struct px_store *a, int64_t id, int active_only, int limit,
+    int (*cb)(const struct px_store_waiver *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	int	n;
+
+	if (a == NULL || cb == NULL || limit < 0) {
+		px_store_seterr(err, errlen, "bad query");
+		return -1;
+	}
+	if (limit == 0)
+		limit = PX_STORE_LIMIT_DEFAULT;
+	if (limit > PX_STORE_LIMIT_MAX)
+		limit = PX_STORE_LIMIT_MAX;
+	pthread_mutex_lock(&a->mtx);
+	n = a->ops->waivers(a->be, id, active_only ? 1 : 0, now_ms(), limit,
+	    &a->wwb, cb, arg, err, errlen);
+	pthread_mutex_unlock(&a->mtx);
 	return n;
 }

@@ -169,4 +169,115 @@ int		 px_store_query(struct px_store *, const struct px_store_query *q,
 /* px_store_row_json() : writes row as one JSON object (no newline) to out. */
 void		 px_store_row_json(const struct px_store_row *, FILE *out);
 
+/*
+ * Waivers (issue 10): a reviewer lets exactly one blocked tarball (its
+ * sha512) of one package@version through, once or until it expires.  A
+ * waiver is made from a blocked publish decision; every approval, use and
+ * revocation is itself a decision record (kind "waiver-approve",
+ * "waiver-use", "waiver-revoke") written in the same transaction as the
+ * waiver's change.
+ */
+#define PX_STORE_BY_MAX		64	/* a reviewer's name */
+#define PX_STORE_WHY_MAX	199	/* an approval's or revocation's reason */
+
+struct px_store_waiver {
+	int64_t		 id;
+	int64_t		 created_ms;
+	int64_t		 expires_ms;
+	int		 once;		/* 1: one use, then spent */
+	int64_t		 uses;
+	int64_t		 last_used_ms;	/* 0: never used */
+	int64_t		 revoked_ms;	/* 0: not revoked */
+	const char	*decision;	/* request id of the decision approved */
+	const char	*package;
+	const char	*version;
+	const char	*sha512;	/* hex, of the tarball let through */
+	const char	*publisher;	/* `who` of the decision approved */
+	const char	*approved_by;
+	const char	*reason;
+	const char	*revoked_by;	/* "" if not revoked */
+	const char	*revoke_reason;
+	const char	*state;		/* as of the query: "active", "used",
+					   "expired" or "revoked" */
+};
+
+/* Who approves or revokes, for the waiver and its decision record. */
+struct px_store_actor {
+	const char	*by;		/* a name: the OS user, --by, "admin"
+					   or the console login's name */
+	const char	*who;		/* a token fingerprint (API), or "" */
+	const char	*client;	/* "cli" or the admin client's address */
+	const char	*user_agent;	/* "pubgate approve", "console", ... */
+};
+
+struct px_store_approve {
+	const char		*decision;	/* the blocked decision's id */
+	const char		*reason;
+	int64_t			 now_ms;	/* 0: the clock */
+	int64_t			 expires_ms;	/* absolute */
+	int			 once;
+	struct px_store_actor	 actor;
+	/*
+	 * Whether a reason's rule may be waived (the gate's own inspection
+	 * reasons may not: pol_reason_waivable()); NULL: all may.
+	 */
+	int			(*waivable)(const char *rule);
+};
+
+/* The answers of px_store_waiver_approve() and _revoke() besides 0, -1. */
+#define PX_STORE_REFUSED	(-2)	/* err says why (nothing written) */
+#define PX_STORE_NOTFOUND	(-3)
+
+/*
+ * px_store_waiver_approve() : a waiver for the publish decision a->decision:
+ * it must be a blocked publish whose tarball was read whole (its sha512 and
+ * version known, inspection complete, every reason known and waivable),
+ * and the reviewer (a->actor.by and .who) must not be its publisher.
+ * Writes the waiver and its "waiver-approve" record in one transaction;
+ * *id is the waiver's id.  0; PX_STORE_NOTFOUND (no such publish
+ * decision); PX_STORE_REFUSED with the reason in err; -1 on a store error.
+ */
+int	px_store_waiver_approve(struct px_store *, const struct px_store_approve *a,
+	    int64_t *id, char *err, size_t errlen);
+/*
+ * px_store_waiver_revoke() : ends waiver id (not revoked yet) and writes its
+ * "waiver-revoke" record, in one transaction.  0, PX_STORE_NOTFOUND (no
+ * such waiver, or already revoked), -1 on a store error.
+ */
+int	px_store_waiver_revoke(struct px_store *, int64_t id,
+	    const struct px_store_actor *actor, const char *reason,
+	    int64_t now_ms, char *err, size_t errlen);
+/*
+ * px_store_waiver_use() : the gate: takes one use of a valid waiver
+ * (not revoked, not expired, not spent) for exactly package, version and
+ * sha512 (hex), and writes the "waiver-use" record (request_id: the
+ * publish's, who: its publisher) in the same transaction; the waiver is
+ * copied to *w (strings valid until the next call on the store, or cb
+ * NULL).  1 used, 0 none applies, -1 on a store error (the caller
+ * refuses the publish: fail closed).  Atomic: a once waiver is used once
+ * even by gates racing on one store.
+ */
+int	px_store_waiver_use(struct px_store *, const char *package,
+	    const char *version, const char *sha512, const char *request_id,
+	    const char *client, const char *who, int64_t now_ms,
+	    int (*cb)(const struct px_store_waiver *, void *), void *arg,
+	    char *err, size_t errlen);
+/*
+ * px_store_waivers() : calls cb for each waiver, newest first (id: that
+ * one only, 0 all; active_only: valid now), at most limit (0: 100); the
+ * count or -1.  cb must not call back into the store.
+ */
+int	px_store_waivers(struct px_store *, int64_t id, int active_only,
+	    int limit, int (*cb)(const struct px_store_waiver *, void *),
+	    void *arg, char *err, size_t errlen);
+/* px_store_waiver_json() : w as one JSON object (no newline). */
+void	px_store_waiver_json(const struct px_store_waiver *w, FILE *out);
+/*
+ * px_store_name_ok() : a reviewer name: 1 to PX_STORE_BY_MAX characters of
+ * [A-Za-z0-9._@+-].  px_store_why_ok() : a reason: 1 to PX_STORE_WHY_MAX
+ * bytes of valid UTF-8 without control characters.
+ */
+int	px_store_name_ok(const char *by);
+int	px_store_why_ok(const char *why);
+
 #endif /* PUBGATE_STORE_H */

@@ -59,13 +59,13 @@ if command -v man >/dev/null 2>&1; then
 		fi
 	done
 fi
-for c in scan policy serve log show db ca version; do
+for c in scan policy serve log show approve waivers revoke db ca version; do
 	grep -q "^\.SS $c\$" "$r/share/man/man1/pubgate.1" && ok "pubgate(1): $c" ||
 	    bad "pubgate(1) has no $c"
 done
 
 # Completions know every long option of every --help.
-for c in scan policy serve log show db ca; do
+for c in scan policy serve log show approve waivers revoke db ca; do
 	"$pg" "$c" --help | sed -n '/^options:/,/^examples:/p' |
 	    grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/opts"
 	while read -r o; do

@@ -48,7 +48,7 @@ one_line() {
 }
 
 # --help and -h for every subcommand, also after other arguments.
-for c in scan "policy check" policy serve log show "db migrate" db "ca init" ca version; do
+for c in scan "policy check" policy serve log show approve waivers revoke "db migrate" db "ca init" ca version; do
 	for h in --help -h; do
 		# shellcheck disable=SC2086
 		run 0 "pubgate $c $h" -- "$pubgate" $c $h || continue
@@ -63,7 +63,7 @@ for c in scan "policy check" policy serve log show "db migrate" db "ca init" ca 
 		fi
 	done
 done
-for c in scan serve log show "db migrate" "ca init" "policy check"; do
+for c in scan serve log show approve waivers revoke "db migrate" "ca init" "policy check"; do
 	# shellcheck disable=SC2086
 	run 0 "pubgate $c ... --help" -- "$pubgate" $c x --help &&
 	    grep -q '^examples:' "$tmp/out" && ok "$c: help has examples" ||
@@ -84,7 +84,7 @@ run 2 "unknown command" -- "$pubgate" frobnicate &&
     one_line "unknown command" frobnicate
 
 # Bad flags: exit 2, one line naming the flag.
-for c in scan serve log show "ca init" "policy check"; do
+for c in scan serve log show approve waivers revoke "ca init" "policy check"; do
 	# shellcheck disable=SC2086
 	run 2 "pubgate $c --bogus" -- "$pubgate" $c --bogus &&
 	    one_line "pubgate $c --bogus" --bogus

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +26,7 @@
 #include "policy.h"
 #include "store.h"
 #include "cmd_log.h"
+#include "cmd_waiver.h"
 
 #define T0	1795514400000LL	/* 2026-11-24T10:00:00.000Z */
 
@@ -82,7 +84,7 @@ setup(void **state)
 		snprintf(fx->db, sizeof(fx->db), "%s", pg_url);
 		/* Every case creates the schema: the migration runs too. */
 		assert_int_equal(pg_sql("SET client_min_messages = warning;"
-		    "DROP TABLE IF EXISTS reasons, decisions, pubgate_schema"),
+		    "DROP TABLE IF EXISTS waivers, reasons, decisions, pubgate_schema"),
 		    0);
 	}
 	fx->jsonl = open_memstream(&fx->jbuf, &fx->jlen);
@@ -910,7 +912,15 @@ test_pg_specific(void **state)
 	px_store_close(b);
 	/* Migrating again is a no-op; a newer schema is refused. */
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 1);
+	assert_int_equal(v, 2);
+	/* A store of version 1 (before waivers) is brought forward. */
+	assert_int_equal(pg_sql("DROP TABLE waivers; DELETE FROM "
+	    "pubgate_schema WHERE version = 2"), 0);
+	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
+	assert_non_null(strstr(err, "older"));
+	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(pg_sql("SELECT count(*) FROM waivers"), 0);
 	assert_int_equal(pg_sql("INSERT INTO pubgate_schema (version) "
 	    "VALUES (99)"), 0);
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), -1);
@@ -939,6 +949,417 @@ test_pg_specific(void **state)
 	assert_non_null(strstr(err, "postgresql:"));
 }
 
+/* ------------------------------------------------------------ waivers */
+
+#define SHA_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/*
+ * blocked() : records a blocked publish of pkg@1.0.0 (tarball SHA_A,
+ * read whole, every reason known) as decision reqid.
+ */
+static void
+blocked(struct px_store *a, const char *reqid, const char *pkg)
+{
+	struct pol_report	*r;
+	struct px_store_rec	 rec;
+
+	r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	mkreport(r, pkg, "1.0.0", POL_DENY);
+	r->status = POL_DONE;
+	r->nreasons_total = r->nreasons;
+	mkrec(&rec, T0, pkg, r);
+	rec.request_id = reqid;
+	assert_int_equal(px_store_write(a, &rec), 0);
+	free(r);
+}
+
+static void
+approve_args(struct px_store_approve *ap, const char *decision,
+    const char *by, int once, int64_t now, int64_t dur)
+{
+	memset(ap, 0, sizeof(*ap));
+	ap->decision = decision;
+	ap->reason = "a documented sample token in a test";
+	ap->now_ms = now;
+	ap->expires_ms = now + dur;
+	ap->once = once;
+	ap->actor.by = by;
+	ap->actor.who = "";
+	ap->actor.client = "cli";
+	ap->actor.user_agent = "pubgate approve";
+	ap->waivable = pol_reason_waivable;
+}
+
+struct wgot {
+	int	n;
+	int64_t	id;
+	int64_t	uses;
+	int	once;
+	char	state[16];
+	char	by[80];
+	char	decision[80];
+	char	sha512[130];
+};
+
+static int
+wcollect(const struct px_store_waiver *w, void *arg)
+{
+	struct wgot	*g = arg;
+
+	g->n++;
+	g->id = w->id;
+	g->uses = w->uses;
+	g->once = w->once;
+	snprintf(g->state, sizeof(g->state), "%s", w->state);
+	snprintf(g->by, sizeof(g->by), "%s", w->approved_by);
+	snprintf(g->decision, sizeof(g->decision), "%s", w->decision);
+	snprintf(g->sha512, sizeof(g->sha512), "%s", w->sha512);
+	return 0;
+}
+
+/* kinds() : how many records of kind the store holds. */
+struct kcount {
+	const char	*kind;
+	int		 n;
+	char		 text[POL_TEXT_MAX];
+	char		 reqid[64];
+	char		 sha512[130];
+};
+
+static int
+kind_cb(const struct px_store_row *r, void *arg)
+{
+	struct kcount	*k = arg;
+
+	if (strcmp(r->kind, k->kind) != 0)
+		return 0;
+	if (k->n++ == 0) {
+		snprintf(k->text, sizeof(k->text), "%s", r->nreasons > 0 ?
+		    r->reasons[0].text : "");
+		snprintf(k->reqid, sizeof(k->reqid), "%s", r->request_id);
+		snprintf(k->sha512, sizeof(k->sha512), "%s", r->sha512);
+	}
+	return 0;
+}
+
+static int
+kinds(struct px_store *a, const char *kind, struct kcount *k)
+{
+	struct px_store_query	 q;
+	char			 err[256];
+
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	memset(&q, 0, sizeof(q));
+	q.limit = 1000;
+	assert_true(px_store_query(a, &q, kind_cb, k, err, sizeof(err)) >= 0);
+	return k->n;
+}
+
+static int
+use(struct px_store *a, const char *pkg, const char *ver, const char *sha,
+    int64_t now)
+{
+	char	err[256];
+	int	r;
+
+	r = px_store_waiver_use(a, pkg, ver, sha, "feedface-9",
+	    "127.0.0.1:1", "sha256:0123456789abcdef", now, NULL, NULL, err,
+	    sizeof(err));
+	if (r == -1)
+		fail_msg("px_store_waiver_use: %s", err);
+	return r;
+}
+
+/* A once waiver: exactly that tarball, that version, one time. */
+static void
+test_waiver_once(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store_approve	 ap;
+	struct wgot		 g;
+	struct kcount		 k;
+	char			 err[256];
+	int64_t			 id = 0, now = T0 + 1000;
+
+	blocked(fx->a, "abcd0001-1", "@acme/x");
+	approve_args(&ap, "abcd0001-1", "alice", 1, now, 3600 * 1000);
+	if (px_store_waiver_approve(fx->a, &ap, &id, err, sizeof(err)) != 0)
+		fail_msg("approve: %s", err);
+	assert_true(id > 0);
+	assert_int_equal(kinds(fx->a, "waiver-approve", &k), 1);
+	assert_non_null(strstr(k.text, "approved by alice"));
+	assert_non_null(strstr(k.text, "one use"));
+	assert_string_equal(k.sha512, SHA_A);
+	/* A different tarball, version or package is never let through. */
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", SHA_B, now + 1), 0);
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.1", SHA_A, now + 1), 0);
+	assert_int_equal(use(fx->a, "@acme/y", "1.0.0", SHA_A, now + 1), 0);
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", "", now + 1), 0);
+	assert_int_equal(kinds(fx->a, "waiver-use", &k), 0);
+	/* The URL's form of the name is the same package. */
+	assert_int_equal(use(fx->a, "@acme%2fx", "1.0.0", SHA_A, now + 2), 1);
+	assert_int_equal(kinds(fx->a, "waiver-use", &k), 1);
+	assert_string_equal(k.reqid, "feedface-9");
+	assert_non_null(strstr(k.text, "use 1"));
+	/* Spent. */
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", SHA_A, now + 3), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(px_store_waivers(fx->a, 0, 0, 0, wcollect, &g, err,
+	    sizeof(err)), 1);
+	assert_int_equal(g.id, id);
+	assert_int_equal(g.uses, 1);
+	assert_string_equal(g.state, "used");
+	assert_string_equal(g.by, "alice");
+	assert_string_equal(g.decision, "abcd0001-1");
+	assert_string_equal(g.sha512, SHA_A);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(px_store_waivers(fx->a, 0, 1, 0, wcollect, &g, err,
+	    sizeof(err)), 0);
+}
+
+/* Without --once: any number of uses until it expires, then none. */
+static void
+test_waiver_until_expiry(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store_approve	 ap;
+	struct wgot		 g;
+	struct kcount		 k;
+	char			 err[256];
+	int64_t			 id = 0, now = T0 + 1000;
+
+	blocked(fx->a, "abcd0002-2", "@acme/x");
+	approve_args(&ap, "abcd0002-2", "alice", 0, now, 2000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), 0);
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", SHA_A, now + 10), 1);
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", SHA_A, now + 1999), 1);
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", SHA_A, now + 2000), 0);
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", SHA_A, now + 9999), 0);
+	assert_int_equal(kinds(fx->a, "waiver-use", &k), 2);
+	/* Listed as of the real clock: long expired. */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(px_store_waivers(fx->a, id, 0, 0, wcollect, &g, err,
+	    sizeof(err)), 1);
+	assert_string_equal(g.state, "expired");
+	assert_int_equal(g.uses, 2);
+	assert_int_equal(g.once, 0);
+	/* An expiry before the start is refused. */
+	approve_args(&ap, "abcd0002-2", "alice", 0, now, 0);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+}
+
+/* Revoked: no more uses; the revocation is a record; twice is refused. */
+static void
+test_waiver_revoke(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store_approve	 ap;
+	struct px_store_actor	 bob;
+	struct wgot		 g;
+	struct kcount		 k;
+	char			 err[256];
+	int64_t			 id = 0, now;
+	struct timespec		 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000;
+	blocked(fx->a, "abcd0003-3", "@acme/x");
+	approve_args(&ap, "abcd0003-3", "alice", 0, now, 3600 * 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(px_store_waivers(fx->a, 0, 1, 0, wcollect, &g, err,
+	    sizeof(err)), 1);
+	assert_string_equal(g.state, "active");
+	memset(&bob, 0, sizeof(bob));
+	bob.by = "bob";
+	bob.who = "";
+	bob.client = "cli";
+	bob.user_agent = "pubgate revoke";
+	assert_int_equal(px_store_waiver_revoke(fx->a, id, &bob, "approved "
+	    "the wrong decision", now + 5, err, sizeof(err)), 0);
+	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", SHA_A, now + 6), 0);
+	assert_int_equal(kinds(fx->a, "waiver-revoke", &k), 1);
+	assert_non_null(strstr(k.text, "revoked by bob"));
+	assert_int_equal(px_store_waiver_revoke(fx->a, id, &bob, "again",
+	    now + 7, err, sizeof(err)), PX_STORE_NOTFOUND);
+	assert_int_equal(px_store_waiver_revoke(fx->a, id + 100, &bob, "none",
+	    now + 7, err, sizeof(err)), PX_STORE_NOTFOUND);
+	assert_int_equal(px_store_waiver_revoke(fx->a, id, &bob, "",
+	    now + 7, err, sizeof(err)), PX_STORE_REFUSED);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(px_store_waivers(fx->a, id, 0, 0, wcollect, &g, err,
+	    sizeof(err)), 1);
+	assert_string_equal(g.state, "revoked");
+}
+
+/* What approve refuses, and that a refusal writes nothing. */
+static void
+test_waiver_refusals(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store_approve	 ap;
+	struct pol_report	*r;
+	struct px_store_rec	 rec;
+	struct kcount		 k;
+	char			 err[256];
+	int64_t			 id = 0, now = T0 + 1000;
+
+	approve_args(&ap, "abcd0009-9", "alice", 1, now, 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_NOTFOUND);
+	r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	/* An allowed publish: nothing to approve. */
+	mkreport(r, "@acme/ok", "1.0.0", POL_ALLOW);
+	r->status = POL_DONE;
+	mkrec(&rec, T0, "@acme/ok", r);
+	rec.request_id = "abcd0004-4";
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	approve_args(&ap, "abcd0004-4", "alice", 1, now, 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	assert_non_null(strstr(err, "not blocked"));
+	/* Reasons past the cap were never seen. */
+	mkreport(r, "@acme/many", "1.0.0", POL_DENY);
+	r->status = POL_DONE;
+	mkrec(&rec, T0, "@acme/many", r);
+	rec.request_id = "abcd0005-5";
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	approve_args(&ap, "abcd0005-5", "alice", 1, now, 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	/* A tarball not read whole (over a limit). */
+	mkreport(r, "@acme/big", "1.0.0", POL_DENY);
+	r->status = POL_ERR_LIMIT;
+	r->nreasons_total = r->nreasons;
+	mkrec(&rec, T0, "@acme/big", r);
+	rec.request_id = "abcd0006-6";
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	approve_args(&ap, "abcd0006-6", "alice", 1, now, 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	assert_non_null(strstr(err, "not read whole"));
+	/* The gate's own inspection reason. */
+	mkreport(r, "@acme/int", "1.0.0", POL_DENY);
+	r->status = POL_DONE;
+	r->nreasons_total = r->nreasons;
+	snprintf(r->reasons[1].rule, POL_RULE_ID_MAX, "integrity.mismatch");
+	mkrec(&rec, T0, "@acme/int", r);
+	rec.request_id = "abcd0007-7";
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	approve_args(&ap, "abcd0007-7", "alice", 1, now, 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	assert_non_null(strstr(err, "integrity.mismatch"));
+	free(r);
+	/* The publisher cannot approve their own publish. */
+	blocked(fx->a, "abcd0008-8", "@acme/x");
+	approve_args(&ap, "abcd0008-8", "0123456789abcdef", 1, now, 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	assert_non_null(strstr(err, "publisher"));
+	approve_args(&ap, "abcd0008-8", "admin", 1, now, 1000);
+	ap.actor.who = "sha256:0123456789abcdef";
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	/* A reason and a name are required and plain. */
+	approve_args(&ap, "abcd0008-8", "alice", 1, now, 1000);
+	ap.reason = "";
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	ap.reason = "line\nbreak";
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	approve_args(&ap, "abcd0008-8", "al ice", 1, now, 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), PX_STORE_REFUSED);
+	assert_int_equal(kinds(fx->a, "waiver-approve", &k), 0);
+	/* Another reviewer may. */
+	approve_args(&ap, "abcd0008-8", "bob", 1, now, 1000);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), 0);
+}
+
+/* The CLI's parsing of --expires, waiver ids and decision ids. */
+static void
+test_waiver_cli_parse(void **state)
+{
+	int64_t	v = 0;
+
+	(void)state;
+	assert_int_equal(px_waiver_cmd_parse_expires("2s", &v), 0);
+	assert_int_equal(v, 2000);
+	assert_int_equal(px_waiver_cmd_parse_expires("7d", &v), 0);
+	assert_int_equal(v, 7LL * 86400 * 1000);
+	assert_int_equal(px_waiver_cmd_parse_expires("1h30m", &v), 0);
+	assert_int_equal(v, 5400LL * 1000);
+	assert_int_equal(px_waiver_cmd_parse_expires("90d", &v), 0);
+	assert_int_equal(px_waiver_cmd_parse_expires("91d", &v), -1);
+	assert_int_equal(px_waiver_cmd_parse_expires("0s", &v), -1);
+	assert_int_equal(px_waiver_cmd_parse_expires("7", &v), -1);
+	assert_int_equal(px_waiver_cmd_parse_expires("", &v), -1);
+	assert_int_equal(px_waiver_cmd_parse_expires("-1d", &v), -1);
+	assert_int_equal(px_waiver_cmd_parse_id("17", &v), 0);
+	assert_int_equal(v, 17);
+	assert_int_equal(px_waiver_cmd_parse_id("0", &v), -1);
+	assert_int_equal(px_waiver_cmd_parse_id("-3", &v), -1);
+	assert_int_equal(px_waiver_cmd_parse_id("3x", &v), -1);
+	assert_int_equal(px_waiver_cmd_parse_id("99999999999999999999", &v),
+	    -1);
+	assert_true(px_waiver_cmd_decision_ok("1a2b3c4d-17"));
+	assert_false(px_waiver_cmd_decision_ok(""));
+	assert_false(px_waiver_cmd_decision_ok("1a2b'; DROP"));
+	assert_true(px_store_name_ok("alice.smith@acme"));
+	assert_false(px_store_name_ok("alice smith"));
+	assert_false(px_store_name_ok(""));
+	assert_true(px_store_why_ok("jwt.io sample — known fake"));
+	assert_false(px_store_why_ok("tab\there"));
+	assert_false(px_store_why_ok("\xff"));
+}
+
+/* SQLite: a version 1 file (before waivers) is migrated when opened. */
+static void
+test_waiver_sqlite_migrate(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store		*b;
+	struct px_store_approve	 ap;
+	sqlite3			*db;
+	char			 err[256];
+	int64_t			 id;
+	int			 v = 0;
+
+	blocked(fx->a, "abcd000a-10", "@acme/x");
+	px_store_close(fx->a);
+	fx->a = NULL;
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE waivers; PRAGMA "
+	    "user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	/* Read as it is (pubgate log), but no waivers until migrated. */
+	b = px_store_open_existing(fx->db, err, sizeof(err));
+	assert_non_null(b);
+	approve_args(&ap, "abcd000a-10", "alice", 1, T0 + 1, 1000);
+	assert_int_equal(px_store_waiver_approve(b, &ap, &id, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "waivers"));
+	px_store_close(b);
+	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 2);
+	fx->a = px_store_open_existing(fx->db, err, sizeof(err));
+	assert_non_null(fx->a);
+	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
+	    sizeof(err)), 0);
+}
+
 int
 main(void)
 {
@@ -965,6 +1386,17 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_log_cmd_text, setup,
 		    teardown),
 		cmocka_unit_test(test_parse_since),
+		cmocka_unit_test_setup_teardown(test_waiver_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_until_expiry, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_revoke, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_refusals, setup,
+		    teardown),
+		cmocka_unit_test(test_waiver_cli_parse),
+		cmocka_unit_test_setup_teardown(test_waiver_sqlite_migrate,
+		    setup, teardown),
 	};
 
 	const struct CMUnitTest pg_tests[] = {
@@ -983,6 +1415,15 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_log_cmd_text, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_until_expiry, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_revoke, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_refusals, setup,
+		    teardown),
+		/* Last: store-pg.sh reads what it leaves. */
 		cmocka_unit_test_setup_teardown(test_pg_specific, setup,
 		    teardown),
 	};
