@@ -47,6 +47,7 @@ static const char *const mode_words[] = { "block", "allow", NULL };
 static const char *const access_words[] = { "public", "restricted", NULL };
 static const char *const provenance_words[] = { "optional", "require", NULL };
 static const char *const enforce_words[] = { "enforce", "monitor", NULL };
+static const char *const approval_words[] = { "none", "required", NULL };
 static const char *const tests_words[] = { "block", "allow", "warn", NULL };
 /* In enum pol_archives order. */
 static const char *const archives_words[] = { "judge", "block", "allow", NULL };
@@ -62,13 +63,13 @@ enum {
 	K_MATCH, K_PUBLISH, K_MESSAGE, K_ACCESS, K_PRIVATE, K_FILES, K_LIMITS,
 	K_SOURCEMAPS, K_SECRETS, K_CUSTOM_SECRETS, K_PATHS, K_PUBLISH_CONFIG,
 	K_TAGS, K_PROVENANCE, K_WRITES, K_SECRETS_IN_TESTS, K_MODE, K_WARN,
-	K_ARCHIVES, K_ALLOW_FINDINGS, K_DIFF, K_RULE_N
+	K_ARCHIVES, K_ALLOW_FINDINGS, K_DIFF, K_APPROVAL, K_RULE_N
 };
 static const char *const rule_keys[] = {
 	"match", "publish", "message", "access", "private", "files", "limits",
 	"sourcemaps", "secrets", "custom_secrets", "paths", "publish_config",
 	"tags", "provenance", "writes", "secrets_in_tests", "mode", "warn",
-	"archives", "allow_findings", "diff"
+	"archives", "allow_findings", "diff", "approval"
 };
 
 enum { K_D_NEW_FILES, K_D_MAX_GROWTH, K_D_NEW_FILE_SIZE, K_D_UNREACHABLE,
@@ -1336,6 +1337,10 @@ walk_rule(struct ld *ld, const yaml_node_t *n, struct pol_rule *r,
 			break;
 		case K_ALLOW_FINDINGS:
 			walk_allow_findings(ld, v, r);
+			break;
+		case K_APPROVAL:
+			if ((w = word(ld, v, "approval", approval_words)) != -1)
+				r->approval = w == 1;
 			break;
 		default:
 			break;

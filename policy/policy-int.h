@@ -162,6 +162,8 @@ struct pol_rule {
 						   every rule when any rule has
 						   allow_findings) */
 	struct pol_diff		 diff;		/* against the previous version */
+	int			 approval;	/* approval: required (a reviewer
+						   approves each tarball) */
 	struct pol_secrets_db	*secrets_db;	/* owned; NULL when secrets: allow
 						   and no custom patterns */
 };

@@ -145,6 +145,9 @@ struct pol_report {
 	uint32_t	 file_count;
 	int		 monitor;	/* 1: allowed by mode: monitor although
 					   reasons would block (would-block) */
+	int		 approval;	/* 1: the rule says approval: required:
+					   an allowed publish still waits for a
+					   reviewer's waiver (the gate's job) */
 	size_t		 nwarn;		/* reasons[] that only warn */
 	size_t		 nsuppressed;	/* findings allow_findings let through
 					   (kept in reasons[] while room) */
@@ -189,6 +192,20 @@ enum pol_verdict	 pol_publish_end(struct pol_stream *,
 /* The report so far (valid until pol_publish_free()). */
 const struct pol_report	*pol_publish_report(const struct pol_stream *);
 void			 pol_publish_free(struct pol_stream *);
+
+/*
+ * pol_reason_waivable() : whether a reviewer's waiver may let a publish
+ * blocked for reason rule through: not the gate's own inspection reasons
+ * (a publish that cannot be read as the registry and npm would), which
+ * no mode, warn list or waiver ever lets through.
+ */
+int		 pol_reason_waivable(const char *rule);
+/*
+ * pol_report_waivable() : a denied report whose tarball was read whole
+ * (status POL_DONE, sha512 and version known), whose every reason is
+ * known (none past the cap) and waivable.
+ */
+int		 pol_report_waivable(const struct pol_report *);
 
 /*
  * pol_report_render() : the text npm prints for a deny (a 403 "error"):

@@ -2165,6 +2165,26 @@ inspection_reason(const char *id)
 	return strcmp(id, "sourcemap.undecidable") == 0;
 }
 
+int
+pol_reason_waivable(const char *rule)
+{
+	return rule != NULL && !inspection_reason(rule);
+}
+
+int
+pol_report_waivable(const struct pol_report *r)
+{
+	size_t	 i;
+
+	if (r == NULL || r->status != POL_DONE || r->sha512_hex[0] == '\0' ||
+	    r->version[0] == '\0' || r->nreasons_total > r->nreasons)
+		return 0;
+	for (i = 0; i < r->nreasons; i++)
+		if (inspection_reason(r->reasons[i].rule))
+			return 0;
+	return 1;
+}
+
 /*
  * lenient() : a finished publish with reasons under a rule that has a warn
  * list (those reasons do not block) or mode: monitor (nothing the policy
@@ -2250,6 +2270,8 @@ pol_publish_end(struct pol_stream *s, const struct pol_report **report)
 		if (s->r.status == POL_CONTINUE)
 			s->r.status = POL_DONE;
 		lenient(s);
+		if (s->rule != NULL)
+			s->r.approval = s->rule->approval;
 	}
 	if (report != NULL)
 		*report = &s->r;

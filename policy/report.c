@@ -360,6 +360,8 @@ pol_report_json(const struct pol_report *r, char *buf, size_t len)
 	jstr(buf, len, &off, "sha512", r->sha512_hex, 1);
 	jstr(buf, len, &off, "integrity", r->integrity, 1);
 	cat(buf, len, &off, ",\"monitor\":%s", r->monitor ? "true" : "false");
+	cat(buf, len, &off, ",\"approval\":%s", r->approval ? "true" :
+	    "false");
 	cat(buf, len, &off, ",\"body_bytes\":%llu,\"tarball_bytes\":%llu,"
 	    "\"unpacked_bytes\":%llu,\"files\":%u,\"reasons_total\":%zu,"
 	    "\"reasons\":[", (unsigned long long)r->body_bytes,

@@ -685,6 +685,29 @@ int	px_spool_record_reason(struct px_conn *, int status,
 /* px_spool_status() : the status of conn->audit_id's record is known. */
 void	px_spool_status(struct px_conn *, int status);
 
+/* gate/waiver.c: waivers and approval: required at the verdict. */
+enum px_waiver_res {
+	PX_WAIVER_NONE = 0,	/* the verdict stands */
+	PX_WAIVER_ALLOW,	/* a reviewer's waiver lets this tarball through */
+	PX_WAIVER_AWAIT,	/* approval: required and none yet: refuse */
+	PX_WAIVER_ERR,		/* the store failed: refuse (503) */
+};
+/*
+ * px_waiver_gate() : after the engine's verdict v on a publish whose body
+ * was read whole: a blocked tarball (every reason waivable) or an allowed
+ * one under approval: required takes one use of a valid waiver for its
+ * package, version and sha512 (recorded as "waiver-use"), and then
+ * conn->notice says so.  Uses the store synchronously.
+ */
+enum px_waiver_res px_waiver_gate(struct px_conn *, const struct pol_report *,
+	    enum pol_verdict v);
+/*
+ * px_waiver_await() : answers PX_WAIVER_AWAIT: records the publish as
+ * blocked (reason approval.required) and sends the 403 that names the
+ * decision to approve.  -1 if the conn was freed.
+ */
+int	px_waiver_await(struct px_conn *, const struct pol_report *);
+
 /* ---------------------------------------------------------- admin.c */
 /* px_admin_answer() : answers an admin request; -1 if the conn was freed. */
 int	px_admin_answer(struct px_conn *);

@@ -358,6 +358,19 @@ px_spool_end(struct px_conn *conn)
 	}
 	if (strcmp(conn->kind, "publish-rev") == 0)
 		conn->kind = "publish";
+	/* A reviewer's waiver, or approval: required (waiver.c). */
+	switch (px_waiver_gate(conn, rep, v)) {
+	case PX_WAIVER_ALLOW:
+		v = POL_ALLOW;
+		break;
+	case PX_WAIVER_AWAIT:
+		return px_waiver_await(conn, rep);
+	case PX_WAIVER_ERR:
+		return px_conn_abort(conn, 503, "pubgate: the decision store "
+		    "failed; nothing was forwarded");
+	default:
+		break;
+	}
 	if (v == POL_ALLOW) {
 		conn->verdict = "allow";
 		conn->ctx->npublish_allow++;
