@@ -10,7 +10,8 @@
  *				 hash, last reload, process_* figures;
  *   GET /-/pubgate/decisions	 the decision log as JSON (the `pubgate log`
  *				 query: blocked=1, since=<ms>, package=<glob>,
- *				 scope=@x, limit=N).
+ *				 scope=@x, limit=N);
+ *   /-/pubgate/waivers[/revoke]	 waivers (waivers.c).
  * Metrics and decisions need `Authorization: Bearer <token>` when
  * `admin.token_file` is set (compared in constant time; the token is read
  * at startup and on SIGHUP).  Counters live in struct px_ctx.
@@ -617,6 +618,10 @@ px_admin_answer(struct px_conn *conn)
 	if (px_ui_path(url, plen))
 		return px_ui_answer(conn);
 #define PATH_IS(s) (plen == strlen(s) && memcmp(url, (s), plen) == 0)
+	if (PATH_IS("/-/pubgate/waivers") ||
+	    PATH_IS("/-/pubgate/waivers/revoke"))
+		return px_admin_waivers_answer(conn,
+		    PATH_IS("/-/pubgate/waivers/revoke"), q, qlen);
 	decisions = PATH_IS("/-/pubgate/decisions");
 	if (conn->method != HTTP_GET && conn->method != HTTP_HEAD) {
 		px_admin_json_error(conn, 405, "admin API: GET only",
@@ -626,7 +631,8 @@ px_admin_answer(struct px_conn *conn)
 	if (!PATH_IS("/-/pubgate/health") && !PATH_IS("/-/pubgate/metrics") &&
 	    !decisions) {
 		px_admin_json_error(conn, 404, "admin API: /-/pubgate/health, "
-		    "/-/pubgate/metrics, /-/pubgate/decisions, /-/pubgate/ui/",
+		    "/-/pubgate/metrics, /-/pubgate/decisions, "
+		    "/-/pubgate/waivers, /-/pubgate/ui/",
 		    NULL);
 		return px_conn_resp_done(conn);
 	}

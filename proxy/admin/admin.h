@@ -59,6 +59,42 @@ int	px_admin_authorized(struct px_conn *);
 /* px_admin_wall_ms() : wall-clock ms since the epoch. */
 int64_t	px_admin_wall_ms(void);
 
+/* waivers.c */
+/* A waiver form (API or console), each field as sent, "" if absent. */
+struct px_admin_wform {
+	char	 csrf[40];		/* console only */
+	char	 decision[48];
+	char	 reason[PX_ADMIN_ARG_MAX];
+	char	 expires[24];
+	char	 once[8];
+	char	 by[72];
+	char	 id[24];
+};
+/*
+ * px_admin_wform_read() : reads the urlencoded body of conn into wf:
+ * csrf, decision, reason, expires, once, by, id, each at most once; any
+ * other field is an error.  0, or -1 with a message in err.
+ */
+int	px_admin_wform_read(struct px_conn *, struct px_admin_wform *wf,
+	    char *err, size_t errlen);
+/*
+ * px_admin_wact() : approves wf->decision (revoke 0) or revokes waiver
+ * wf->id (revoke 1) as reviewer by ("admin" if empty) with the admin
+ * token's fingerprint; ua names the tool in the record.  *id is the
+ * waiver's.  The store's answers: 0, PX_STORE_REFUSED, PX_STORE_NOTFOUND
+ * (err says why), -1.
+ */
+int	px_admin_wact(struct px_conn *, const struct px_admin_wform *wf,
+	    int revoke, const char *by, const char *ua, int64_t *id,
+	    char *err, size_t errlen);
+/*
+ * px_admin_waivers_answer() : /-/pubgate/waivers (GET lists, POST
+ * approves) and, with revoke, POST /-/pubgate/waivers/revoke.  -1 if the
+ * conn was freed.
+ */
+int	px_admin_waivers_answer(struct px_conn *, int revoke, const char *q,
+	    size_t qlen);
+
 /* ui.c */
 /* px_ui_path() : the path (plen bytes) is the console's, /-/pubgate/ui... */
 int	px_ui_path(const char *path, size_t plen);

@@ -12,6 +12,12 @@
  *				 who, where, the rule that judged it;
  *   GET  /-/pubgate/ui/policy	 the policy in force and a check of its
  *				 file as it is on disk now;
+ *   GET  /-/pubgate/ui/waivers	 the waivers, with a revoke form each;
+ *   POST /-/pubgate/ui/approve	 csrf + decision, reason, expires, once:
+ *				 a waiver for a blocked decision (its page
+ *				 has the form); the reviewer is the name
+ *				 given at login ("admin" if none);
+ *   POST /-/pubgate/ui/revoke	 csrf + id, reason: ends a waiver;
  *   GET  /-/pubgate/ui/style.css	 the stylesheet (no login needed).
  *
  * Sessions: a login with the admin token (compared in constant time)
@@ -35,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
@@ -60,6 +67,7 @@ struct px_ui_sess {
 	char		 csrf[33];
 	int64_t		 created_ms, expires_ms;
 	unsigned char	 tok[32];	/* SHA-256 of the admin token */
+	char		 name[PX_STORE_BY_MAX + 1];	/* the reviewer */
 };
 
 struct px_ui {
@@ -327,6 +335,7 @@ page_begin(struct page *pg, const char *title, const struct px_ui_sess *s)
 		fprintf(pg->f, "<a href=\"" PX_UI_PREFIX "/\">Decisions</a>"
 		    "<a href=\"" PX_UI_PREFIX "/?blocked=1\">Blocked</a>"
 		    "<a href=\"" PX_UI_PREFIX "/policy\">Policy</a>"
+		    "<a href=\"" PX_UI_PREFIX "/waivers\">Waivers</a>"
 		    "<form method=\"post\" action=\"" PX_UI_PREFIX "/logout\">"
 		    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
 		    "<button type=\"submit\">Log out</button></form>", s->csrf);
@@ -395,6 +404,9 @@ login_form(struct px_conn *conn, const char *error, int status)
 	    "<label>Admin token (the content of admin.token_file)"
 	    "<input type=\"password\" name=\"token\" autocomplete=\"off\" "
 	    "autofocus required></label> "
+	    "<label>Your name (recorded with your approvals; A-Z a-z 0-9 . _ "
+	    "@ + -)<input name=\"name\" autocomplete=\"username\" "
+	    "placeholder=\"admin\"></label> "
 	    "<button type=\"submit\">Log in</button></form>", pre);
 	snprintf(hdr, sizeof(hdr), "Set-Cookie: " PX_UI_PRECOOKIE "=%s; "
 	    "Path=" PX_UI_PREFIX "/; HttpOnly; SameSite=Strict; "
@@ -409,7 +421,7 @@ login_form(struct px_conn *conn, const char *error, int status)
  */
 static int
 form(struct px_conn *conn, char *csrf, size_t clen, char *token, size_t tlen,
-    char *err, size_t errlen)
+    char *name, size_t nlen, char *err, size_t errlen)
 {
 	const char	*p, *ct;
 	char		 key[32], val[PX_ADMIN_ARG_MAX];
@@ -419,6 +431,8 @@ form(struct px_conn *conn, char *csrf, size_t clen, char *token, size_t tlen,
 	csrf[0] = '\0';
 	if (token != NULL)
 		token[0] = '\0';
+	if (name != NULL)
+		name[0] = '\0';
 	if (conn->wbody == NULL || (n = evbuffer_get_length(conn->wbody)) == 0)
 		return 0;
 	if ((ct = px_http_head_get(&conn->req, "content-type", NULL)) == NULL ||
@@ -438,6 +452,9 @@ form(struct px_conn *conn, char *csrf, size_t clen, char *token, size_t tlen,
 		else if (token != NULL && strcmp(key, "token") == 0 &&
 		    strlen(val) < tlen)
 			memcpy(token, val, strlen(val) + 1);
+		else if (name != NULL && strcmp(key, "name") == 0 &&
+		    strlen(val) < nlen)
+			memcpy(name, val, strlen(val) + 1);
 		else {
 			snprintf(err, errlen, "unexpected form field '%s'",
 			    key);
@@ -455,12 +472,12 @@ login_post(struct px_conn *conn)
 	struct px_ctx		*ctx = conn->ctx;
 	struct px_ui_sess	*s;
 	char			 csrf[40], pre[40], token[sizeof(ctx->admin_token)],
-				 err[200], hdr[400];
+				 err[200], hdr[400], name[PX_STORE_BY_MAX + 1];
 	size_t			 tl = strlen(ctx->admin_token);
 	int			 ok;
 
-	if (form(conn, csrf, sizeof(csrf), token, sizeof(token), err,
-	    sizeof(err)) == -1)
+	if (form(conn, csrf, sizeof(csrf), token, sizeof(token), name,
+	    sizeof(name), err, sizeof(err)) == -1)
 		return simple(conn, 400, "Bad request", err, NULL);
 	if (!cookie(conn, PX_UI_PRECOOKIE, pre, sizeof(pre)) ||
 	    strlen(pre) != 32 || strlen(csrf) != 32 ||
@@ -481,13 +498,18 @@ login_post(struct px_conn *conn)
 		    px_conn_client(conn));
 		return login_form(conn, "wrong token", 401);
 	}
+	if (name[0] != '\0' && !px_store_name_ok(name))
+		return login_form(conn, "bad name: 1 to 64 of A-Z a-z 0-9 . _ "
+		    "@ + -", 400);
 	if ((s = session_new(ctx)) == NULL) {
 		px_admin_json_error(conn, 500, "console: cannot make a session",
 		    NULL);
 		return px_conn_resp_done(conn);
 	}
-	px_log_info("conn=%llu event=console-login result=ok client=%s",
-	    (unsigned long long)conn->id, px_conn_client(conn));
+	snprintf(s->name, sizeof(s->name), "%s", name[0] ? name : "admin");
+	px_log_info("conn=%llu event=console-login result=ok client=%s "
+	    "name=%s", (unsigned long long)conn->id, px_conn_client(conn),
+	    s->name);
 	snprintf(hdr, sizeof(hdr), "Set-Cookie: " PX_UI_COOKIE "=%s; Path="
 	    PX_UI_PREFIX "/; HttpOnly; SameSite=Strict; Max-Age=%lld\r\n"
 	    "Set-Cookie: " PX_UI_PRECOOKIE "=; Path=" PX_UI_PREFIX "/; "
@@ -502,7 +524,8 @@ csrf_ok(struct px_conn *conn, const struct px_ui_sess *s)
 {
 	char	 csrf[40], err[200];
 
-	if (form(conn, csrf, sizeof(csrf), NULL, 0, err, sizeof(err)) == -1)
+	if (form(conn, csrf, sizeof(csrf), NULL, 0, NULL, 0, err,
+	    sizeof(err)) == -1)
 		return 0;
 	return strlen(csrf) == 32 && CRYPTO_memcmp(csrf, s->csrf, 32) == 0;
 }
@@ -643,12 +666,50 @@ field_code(FILE *f, const char *name, const char *val)
 	fputs("</code></dd>", f);
 }
 
+/* approve_form() : the waiver form of a blocked publish's page. */
+static void
+approve_form(FILE *f, const struct px_store_row *r,
+    const struct px_ui_sess *s)
+{
+	if (strcmp(r->verdict, "block") != 0 || (strcmp(r->kind, "publish") !=
+	    0 && strcmp(r->kind, "stage-publish") != 0) || r->sha512[0] == '\0')
+		return;
+	fputs("<h2>Approve this tarball</h2>\n<p>A waiver lets exactly this "
+	    "tarball (sha512 above) of ", f);
+	hesc(f, r->package);
+	fputs("@", f);
+	hesc(f, r->version);
+	fputs(" through on its next publish; a different tarball or "
+	    "version stays blocked. You approve as <b>", f);
+	hesc(f, s->name);
+	fprintf(f, "</b>; the publisher cannot approve their own publish.</p>"
+	    "<form class=\"filters\" method=\"post\" action=\"" PX_UI_PREFIX
+	    "/approve\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+	    "<input type=\"hidden\" name=\"decision\" value=\"", s->csrf);
+	hesc(f, r->request_id);
+	fputs("\"><label>Reason (required)<input name=\"reason\" required "
+	    "maxlength=\"199\" size=\"50\"></label>"
+	    "<label>Expires<select name=\"expires\"><option>1h</option>"
+	    "<option>1d</option><option selected>7d</option>"
+	    "<option>30d</option></select></label>"
+	    "<label>Once<input type=\"checkbox\" name=\"once\" value=\"1\" "
+	    "checked></label><button type=\"submit\">Approve</button></form>"
+	    "\n", f);
+}
+
+/* What a page's row callbacks write to, and for whom (the CSRF token). */
+struct sess_arg {
+	FILE			*f;
+	const struct px_ui_sess	*s;
+};
+
 static int
 one_cb(const struct px_store_row *r, void *arg)
 {
-	FILE	*f = arg;
-	char	 num[32];
-	size_t	 i;
+	struct sess_arg	*oa = arg;
+	FILE		*f = oa->f;
+	char		 num[32];
+	size_t		 i;
 
 	fputs("<dl>", f);
 	field_code(f, "Decision id", r->request_id);
@@ -715,6 +776,7 @@ one_cb(const struct px_store_row *r, void *arg)
 	fputs("</a> (bearer token) or <code>pubgate show ", f);
 	hesc(f, r->request_id);
 	fputs("</code>.</p>\n", f);
+	approve_form(f, r, oa->s);
 	return 1;
 }
 
@@ -724,6 +786,7 @@ decision_page(struct px_conn *conn, const struct px_ui_sess *s,
 {
 	struct px_admin_dq	 dq;
 	struct page		 pg;
+	struct sess_arg		 oa;
 	char			 err[300];
 	int			 n;
 
@@ -737,8 +800,10 @@ decision_page(struct px_conn *conn, const struct px_ui_sess *s,
 		return simple(conn, 500, "Error", "out of memory", s);
 	dq.q.limit = 1;
 	err[0] = '\0';
+	oa.f = pg.f;
+	oa.s = s;
 	n = conn->ctx->audit == NULL ? -1 : px_store_query(conn->ctx->audit,
-	    &dq.q, one_cb, pg.f, err, sizeof(err));
+	    &dq.q, one_cb, &oa, err, sizeof(err));
 	if (n == -1) {
 		fputs("<p class=\"err\">The decision store failed: ", pg.f);
 		hesc(pg.f, err[0] ? err : "no decision store");
@@ -861,6 +926,119 @@ policy_page(struct px_conn *conn, const struct px_ui_sess *s)
 	return page_end(conn, &pg, 200, NULL);
 }
 
+/* ---------------------------------------------------------- waivers */
+
+static int
+wl_cb(const struct px_store_waiver *w, void *arg)
+{
+	struct sess_arg	*wa = arg;
+	FILE		*f = wa->f;
+	char		 t[40];
+	time_t		 sec = (time_t)(w->expires_ms / 1000);
+	struct tm	 tm;
+
+	gmtime_r(&sec, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%SZ", &tm);
+	fprintf(f, "<tr><td>%lld</td><td class=\"%s\">", (long long)w->id,
+	    strcmp(w->state, "active") == 0 ? "allow" : "");
+	hesc(f, w->state);
+	fputs("</td><td>", f);
+	hesc(f, w->package);
+	fputs("@", f);
+	hesc(f, w->version);
+	fputs("</td><td><code>", f);
+	fprintf(f, "%.16s...", w->sha512);
+	fputs("</code></td><td><a href=\"" PX_UI_PREFIX "/decision?id=", f);
+	uesc(f, w->decision);
+	fputs("\">", f);
+	hesc(f, w->decision);
+	fputs("</a></td><td>", f);
+	hesc(f, w->approved_by);
+	fputs("</td><td>", f);
+	hesc(f, w->reason);
+	fprintf(f, "</td><td>%s</td><td>%s</td><td>%lld</td><td>", t,
+	    w->once ? "once" : "until expiry", (long long)w->uses);
+	if (w->revoked_ms > 0) {
+		fputs("revoked by ", f);
+		hesc(f, w->revoked_by);
+		fputs(": ", f);
+		hesc(f, w->revoke_reason);
+	} else if (strcmp(w->state, "active") == 0) {
+		fprintf(f, "<form method=\"post\" action=\"" PX_UI_PREFIX
+		    "/revoke\"><input type=\"hidden\" name=\"csrf\" "
+		    "value=\"%s\"><input type=\"hidden\" name=\"id\" "
+		    "value=\"%lld\"><input name=\"reason\" required "
+		    "maxlength=\"199\" placeholder=\"why\"><button "
+		    "type=\"submit\">Revoke</button></form>", wa->s->csrf,
+		    (long long)w->id);
+	}
+	fputs("</td></tr>\n", f);
+	return 0;
+}
+
+static int
+waivers_page(struct px_conn *conn, const struct px_ui_sess *s)
+{
+	struct page	 pg;
+	struct sess_arg	 wa;
+	char		 err[300];
+	int		 n;
+
+	if (page_begin(&pg, "Waivers", s) == -1)
+		return simple(conn, 500, "Error", "out of memory", s);
+	fputs("<p>A waiver lets one blocked tarball (its sha512) of one "
+	    "package@version through, once or until it expires; approve one "
+	    "from a blocked decision's page.</p>\n<table><thead><tr>"
+	    "<th>Id</th><th>State</th><th>Package</th><th>sha512</th>"
+	    "<th>Decision</th><th>Approved by</th><th>Reason</th>"
+	    "<th>Expires (UTC)</th><th>Use</th><th>Uses</th><th></th>"
+	    "</tr></thead><tbody>\n", pg.f);
+	wa.f = pg.f;
+	wa.s = s;
+	err[0] = '\0';
+	n = conn->ctx->audit == NULL ? -1 : px_store_waivers(conn->ctx->audit,
+	    0, 0, 0, wl_cb, &wa, err, sizeof(err));
+	fputs("</tbody></table>\n", pg.f);
+	if (n == -1) {
+		fputs("<p class=\"err\">The decision store failed: ", pg.f);
+		hesc(pg.f, err[0] ? err : "no decision store");
+		fputs("</p>", pg.f);
+	} else
+		fprintf(pg.f, "<p>%d waiver%s shown.</p>", n, n == 1 ? "" :
+		    "s");
+	return page_end(conn, &pg, n == -1 ? 500 : 200, NULL);
+}
+
+/* waiver_post() : POST approve or revoke, CSRF-checked. */
+static int
+waiver_post(struct px_conn *conn, struct px_ui_sess *s, int revoke)
+{
+	struct px_admin_wform	 wf;
+	char			 err[400];
+	int64_t			 id = 0;
+	int			 rc;
+
+	err[0] = '\0';
+	rc = px_admin_wform_read(conn, &wf, err, sizeof(err));
+	if (rc == -1 || strlen(wf.csrf) != 32 ||
+	    CRYPTO_memcmp(wf.csrf, s->csrf, 32) != 0) {
+		px_log_info("conn=%llu event=console-csrf-refused path=%s",
+		    (unsigned long long)conn->id, revoke ? "revoke" :
+		    "approve");
+		return simple(conn, 403, "Forbidden", "the form's CSRF "
+		    "token is missing or wrong: nothing was changed", s);
+	}
+	if (wf.by[0] != '\0')
+		return simple(conn, 400, "Bad request", "the reviewer is the "
+		    "name given at login", s);
+	rc = px_admin_wact(conn, &wf, revoke, s->name, "console", &id, err,
+	    sizeof(err));
+	if (rc == 0)
+		return redirect(conn, PX_UI_PREFIX "/waivers", NULL);
+	return simple(conn, rc == -1 ? 500 : rc == PX_STORE_NOTFOUND ? 404 :
+	    409, revoke ? "Not revoked" : "Not approved", err, s);
+}
+
 /* ------------------------------------------------------------ route */
 
 int
@@ -906,6 +1084,8 @@ px_ui_answer(struct px_conn *conn)
 		return redirect(conn, PX_UI_PREFIX "/login", NULL);
 	}
 	if (!get) {
+		if (IS("/approve") || IS("/revoke"))
+			return waiver_post(conn, s, IS("/revoke"));
 		if (!csrf_ok(conn, s)) {
 			px_log_info("conn=%llu event=console-csrf-refused",
 			    (unsigned long long)conn->id);
@@ -927,6 +1107,12 @@ px_ui_answer(struct px_conn *conn)
 		return list_page(conn, s, q, qlen);
 	if (IS("/decision"))
 		return decision_page(conn, s, q, qlen);
+	if (IS("/waivers")) {
+		if (qlen > 0)
+			return simple(conn, 400, "Bad request", "the waivers "
+			    "page takes no parameter", s);
+		return waivers_page(conn, s);
+	}
 	if (IS("/policy")) {
 		if (qlen > 0)
 			return simple(conn, 400, "Bad request", "the policy "

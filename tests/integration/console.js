@@ -3,8 +3,10 @@
 // security team would: a page without a session lands on the login form;
 // log in with the admin token (the session cookie is HttpOnly and
 // SameSite=Strict); filter to blocked; open the blocked decision; the
-// policy page; a POST without the CSRF token is refused (403) and changes
-// nothing; log out.  No request may leave the admin listener (no CDN).
+// policy page; approve the blocked decision (a waiver) from its page as
+// the name given at login and see it on the waivers page, then revoke it;
+// a POST without the CSRF token is refused (403) and changes nothing
+// (logout, approve); log out.  No request may leave the admin listener (no CDN).
 // A screenshot of each page goes to OUT.
 // Usage: node console.js ADMIN_URL TOKEN BLOCKED_ID BLOCKED_PKG ALLOWED_PKG OUT
 "use strict";
@@ -81,6 +83,7 @@ async function main() {
 
 		step = "login";
 		await page.type("input[name=token]", token);
+		await page.type("input[name=name]", "reviewer1");
 		await Promise.all([page.waitForNavigation(),
 		    page.click("form[action$='/login'] button[type=submit]")]);
 		expect(page.url() === ui + "/", "not on the list: " + page.url());
@@ -136,11 +139,56 @@ async function main() {
 		    text), "policy check: " + text);
 		await shot(page, "5-policy");
 
+		step = "approve without csrf";
+		const cookie = "pubgate_session=" + sess.value;
+		let r = await fetch(ui + "/approve", { method: "POST",
+		    redirect: "manual", headers: { cookie,
+		    "content-type": "application/x-www-form-urlencoded" },
+		    body: "decision=" + encodeURIComponent(blockedId) +
+		    "&reason=forged" });
+		expect(r.status === 403, "approve without csrf: " + r.status);
+		r = await fetch(ui + "/waivers", { headers: { cookie } });
+		expect(!(await r.text()).includes("forged"),
+		    "a forged approval made a waiver");
+
+		step = "approve";
+		await page.goto(ui + "/decision?id=" +
+		    encodeURIComponent(blockedId), { waitUntil: "load" });
+		expect(await page.$("form[action$='/approve'] input[name=csrf]")
+		    !== null, "no approve form with a CSRF token");
+		text = await page.$eval("main", (m) => m.textContent);
+		expect(text.includes("You approve as reviewer1"),
+		    "the page does not name the reviewer");
+		await page.type("form[action$='/approve'] input[name=reason]",
+		    "sources are public anyway (SEC-7)");
+		await shot(page, "7-approve");
+		await Promise.all([page.waitForNavigation(),
+		    page.click("form[action$='/approve'] button[type=submit]")]);
+		expect(page.url() === ui + "/waivers", "after approve: " +
+		    page.url());
+		const row = await page.$eval("tbody tr", (tr) => tr.textContent);
+		expect(row.includes("active") && row.includes(blockedPkg) &&
+		    row.includes(blockedId) && row.includes("reviewer1") &&
+		    row.includes("SEC-7") && row.includes("once"),
+		    "the waiver row: " + row);
+		await shot(page, "8-waivers");
+
+		step = "revoke";
+		await page.type("form[action$='/revoke'] input[name=reason]",
+		    "changed my mind");
+		await Promise.all([page.waitForNavigation(),
+		    page.click("form[action$='/revoke'] button[type=submit]")]);
+		const row2 = await page.$eval("tbody tr", (tr) => tr.textContent);
+		expect(row2.includes("revoked by reviewer1"),
+		    "the revoked row: " + row2);
+		expect(await page.$("form[action$='/revoke']") === null,
+		    "a revoke form on a revoked waiver");
+		await shot(page, "9-revoked");
+
 		step = "csrf";
 		// A POST without the form's CSRF token, with the session
 		// cookie (as a forged form would bring it): refused.
-		const cookie = "pubgate_session=" + sess.value;
-		let r = await fetch(ui + "/logout", { method: "POST",
+		r = await fetch(ui + "/logout", { method: "POST",
 		    redirect: "manual", headers: { cookie,
 		    "content-type": "application/x-www-form-urlencoded" },
 		    body: "" });
