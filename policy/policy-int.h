@@ -559,6 +559,17 @@ struct pol_flist {
 	int		 sorted;
 };
 
+/* Caps of judging against the previous version (publish.c, prev.c). */
+#define POL_DIFF_FILES_MAX	100000	/* files in one list */
+#define POL_DIFF_NAMES_MAX	(8u << 20)	/* name bytes of one list */
+#define POL_PREV_PACKUMENT_MAX	(256ull << 20)	/* packument JSON bytes */
+
+/*
+ * pol_semver_cmp() : *cmp gets -1, 0, 1 for a against b in semver order
+ * (build metadata ignored).  0, or -1 if either is not semver.
+ */
+int		 pol_semver_cmp(const char *a, const char *b, int *cmp);
+
 /* A reason of the diff judge; warn: it does not block. */
 typedef void (*pol_diff_fn)(void *arg, const char *rule, const char *file,
     int warn, const char *text);

@@ -71,6 +71,9 @@ size_t			 pol_policy_nrules(const struct pol_policy *);
 enum pol_verdict {
 	POL_ALLOW = 0,
 	POL_DENY = 1,
+	POL_PENDING = 2,	/* pol_publish_end() with opts.previous: the
+				   previous version is wanted first (a caller
+				   that does not know it reads it as deny) */
 };
 
 enum pol_status {
@@ -104,6 +107,11 @@ struct pol_stream_opts {
 	const char	*url_name;	/* package name from the URL, decoded; NULL if none */
 	pol_file_fn	 on_file;	/* NULL: none */
 	void		*file_arg;
+	int		 previous;	/* 1: the caller fetches the previous
+					   version when pol_publish_end() says
+					   POL_PENDING (a rule with diff:); 0: a
+					   publish body under such a rule is
+					   refused as diff.unreachable */
 };
 
 /* One reason for a deny (or a note on an allow). All strings are log-safe. */
@@ -189,6 +197,49 @@ enum pol_status		 pol_publish_feed(struct pol_stream *, const void *buf,
  */
 enum pol_verdict	 pol_publish_end(struct pol_stream *,
 			    const struct pol_report **report);
+/*
+ * Judging against the previous version (a rule's diff:).  With
+ * opts.previous, pol_publish_end() of a readable publish with a tarball
+ * under a rule with diff: returns POL_PENDING: every other reason is in
+ * the report already (name, version and tag too), the verdict is not
+ * final.  The caller chooses the previous version (pol_prev_*, below),
+ * feeds its .tgz to pol_publish_prev_feed() (names and sizes are kept,
+ * no content), then pol_publish_prev_end() adds the diff reasons and
+ * gives the final verdict:
+ *   version set, why NULL    the fed tarball is version's: judged
+ *   version NULL, why NULL   there is no previous version (a first
+ *                            publish): diff allows
+ *   why set                  the previous version could not be read
+ *                            (why: log-safe text): diff.unreachable,
+ *                            blocking unless diff.unreachable: allow
+ * A tarball that did not end properly, or a file list over its cap, is
+ * unreadable too.  Without POL_PENDING, prev_end returns the verdict.
+ */
+enum pol_status		 pol_publish_prev_feed(struct pol_stream *,
+			    const void *buf, size_t len);
+enum pol_verdict	 pol_publish_prev_end(struct pol_stream *,
+			    const char *version, const char *why,
+			    const struct pol_report **report);
+
+/*
+ * pol_prev_*: chooses the previous version from the package's packument
+ * (full or abbreviated, gzip or not), fed as it streams, any split.  The
+ * choice: the version the publish's dist-tag (tag, may be NULL) points at
+ * now, when it is another one; else the highest version lower than the
+ * published one (semver order); else none.  pol_prev_end() returns 1
+ * with the version and its dist.tarball ("" if not known), 0 when there
+ * is none (a first publish), -1 when the packument cannot be read (not a
+ * JSON object, over POL_PREV_PACKUMENT_MAX bytes inflated, corrupt gzip).
+ */
+#define POL_PREV_VERSION_MAX	128
+#define POL_PREV_URL_MAX	1024	/* a dist.tarball kept */
+struct pol_prev;
+struct pol_prev	*pol_prev_new(const char *version, const char *tag, int gzip);
+int		 pol_prev_feed(struct pol_prev *, const void *buf, size_t len);
+int		 pol_prev_end(struct pol_prev *, char *version, size_t vlen,
+		    char *tarball, size_t tlen);
+void		 pol_prev_free(struct pol_prev *);
+
 /* The report so far (valid until pol_publish_free()). */
 const struct pol_report	*pol_publish_report(const struct pol_stream *);
 void			 pol_publish_free(struct pol_stream *);

@@ -202,6 +202,17 @@ struct pol_stream {
 	struct pub_finding	*pend_find;
 	size_t			 npend_find;
 
+	/* Judging against the previous version (diff:). */
+	int			 want_prev;	/* opts.previous */
+	int			 collect_files;	/* a rule has diff: */
+	struct pol_flist	 cur_files;	/* this tarball's files */
+	int			 pending;	/* POL_PENDING said */
+	struct pol_gz		*pgz;		/* the previous .tgz */
+	struct pol_tar		*ptar;
+	int			 prev_bad;	/* it cannot be read */
+	struct pol_flist	 prev_files;
+	size_t			 npreset_warn;	/* reasons added as warn */
+
 	int			 replayed;
 	int			 ended;
 };
@@ -691,6 +702,9 @@ tar_begin(void *arg, const struct pol_tar_entry *e)
 		judge_entry(s, s->rule, e->path, e->type, e->size);
 	else
 		pend_entry(s, e->path, (int)e->type, e->size, 0);
+	/* Past its cap the list is incomplete: diff then cannot judge. */
+	if (s->collect_files && e->type == POL_TAR_FILE)
+		(void)pol_flist_add(&s->cur_files, path, e->size);
 
 	setstr(s->entry_path, sizeof(s->entry_path), path);
 	s->in_entry = 1;
@@ -1616,7 +1630,17 @@ pol_publish_new(struct pol_policy *p, const struct pol_stream_opts *opts)
 	if (opts != NULL) {
 		s->on_file = opts->on_file;
 		s->file_arg = opts->file_arg;
+		s->want_prev = opts->previous != 0;
 	}
+	if (s->want_prev) {
+		size_t	 i;
+
+		s->collect_files = p->dflt.diff.on;
+		for (i = 0; i < p->nrules && !s->collect_files; i++)
+			s->collect_files = p->rules[i].diff.on;
+	}
+	pol_flist_init(&s->cur_files, POL_DIFF_FILES_MAX, POL_DIFF_NAMES_MAX);
+	pol_flist_init(&s->prev_files, POL_DIFF_FILES_MAX, POL_DIFF_NAMES_MAX);
 	s->r.verdict = POL_ALLOW;
 	s->r.status = POL_CONTINUE;
 	if ((s->tags = calloc(POL_TAGS_MAX, sizeof(*s->tags))) == NULL ||
@@ -1862,6 +1886,180 @@ replay_pending(struct pol_stream *s)
 }
 
 /* The checks that need the whole input: completeness, consistency, rule. */
+/* ------------------------------------------ the previous version */
+
+static void	lenient(struct pol_stream *);
+
+/*
+ * add_warn() : a reason that only warns (diff.new_file under
+ * new_files: warn, diff.unreachable under unreachable: allow).
+ */
+static void
+add_warn(struct pol_stream *s, const char *rule, const char *file,
+    const char *hint, const char *text)
+{
+	struct pol_report	*r = &s->r;
+	enum pol_verdict	 was = r->verdict;
+	size_t			 i, total = r->nreasons_total;
+
+	if (file == NULL)
+		file = "";
+	pol_report_add(r, rule, file, -1, hint, "%s", text);
+	if (r->nreasons_total == total) {
+		r->verdict = was;	/* a repeat */
+		return;
+	}
+	for (i = 0; i < r->nreasons; i++)
+		if (strcmp(r->reasons[i].rule, rule) == 0 &&
+		    strncmp(r->reasons[i].file, file, POL_FILE_MAX - 1) == 0 &&
+		    !r->reasons[i].warn) {
+			r->reasons[i].warn = 1;
+			s->npreset_warn++;
+			r->verdict = was;
+			return;
+		}
+	/* Past the cap: not known in full, so it blocks. */
+}
+
+/* diff_unreachable() : the previous version could not be judged. */
+static void
+diff_unreachable(struct pol_stream *s, const char *why)
+{
+	static const char hint[] = "retry when the registry answers; "
+	    "diff.unreachable: allow lets such publishes through";
+	char	 text[POL_TEXT_MAX];
+
+	snprintf(text, sizeof(text), "the previous version could not be "
+	    "read to judge diff: (%s)", why);
+	if (s->rule->diff.unreachable == POL_MODE_BLOCK)
+		pol_report_add(&s->r, "diff.unreachable", NULL, -1, hint,
+		    "%s", text);
+	else
+		add_warn(s, "diff.unreachable", NULL, hint, text);
+}
+
+/* A pol_diff_fn: the judge's reasons into the report. */
+static void
+diff_reason(void *arg, const char *rule, const char *file, int warn,
+    const char *text)
+{
+	struct pol_stream	*s = arg;
+	const char		*hint;
+
+	if (strcmp(rule, "diff.new_file") == 0)
+		hint = "ship only what is meant (check \"files\" in "
+		    "package.json); diff.new_files says how new files count";
+	else
+		hint = "ship only what is meant (check \"files\" in "
+		    "package.json and the build output)";
+	if (warn)
+		add_warn(s, rule, file, hint, text);
+	else
+		pol_report_add(&s->r, rule, file, -1, hint, "%s", text);
+}
+
+static int
+ptar_begin(void *arg, const struct pol_tar_entry *e)
+{
+	struct pol_stream	*s = arg;
+
+	if (e->type == POL_TAR_FILE)
+		(void)pol_flist_add(&s->prev_files, strip_top(e->path),
+		    e->size);
+	return 0;
+}
+
+static int
+ptar_data(void *arg, const unsigned char *buf, size_t len)
+{
+	(void)arg;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+static int
+ptar_end(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static const struct pol_tar_cb ptar_cbs = { ptar_begin, ptar_data, ptar_end };
+
+static int
+pgz_sink(void *arg, const unsigned char *buf, size_t len)
+{
+	struct pol_stream	*s = arg;
+	enum pol_tar_rc		 rc;
+
+	rc = pol_tar_feed(s->ptar, buf, len);
+	return rc == POL_TAR_OK || rc == POL_TAR_END ? 0 : -1;
+}
+
+enum pol_status
+pol_publish_prev_feed(struct pol_stream *s, const void *buf, size_t len)
+{
+	enum pol_gz_rc	 rc;
+
+	if (!s->pending || s->prev_bad)
+		return POL_ERR_SYNTAX;
+	if (s->pgz == NULL) {
+		if ((s->pgz = calloc(1, sizeof(*s->pgz))) == NULL ||
+		    (s->ptar = calloc(1, sizeof(*s->ptar))) == NULL ||
+		    pol_gz_init(s->pgz, POL_CAP_UNPACKED, POL_CAP_RATIO) != 0) {
+			s->prev_bad = 1;
+			return POL_ERR_INTERNAL;
+		}
+		pol_tar_init(s->ptar, &ptar_cbs, s);
+	}
+	rc = pol_gz_feed(s->pgz, buf, len, pgz_sink, s);
+	if (rc != POL_GZ_OK && rc != POL_GZ_END) {
+		s->prev_bad = 1;
+		return rc == POL_GZ_ERR_LIMIT || rc == POL_GZ_ERR_RATIO ?
+		    POL_ERR_LIMIT : POL_ERR_SYNTAX;
+	}
+	return POL_CONTINUE;
+}
+
+enum pol_verdict
+pol_publish_prev_end(struct pol_stream *s, const char *version,
+    const char *why, const struct pol_report **report)
+{
+	struct pol_report	*r = &s->r;
+	int			 n;
+
+	if (s->pending) {
+		s->pending = 0;
+		if (why != NULL)
+			diff_unreachable(s, why);
+		else if (version != NULL) {
+			if (s->prev_bad || s->pgz == NULL ||
+			    pol_gz_finish(s->pgz) != POL_GZ_END ||
+			    pol_tar_finish(s->ptar) != POL_TAR_END)
+				diff_unreachable(s, "its tarball is not a "
+				    "readable .tgz");
+			else {
+				n = pol_diff_judge(&s->rule->diff, version,
+				    &s->prev_files, &s->cur_files,
+				    diff_reason, s);
+				if (n == -1)
+					diff_unreachable(s, "a file list is "
+					    "over its cap");
+			}
+		}
+		/* version and why NULL: a first publish, diff allows. */
+		if (r->verdict == POL_DENY && r->message[0] == '\0' &&
+		    s->rule->message != NULL)
+			setstr(r->message, sizeof(r->message),
+			    s->rule->message);
+		lenient(s);
+	}
+	if (report != NULL)
+		*report = r;
+	return r->verdict;
+}
+
 static void
 judge_end(struct pol_stream *s)
 {
@@ -2125,16 +2323,14 @@ judge_end(struct pol_stream *s)
 		    "publish from CI with --provenance",
 		    "the policy requires a provenance attestation");
 	/*
-	 * diff: the previous version's file list is not fetched yet (see
-	 * policy/diff.c), so it cannot be read: fail closed as
-	 * diff.unreachable says.
+	 * diff: a caller that cannot fetch the previous version (no
+	 * opts.previous) cannot have it judged: fail closed as
+	 * diff.unreachable says.  With opts.previous, pol_publish_end()
+	 * asks for it (POL_PENDING).
 	 */
-	if (rule->diff.on && rule->diff.unreachable == POL_MODE_BLOCK &&
-	    s->input == POL_INPUT_BODY)
-		pol_report_add(r, "diff.unreachable", NULL, -1,
-		    "set diff.unreachable: allow, or remove diff:, until "
-		    "the gate reads previous versions",
-		    "the previous version could not be read to judge diff:");
+	if (rule->diff.on && !s->want_prev && s->input == POL_INPUT_BODY)
+		diff_unreachable(s, "this reader does not fetch previous "
+		    "versions");
 	if (rule->publish != POL_ALLOW)
 		pol_report_add(r, "publish.denied", NULL, -1,
 		    rule == &s->policy->dflt ? "no policy rule covers this "
@@ -2201,12 +2397,14 @@ lenient(struct pol_stream *s)
 
 	if (rule == NULL || r->status != POL_DONE || r->nreasons_total == 0 ||
 	    (rule->warn.n == 0 && !rule->monitor &&
-	    rule->secrets_in_tests != POL_TESTS_WARN && r->nsuppressed == 0))
+	    rule->secrets_in_tests != POL_TESTS_WARN && r->nsuppressed == 0 &&
+	    s->npreset_warn == 0))
 		return;
 	blocking = r->nreasons_total - r->nreasons;
 	for (i = 0; i < r->nreasons; i++) {
 		rs = &r->reasons[i];
-		if (rs->suppressed) {
+		if (rs->suppressed || rs->warn) {
+			/* rs->warn: added as a warning (diff:) */
 			r->nwarn++;
 			continue;
 		}
@@ -2269,13 +2467,23 @@ pol_publish_end(struct pol_stream *s, const struct pol_report **report)
 		}
 		if (s->r.status == POL_CONTINUE)
 			s->r.status = POL_DONE;
-		lenient(s);
 		if (s->rule != NULL)
 			s->r.approval = s->rule->approval;
+		/*
+		 * diff: the caller fetches the previous version and ends
+		 * with pol_publish_prev_end(), which runs lenient().
+		 */
+		if (s->want_prev && s->r.status == POL_DONE &&
+		    rule_known(s) && s->rule->diff.on &&
+		    s->r.tarball_bytes > 0 && s->r.name[0] &&
+		    s->r.version[0])
+			s->pending = 1;
+		else
+			lenient(s);
 	}
 	if (report != NULL)
 		*report = &s->r;
-	return s->r.verdict;
+	return s->pending ? POL_PENDING : s->r.verdict;
 }
 
 const struct pol_report *
@@ -2307,6 +2515,16 @@ pol_publish_free(struct pol_stream *s)
 	free(s->tags);
 	free(s->pend_paths);
 	free(s->pend_find);
+	if (s->pgz != NULL) {
+		pol_gz_free(s->pgz);
+		free(s->pgz);
+	}
+	if (s->ptar != NULL) {
+		pol_tar_free(s->ptar);
+		free(s->ptar);
+	}
+	pol_flist_free(&s->cur_files);
+	pol_flist_free(&s->prev_files);
 	pol_json_free(&s->json);
 	pol_json_free(&s->pj);
 	pol_json_free(&s->sig);

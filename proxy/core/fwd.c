@@ -100,23 +100,21 @@ px_fwd_pool_free(struct px_ctx *ctx)
 		px_resolve_free(ctx);
 }
 
-/* pool_put() : parks conn's idle upstream; 0, or -1 if it must be freed. */
+/* pool_park() : parks bev, idle and reusable; 0, or -1 if it must be freed. */
 static int
-pool_put(struct px_conn *conn)
+pool_park(struct px_ctx *ctx, struct bufferevent *bev)
 {
-	struct px_ctx		*ctx = conn->ctx;
 	struct px_pooled	*pp;
 	struct timeval		 tv;
 
-	if (conn->eg_up != NULL || !conn->up_reusable || !conn->up_connected ||
-	    conn->up_eof || ctx->draining || ctx->npool >= ctx->cfg->pool_max ||
-	    evbuffer_get_length(bufferevent_get_input(conn->up)) != 0 ||
-	    evbuffer_get_length(bufferevent_get_output(conn->up)) != 0)
+	if (ctx->draining || ctx->npool >= ctx->cfg->pool_max ||
+	    evbuffer_get_length(bufferevent_get_input(bev)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return -1;
 	if ((pp = calloc(1, sizeof(*pp))) == NULL)
 		return -1;
 	pp->ctx = ctx;
-	pp->bev = conn->up;
+	pp->bev = bev;
 	bufferevent_setcb(pp->bev, pool_readcb, NULL, pool_eventcb, pp);
 	bufferevent_set_timeouts(pp->bev, set_tv(&tv, ctx->cfg->pool_idle_ms),
 	    NULL);
@@ -124,6 +122,16 @@ pool_put(struct px_conn *conn)
 	TAILQ_INSERT_HEAD(&ctx->pool, pp, entry);
 	ctx->npool++;
 	return 0;
+}
+
+/* pool_put() : parks conn's idle upstream; 0, or -1 if it must be freed. */
+static int
+pool_put(struct px_conn *conn)
+{
+	if (conn->eg_up != NULL || !conn->up_reusable || !conn->up_connected ||
+	    conn->up_eof)
+		return -1;
+	return pool_park(conn->ctx, conn->up);
 }
 
 /* pool_get() : the most recently parked upstream, or NULL. */
@@ -140,6 +148,25 @@ pool_get(struct px_ctx *ctx)
 	bev = pp->bev;
 	free(pp);
 	return bev;
+}
+
+struct bufferevent *
+px_fwd_pool_take(struct px_ctx *ctx)
+{
+	return pool_get(ctx);
+}
+
+void
+px_fwd_pool_give(struct px_ctx *ctx, struct bufferevent *bev, int tls)
+{
+	SSL	*ssl;
+
+	if (pool_park(ctx, bev) == 0)
+		return;
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	if (tls && (ssl = bufferevent_openssl_get_ssl(bev)) != NULL)
+		SSL_shutdown(ssl);
+	bufferevent_free(bev);
 }
 
 void

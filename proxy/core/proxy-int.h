@@ -37,6 +37,7 @@
 #include "policy.h"
 
 struct px_store;
+struct px_prev;
 struct evdns_base;
 struct z_stream_s;
 
@@ -71,6 +72,11 @@ struct z_stream_s;
 #define PX_LINGER_MS		2000		/* discard input after a final error */
 #define PX_LINGER_BYTES		(16 * 1024 * 1024)
 #define PX_RENDER_MAX		(16 * 1024)	/* a 403 text */
+#define PX_PREV_TIMEOUT_MS	30000		/* the previous version's
+						   packument and tarball */
+#define PX_PREV_PACKUMENT_MAX	(128ULL * 1024 * 1024)	/* wire bytes */
+#define PX_PREV_TARBALL_MAX	(4ULL * 1024 * 1024 * 1024)
+#define PX_PREV_DISCARD_MAX	(64 * 1024)	/* a 404's body read */
 #define PX_NAME_MAX		214		/* npm package name */
 #define PX_WRITE_BODY_MAX	(64 * 1024)	/* dist-tag, login, ... body */
 #define PX_ADMIN_FORM_MAX	(16 * 1024)	/* a console form's body */
@@ -516,6 +522,8 @@ struct px_conn {
 	size_t			 spool_buflen;
 	uint64_t		 linger_bytes;
 	int64_t			 audit_id;	/* record awaiting its status */
+	struct px_prev		*prev;		/* prev.c: the previous version
+						   being fetched, or NULL */
 
 	/* Egress mode (egress.c); both NULL on the reverse proxy's conns. */
 	const struct px_egress_up *eg_up;	/* this conn's upstream */
@@ -619,6 +627,14 @@ void	px_fwd_gz_free(struct px_conn *);
 void	px_fwd_free_up(struct px_conn *);
 /* px_fwd_pool_free() : closes every pooled upstream connection. */
 void	px_fwd_pool_free(struct px_ctx *);
+/*
+ * px_fwd_pool_take() : an idle keep-alive connection to the reverse
+ * proxy's upstream (its callbacks are the pool's: set new ones), or NULL.
+ * px_fwd_pool_give() : takes ownership of bev, idle after a complete
+ * keep-alive response: parked, or freed when the pool cannot take it.
+ */
+struct bufferevent	*px_fwd_pool_take(struct px_ctx *);
+void	px_fwd_pool_give(struct px_ctx *, struct bufferevent *, int tls);
 /* px_fwd_drive() : parses upstream input toward the client; -1 if freed. */
 int	px_fwd_drive(struct px_conn *);
 
@@ -636,6 +652,12 @@ void	px_fwd_resolved(struct px_conn *, const char *err);
  * Counts one try in conn->up_tries.  0 or -1.
  */
 int	px_resolve_connect(struct px_conn *);
+/*
+ * px_resolve_addr() : an address of the reverse proxy's upstream from the
+ * cache (round robin) into ss; 0, or -1 when none is known yet (a lookup
+ * is started; dial the name with evdns meanwhile).
+ */
+int	px_resolve_addr(struct px_ctx *, struct sockaddr_storage *, int *len);
 /* px_resolve_cancel() : conn stops waiting for the name (no-op if not). */
 void	px_resolve_cancel(struct px_conn *);
 /* px_resolve_result() : conn's connect to its address worked (ok) or not. */
@@ -707,6 +729,26 @@ enum px_waiver_res px_waiver_gate(struct px_conn *, const struct pol_report *,
  * decision to approve.  -1 if the conn was freed.
  */
 int	px_waiver_await(struct px_conn *, const struct pol_report *);
+
+/*
+ * px_spool_verdict() : acts on the final verdict of a publish (record,
+ * then 403/413/400 or the replay); early: decided before the body ended.
+ * -1 if the conn was freed.
+ */
+int	px_spool_verdict(struct px_conn *, enum pol_verdict,
+	    const struct pol_report *, int early);
+
+/* ----------------------------------------------------------- prev.c */
+/*
+ * px_prev_start() : pol_publish_end() said POL_PENDING: fetches the
+ * package's packument and the previous version's tarball from conn's
+ * upstream, asynchronously, then ends the judgement with
+ * pol_publish_prev_end() and calls px_spool_verdict().  -1 if the conn
+ * was freed.
+ */
+int	px_prev_start(struct px_conn *);
+/* px_prev_free() : stops a fetch in flight (conn closed); NULL no-op. */
+void	px_prev_free(struct px_prev *);
 
 /* ---------------------------------------------------------- admin.c */
 /* px_admin_answer() : answers an admin request; -1 if the conn was freed. */

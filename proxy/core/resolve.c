@@ -445,6 +445,27 @@ px_resolve_connect(struct px_conn *conn)
 	    (int)a->len);
 }
 
+int
+px_resolve_addr(struct px_ctx *ctx, struct sockaddr_storage *ss, int *len)
+{
+	struct px_resolver	*r;
+	struct px_raddr		*a;
+
+	if ((r = resolver(ctx)) == NULL)
+		return -1;
+	if (r->naddrs == 0) {
+		if (!r->busy)
+			lookup_start(r);
+		return -1;
+	}
+	if (!r->literal && !r->busy && px_now_ms() >= r->expires_ms)
+		lookup_start(r);
+	a = &r->addrs[pick(r, -1)];
+	memcpy(ss, &a->ss, a->len);
+	*len = (int)a->len;
+	return 0;
+}
+
 void
 px_resolve_cancel(struct px_conn *conn)
 {

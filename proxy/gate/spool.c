@@ -44,6 +44,8 @@ px_spool_reset(struct px_conn *conn)
 	free(conn->spool_buf);
 	conn->spool_buf = NULL;
 	conn->spool_buflen = 0;
+	px_prev_free(conn->prev);
+	conn->prev = NULL;
 	pol_publish_free(conn->stream);
 	conn->stream = NULL;
 	pol_policy_unref(conn->policy);
@@ -193,6 +195,7 @@ px_spool_begin(struct px_conn *conn)
 	memset(&opts, 0, sizeof(opts));
 	opts.input = POL_INPUT_BODY;
 	opts.url_name = conn->pkg;
+	opts.previous = 1;	/* diff: prev.c fetches the previous version */
 	if ((conn->stream = pol_publish_new(conn->policy, &opts)) == NULL)
 		return spool_fail(conn, 500, "pubgate: out of memory");
 	if (snprintf(path, sizeof(path), "%s/pubgate-spool-XXXXXX",
@@ -315,9 +318,7 @@ px_spool_end(struct px_conn *conn)
 {
 	const struct pol_report	*rep = NULL;
 	enum pol_verdict	 v;
-	enum pol_status		 st;
-	char			*text;
-	int			 status, early = !conn->msg_done, r;
+	int			 early = !conn->msg_done;
 
 	if (conn->stream == NULL)
 		return px_conn_abort(conn, 500, "pubgate: no inspection");
@@ -332,6 +333,19 @@ px_spool_end(struct px_conn *conn)
 		rep = pol_publish_report(conn->stream);
 		v = POL_DENY;
 	}
+	if (v == POL_PENDING)	/* diff: the previous version first */
+		return px_prev_start(conn);
+	return px_spool_verdict(conn, v, rep, early);
+}
+
+int
+px_spool_verdict(struct px_conn *conn, enum pol_verdict v,
+    const struct pol_report *rep, int early)
+{
+	enum pol_status		 st;
+	char			*text;
+	int			 status, r;
+
 	st = conn->pst != POL_CONTINUE ? conn->pst : rep->status;
 	px_admin_observe(conn->ctx, px_now_ms() - conn->t_start_ms);
 	if (rep->nreasons > 0)

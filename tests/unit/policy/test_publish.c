@@ -48,7 +48,7 @@ static char *
 judge(struct pol_policy *p, const unsigned char *buf, size_t len,
     size_t chunk, const char *url_name, enum pol_verdict *v)
 {
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, url_name, NULL, NULL };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, url_name, NULL, NULL, 0 };
 	struct pol_stream	*s;
 	const struct pol_report	*r;
 	size_t			 off, n, i, cap = 16384, used = 0;
@@ -277,7 +277,7 @@ test_render(void **state)
 	size_t			 len, need;
 	struct pol_stream	*s;
 	const struct pol_report	*r;
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0 };
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/env-stripe.json", fixdir);
@@ -359,7 +359,7 @@ edit(const unsigned char *base, size_t len, const char *at, const char *with,
 static enum pol_verdict
 judge_text(const unsigned char *buf, size_t len, char *text, size_t tlen)
 {
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0 };
 	struct pol_stream	*s;
 	const struct pol_report	*r;
 	enum pol_verdict	 v;
@@ -646,7 +646,7 @@ static const struct pol_report *
 judge_with(struct pol_policy *p, const char *fixture, struct pol_stream **sp,
     enum pol_verdict *v)
 {
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0 };
 	const struct pol_report	*r;
 	char			 path[1024];
 	unsigned char		*buf;
