@@ -12,12 +12,12 @@ _pubgate()
 	fi
 	cmd=${COMP_WORDS[1]}
 	case $prev in
-	-p|--policy|-c|--config|--upstream-ca|--tls-cert|--tls-key|--db|-d|--ca-cert|--ca-key|-o|--out)
+	-p|--policy|--previous|-c|--config|--upstream-ca|--tls-cert|--tls-key|--db|-d|--ca-cert|--ca-key|-o|--out)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	esac
 	case $cmd in
-	scan)	opts="--policy --name --json --reading --help" ;;
+	scan)	opts="--policy --name --previous --json --reading --help" ;;
 	policy)	opts="check --help" ;;
 	serve)	opts="--config -n -v --listen --upstream --upstream-ca --policy
 		    --tls-cert --tls-key --db --admin --egress-listen --ca-cert

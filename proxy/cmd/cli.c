@@ -104,9 +104,84 @@ on_file(void *arg, const char *path, uint64_t size,
  * {"file":..,"verdict":"allow"|"deny","files":[{path,size,sha256}...]},
  * the regular files in tar order, paths as in the tar.
  */
+/* semver_end() : past "N.N.N" at q, or NULL. */
+static const char *
+semver_end(const char *q)
+{
+	int	 i;
+
+	for (i = 0; i < 3; i++) {
+		if (*q < '0' || *q > '9')
+			return NULL;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (i < 2 && *q++ != '.')
+			return NULL;
+	}
+	return q;
+}
+
+/*
+ * prev_label() : the version in an npm pack file name ("name-1.2.3.tgz"
+ * -> "1.2.3"), else the file's base name; what the diff texts name.
+ */
+static void
+prev_label(const char *path, char *out, size_t len)
+{
+	const char	*base, *p, *q, *end;
+	size_t		 n;
+
+	base = strrchr(path, '/');
+	base = base == NULL ? path : base + 1;
+	n = strlen(base);
+	snprintf(out, len, "%.*s", (int)n, base);
+	if (n < 4 || strcmp(base + n - 4, ".tgz") != 0)
+		return;
+	end = base + n - 4;
+	for (p = strchr(base, '-'); p != NULL && p < end;
+	    p = strchr(p + 1, '-')) {
+		if ((q = semver_end(p + 1)) != NULL && q <= end &&
+		    (q == end || *q == '-' || *q == '+')) {
+			snprintf(out, len, "%.*s", (int)(end - p - 1), p + 1);
+			return;
+		}
+	}
+}
+
+/*
+ * scan_previous() : judges s against the previous version's .tgz at
+ * prev (--previous); returns the final verdict.
+ */
+static enum pol_verdict
+scan_previous(struct pol_stream *s, const char *prev, unsigned char *buf,
+    const struct pol_report **r)
+{
+	char	 label[POL_PREV_VERSION_MAX], why[160];
+	FILE	*f;
+	size_t	 n;
+	int	 bad = 0;
+
+	if ((f = fopen(prev, "rb")) == NULL) {
+		snprintf(why, sizeof(why), "--previous %s: %s", prev,
+		    strerror(errno));
+		return pol_publish_prev_end(s, NULL, why, r);
+	}
+	while (!bad && (n = fread(buf, 1, CLI_READ_CHUNK, f)) > 0)
+		bad = pol_publish_prev_feed(s, buf, n) != POL_CONTINUE;
+	bad |= ferror(f);
+	fclose(f);
+	prev_label(prev, label, sizeof(label));
+	if (bad) {
+		snprintf(why, sizeof(why), "--previous %s is not a readable "
+		    ".tgz", prev);
+		return pol_publish_prev_end(s, NULL, why, r);
+	}
+	return pol_publish_prev_end(s, label, NULL, r);
+}
+
 static int
 scan_file(struct pol_policy *p, const char *path, const char *name, int json,
-    int reading, unsigned char *buf)
+    int reading, unsigned char *buf, const char *prev)
 {
 	struct reading		 rd = { NULL, 0, 0, 0 };
 	struct pol_stream_opts	 opts;
@@ -125,6 +200,7 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 	memset(&opts, 0, sizeof(opts));
 	opts.input = POL_INPUT_AUTO;
 	opts.url_name = name;
+	opts.previous = prev != NULL;
 	if (reading) {
 		opts.on_file = on_file;
 		opts.file_arg = &rd;
@@ -164,6 +240,8 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 		return 2;
 	}
 	v = pol_publish_end(s, &r);
+	if (v == POL_PENDING)
+		v = scan_previous(s, prev, buf, &r);
 	/* A JSON object that carried no tarball is not a publish. */
 	if (v == POL_ALLOW && r->tarball_bytes == 0 &&
 	    r->sha512_hex[0] == '\0') {
@@ -237,11 +315,12 @@ px_cli_scan(int argc, char *argv[])
 		{ "name",	required_argument,	NULL, 'n' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "reading",	no_argument,		NULL, 'R' },
+		{ "previous",	required_argument,	NULL, 'P' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct pol_policy	*p;
-	const char		*policy = NULL, *name = NULL;
+	const char		*policy = NULL, *name = NULL, *prev = NULL;
 	unsigned char		*buf;
 	int			 ch, json = 0, reading = 0, rc = 0, r, i;
 
@@ -261,9 +340,13 @@ px_cli_scan(int argc, char *argv[])
 		case 'R':
 			reading = 1;
 			break;
+		case 'P':
+			prev = optarg;
+			break;
 		case 'h':
 			printf("usage: pubgate scan [-p policy.yaml] [--name NAME] "
-			    "[--json | --reading] FILE...\n");
+			    "[--previous PREV.tgz] [--json | --reading] "
+			    "FILE...\n");
 			return 0;
 		default:
 			fprintf(stderr, "pubgate scan: unknown option or "
@@ -285,7 +368,7 @@ px_cli_scan(int argc, char *argv[])
 		return 2;
 	}
 	for (i = optind; i < argc; i++) {
-		r = scan_file(p, argv[i], name, json, reading, buf);
+		r = scan_file(p, argv[i], name, json, reading, buf, prev);
 		if (r > rc)
 			rc = r;
 	}

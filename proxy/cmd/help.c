@@ -27,8 +27,8 @@ struct help_cmd {
 static const struct help_cmd cmds[] = {
 {
 	"scan",
-	"pubgate scan [-p policy.yaml] [--name NAME] [--json | --reading] "
-	    "FILE...",
+	"pubgate scan [-p policy.yaml] [--name NAME] [--previous PREV.tgz] "
+	    "[--json | --reading] FILE...",
 	"Judges packages offline, with the same policy engine the gate uses:\n"
 	"each FILE is a .tgz written by `npm pack` or a captured publish body\n"
 	"(the JSON npm sends).  Prints ALLOW or BLOCK per file, and every\n"
@@ -44,12 +44,17 @@ static const struct help_cmd cmds[] = {
 		    "{\"file\":..,\"report\":{..}}" },
 		{ "--reading", "one JSON line per file: the verdict and every "
 		    "regular file of the tarball as read (path, size, sha256)" },
+		{ "--previous PREV.tgz", "under a rule with diff:, judge each "
+		    "FILE against this .tgz of the previous version (named by "
+		    "the version in its file name); without it a .tgz is judged "
+		    "alone" },
 		{ "-h, --help", "this text" },
 		{ NULL, NULL },
 	},
 	{
 		"npm pack && pubgate scan -p policy.yaml acme-lib-1.2.0.tgz",
 		"pubgate scan --json acme-lib-1.2.0.tgz | jq .report.reasons",
+		"pubgate scan --previous acme-lib-1.1.0.tgz acme-lib-1.2.0.tgz",
 		NULL,
 	},
 },

@@ -154,4 +154,37 @@ if grep -q "files.allow" "$tmp/out" || ! grep -q "publish-config" "$tmp/out"; th
 fi
 # --name: without it publishConfig is judged by the default rule (issue 13, part 5).
 expect 0 "oss: publishConfig provenance allowed" -- "$pubgate" scan -p "$src/contrib/policies/oss.yaml" --name @acme/cases "$tmp"/acme-cases-1.0.0.tgz
+# --previous: judging against the previous version offline (issue 13, part 3).
+mkdir -p "$tmp/d0" "$tmp/d1"
+cat >"$tmp/diff.yaml" <<'YAML'
+version: 1
+rules:
+  - match: "@acme/*"
+    publish: allow
+    sourcemaps: allow
+    diff: { new_files: warn, max_growth: 3x, new_file_size: 1MB }
+YAML
+printf '{"name":"@acme/d","version":"1.0.0","license":"ISC"}\n' >"$tmp/d0/package.json"
+node -e 'let s=""; for (let i = 0; s.length < 400000; i++) s += "exports.f" + i + " = () => " + i + ";\n"; process.stdout.write(s)' >"$tmp/d0/index.js"
+cp "$tmp/d0/index.js" "$tmp/d1/index.js"
+printf '{"name":"@acme/d","version":"1.0.1","license":"ISC"}\n' >"$tmp/d1/package.json"
+node -e 'process.stdout.write("{\"version\":3,\"sources\":[],\"mappings\":\"" + "AAAA;".repeat(400000) + "\"}")' >"$tmp/d1/index.js.map"
+(cd "$tmp/d0" && npm pack --silent --pack-destination "$tmp" >/dev/null)
+(cd "$tmp/d1" && npm pack --silent --pack-destination "$tmp" >/dev/null)
+expect 0 "--previous not given: no diff for a .tgz" -- "$pubgate" scan -p "$tmp/diff.yaml" "$tmp"/acme-d-1.0.1.tgz
+expect 1 "--previous: a 2 MB new map, 6x" -- "$pubgate" scan -p "$tmp/diff.yaml" --previous "$tmp"/acme-d-1.0.0.tgz "$tmp"/acme-d-1.0.1.tgz
+for want in '\[diff.new_file_size\] index.js.map: new since 1.0.0: index.js.map, 2.0 MB' '\[diff.growth\] grew [0-9.]*x since 1.0.0'; do
+	grep -q "$want" "$tmp/out" || {
+		echo "FAIL: --previous: /$want/ not in:"
+		cat "$tmp/out"
+		fail=1
+	}
+done
+expect 0 "--previous: the same version again" -- "$pubgate" scan -p "$tmp/diff.yaml" --previous "$tmp"/acme-d-1.0.0.tgz "$tmp"/acme-d-1.0.0.tgz
+expect 1 "--previous: a missing file is diff.unreachable" -- "$pubgate" scan -p "$tmp/diff.yaml" --previous "$tmp"/nope-1.0.0.tgz "$tmp"/acme-d-1.0.1.tgz
+grep -q 'diff.unreachable' "$tmp/out" || {
+	echo "FAIL: --previous nope: no diff.unreachable"
+	cat "$tmp/out"
+	fail=1
+}
 exit $fail
