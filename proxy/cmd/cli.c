@@ -8,14 +8,21 @@
  * error (bad usage, unreadable file, policy that does not load), with one
  * line on stderr saying which.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
 #include "cli.h"
+#include "help.h"
+#include "pack.h"
+#include "packlist.h"
+#include "sarif.h"
 
 #define CLI_READ_CHUNK	(256u << 10)
 #define NOT_A_PUBLISH	"not a package tarball (the .tgz of npm pack) nor " \
@@ -98,12 +105,6 @@ on_file(void *arg, const char *path, uint64_t size,
 	rd->len = off;
 }
 
-/*
- * scan_file() : judges one file; prints the result.  Returns 0 allow,
- * 1 block, 2 error.  With reading, prints one JSON line instead:
- * {"file":..,"verdict":"allow"|"deny","files":[{path,size,sha256}...]},
- * the regular files in tar order, paths as in the tar.
- */
 /* semver_end() : past "N.N.N" at q, or NULL. */
 static const char *
 semver_end(const char *q)
@@ -179,38 +180,78 @@ scan_previous(struct pol_stream *s, const char *prev, unsigned char *buf,
 	return pol_publish_prev_end(s, label, NULL, r);
 }
 
+/* What one scan reads: a file (tarball or publish body) or a folder. */
+struct scan_src {
+	const char		*label;	/* as given on the command line */
+	FILE			*f;
+	struct px_packlist	*pl;	/* a folder: the files npm would pack */
+	char			 dir[PATH_MAX];
+};
+
+struct scan_opts {
+	const char		*name;	/* --name, NULL: inferred */
+	const char		*prev;	/* --previous PREV.tgz, NULL: none */
+	enum { OUT_TEXT, OUT_JSON, OUT_READING, OUT_LIST, OUT_SARIF } out;
+	struct px_sarif		*sarif;
+	unsigned char		*buf;
+};
+
+struct feed_arg {
+	struct pol_stream	*s;
+};
+
 static int
-scan_file(struct pol_policy *p, const char *path, const char *name, int json,
-    int reading, unsigned char *buf, const char *prev)
+feed_cb(void *arg, const void *buf, size_t len)
 {
-	struct reading		 rd = { NULL, 0, 0, 0 };
+	struct feed_arg	*fa = arg;
+
+	return pol_publish_feed(fa->s, buf, len) != POL_CONTINUE;
+}
+
+/*
+ * judge() : one pass of the engine over src under name (NULL: none).
+ * Returns the stream (report final) or NULL after printing why (exit 2).
+ */
+static struct pol_stream *
+judge(struct pol_policy *p, struct scan_src *src, const char *name,
+    const char *prev, struct reading *rd, unsigned char *buf)
+{
 	struct pol_stream_opts	 opts;
 	struct pol_stream	*s;
 	const struct pol_report	*r;
+	struct feed_arg		 fa;
 	enum pol_verdict	 v;
-	FILE			*f;
-	size_t			 n, need, i;
-	char			*text;
+	char			 err[600];
+	size_t			 n, i;
 	int			 first = 1;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "pubgate: %s: %s\n", path, strerror(errno));
-		return 2;
-	}
 	memset(&opts, 0, sizeof(opts));
-	opts.input = POL_INPUT_AUTO;
+	opts.input = src->pl != NULL ? POL_INPUT_TGZ : POL_INPUT_AUTO;
 	opts.url_name = name;
 	opts.previous = prev != NULL;
-	if (reading) {
+	if (rd != NULL) {
 		opts.on_file = on_file;
-		opts.file_arg = &rd;
+		opts.file_arg = rd;
 	}
 	if ((s = pol_publish_new(p, &opts)) == NULL) {
-		fclose(f);
 		fprintf(stderr, "pubgate: out of memory\n");
-		return 2;
+		return NULL;
 	}
-	while ((n = fread(buf, 1, CLI_READ_CHUNK, f)) > 0) {
+	if (src->pl != NULL) {
+		fa.s = s;
+		if (px_pack_stream(src->dir, src->pl, feed_cb, &fa, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "pubgate scan: %s: %s\n", src->label,
+			    err);
+			pol_publish_free(s);
+			return NULL;
+		}
+		if (pol_publish_end(s, &r) == POL_PENDING)
+			scan_previous(s, prev, buf, &r);
+		return s;
+	}
+	rewind(src->f);
+	while ((n = fread(buf, 1, CLI_READ_CHUNK, src->f)) > 0) {
 		/* gzip magic (npm pack) or a JSON object (a publish body). */
 		if (first) {
 			for (i = 0; i < n && strchr(" \t\r\n", buf[i]) != NULL;
@@ -224,20 +265,16 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 		if (pol_publish_feed(s, buf, n) != POL_CONTINUE)
 			break;
 	}
-	if (ferror(f)) {
-		fprintf(stderr, "pubgate scan: %s: %s\n", path,
-		    errno == EISDIR ? "is a directory (give the .tgz of npm "
-		    "pack)" : "read error");
-		fclose(f);
+	if (ferror(src->f)) {
+		fprintf(stderr, "pubgate scan: %s: read error\n", src->label);
 		pol_publish_free(s);
-		return 2;
+		return NULL;
 	}
-	fclose(f);
 	if (first) {
-		fprintf(stderr, "pubgate scan: %s: %s\n", path,
+		fprintf(stderr, "pubgate scan: %s: %s\n", src->label,
 		    NOT_A_PUBLISH);
 		pol_publish_free(s);
-		return 2;
+		return NULL;
 	}
 	v = pol_publish_end(s, &r);
 	if (v == POL_PENDING)
@@ -246,50 +283,55 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 	if (v == POL_ALLOW && r->tarball_bytes == 0 &&
 	    r->sha512_hex[0] == '\0') {
 		fprintf(stderr, "pubgate scan: %s: %s (no tarball in it)\n",
-		    path, NOT_A_PUBLISH);
+		    src->label, NOT_A_PUBLISH);
 		pol_publish_free(s);
-		return 2;
+		return NULL;
 	}
+	return s;
+}
 
-	if (reading) {
-		char	 esc[8192];
-		size_t	 off = 0;
+static int
+print_report(struct scan_src *src, struct scan_opts *so,
+    const struct pol_report *r, struct reading *rd)
+{
+	char	 esc[8192], *text;
+	size_t	 off = 0, need;
+	int	 allow = r->verdict == POL_ALLOW;
 
-		pol_json_escape(esc, sizeof(esc), &off, path);
-		if (rd.over) {
+	pol_json_escape(esc, sizeof(esc), &off, src->label);
+	switch (so->out) {
+	case OUT_READING:
+		if (rd->over) {
 			fprintf(stderr, "pubgate: %s: reading over %u bytes\n",
-			    path, CLI_READING_MAX);
-			free(rd.buf);
-			pol_publish_free(s);
+			    src->label, CLI_READING_MAX);
 			return 2;
 		}
-		printf("{\"file\":\"%s\",\"verdict\":\"%s\",\"files\":[%.*s]}\n",
-		    esc, v == POL_ALLOW ? "allow" : "deny", (int)rd.len,
-		    rd.buf != NULL ? rd.buf : "");
-		free(rd.buf);
-	} else if (json) {
+		printf("{\"file\":\"%s\",\"verdict\":\"%s\",\"files\":[%.*s]}"
+		    "\n", esc, allow ? "allow" : "deny", (int)rd->len,
+		    rd->buf != NULL ? rd->buf : "");
+		break;
+	case OUT_JSON:
 		need = pol_report_json(r, NULL, 0) + 1;
 		if ((text = malloc(need)) == NULL) {
-			pol_publish_free(s);
 			fprintf(stderr, "pubgate: out of memory\n");
 			return 2;
 		}
 		pol_report_json(r, text, need);
-		printf("{\"file\":\"");
-		{
-			char	 esc[1024];
-			size_t	 off = 0;
-
-			pol_json_escape(esc, sizeof(esc), &off, path);
-			printf("%s", esc);
-		}
-		printf("\",\"report\":%s}\n", text);
+		printf("{\"file\":\"%s\",\"report\":%s}\n", esc, text);
 		free(text);
-	} else {
-		printf("%s: %s %s%s%s\n", path, v == POL_ALLOW ? "ALLOW" :
+		break;
+	case OUT_SARIF:
+		if (px_sarif_add(so->sarif, src->label, src->pl != NULL ?
+		    src->dir : NULL, r) != 0) {
+			fprintf(stderr, "pubgate: out of memory\n");
+			return 2;
+		}
+		break;
+	default:
+		printf("%s: %s %s%s%s\n", src->label, allow ? "ALLOW" :
 		    "BLOCK", r->name[0] ? r->name : "(unknown)",
 		    r->version[0] ? "@" : "", r->version);
-		if (v != POL_ALLOW) {
+		if (!allow) {
 			need = pol_report_render(r, NULL, 0) + 1;
 			if ((text = malloc(need)) != NULL) {
 				pol_report_render(r, text, need);
@@ -303,8 +345,81 @@ scan_file(struct pol_policy *p, const char *path, const char *name, int json,
 			printf("%s\n", note);
 		}
 	}
+	return allow ? 0 : 1;
+}
+
+/*
+ * scan_one() : judges one FILE or folder; prints the result.  Returns 0
+ * allow, 1 block, 2 error.  Without --name the rule is the one that
+ * matches the package's own name (package.json in the folder or the
+ * tarball, the body's name): a first pass learns it when it is not known
+ * before reading, and the judging pass runs under it, as the gate's
+ * would under the publish URL's name.
+ */
+static int
+scan_one(struct pol_policy *p, const char *path, struct scan_opts *so)
+{
+	struct reading		 rd = { NULL, 0, 0, 0 };
+	struct scan_src		 src;
+	struct stat		 st;
+	struct pol_stream	*s;
+	const struct pol_report	*r;
+	char			 err[600], name[216];
+	const char		*use = so->name;
+	size_t			 i;
+	int			 rc = 2;
+
+	memset(&src, 0, sizeof(src));
+	src.label = path;
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "pubgate: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (realpath(path, src.dir) == NULL ||
+		    (src.pl = px_pl_build(src.dir, err, sizeof(err))) ==
+		    NULL) {
+			fprintf(stderr, "pubgate scan: %s: %s\n", path,
+			    src.dir[0] ? err : strerror(errno));
+			return 2;
+		}
+		if (so->out == OUT_LIST) {
+			for (i = 0; i < src.pl->n; i++)
+				printf("%s\n", src.pl->files[i].path);
+			px_pl_free(src.pl);
+			return 0;
+		}
+		if (use == NULL)
+			use = src.pl->name;
+	} else if (so->out == OUT_LIST) {
+		fprintf(stderr, "pubgate scan: %s: --list takes a package "
+		    "folder\n", path);
+		return 2;
+	} else if ((src.f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "pubgate: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	if (use == NULL && pol_policy_nrules(p) > 0) {
+		/* First pass: the package's name, when it has one. */
+		if ((s = judge(p, &src, NULL, NULL, NULL, so->buf)) == NULL)
+			goto out;
+		r = pol_publish_report(s);
+		snprintf(name, sizeof(name), "%s", r->name);
+		pol_publish_free(s);
+		if (name[0])
+			use = name;
+	}
+	if ((s = judge(p, &src, use, so->prev, so->out == OUT_READING ? &rd :
+	    NULL, so->buf)) == NULL)
+		goto out;
+	rc = print_report(&src, so, pol_publish_report(s), &rd);
 	pol_publish_free(s);
-	return v == POL_ALLOW ? 0 : 1;
+out:
+	free(rd.buf);
+	if (src.f != NULL)
+		fclose(src.f);
+	px_pl_free(src.pl);
+	return rc;
 }
 
 int
@@ -315,38 +430,61 @@ px_cli_scan(int argc, char *argv[])
 		{ "name",	required_argument,	NULL, 'n' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "reading",	no_argument,		NULL, 'R' },
+		{ "list",	no_argument,		NULL, 'l' },
+		{ "format",	required_argument,	NULL, 'f' },
 		{ "previous",	required_argument,	NULL, 'P' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct scan_opts	 so;
 	struct pol_policy	*p;
-	const char		*policy = NULL, *name = NULL, *prev = NULL;
-	unsigned char		*buf;
-	int			 ch, json = 0, reading = 0, rc = 0, r, i;
+	const char		*policy = NULL;
+	int			 ch, rc = 0, r, i, nout = 0;
 
+	memset(&so, 0, sizeof(so));
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "p:n:jh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:n:jlf:h", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'p':
 			policy = optarg;
 			break;
 		case 'n':
-			name = optarg;
+			so.name = optarg;
 			break;
 		case 'j':
-			json = 1;
+			so.out = OUT_JSON;
+			nout++;
 			break;
 		case 'R':
-			reading = 1;
+			so.out = OUT_READING;
+			nout++;
 			break;
 		case 'P':
-			prev = optarg;
+			so.prev = optarg;
+			break;
+		case 'l':
+			so.out = OUT_LIST;
+			nout++;
+			break;
+		case 'f':
+			if (strcmp(optarg, "sarif") == 0)
+				so.out = OUT_SARIF;
+			else if (strcmp(optarg, "json") == 0)
+				so.out = OUT_JSON;
+			else if (strcmp(optarg, "text") == 0)
+				so.out = OUT_TEXT;
+			else {
+				fprintf(stderr, "pubgate scan: --format: "
+				    "\"%s\" is not text, json or sarif\n",
+				    optarg);
+				return 2;
+			}
+			nout++;
 			break;
 		case 'h':
-			printf("usage: pubgate scan [-p policy.yaml] [--name NAME] "
-			    "[--previous PREV.tgz] [--json | --reading] "
-			    "FILE...\n");
+			px_help_print(stdout, "scan");
 			return 0;
 		default:
 			fprintf(stderr, "pubgate scan: unknown option or "
@@ -355,24 +493,38 @@ px_cli_scan(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "pubgate scan: no FILE given (a .tgz from npm "
-		    "pack or a captured publish body)\n");
+	if (nout > 1) {
+		fprintf(stderr, "pubgate scan: give one of --json, --reading, "
+		    "--list, --format\n");
 		return 2;
 	}
-	if ((p = cli_load_policy(policy)) == NULL)
+	if (optind >= argc) {
+		fprintf(stderr, "pubgate scan: no FILE given (a package "
+		    "folder, a .tgz from npm pack or a captured publish "
+		    "body)\n");
 		return 2;
-	if ((buf = malloc(CLI_READ_CHUNK)) == NULL) {
+	}
+	if (so.out == OUT_LIST)
+		p = NULL;
+	else if ((p = cli_load_policy(policy)) == NULL)
+		return 2;
+	if ((so.buf = malloc(CLI_READ_CHUNK)) == NULL ||
+	    (so.out == OUT_SARIF && (so.sarif = px_sarif_new()) == NULL)) {
+		free(so.buf);
 		pol_policy_unref(p);
 		fprintf(stderr, "pubgate: out of memory\n");
 		return 2;
 	}
 	for (i = optind; i < argc; i++) {
-		r = scan_file(p, argv[i], name, json, reading, buf, prev);
+		r = scan_one(p, argv[i], &so);
 		if (r > rc)
 			rc = r;
 	}
-	free(buf);
+	/* A log that misses an input is not written: exit 2 says why. */
+	if (so.out == OUT_SARIF && rc < 2)
+		px_sarif_print(so.sarif, stdout, PUBGATE_VERSION);
+	px_sarif_free(so.sarif);
+	free(so.buf);
 	pol_policy_unref(p);
 	return rc;
 }
