@@ -1,12 +1,13 @@
 #!/bin/sh
 # contrib/test.sh: the README's test command, and what .ci/run runs.
 # Installs what is missing (Debian packages, the npm packages the
-# integration tests use), builds with ASan+UBSan in build-test/ and runs
+# integration tests and tests/scan use), builds with ASan+UBSan in build-test/ and runs
 # every test suite: unit, fuzz corpus replay, integration.
 set -eu
 cd "$(dirname "$0")/.."
 contrib/install-deps.sh
 tests/integration/install.sh
+tests/scan/install.sh
 if [ ! -f build-test/build.ninja ]; then
 	meson setup build-test -Db_sanitize=address,undefined \
 	    -Dbuildtype=debugoptimized >/dev/null

@@ -12,12 +12,15 @@ _pubgate()
 	fi
 	cmd=${COMP_WORDS[1]}
 	case $prev in
+	-f|--format)
+		COMPREPLY=($(compgen -W "text json sarif" -- "$cur"))
+		return ;;
 	-p|--policy|--previous|-c|--config|--upstream-ca|--tls-cert|--tls-key|--db|-d|--ca-cert|--ca-key|-o|--out)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	esac
 	case $cmd in
-	scan)	opts="--policy --name --previous --json --reading --help" ;;
+	scan)	opts="--policy --name --previous --json --reading --list --format --help" ;;
 	policy)	opts="check --help" ;;
 	serve)	opts="--config -n -v --listen --upstream --upstream-ca --policy
 		    --tls-cert --tls-key --db --admin --egress-listen --ca-cert

@@ -317,7 +317,9 @@ print_report(struct scan_src *src, struct scan_opts *so,
 			return 2;
 		}
 		pol_report_json(r, text, need);
-		printf("{\"file\":\"%s\",\"report\":%s}\n", esc, text);
+		/* A folder's sha512/integrity are of pubgate's own packing. */
+		printf("{\"file\":\"%s\",%s\"report\":%s}\n", esc,
+		    src->pl != NULL ? "\"folder\":true," : "", text);
 		free(text);
 		break;
 	case OUT_SARIF:

@@ -27,23 +27,39 @@ struct help_cmd {
 static const struct help_cmd cmds[] = {
 {
 	"scan",
-	"pubgate scan [-p policy.yaml] [--name NAME] [--previous PREV.tgz] "
-	    "[--json | --reading] FILE...",
-	"Judges packages offline, with the same policy engine the gate uses:\n"
-	"each FILE is a .tgz written by `npm pack` or a captured publish body\n"
-	"(the JSON npm sends).  Prints ALLOW or BLOCK per file, and every\n"
-	"reason of a block with its file and fix.  A file that is neither (a\n"
-	"package.json, a README) is an error.  Exit 0: every file allowed;\n"
-	"1: a file was blocked; 2: an error (one line on stderr).",
+	"pubgate scan [-p policy.yaml] [--name NAME] [--previous PREV.tgz]\n"
+	"             [--json | --reading | --list | --format text|json|sarif] "
+	    "DIR|FILE...",
+	"Judges packages offline, with the same policy engine the gate uses.\n"
+	"Each argument is a package folder, a .tgz written by `npm pack` or a\n"
+	"captured publish body (the JSON npm sends).  A folder is judged as\n"
+	"npm pack would pack it (package.json \"files\", .npmignore, the\n"
+	".gitignore fallback, nested ignore files, the files npm always adds\n"
+	"or leaves out), without writing a tarball; a folder whose listing\n"
+	"might differ from npm's (bundleDependencies, workspaces, brace or\n"
+	"class globs, names outside printable ASCII) is refused, naming why.\n"
+	"Without --name the rule is the one matching the package's own name\n"
+	"(package.json in the folder or tarball, the body's name).\n"
+	"Prints ALLOW or BLOCK per argument, and every reason of a block with\n"
+	"its file and fix.  A file that is neither (a package.json, a README)\n"
+	"is an error.  Exit 0: every package allowed; 1: one was blocked; 2:\n"
+	"an error (one line on stderr; --format sarif then writes no log).",
 	{
 		{ "-p, --policy FILE", "the org policy (default: the embedded "
 		    "strict policy, contrib/policies/strict.yaml)" },
 		{ "-n, --name NAME", "the package name the publish URL would "
-		    "carry (checked against the body's)" },
-		{ "-j, --json", "one JSON object per file: "
+		    "carry (checked against the package's; default: the "
+		    "package's own)" },
+		{ "-j, --json", "one JSON object per argument: "
 		    "{\"file\":..,\"report\":{..}}" },
-		{ "--reading", "one JSON line per file: the verdict and every "
-		    "regular file of the tarball as read (path, size, sha256)" },
+		{ "--reading", "one JSON line per argument: the verdict and "
+		    "every regular file of the tarball as read (path, size, "
+		    "sha256)" },
+		{ "-l, --list", "for a folder: print the files npm pack would "
+		    "pack, one per line; judge nothing" },
+		{ "-f, --format FORMAT", "text (default), json (as --json) or "
+		    "sarif: one SARIF 2.1.0 log for all arguments, a result "
+		    "per reason (error blocks, warning warns, note suppressed)" },
 		{ "--previous PREV.tgz", "under a rule with diff:, judge each "
 		    "FILE against this .tgz of the previous version (named by "
 		    "the version in its file name); without it a .tgz is judged "
@@ -52,7 +68,9 @@ static const struct help_cmd cmds[] = {
 		{ NULL, NULL },
 	},
 	{
-		"npm pack && pubgate scan -p policy.yaml acme-lib-1.2.0.tgz",
+		"pubgate scan -p policy.yaml .",
+		"pubgate scan --list .",
+		"pubgate scan --format sarif . > pubgate.sarif",
 		"pubgate scan --json acme-lib-1.2.0.tgz | jq .report.reasons",
 		"pubgate scan --previous acme-lib-1.1.0.tgz acme-lib-1.2.0.tgz",
 		NULL,

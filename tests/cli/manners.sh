@@ -161,8 +161,9 @@ run 2 "scan README" -- "$pubgate" scan "$src/README.md" &&
 : >"$tmp/empty"
 run 2 "scan empty file" -- "$pubgate" scan "$tmp/empty" &&
     one_line "scan empty file" "not a package tarball"
-run 2 "scan a folder" -- "$pubgate" scan "$tmp" &&
-    one_line "scan a folder" "is a directory"
+mkdir "$tmp/nopkg"
+run 2 "scan a folder without package.json" -- "$pubgate" scan "$tmp/nopkg" &&
+    one_line "scan a folder without package.json" "no package.json"
 [ -s "$tmp/out" ] && bad "scan printed a verdict for a non-publish" ||:
 
 exit $fail

@@ -6,7 +6,8 @@
 // and seeded random ones, for tests/scan/folder.sh to compare
 // `pubgate scan --list DIR` with `npm pack --dry-run --json`.
 // Usage: packlist-fixtures.js OUTDIR [NRANDOM [SEED]]
-// Prints one JSON object: {"fixtures":[{"dir":..,"refuse":bool}]}
+// Prints one JSON object: {"fixtures":[{"dir":..,"refuse":bool,
+// "judge":bool}]} (judge: compare verdicts too, not only file lists)
 'use strict'
 const fs = require('fs')
 const path = require('path')
@@ -25,7 +26,7 @@ let count = 0
 
 // fixture(name, tree, opts): tree maps relative paths to contents
 // (string: file, null: empty dir, {link: target}: symlink).
-function fixture (tag, pkg, tree, refuse = false) {
+function fixture (tag, pkg, tree, refuse = false, judge = !refuse) {
   const dir = path.join(out, `f${String(count).padStart(3, '0')}-${tag}`)
   const name = pkg.name || `@acme/fx-${count}`
   count++
@@ -46,7 +47,7 @@ function fixture (tag, pkg, tree, refuse = false) {
       fs.writeFileSync(p, body)
     }
   }
-  fixtures.push({ dir, refuse })
+  fixtures.push({ dir, refuse, judge })
 }
 
 const always = {
