@@ -208,13 +208,28 @@ feed_cb(void *arg, const void *buf, size_t len)
 	return pol_publish_feed(fa->s, buf, len) != POL_CONTINUE;
 }
 
+/* on_pj() : the first pass's on_file: the package.json of the root is read. */
+static void
+on_pj(void *arg, const char *path, uint64_t size,
+    const unsigned char sha256[32])
+{
+	const char	*sl = strchr(path, '/');
+
+	(void)size;
+	(void)sha256;
+	if (sl != NULL && strcmp(sl + 1, "package.json") == 0)
+		*(int *)arg = 1;
+}
+
 /*
  * judge() : one pass of the engine over src under name (NULL: none).
- * Returns the stream (report final) or NULL after printing why (exit 2).
+ * With name_only, stops reading once the package's package.json is read
+ * (the pass is for its name only).  Returns the stream (report final) or
+ * NULL after printing why (exit 2).
  */
 static struct pol_stream *
 judge(struct pol_policy *p, struct scan_src *src, const char *name,
-    const char *prev, struct reading *rd, unsigned char *buf)
+    const char *prev, struct reading *rd, unsigned char *buf, int name_only)
 {
 	struct pol_stream_opts	 opts;
 	struct pol_stream	*s;
@@ -223,7 +238,7 @@ judge(struct pol_policy *p, struct scan_src *src, const char *name,
 	enum pol_verdict	 v;
 	char			 err[600];
 	size_t			 n, i;
-	int			 first = 1;
+	int			 first = 1, got_pj = 0;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.input = src->pl != NULL ? POL_INPUT_TGZ : POL_INPUT_AUTO;
@@ -232,6 +247,9 @@ judge(struct pol_policy *p, struct scan_src *src, const char *name,
 	if (rd != NULL) {
 		opts.on_file = on_file;
 		opts.file_arg = rd;
+	} else if (name_only) {
+		opts.on_file = on_pj;
+		opts.file_arg = &got_pj;
 	}
 	if ((s = pol_publish_new(p, &opts)) == NULL) {
 		fprintf(stderr, "pubgate: out of memory\n");
@@ -262,7 +280,7 @@ judge(struct pol_policy *p, struct scan_src *src, const char *name,
 				break;
 			first = 0;
 		}
-		if (pol_publish_feed(s, buf, n) != POL_CONTINUE)
+		if (pol_publish_feed(s, buf, n) != POL_CONTINUE || got_pj)
 			break;
 	}
 	if (ferror(src->f)) {
@@ -280,7 +298,7 @@ judge(struct pol_policy *p, struct scan_src *src, const char *name,
 	if (v == POL_PENDING)
 		v = scan_previous(s, prev, buf, &r);
 	/* A JSON object that carried no tarball is not a publish. */
-	if (v == POL_ALLOW && r->tarball_bytes == 0 &&
+	if (v == POL_ALLOW && !got_pj && r->tarball_bytes == 0 &&
 	    r->sha512_hex[0] == '\0') {
 		fprintf(stderr, "pubgate scan: %s: %s (no tarball in it)\n",
 		    src->label, NOT_A_PUBLISH);
@@ -403,7 +421,7 @@ scan_one(struct pol_policy *p, const char *path, struct scan_opts *so)
 	}
 	if (use == NULL && pol_policy_nrules(p) > 0) {
 		/* First pass: the package's name, when it has one. */
-		if ((s = judge(p, &src, NULL, NULL, NULL, so->buf)) == NULL)
+		if ((s = judge(p, &src, NULL, NULL, NULL, so->buf, 1)) == NULL)
 			goto out;
 		r = pol_publish_report(s);
 		snprintf(name, sizeof(name), "%s", r->name);
@@ -412,7 +430,7 @@ scan_one(struct pol_policy *p, const char *path, struct scan_opts *so)
 			use = name;
 	}
 	if ((s = judge(p, &src, use, so->prev, so->out == OUT_READING ? &rd :
-	    NULL, so->buf)) == NULL)
+	    NULL, so->buf, 0)) == NULL)
 		goto out;
 	rc = print_report(&src, so, pol_publish_report(s), &rd);
 	pol_publish_free(s);
