@@ -427,6 +427,36 @@ process_metrics(const struct px_ctx *ctx, FILE *f)
 	    (double)ctx->start_ms / 1000.0);
 }
 
+/* store_metrics() : the decision store's state (none without a store). */
+static void
+store_metrics(struct px_ctx *ctx, FILE *f)
+{
+	struct px_store_stat	 st;
+
+	if (ctx->audit == NULL)
+		return;
+	px_store_stat(ctx->audit, &st);
+	fprintf(f, "# HELP pubgate_store_up 1 when the decision store can "
+	    "commit records now (publishes and writes are answered 503 at "
+	    "0).\n"
+	    "# TYPE pubgate_store_up gauge\n"
+	    "pubgate_store_up{backend=\"%s\"} %d\n"
+	    "# HELP pubgate_store_errors_total Failed store operations and "
+	    "lost or refused database connections.\n"
+	    "# TYPE pubgate_store_errors_total counter\n"
+	    "pubgate_store_errors_total %llu\n"
+	    "# HELP pubgate_store_reconnects_total Connections to the "
+	    "database made again after one was lost.\n"
+	    "# TYPE pubgate_store_reconnects_total counter\n"
+	    "pubgate_store_reconnects_total %llu\n"
+	    "# HELP pubgate_store_pending Store operations queued or in "
+	    "flight.\n"
+	    "# TYPE pubgate_store_pending gauge\n"
+	    "pubgate_store_pending %llu\n", px_store_backend(ctx->audit),
+	    st.up, (unsigned long long)st.errors,
+	    (unsigned long long)st.reconnects, (unsigned long long)st.pending);
+}
+
 static void
 metrics(struct px_conn *conn, FILE *f)
 {
@@ -500,6 +530,7 @@ metrics(struct px_conn *conn, FILE *f)
 	    (unsigned long long)m->inspect_count);
 	px_resolve_metrics(conn->ctx, f);
 	px_egress_metrics(conn->ctx, f);
+	store_metrics(conn->ctx, f);
 	ops_metrics(conn->ctx, f);
 	process_metrics(conn->ctx, f);
 }
@@ -596,6 +627,107 @@ no_params(struct px_conn *conn, const char *url, size_t plen, const char *q,
 	return -1;
 }
 
+static void
+aq_done_cb(void *arg, int n, const char *err)
+{
+	struct px_conn	*conn = arg;
+	void		*qa = conn->aq_arg;
+	void		(*free_arg)(void *) = conn->aq_free;
+	int		(*done)(struct px_conn *, void *, int, const char *) =
+			    conn->aq_done;
+
+	conn->store_op = NULL;
+	conn->aq_arg = NULL;
+	conn->aq_free = NULL;
+	conn->aq_done = NULL;
+	px_conn_set_state(conn, conn->rec_state);
+	(void)done(conn, qa, n, err);
+	free_arg(qa);
+}
+
+int
+px_admin_query(struct px_conn *conn, const struct px_store_query *q,
+    int (*row)(const struct px_store_row *, void *), void *arg,
+    void (*free_arg)(void *),
+    int (*done)(struct px_conn *, void *, int, const char *))
+{
+	struct px_store_op	*op;
+	char			 err[300];
+	int			 r;
+
+	err[0] = '\0';
+	if (conn->ctx->audit == NULL) {
+		r = done(conn, arg, -1, "no decision store");
+		free_arg(arg);
+		return r;
+	}
+	op = px_store_query_async(conn->ctx->audit, q, row, arg, aq_done_cb,
+	    conn, err, sizeof(err));
+	if (op == NULL) {
+		r = done(conn, arg, -1, err[0] != '\0' ? err : "query failed");
+		free_arg(arg);
+		return r;
+	}
+	conn->store_op = op;
+	conn->aq_arg = arg;
+	conn->aq_free = free_arg;
+	conn->aq_done = done;
+	conn->rec_state = conn->state;
+	px_conn_set_state(conn, PX_CONN_RECORD);
+	return 0;
+}
+
+/* The decisions endpoint's query: rows into a JSON array in memory. */
+struct dq_json {
+	struct px_store_json	 js;	/* first: &js is the query arg */
+	char			*body;
+	size_t			 len;
+};
+
+static void
+dq_json_free(void *arg)
+{
+	struct dq_json	*dj = arg;
+
+	if (dj->js.out != NULL)
+		fclose(dj->js.out);
+	free(dj->body);
+	free(dj);
+}
+
+/* dq_json_done() : the decisions query's answer.  -1 if freed. */
+static int
+dq_json_done(struct px_conn *conn, void *arg, int n, const char *qerr)
+{
+	struct dq_json	*dj = arg;
+	char		 err[300], msg[400];
+	int		 ok;
+
+	err[0] = '\0';
+	if (n == -1)
+		snprintf(err, sizeof(err), "%s", qerr != NULL && *qerr ?
+		    qerr : "query failed");
+	else
+		px_store_json_end(&dj->js);
+	ok = fclose(dj->js.out) == 0;
+	dj->js.out = NULL;
+	if (err[0] == '\0' && (!ok || dj->len > PX_ADMIN_BODY_MAX))
+		snprintf(err, sizeof(err), "answer over %d bytes: narrow the "
+		    "query (limit, since)", PX_ADMIN_BODY_MAX);
+	if (err[0] == '\0') {
+		reply(conn, 200, "application/json", dj->body, dj->len);
+		return px_conn_resp_done(conn);
+	}
+	snprintf(msg, sizeof(msg), "admin API: the decision store failed: %s",
+	    err);
+	px_log_warnx("conn=%llu event=admin-query-failed error=\"%s\"",
+	    (unsigned long long)conn->id, px_log_quote(err, sizeof(err), err));
+	/* A store that is down is not the server's fault: 503. */
+	px_admin_json_error(conn, strstr(err, "is down") != NULL ? 503 : 500,
+	    msg, NULL);
+	return px_conn_resp_done(conn);
+}
+
 int
 px_admin_answer(struct px_conn *conn)
 {
@@ -637,15 +769,38 @@ px_admin_answer(struct px_conn *conn)
 		return px_conn_resp_done(conn);
 	}
 	if (PATH_IS("/-/pubgate/health")) {
-		char h[200];
+		struct px_store_stat	 st;
+		char			 h[600], le[300];
+		size_t			 off = 0;
 
 		/* Health takes no parameter (nor does metrics). */
 		if (q != NULL && no_params(conn, url, plen, q, qlen) == -1)
 			return px_conn_resp_done(conn);
+		/*
+		 * 200 while this process serves: reads flow even when the
+		 * store is down, so a balancer keeps it; "store" says whether
+		 * publishes can be recorded (all gates of a fleet share it).
+		 */
+		memset(&st, 0, sizeof(st));
+		if (conn->ctx->audit != NULL)
+			px_store_stat(conn->ctx->audit, &st);
+		else
+			st.state = "none";
+		le[0] = '\0';
+		pol_json_escape(le, sizeof(le) - 1, &off, st.last_error);
+		le[off < sizeof(le) ? off : sizeof(le) - 1] = '\0';
 		n = snprintf(h, sizeof(h), "{\"status\": \"ok\", \"version\": "
-		    "\"%s\", \"connections\": %zu, \"draining\": %s}\n",
+		    "\"%s\", \"connections\": %zu, \"draining\": %s, "
+		    "\"store\": {\"backend\": \"%s\", \"state\": \"%s\", "
+		    "\"publishes\": \"%s\", \"pending\": %llu, "
+		    "\"error\": \"%s\"}}\n",
 		    PUBGATE_VERSION, conn->ctx->nconns,
-		    conn->ctx->draining ? "true" : "false");
+		    conn->ctx->draining ? "true" : "false",
+		    conn->ctx->audit != NULL ? px_store_backend(conn->ctx->audit) :
+		    "none", st.state, st.up ? "accepted" : "refused (503)",
+		    (unsigned long long)st.pending, le);
+		if (n < 0 || (size_t)n >= sizeof(h))
+			n = snprintf(h, sizeof(h), "{\"status\": \"ok\"}\n");
 		reply(conn, 200, "application/json", h, (size_t)n);
 		return px_conn_resp_done(conn);
 	}
@@ -665,32 +820,34 @@ px_admin_answer(struct px_conn *conn)
 	if (decisions && px_admin_parse_dq(q, q != NULL ? qlen : 0, 0,
 	    px_admin_wall_ms(), &dq, err, sizeof(err)) == -1)
 		return bad_param(conn, err);
+	if (decisions) {
+		struct dq_json	*dj;
+
+		if ((dj = calloc(1, sizeof(*dj))) == NULL ||
+		    (dj->js.out = open_memstream(&dj->body, &dj->len)) ==
+		    NULL) {
+			free(dj);
+			px_admin_json_error(conn, 500, "out of memory", NULL);
+			return px_conn_resp_done(conn);
+		}
+		return px_admin_query(conn, &dq.q, px_store_json_row, &dj->js,
+		    dq_json_free, dq_json_done);
+	}
 	if ((f = open_memstream(&body, &blen)) == NULL) {
 		px_admin_json_error(conn, 500, "out of memory", NULL);
 		return px_conn_resp_done(conn);
 	}
 	err[0] = '\0';
-	if (!decisions)
-		metrics(conn, f);
-	else if (conn->ctx->audit == NULL)
-		snprintf(err, sizeof(err), "no decision store");
-	else if (px_store_query_json(conn->ctx->audit, &dq.q, f, err,
-	    sizeof(err)) == -1 && err[0] == '\0')
-		snprintf(err, sizeof(err), "query failed");
+	metrics(conn, f);
 	if (fclose(f) != 0 || blen > PX_ADMIN_BODY_MAX)
-		snprintf(err, sizeof(err), "answer over %d bytes: narrow the "
-		    "query (limit, since)", PX_ADMIN_BODY_MAX);
+		snprintf(err, sizeof(err), "answer over %d bytes",
+		    PX_ADMIN_BODY_MAX);
 	if (err[0] == '\0')
-		reply(conn, 200, decisions ? "application/json" :
-		    "text/plain; version=0.0.4", body, blen);
+		reply(conn, 200, "text/plain; version=0.0.4", body, blen);
 	else {
 		char	 msg[400];
 
-		snprintf(msg, sizeof(msg), "admin API: %s%s", decisions ?
-		    "the decision store failed: " : "", err);
-		px_log_warnx("conn=%llu event=admin-query-failed error=\"%s\"",
-		    (unsigned long long)conn->id, px_log_quote(err,
-		    sizeof(err), err));
+		snprintf(msg, sizeof(msg), "admin API: %s", err);
 		px_admin_json_error(conn, 500, msg, NULL);
 	}
 	free(body);

@@ -54,6 +54,21 @@ int	px_admin_parse_dq(const char *q, size_t qlen, int ui, int64_t now_ms,
 void	px_admin_json_error(struct px_conn *, int status, const char *text,
 	    const char *hdrs);
 
+/*
+ * px_admin_query() : runs q on the decision store without waiting (the
+ * loop goes on; on PostgreSQL the query is a statement on the gate's
+ * connection): row(r, arg) for each record, then done(conn, arg, n, err)
+ * (n the count, or -1 and err), after which free_arg(arg).  arg is the
+ * conn's until then (freed with it if the conn goes first).  done runs
+ * at once when there is no store or it refuses the query (down), else
+ * from the loop while the conn waits in PX_CONN_RECORD (px_conn_close()
+ * cancels it and frees arg).  Returns done's result, or 0 while pending;
+ * -1 if the conn was freed.
+ */
+int	px_admin_query(struct px_conn *, const struct px_store_query *q,
+	    int (*row)(const struct px_store_row *, void *), void *arg,
+	    void (*free_arg)(void *),
+	    int (*done)(struct px_conn *, void *arg, int n, const char *err));
 /* px_admin_authorized() : the request carries the admin token (if one is set). */
 int	px_admin_authorized(struct px_conn *);
 /* px_admin_wall_ms() : wall-clock ms since the epoch. */

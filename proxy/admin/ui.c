@@ -533,8 +533,9 @@ csrf_ok(struct px_conn *conn, const struct px_ui_sess *s)
 /* -------------------------------------------------------- decisions */
 
 struct list_arg {
-	FILE		*f;
-	const char	*user;	/* prefix of who, without "sha256:"; or "" */
+	struct page	 pg;	/* the page being written */
+	FILE		*f;	/* pg.f */
+	char		 user[72];	/* prefix of who, without "sha256:"; or "" */
 	int		 want, n;
 };
 
@@ -595,59 +596,84 @@ input(FILE *f, const char *label, const char *name, const char *val,
 	fprintf(f, "\" placeholder=\"%s\"></label>", ph);
 }
 
+static void
+list_free(void *arg)
+{
+	struct list_arg	*la = arg;
+
+	if (la->pg.f != NULL)
+		fclose(la->pg.f);
+	free(la->pg.buf);
+	free(la);
+}
+
+/* list_done() : the decision list's query ended: the page.  -1 if freed. */
+static int
+list_done(struct px_conn *conn, void *arg, int n, const char *err)
+{
+	struct list_arg	*la = arg;
+	FILE		*f = la->pg.f;
+	int		 r;
+
+	fputs("</tbody></table>\n", f);
+	if (n == -1) {
+		fputs("<p class=\"err\">The decision store failed: ", f);
+		hesc(f, err != NULL && err[0] ? err : "no decision store");
+		fputs("</p>", f);
+	} else
+		fprintf(f, "<p>%d decision%s shown.</p>", la->n,
+		    la->n == 1 ? "" : "s");
+	r = page_end(conn, &la->pg, n == -1 ? (err != NULL &&
+	    strstr(err, "is down") != NULL ? 503 : 500) : 200, NULL);
+	la->pg.f = NULL;	/* page_end() closed and freed them */
+	la->pg.buf = NULL;
+	return r;
+}
+
 static int
 list_page(struct px_conn *conn, const struct px_ui_sess *s, const char *q,
     size_t qlen)
 {
 	struct px_admin_dq	 dq;
-	struct list_arg		 la;
-	struct page		 pg;
+	struct list_arg		*la;
 	char			 err[300], lim[16];
-	int			 n;
 
 	if (px_admin_parse_dq(q, qlen, 1, px_admin_wall_ms(), &dq, err,
 	    sizeof(err)) == -1)
 		return simple(conn, 400, "Bad filter", err, s);
-	if (page_begin(&pg, dq.blocked ? "Blocked decisions" : "Decisions",
-	    s) == -1)
+	if ((la = calloc(1, sizeof(*la))) == NULL)
 		return simple(conn, 500, "Error", "out of memory", s);
-	la.f = pg.f;
-	la.user = dq.user;
-	la.want = dq.q.limit > 0 ? dq.q.limit : PX_UI_LIST_DEFAULT;
-	la.n = 0;
+	if (page_begin(&la->pg, dq.blocked ? "Blocked decisions" :
+	    "Decisions", s) == -1) {
+		free(la);
+		return simple(conn, 500, "Error", "out of memory", s);
+	}
+	la->f = la->pg.f;
+	snprintf(la->user, sizeof(la->user), "%s", dq.user);
+	la->want = dq.q.limit > 0 ? dq.q.limit : PX_UI_LIST_DEFAULT;
+	la->n = 0;
 	lim[0] = '\0';
 	if (dq.q.limit > 0)
 		snprintf(lim, sizeof(lim), "%d", dq.q.limit);
-	fprintf(pg.f, "<form class=\"filters\" method=\"get\" action=\""
+	fprintf(la->f, "<form class=\"filters\" method=\"get\" action=\""
 	    PX_UI_PREFIX "/\"><label>Blocked only<input type=\"checkbox\" "
 	    "name=\"blocked\" value=\"1\"%s></label>", dq.blocked ?
 	    " checked" : "");
-	input(pg.f, "Package (glob)", "package", dq.package, "@acme/*");
-	input(pg.f, "Scope", "scope", dq.scope, "@acme");
-	input(pg.f, "User (token fingerprint)", "user", dq.user, "3f9a...");
-	input(pg.f, "Since", "since", dq.since, "24h, 7d, 2026-12-01");
-	input(pg.f, "Limit", "limit", lim, "100");
-	fputs("<button type=\"submit\">Filter</button></form>\n", pg.f);
+	input(la->f, "Package (glob)", "package", dq.package, "@acme/*");
+	input(la->f, "Scope", "scope", dq.scope, "@acme");
+	input(la->f, "User (token fingerprint)", "user", dq.user, "3f9a...");
+	input(la->f, "Since", "since", dq.since, "24h, 7d, 2026-12-01");
+	input(la->f, "Limit", "limit", lim, "100");
+	fputs("<button type=\"submit\">Filter</button></form>\n", la->f);
 	fputs("<table><thead><tr><th>Time (UTC)</th><th>Verdict</th>"
 	    "<th>Status</th><th>Kind</th><th>Package</th><th>User</th>"
-	    "<th>Client</th><th>Reasons</th></tr></thead><tbody>\n", pg.f);
+	    "<th>Client</th><th>Reasons</th></tr></thead><tbody>\n", la->f);
 	/* A user filter is applied here: scan up to the store's cap. */
 	if (dq.user[0] != '\0')
 		dq.q.limit = PX_ADMIN_LIMIT_MAX;
 	else
-		dq.q.limit = la.want;
-	err[0] = '\0';
-	n = conn->ctx->audit == NULL ? -1 : px_store_query(conn->ctx->audit,
-	    &dq.q, list_cb, &la, err, sizeof(err));
-	fputs("</tbody></table>\n", pg.f);
-	if (n == -1) {
-		fputs("<p class=\"err\">The decision store failed: ", pg.f);
-		hesc(pg.f, err[0] ? err : "no decision store");
-		fputs("</p>", pg.f);
-	} else
-		fprintf(pg.f, "<p>%d decision%s shown.</p>", la.n,
-		    la.n == 1 ? "" : "s");
-	return page_end(conn, &pg, n == -1 ? 500 : 200, NULL);
+		dq.q.limit = la->want;
+	return px_admin_query(conn, &dq.q, list_cb, la, list_free, list_done);
 }
 
 static void
@@ -703,10 +729,19 @@ struct sess_arg {
 	const struct px_ui_sess	*s;
 };
 
+/* A decision page being written while its query runs. */
+struct one_arg {
+	struct page		 pg;
+	FILE			*f;	/* pg.f */
+	const struct px_ui_sess	*s;	/* &sess */
+	struct px_ui_sess	 sess;	/* a copy: the session may end first */
+	char			 id[40];
+};
+
 static int
 one_cb(const struct px_store_row *r, void *arg)
 {
-	struct sess_arg	*oa = arg;
+	struct one_arg	*oa = arg;
 	FILE		*f = oa->f;
 	char		 num[32];
 	size_t		 i;
@@ -780,15 +815,49 @@ one_cb(const struct px_store_row *r, void *arg)
 	return 1;
 }
 
+static void
+one_free(void *arg)
+{
+	struct one_arg	*oa = arg;
+
+	if (oa->pg.f != NULL)
+		fclose(oa->pg.f);
+	free(oa->pg.buf);
+	free(oa);
+}
+
+/* one_done() : a decision's query ended: its page.  -1 if freed. */
+static int
+one_done(struct px_conn *conn, void *arg, int n, const char *err)
+{
+	struct one_arg	*oa = arg;
+	FILE		*f = oa->pg.f;
+	int		 r;
+
+	if (n == -1) {
+		fputs("<p class=\"err\">The decision store failed: ", f);
+		hesc(f, err != NULL && err[0] ? err : "no decision store");
+		fputs("</p>", f);
+	} else if (n == 0) {
+		fputs("<p class=\"err\">No decision ", f);
+		hesc(f, oa->id);
+		fputs(" in the store.</p>", f);
+	}
+	r = page_end(conn, &oa->pg, n == -1 ? (err != NULL &&
+	    strstr(err, "is down") != NULL ? 503 : 500) : n == 0 ? 404 : 200,
+	    NULL);
+	oa->pg.f = NULL;	/* page_end() closed and freed them */
+	oa->pg.buf = NULL;
+	return r;
+}
+
 static int
 decision_page(struct px_conn *conn, const struct px_ui_sess *s,
     const char *q, size_t qlen)
 {
 	struct px_admin_dq	 dq;
-	struct page		 pg;
-	struct sess_arg		 oa;
+	struct one_arg		*oa;
 	char			 err[300];
-	int			 n;
 
 	if (px_admin_parse_dq(q, qlen, 1, px_admin_wall_ms(), &dq, err,
 	    sizeof(err)) == -1)
@@ -796,24 +865,18 @@ decision_page(struct px_conn *conn, const struct px_ui_sess *s,
 	if (dq.id[0] == '\0')
 		return simple(conn, 400, "Bad request", "which decision? "
 		    "(?id=DECISION-ID)", s);
-	if (page_begin(&pg, "Decision", s) == -1)
+	if ((oa = calloc(1, sizeof(*oa))) == NULL)
 		return simple(conn, 500, "Error", "out of memory", s);
-	dq.q.limit = 1;
-	err[0] = '\0';
-	oa.f = pg.f;
-	oa.s = s;
-	n = conn->ctx->audit == NULL ? -1 : px_store_query(conn->ctx->audit,
-	    &dq.q, one_cb, &oa, err, sizeof(err));
-	if (n == -1) {
-		fputs("<p class=\"err\">The decision store failed: ", pg.f);
-		hesc(pg.f, err[0] ? err : "no decision store");
-		fputs("</p>", pg.f);
-	} else if (n == 0) {
-		fputs("<p class=\"err\">No decision ", pg.f);
-		hesc(pg.f, dq.id);
-		fputs(" in the store.</p>", pg.f);
+	if (page_begin(&oa->pg, "Decision", s) == -1) {
+		free(oa);
+		return simple(conn, 500, "Error", "out of memory", s);
 	}
-	return page_end(conn, &pg, n == -1 ? 500 : n == 0 ? 404 : 200, NULL);
+	oa->f = oa->pg.f;
+	oa->sess = *s;
+	oa->s = &oa->sess;
+	snprintf(oa->id, sizeof(oa->id), "%s", dq.id);
+	dq.q.limit = 1;
+	return px_admin_query(conn, &dq.q, one_cb, oa, one_free, one_done);
 }
 
 /* ----------------------------------------------------------- policy */

@@ -394,6 +394,9 @@ px_ctx_free(struct px_ctx *ctx)
 	px_pp_abort_all(ctx);
 	while (!TAILQ_EMPTY(&ctx->conns))
 		px_conn_close(TAILQ_FIRST(&ctx->conns), "shutdown");
+	/* Its events are on the base: closed before it. */
+	px_store_close(ctx->audit);
+	ctx->audit = NULL;
 	px_fwd_pool_free(ctx);
 	px_egress_free(ctx);
 	px_ui_free(ctx);
@@ -642,7 +645,8 @@ check_files(struct px_cfg *cfg, int *tls_ok, int *up_ok, int *eg_ok)
 	}
 	if (!writable_dir(cfg->at.spool_dir, "spool_dir", cfg->spool_dir, 0))
 		bad++;
-	if (!writable_dir(cfg->at.db, "db", cfg->db, 1))
+	if (!px_store_is_pg(cfg->db) &&
+	    !writable_dir(cfg->at.db, "db", cfg->db, 1))
 		bad++;
 	if (strcmp(cfg->audit_log, "-") != 0 && cfg->audit_log[0] != '\0' &&
 	    !writable_dir(cfg->at.audit_log, "audit_log", cfg->audit_log, 1))
@@ -722,21 +726,13 @@ open_audit(struct px_ctx *ctx, FILE **jsonl)
 		return -1;
 	}
 	err[0] = '\0';
-	if (px_store_is_pg(ctx->cfg->db)) {
-		/*
-		 * The PostgreSQL backend's calls block; the gate must never
-		 * wait on the database from its event loop (issue 11), so
-		 * serve refuses it until the loop-driven client exists.
-		 */
-		px_log_warnx("event=db-open-failed error=\"db: postgresql:// "
-		    "is not served yet (pubgate db migrate, log and show read "
-		    "it); serve with a SQLite file\"");
-		if (*jsonl != NULL && *jsonl != stderr)
-			fclose(*jsonl);
-		*jsonl = NULL;
-		return -1;
-	}
-	ctx->audit = px_store_open(ctx->cfg->db, *jsonl, err, sizeof(err));
+	/*
+	 * The loop's store: PostgreSQL is migrated here (blocking, before
+	 * the loop runs) and then driven by the loop (store/pgloop.c);
+	 * SQLite completes the same calls from a zero-timeout event.
+	 */
+	ctx->audit = px_store_open_loop(ctx->cfg->db, ctx->base, *jsonl, err,
+	    sizeof(err));
 	if (ctx->audit == NULL) {
 		px_log_warnx("event=db-open-failed db=%s error=\"%s\"",
 		    ctx->cfg->db, px_log_quote(err, sizeof(err), err));
@@ -790,8 +786,7 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 	    (unsigned long long)ctx.npublish_allow,
 	    (unsigned long long)ctx.npublish_deny);
 	pol_policy_unref(ctx.policy);
-	px_ctx_free(&ctx);
-	px_store_close(ctx.audit);
+	px_ctx_free(&ctx);	/* closes the store */
 	if (jsonl != NULL && jsonl != stderr)
 		fclose(jsonl);
 	return 0;

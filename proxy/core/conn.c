@@ -42,6 +42,7 @@
 
 static const char *const state_names[] = {
 	"idle", "head", "body", "spool", "replay", "response", "linger",
+	"record",
 };
 
 uint64_t
@@ -276,8 +277,23 @@ px_conn_note_decision(const struct px_conn *conn, char *text, size_t size)
 }
 
 /*
+ * refused_recorded() : a refusal's record is committed (rc 0): the
+ * refusal (err_buf) with its status; else 503.  -1 if the conn was freed.
+ */
+static int
+refused_recorded(struct px_conn *conn, int rc)
+{
+	if (rc == -1)
+		return px_conn_abort(conn, 503, PX_TEXT_NOT_RECORDED);
+	return px_conn_abort(conn, conn->rec_status, conn->err_buf);
+}
+
+/*
  * refuse_why() : a write the gate refuses before anything is forwarded:
- * recorded (a deny with its rule), then answered with status.
+ * recorded (a deny with its rule), then answered with status.  In the
+ * parser's callbacks: HPE_PAUSED while the record is pending (the conn
+ * waits in PX_CONN_RECORD; refused_recorded() answers), else
+ * req_fail()'s result.
  */
 static int
 refuse_why(struct px_conn *conn, int status, const struct pol_reason *why)
@@ -291,11 +307,15 @@ refuse_why(struct px_conn *conn, int status, const struct pol_reason *why)
 	else
 		snprintf(conn->err_buf, sizeof(conn->err_buf),
 		    "pubgate: %s (rule %s)", why->text, why->rule);
-	if (px_spool_record_reason(conn, status, why) == -1)
-		return req_fail(conn, 503, "pubgate: the decision could not "
-		    "be recorded; nothing was forwarded");
 	px_conn_note_decision(conn, conn->err_buf, sizeof(conn->err_buf));
-	return req_fail(conn, status, conn->err_buf);
+	switch (px_spool_record_reason(conn, status, why, refused_recorded)) {
+	case 0:
+		return HPE_PAUSED;
+	case -1:
+		return req_fail(conn, 503, PX_TEXT_NOT_RECORDED);
+	default:
+		return req_fail(conn, status, conn->err_buf);
+	}
 }
 
 static int
@@ -352,21 +372,56 @@ body_rule(struct px_conn *conn, int has_body)
 
 /*
  * write_allowed() : a package or account write that passed its rules:
- * package writes are recorded as allowed (their outcome follows).  0, or
- * -1 with the error set.
+ * package writes are recorded as allowed (their outcome follows) before
+ * anything is forwarded.  1: go on now; 0: pending, next(conn, rc) goes
+ * on; -1 with the error set (503).
  */
 static int
-write_allowed(struct px_conn *conn)
+write_allowed(struct px_conn *conn, px_spool_next *next)
 {
+	int	 r;
+
 	if (conn->route != PX_ROUTE_WRITE)
-		return 0;
-	if (px_spool_record(conn, POL_ALLOW, 0, NULL) == -1) {
-		(void)req_fail(conn, 503, "pubgate: the decision could not be "
-		    "recorded; nothing was forwarded");
-		return -1;
-	}
-	conn->verdict = "allow";
+		return 1;
+	if ((r = px_spool_record(conn, POL_ALLOW, 0, NULL, next)) == -1)
+		(void)req_fail(conn, 503, PX_TEXT_NOT_RECORDED);
+	if (r == 1)
+		conn->verdict = "allow";
+	return r;
+}
+
+/*
+ * start_forward() : the request head goes upstream, its body follows.
+ * 0, or req_fail()'s result.
+ */
+static int
+start_forward(struct px_conn *conn, int has_body)
+{
+	if (px_fwd_connect(conn) == -1)
+		return req_fail(conn, 502, "pubgate: cannot reach the upstream "
+		    "registry");
+	if (px_fwd_request_head(conn, conn->req_chunked,
+	    has_body && !conn->req_chunked ? conn->reqp.content_length : 0) ==
+	    -1)
+		return req_fail(conn, 500, "out of memory");
+	px_conn_set_state(conn, PX_CONN_BODY);
 	return 0;
+}
+
+/*
+ * write_go() : a bodiless write's record is committed (rc 0): forward it
+ * and go on reading.  -1 if the conn was freed.
+ */
+static int
+write_go(struct px_conn *conn, int rc)
+{
+	if (rc == -1)
+		return px_conn_abort(conn, 503, PX_TEXT_NOT_RECORDED);
+	conn->verdict = "allow";
+	if (start_forward(conn, 0) != 0)
+		return px_conn_abort(conn, conn->err_status, conn->err_text);
+	llhttp_resume(&conn->reqp);
+	return px_conn_drive(conn);
 }
 
 /*
@@ -462,17 +517,12 @@ route(struct px_conn *conn)
 			px_conn_set_state(conn, PX_CONN_BODY);
 			return 0;
 		}
-		if (write_allowed(conn) == -1)
+		if ((r = write_allowed(conn, write_go)) == -1)
 			return HPE_USER;
+		if (r == 0)
+			return HPE_PAUSED;	/* write_go() goes on */
 	}
-	if (px_fwd_connect(conn) == -1)
-		return req_fail(conn, 502, "pubgate: cannot reach the upstream "
-		    "registry");
-	if (px_fwd_request_head(conn, conn->req_chunked,
-	    has_body && !conn->req_chunked ? p->content_length : 0) == -1)
-		return req_fail(conn, 500, "out of memory");
-	px_conn_set_state(conn, PX_CONN_BODY);
-	return 0;
+	return start_forward(conn, has_body);
 }
 
 /*
@@ -565,28 +615,43 @@ req_on_body(llhttp_t *p, const char *at, size_t len)
 }
 
 /*
- * write_body_done() : a held write body is complete: judged by
- * pol_check_write_body(), then (allowed) recorded and forwarded as sent,
- * with its length.  -1 if the conn was freed.
+ * message_forwarded() : the whole request is upstream: wait for the
+ * response.  -1 if the conn was freed.
  */
 static int
-write_body_done(struct px_conn *conn)
+message_forwarded(struct px_conn *conn)
 {
-	struct pol_reason	 why;
+	px_fwd_body_end(conn);
+	px_conn_set_state(conn, PX_CONN_RESPONSE);
+	/*
+	 * Client input is not parsed until this response is done; reading
+	 * stays on (no event churn per request) but stops by itself at the
+	 * read watermark, and the upstream's timeout covers the wait.
+	 */
+	set_timeouts(conn->client, 0, conn->ctx->cfg->request_ms);
+	if (conn->resp_done)
+		return px_conn_resp_done(conn);
+	return 0;
+}
+
+/*
+ * write_body_go() : a held write body's record is committed (rc 0): the
+ * write goes upstream as sent, with its length.  -1 if the conn was
+ * freed.
+ */
+static int
+write_body_go(struct px_conn *conn, int rc)
+{
 	struct evbuffer		*b = conn->wbody;
 	size_t			 n = evbuffer_get_length(b);
 	unsigned char		*p;
 
+	if (rc == -1)
+		return px_conn_abort(conn, 503, PX_TEXT_NOT_RECORDED);
+	if (conn->route == PX_ROUTE_WRITE)
+		conn->verdict = "allow";
 	if ((p = evbuffer_pullup(b, -1)) == NULL && n > 0)
 		return px_conn_abort(conn, 500, "out of memory");
-	if (pol_check_write_body(p, n, &why) != POL_ALLOW) {
-		if (refuse_why(conn, strcmp(why.rule, "write.body") == 0 ?
-		    400 : 403, &why) != 0)
-			return px_conn_abort(conn, conn->err_status,
-			    conn->err_text);
-	}
-	if (write_allowed(conn) == -1)
-		return px_conn_abort(conn, conn->err_status, conn->err_text);
 	if (px_fwd_connect(conn) == -1)
 		return px_conn_abort(conn, 502, "pubgate: cannot reach the "
 		    "upstream registry");
@@ -596,7 +661,37 @@ write_body_done(struct px_conn *conn)
 	if (n > 0)
 		px_fwd_body(conn, (const char *)p, n);
 	wbody_free(conn);
-	return 0;
+	return message_forwarded(conn);
+}
+
+/*
+ * write_body_done() : a held write body is complete: judged by
+ * pol_check_write_body(), then (allowed) recorded and forwarded by
+ * write_body_go().  -1 if the conn was freed.
+ */
+static int
+write_body_done(struct px_conn *conn)
+{
+	struct pol_reason	 why;
+	struct evbuffer		*b = conn->wbody;
+	size_t			 n = evbuffer_get_length(b);
+	unsigned char		*p;
+	int			 r;
+
+	if ((p = evbuffer_pullup(b, -1)) == NULL && n > 0)
+		return px_conn_abort(conn, 500, "out of memory");
+	if (pol_check_write_body(p, n, &why) != POL_ALLOW) {
+		r = refuse_why(conn, strcmp(why.rule, "write.body") == 0 ?
+		    400 : 403, &why);
+		if (r == HPE_PAUSED)
+			return 0;	/* refused_recorded() answers */
+		return px_conn_abort(conn, conn->err_status, conn->err_text);
+	}
+	if ((r = write_allowed(conn, write_body_go)) == -1)
+		return px_conn_abort(conn, conn->err_status, conn->err_text);
+	if (r == 0)
+		return 0;	/* write_body_go() goes on */
+	return write_body_go(conn, 0);	/* verdict set by write_allowed() */
 }
 
 static int
@@ -624,19 +719,9 @@ message_done(struct px_conn *conn)
 		bufferevent_disable(conn->client, EV_READ);
 		return px_admin_answer(conn);
 	}
-	if (conn->wbody != NULL && write_body_done(conn) == -1)
-		return -1;
-	px_fwd_body_end(conn);
-	px_conn_set_state(conn, PX_CONN_RESPONSE);
-	/*
-	 * Client input is not parsed until this response is done; reading
-	 * stays on (no event churn per request) but stops by itself at the
-	 * read watermark, and the upstream's timeout covers the wait.
-	 */
-	set_timeouts(conn->client, 0, conn->ctx->cfg->request_ms);
-	if (conn->resp_done)
-		return px_conn_resp_done(conn);
-	return 0;
+	if (conn->wbody != NULL)
+		return write_body_done(conn);
+	return message_forwarded(conn);
 }
 
 /*
@@ -667,7 +752,8 @@ drive_loop(struct px_conn *conn)
 			return 0;
 		}
 		if (conn->state == PX_CONN_RESPONSE ||
-		    conn->state == PX_CONN_REPLAY)
+		    conn->state == PX_CONN_REPLAY ||
+		    conn->state == PX_CONN_RECORD)
 			return 0;
 		if (conn->up != NULL && evbuffer_get_length(
 		    bufferevent_get_output(conn->up)) > PX_HIGH_WATER) {
@@ -841,7 +927,11 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	px_log_debug("conn=%llu event=close reason=\"%s\"",
 	    (unsigned long long)conn->id, reason);
 	px_fwd_free_up(conn);
-	px_spool_reset(conn);
+	px_spool_reset(conn);	/* cancels a pending store operation */
+	if (conn->aq_arg != NULL) {
+		conn->aq_free(conn->aq_arg);	/* an admin query's */
+		conn->aq_arg = NULL;
+	}
 	if (conn->eg != NULL)
 		px_egress_conn_end(conn);
 	if (conn->client != NULL) {
@@ -925,7 +1015,8 @@ client_eventcb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF) {
 		if (conn->state == PX_CONN_RESPONSE ||
-		    conn->state == PX_CONN_REPLAY) {
+		    conn->state == PX_CONN_REPLAY ||
+		    conn->state == PX_CONN_RECORD) {
 			conn->resp_close = 1;	/* answer, then close */
 			return;
 		}

@@ -1037,7 +1037,8 @@ upstream_failed(struct px_conn *conn, int status, const char *why)
 		return;	/* an idle keep-alive upstream went away */
 	}
 	conn->up_status = 0;
-	if (conn->state == PX_CONN_REPLAY && !conn->resp_head_sent) {
+	if ((conn->state == PX_CONN_REPLAY || (conn->state == PX_CONN_RECORD &&
+	    conn->replay_started)) && !conn->resp_head_sent) {
 		snprintf(text, sizeof(text), "pubgate: upstream registry "
 		    "%s: %s; the publish was not forwarded", status == 504 ?
 		    "timed out" : "unavailable", why);

@@ -38,6 +38,7 @@
 
 struct px_store;
 struct px_prev;
+struct px_store_op;
 struct evdns_base;
 struct z_stream_s;
 
@@ -405,6 +406,8 @@ enum px_conn_state {
 	PX_CONN_REPLAY,		/* allowed publish: spool going upstream */
 	PX_CONN_RESPONSE,	/* request sent, relaying the response */
 	PX_CONN_LINGER,		/* final answer queued; discarding input */
+	PX_CONN_RECORD,		/* waiting for the store to commit a record
+				   (spool.c); rec_state is where it goes on */
 };
 
 enum px_route {
@@ -524,6 +527,17 @@ struct px_conn {
 	int64_t			 audit_id;	/* record awaiting its status */
 	struct px_prev		*prev;		/* prev.c: the previous version
 						   being fetched, or NULL */
+	/* A record being committed (spool.c's px_spool_record()). */
+	struct px_store_op	*store_op;	/* NULL: none pending */
+	int			(*rec_next)(struct px_conn *, int rc);
+	enum px_conn_state	 rec_state;	/* the state to go back to */
+	int			 rec_status;	/* the record's HTTP status */
+	char			*rec_text;	/* a refusal's text, malloc'd */
+	/* An admin query in flight (admin.c's px_admin_query()). */
+	void			*aq_arg;	/* owned; aq_free() */
+	void			(*aq_free)(void *);
+	int			(*aq_done)(struct px_conn *, void *, int,
+				    const char *);
 
 	/* Egress mode (egress.c); both NULL on the reverse proxy's conns. */
 	const struct px_egress_up *eg_up;	/* this conn's upstream */
@@ -692,19 +706,51 @@ void	px_spool_reset(struct px_conn *);
 /* px_spool_who() : 16 hex chars of SHA-256 of the bearer token, or "". */
 void	px_spool_who(const char *auth, size_t len, char out[17]);
 /*
- * px_spool_record() : writes the decision record; 0 or -1.  A record
- * with status 0 (allowed, not yet forwarded) keeps its id in
+ * What a client gets when its decision cannot be committed (the store is
+ * down or did not confirm the commit): 503, nothing forwarded.
+ */
+#define PX_TEXT_NOT_RECORDED	"pubgate: the decision could not be " \
+	"recorded (the decision store is unavailable); nothing was " \
+	"forwarded: try again shortly"
+/*
+ * px_spool_next : what follows a record once the store has answered:
+ * rc 0 committed, -1 not (answer 503).  Returns -1 if the conn was freed.
+ */
+typedef int px_spool_next(struct px_conn *, int rc);
+/*
+ * px_spool_record() : queues the decision record without waiting.
+ * Returns 0 when it is pending: the conn is in PX_CONN_RECORD until
+ * next(conn, rc) is called from the loop (never from inside this call);
+ * 1 when there is no store (unit tests): nothing recorded, go on now;
+ * -1 when the store refused it at once (down, busy): answer 503, next
+ * is not called.  next NULL: fire and forget (the conn does not wait).
+ * A record with status 0 (allowed, not yet forwarded) keeps its id in
  * conn->audit_id for px_spool_status().
  */
 int	px_spool_record(struct px_conn *, enum pol_verdict, int status,
-	    const struct pol_report *);
+	    const struct pol_report *, px_spool_next *next);
+/*
+ * px_spool_record_then() : px_spool_record(), then next at once when
+ * nothing is pending (no store: rc 0; refused: rc -1).  -1 if freed.
+ */
+int	px_spool_record_then(struct px_conn *, enum pol_verdict, int status,
+	    const struct pol_report *, px_spool_next *next);
+/*
+ * px_spool_refused() : the px_spool_next of a refusal: rc 0 answers
+ * rec_status with conn->rec_text (taken and freed) or err_buf; rc -1 503.
+ */
+int	px_spool_refused(struct px_conn *, int rc);
 /*
  * px_spool_record_reason() : a deny decided before any engine ran (a
- * refused route, charset, write body): recorded with that one reason.
+ * refused route, charset, write body): recorded with that one reason,
+ * as px_spool_record().
  */
 int	px_spool_record_reason(struct px_conn *, int status,
-	    const struct pol_reason *);
-/* px_spool_status() : the status of conn->audit_id's record is known. */
+	    const struct pol_reason *, px_spool_next *next);
+/*
+ * px_spool_status() : the status of conn->audit_id's record is known:
+ * queued for the store, not waited for.
+ */
 void	px_spool_status(struct px_conn *, int status);
 
 /* gate/waiver.c: waivers and approval: required at the verdict. */

@@ -7,14 +7,17 @@
  * to a spool file (mkstemp in spool_dir, unlinked at once: bounded
  * memory, gone when closed) and to pol_publish_feed().  When the body is
  * complete (or the engine has already decided), the verdict is recorded
- * with px_store_write() before anything else happens:
+ * (px_store_write_async(): the conn waits in PX_CONN_RECORD, the loop
+ * goes on, and the step after the record runs once the store answers
+ * that it is committed) before anything else happens:
  *   deny  -> 403 {"error": pol_report_render()} (413 over a limit, 400 for
  *            a malformed body); the upstream never sees a byte;
  *   allow -> the upstream connection is made, the record written, then
  *            the exact spooled bytes are replayed (same method, path and
  *            headers, Content-Length of the spool) and the upstream's
  *            answer is relayed unchanged by fwd.c.
- * A record that cannot be written is a 503 and nothing is forwarded.  A
+ * A record that cannot be committed (the store is down, or the commit
+ * was not confirmed) is a 503 and nothing is forwarded.  A
  * PUT whose body carries no tarball and draws no reason (deprecate, an
  * edit of the packument) is an ordinary write: recorded and forwarded.
  * Nothing is forwarded that was not fully inspected.
@@ -54,6 +57,12 @@ px_spool_reset(struct px_conn *conn)
 	conn->pst = POL_CONTINUE;
 	conn->replay_started = 0;
 	conn->audit_id = 0;
+	/* A record still pending: committed or not, nobody waits for it. */
+	px_store_op_cancel(conn->store_op);
+	conn->store_op = NULL;
+	conn->rec_next = NULL;
+	free(conn->rec_text);
+	conn->rec_text = NULL;
 }
 
 void
@@ -105,18 +114,41 @@ header_copy(struct px_conn *conn, const char *name, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * spool_recorded() : the store answered for conn's pending record: back
+ * to the state it waited in, then the step that follows.
+ */
+static void
+spool_recorded(void *arg, int rc, int64_t id)
+{
+	struct px_conn	*conn = arg;
+	px_spool_next	*next = conn->rec_next;
+
+	conn->store_op = NULL;
+	conn->rec_next = NULL;
+	if (rc == 0 && conn->rec_status == 0)
+		conn->audit_id = id;
+	if (rc == -1)
+		px_log_warnx("conn=%llu req=%s event=audit-write-failed "
+		    "error=\"not committed\"", (unsigned long long)conn->id,
+		    conn->reqid);
+	px_conn_set_state(conn, conn->rec_state);
+	(void)next(conn, rc);
+}
+
 int
 px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
-    const struct pol_report *rep)
+    const struct pol_report *rep, px_spool_next *next)
 {
 	struct px_store_rec	 rec;
+	struct px_store_op	*op;
 	struct timeval		 tv;
 	char			 cmd[64], ua[256];
-	int64_t			 id = 0;
 
 	conn->audit_id = 0;
+	conn->rec_status = status;
 	if (conn->ctx->audit == NULL)
-		return 0;	/* no store configured (unit tests) */
+		return 1;	/* no store configured (unit tests) */
 	gettimeofday(&tv, NULL);
 	memset(&rec, 0, sizeof(rec));
 	rec.time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
@@ -130,19 +162,26 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	rec.verdict = verdict;
 	rec.status = status;
 	rec.report = rep;
-	if (px_store_write_id(conn->ctx->audit, &rec, &id) == -1) {
-		px_log_warnx("conn=%llu req=%s event=audit-write-failed",
-		    (unsigned long long)conn->id, conn->reqid);
+	op = px_store_write_async(conn->ctx->audit, &rec, next != NULL ?
+	    spool_recorded : NULL, conn);
+	if (op == NULL) {
+		px_log_warnx("conn=%llu req=%s event=audit-write-failed "
+		    "error=\"store unavailable\"", (unsigned long long)conn->id,
+		    conn->reqid);
 		return -1;
 	}
-	if (status == 0)
-		conn->audit_id = id;
+	if (next == NULL)
+		return 0;
+	conn->store_op = op;
+	conn->rec_next = next;
+	conn->rec_state = conn->state;
+	px_conn_set_state(conn, PX_CONN_RECORD);
 	return 0;
 }
 
 int
 px_spool_record_reason(struct px_conn *conn, int status,
-    const struct pol_reason *why)
+    const struct pol_reason *why, px_spool_next *next)
 {
 	struct pol_report	*rep;
 	int			 r;
@@ -154,9 +193,27 @@ px_spool_record_reason(struct px_conn *conn, int status,
 	snprintf(rep->name, sizeof(rep->name), "%s", conn->pkg);
 	rep->reasons[0] = *why;
 	rep->nreasons = rep->nreasons_total = 1;
-	r = px_spool_record(conn, POL_DENY, status, rep);
+	r = px_spool_record(conn, POL_DENY, status, rep, next);
 	free(rep);
 	return r;
+}
+
+/*
+ * px_spool_record_then() : px_spool_record(), then next at once when nothing is
+ * pending (no store: 0; refused: -1).  -1 if the conn was freed.
+ */
+int
+px_spool_record_then(struct px_conn *conn, enum pol_verdict verdict, int status,
+    const struct pol_report *rep, px_spool_next *next)
+{
+	switch (px_spool_record(conn, verdict, status, rep, next)) {
+	case 1:
+		return next(conn, 0);
+	case -1:
+		return next(conn, -1);
+	default:
+		return 0;
+	}
 }
 
 void
@@ -167,11 +224,8 @@ px_spool_status(struct px_conn *conn, int status)
 	conn->audit_id = 0;
 	if (id <= 0 || status <= 0 || conn->ctx->audit == NULL)
 		return;
-	/* The decision itself is on disk already; only its outcome is late. */
-	if (px_store_set_status(conn->ctx->audit, id, status) == -1)
-		px_log_warnx("conn=%llu req=%s event=audit-status-failed "
-		    "status=%d", (unsigned long long)conn->id, conn->reqid,
-		    status);
+	/* The decision itself is committed already; only its outcome is late. */
+	px_store_set_status_async(conn->ctx->audit, id, status);
 }
 
 /* spool_fail() : an error before the verdict, answered by conn.c. */
@@ -293,6 +347,38 @@ deny_status(enum pol_status st)
 }
 
 /*
+ * px_spool_refused() : a refusal's record is committed (rc 0): the refusal
+ * (conn->rec_text, or err_buf when NULL) with rec_status; else 503.
+ * -1 if the conn was freed.
+ */
+int
+px_spool_refused(struct px_conn *conn, int rc)
+{
+	char	*text = conn->rec_text;
+	int	 status = conn->rec_status, r;
+
+	conn->rec_text = NULL;
+	if (rc == -1) {
+		free(text);
+		return px_conn_abort(conn, 503, PX_TEXT_NOT_RECORDED);
+	}
+	if (text == NULL)
+		text = conn->err_buf;
+	if (!conn->msg_done || !conn->keepalive)
+		r = px_conn_abort(conn, status, text);
+	else {
+		conn->status = status;
+		conn->resp_head_sent = 1;
+		px_http_error(bufferevent_get_output(conn->client), status,
+		    text, 1);
+		r = px_conn_resp_done(conn);
+	}
+	if (text != conn->err_buf)
+		free(text);
+	return r;
+}
+
+/*
  * write_denied() : a packument write the policy refuses (err_buf holds
  * the text): recorded, then 403.  -1 if the conn was freed.
  */
@@ -300,17 +386,8 @@ static int
 write_denied(struct px_conn *conn, const struct pol_report *rep)
 {
 	conn->verdict = "deny";
-	if (px_spool_record(conn, POL_DENY, 403, rep) == -1)
-		return px_conn_abort(conn, 503, "pubgate: the decision could "
-		    "not be recorded; nothing was forwarded");
 	px_conn_note_decision(conn, conn->err_buf, sizeof(conn->err_buf));
-	if (!conn->keepalive)
-		return px_conn_abort(conn, 403, conn->err_buf);
-	conn->status = 403;
-	conn->resp_head_sent = 1;
-	px_http_error(bufferevent_get_output(conn->client), 403, conn->err_buf,
-	    1);
-	return px_conn_resp_done(conn);
+	return px_spool_record_then(conn, POL_DENY, 403, rep, px_spool_refused);
 }
 
 int
@@ -344,7 +421,7 @@ px_spool_verdict(struct px_conn *conn, enum pol_verdict v,
 {
 	enum pol_status		 st;
 	char			*text;
-	int			 status, r;
+	int			 status;
 
 	st = conn->pst != POL_CONTINUE ? conn->pst : rep->status;
 	px_admin_observe(conn->ctx, px_now_ms() - conn->t_start_ms);
@@ -406,38 +483,32 @@ px_spool_verdict(struct px_conn *conn, enum pol_verdict v,
 	px_admin_rule(conn->ctx, conn->rule[0] ? conn->rule :
 	    pol_status_str(st));
 	status = deny_status(st);
-	if (px_spool_record(conn, POL_DENY, status, rep) == -1)
-		return px_conn_abort(conn, 503, "pubgate: the decision could "
-		    "not be recorded; nothing was forwarded");
-	if ((text = malloc(PX_RENDER_MAX)) == NULL)
-		return px_conn_abort(conn, status, "pubgate: publish refused");
-	pol_report_render(rep, text, PX_RENDER_MAX - 160);	/* + decision line */
-	if (text[0] == '\0')
-		snprintf(text, PX_RENDER_MAX, "pubgate: publish of %s refused "
-		    "(%s)", conn->pkg, pol_status_str(st));
-	px_conn_note_decision(conn, text, PX_RENDER_MAX);
-	if (early || !conn->keepalive) {
-		r = px_conn_abort(conn, status, text);
-		free(text);
-		return r;
-	}
-	conn->status = status;
-	conn->resp_head_sent = 1;
-	px_http_error(bufferevent_get_output(conn->client), status, text, 1);
-	free(text);
-	return px_conn_resp_done(conn);
+	if ((text = malloc(PX_RENDER_MAX)) != NULL) {
+		pol_report_render(rep, text, PX_RENDER_MAX - 160); /* + id */
+		if (text[0] == '\0')
+			snprintf(text, PX_RENDER_MAX, "pubgate: publish of %s "
+			    "refused (%s)", conn->pkg, pol_status_str(st));
+		px_conn_note_decision(conn, text, PX_RENDER_MAX);
+	} else
+		snprintf(conn->err_buf, sizeof(conn->err_buf), "pubgate: "
+		    "publish refused");
+	free(conn->rec_text);
+	conn->rec_text = text;
+	return px_spool_record_then(conn, POL_DENY, status, rep, px_spool_refused);
 }
 
-int
-px_spool_connected(struct px_conn *conn)
+/*
+ * replay_go() : the allowed publish is committed (rc 0): its warnings,
+ * the request head and the spooled body go upstream.  -1 if freed.
+ */
+static int
+replay_go(struct px_conn *conn, int rc)
 {
 	const struct pol_report	*rep;
 
-	conn->replay_started = 1;
+	if (rc == -1)
+		return px_conn_abort(conn, 503, PX_TEXT_NOT_RECORDED);
 	rep = conn->stream != NULL ? pol_publish_report(conn->stream) : NULL;
-	if (px_spool_record(conn, POL_ALLOW, 0, rep) == -1)
-		return px_conn_abort(conn, 503, "pubgate: the decision could "
-		    "not be recorded; nothing was forwarded");
 	/* Warnings, or what monitor mode let through: npm prints them. */
 	if (rep != NULL && rep->nreasons > 0 && conn->notice == NULL &&
 	    (conn->notice = malloc(PX_NOTICE_MAX)) != NULL) {
@@ -459,6 +530,16 @@ px_spool_connected(struct px_conn *conn)
 }
 
 int
+px_spool_connected(struct px_conn *conn)
+{
+	const struct pol_report	*rep;
+
+	conn->replay_started = 1;
+	rep = conn->stream != NULL ? pol_publish_report(conn->stream) : NULL;
+	return px_spool_record_then(conn, POL_ALLOW, 0, rep, replay_go);
+}
+
+int
 px_spool_pump(struct px_conn *conn)
 {
 	struct evbuffer		*out;
@@ -466,8 +547,9 @@ px_spool_pump(struct px_conn *conn)
 	size_t			 n;
 	ssize_t			 r;
 
-	if (conn->up == NULL || !conn->replay_started)
-		return 0;
+	if (conn->up == NULL || !conn->replay_started ||
+	    conn->state == PX_CONN_RECORD)
+		return 0;	/* not yet: the record is being committed */
 	out = bufferevent_get_output(conn->up);
 	while (conn->spool_off < conn->spool_len &&
 	    evbuffer_get_length(out) < PX_HIGH_WATER) {
@@ -509,7 +591,7 @@ px_spool_up_failed(struct px_conn *conn, int status, const char *text)
 		/* Never reached the registry: not recorded as allowed. */
 		rep = conn->stream != NULL ? pol_publish_report(conn->stream) :
 		    NULL;
-		(void)px_spool_record(conn, POL_DENY, status, rep);
+		(void)px_spool_record(conn, POL_DENY, status, rep, NULL);
 		conn->verdict = "deny";
 		snprintf(conn->rule, sizeof(conn->rule), "upstream");
 	} else

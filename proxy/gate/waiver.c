@@ -15,9 +15,11 @@
  * transaction (px_store_waiver_use()), durable before the publish is
  * forwarded; a store failure refuses the publish (fail closed).
  *
- * XXX for helper "pg": the store is called synchronously here, as by
- * px_spool_record(); when the store gains its asynchronous calls for
- * PostgreSQL, px_waiver_gate() becomes one more step before the record.
+ * XXX the waiver lookup (px_store_waiver_use()) is still a blocking store
+ * call: fine on SQLite (as its records were), not on a PostgreSQL store
+ * driven by the loop (store/pgloop.c), which has no asynchronous waiver
+ * operation yet.  There a waiver is not looked up: a blocked publish
+ * stays blocked and approval: required stays awaiting (fail closed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,13 @@ px_waiver_gate(struct px_conn *conn, const struct pol_report *rep,
 	else if (conn->ctx->audit == NULL || rep->version[0] == '\0' ||
 	    rep->status != POL_DONE)
 		return PX_WAIVER_AWAIT;
+	if (px_store_loop_only(conn->ctx->audit)) {
+		/* No blocking call on the loop: see the XXX above. */
+		px_log_info("conn=%llu req=%s event=waiver-not-looked-up "
+		    "store=postgresql", (unsigned long long)conn->id,
+		    conn->reqid);
+		return v == POL_DENY ? PX_WAIVER_NONE : PX_WAIVER_AWAIT;
+	}
 	ua.conn = conn;
 	ua.pkg = conn->pkg;
 	ua.version = rep->version;
@@ -130,26 +139,19 @@ px_waiver_await(struct px_conn *conn, const struct pol_report *rep)
 	why->offset = -1;
 	cp->nreasons++;
 	cp->nreasons_total++;
-	r = px_spool_record(conn, POL_DENY, 403, cp);
+	if ((text = malloc(PX_RENDER_MAX)) != NULL)
+		snprintf(text, PX_RENDER_MAX, "pubgate: %s@%s passed every "
+		    "check and is awaiting approval, decision %s: a reviewer "
+		    "who is not the publisher approves it with pubgate approve "
+		    "%s; then publish the same tarball again", conn->pkg,
+		    rep->version, conn->reqid, conn->reqid);
+	else
+		snprintf(conn->err_buf, sizeof(conn->err_buf), "pubgate: "
+		    "awaiting approval");
+	free(conn->rec_text);
+	conn->rec_text = text;
+	/* Recorded (committed) first, then the 403: px_spool_refused(). */
+	r = px_spool_record_then(conn, POL_DENY, 403, cp, px_spool_refused);
 	free(cp);
-	if (r == -1)
-		return px_conn_abort(conn, 503, "pubgate: the decision could "
-		    "not be recorded; nothing was forwarded");
-	if ((text = malloc(PX_RENDER_MAX)) == NULL)
-		return px_conn_abort(conn, 403, "pubgate: awaiting approval");
-	snprintf(text, PX_RENDER_MAX, "pubgate: %s@%s passed every check and "
-	    "is awaiting approval, decision %s: a reviewer who is not the "
-	    "publisher approves it with pubgate approve %s; then publish the "
-	    "same tarball again", conn->pkg, rep->version, conn->reqid,
-	    conn->reqid);
-	if (!conn->keepalive) {
-		r = px_conn_abort(conn, 403, text);
-		free(text);
-		return r;
-	}
-	conn->status = 403;
-	conn->resp_head_sent = 1;
-	px_http_error(bufferevent_get_output(conn->client), 403, text, 1);
-	free(text);
-	return px_conn_resp_done(conn);
+	return r;
 }

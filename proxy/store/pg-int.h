@@ -23,8 +23,11 @@ struct px_pg_params {
 
 extern const char	 px_pg_sql_insert[];	/* $1..$29, returns id */
 extern const char	 px_pg_sql_status[];	/* $1 id, $2 status */
+extern const char	 px_pg_sql_byid[];	/* $1 id: its rows */
 extern const struct px_store_ops px_pg_ops;
 
+/* px_pg_schema_version() : the schema version this pubgate writes. */
+int		 px_pg_schema_version(void);
 /* px_pg_is_url() : db names a PostgreSQL database (postgres[ql]://). */
 int		 px_pg_is_url(const char *db);
 /* px_pg_check_url() : parses url; refuses a password in it.  0 or -1. */

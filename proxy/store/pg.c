@@ -90,6 +90,14 @@ static const char *const pg_migrations[] = {
 	" revoked_by text NOT NULL DEFAULT '',"
 	" revoke_reason text NOT NULL DEFAULT '');"
 	"CREATE INDEX waivers_tarball ON waivers (package, version, sha512);",
+	/*
+	 * 2 -> 3: a request id is one decision of each kind, fleet-wide
+	 * (gates put a random boot number in theirs; a publish and the
+	 * waiver-use it took share theirs): a write whose COMMIT was
+	 * uncertain can never land twice.
+	 */
+	"CREATE UNIQUE INDEX decisions_request_kind ON decisions"
+	" (request_id, kind);",
 };
 #define PG_SCHEMA_VERSION \
 	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -135,7 +143,7 @@ static const char pg_sql_query[] =
     " LEFT JOIN reasons r ON r.decision_id = d.id"
     " ORDER BY d.time_ms DESC, d.id DESC, r.seq";
 
-static const char pg_sql_byid[] =
+const char px_pg_sql_byid[] =
     "SELECT " PG_COLUMNS " FROM decisions d"
     " LEFT JOIN reasons r ON r.decision_id = d.id"
     " WHERE d.id = $1::bigint ORDER BY r.seq";
@@ -143,6 +151,12 @@ static const char pg_sql_byid[] =
 struct px_pg {
 	PGconn			*conn;
 };
+
+int
+px_pg_schema_version(void)
+{
+	return PG_SCHEMA_VERSION;
+}
 
 int
 px_pg_is_url(const char *db)
@@ -753,7 +767,7 @@ pg_by_id(void *be, int64_t id, struct px_store_buf *b)
 	int		 found = 0;
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	res = PQexecParams(p->conn, pg_sql_byid, 1, NULL, v, NULL, NULL, 0);
+	res = PQexecParams(p->conn, px_pg_sql_byid, 1, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		(void)px_pg_rows(res, b, store_one, &found);
 	PQclear(res);

@@ -183,6 +183,72 @@ void	*px_sqlite_open(const char *path, int create, char *err,
 	    size_t errlen);
 extern const struct px_store_ops px_sqlite_ops;
 
+/*
+ * An asynchronous operation (store.h's px_store_*_async()).  store.c
+ * makes it and finishes it (px_store_op_done()); pgloop.c or store.c's
+ * SQLite deferral runs it.  A cancelled one is freed by whoever holds it
+ * next, without its callback.
+ */
+enum px_store_op_kind {
+	PX_OP_INSERT,		/* buf -> a record; sets id */
+	PX_OP_STATUS,		/* id, status (idempotent, kept across losses) */
+	PX_OP_RESOLVE,		/* reqid: an insert whose commit was uncertain
+				   gets status 503 (what its client got) */
+	PX_OP_BYID,		/* id -> buf (the JSON line of an update) */
+	PX_OP_QUERY,		/* qa -> rows */
+};
+
+struct px_store_qstore {
+	struct px_store_qargs	 qa;
+	char			 lo[PX_STORE_SCOPE_MAX + 3];
+	char			 hi[PX_STORE_SCOPE_MAX + 3];
+	char			 glob[PX_STORE_PKG_MAX + 1];
+	char			 reqid[256];
+};
+
+struct px_store_op {
+	struct px_store_op	*next;		/* in its queue */
+	struct px_store		*store;
+	enum px_store_op_kind	 kind;
+	int			 cancelled;
+	int			 sent;		/* pgloop: statement sent */
+	px_store_write_cb	*wcb;
+	int			(*row)(const struct px_store_row *, void *);
+	void			*row_arg;
+	px_store_query_done_cb	*qdone;
+	void			*arg;
+	struct px_store_buf	*buf;		/* INSERT, BYID, QUERY */
+	struct px_store_qstore	*q;		/* QUERY */
+	int64_t			 id;
+	int			 status;
+	char			 reqid[PX_STORE_REQID_MAX + 1];
+	char			 rkind[PX_STORE_KIND_MAX + 1];	/* RESOLVE */
+	/* The outcome, set by the runner before px_store_op_done(). */
+	int			 rc;		/* 0, -1; QUERY: the count */
+	char			 err[200];
+};
+
+/*
+ * px_store_op_done() : the runner's operation ended (op->rc, op->err,
+ * op->id, op->buf set): JSON line, the caller's callback, then frees op.
+ */
+void	 px_store_op_done(struct px_store_op *op);
+void	 px_store_op_free(struct px_store_op *op);
+
+/* The loop-driven PostgreSQL client (pgloop.c). */
+struct px_pgloop;
+struct px_pgloop *px_pgloop_new(struct event_base *base, const char *url,
+	    char *err, size_t errlen);
+/*
+ * px_pgloop_submit() : queues op (taking it) and returns 0, or -1 when
+ * it is refused at once (down; the queue full), with err set: op stays
+ * the caller's.
+ */
+int	 px_pgloop_submit(struct px_pgloop *, struct px_store_op *op,
+	    char *err, size_t errlen);
+void	 px_pgloop_stat(const struct px_pgloop *, struct px_store_stat *);
+void	 px_pgloop_free(struct px_pgloop *);
+
 /* px_store_buf_link() : points b->row's strings at b's own arrays. */
 void	 px_store_buf_link(struct px_store_buf *b);
 /*

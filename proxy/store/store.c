@@ -7,6 +7,11 @@
  * for queries (`pubgate log --json`, the admin API), the checks on query
  * filters, and the choice of backend from the `db` setting.
  *
+ * The asynchronous calls (px_store_*_async()) copy the record into an
+ * operation of their own and hand it to pgloop.c (PostgreSQL) or to a
+ * zero-timeout event that runs the blocking call (SQLite); either ends
+ * in px_store_op_done(), which writes the JSON line and calls back.
+ *
  * Data flow: px_store_write() copies the record into the store's write
  * buffer, hands it to the backend, which returns after COMMIT (durable),
  * then writes the JSON line.  Queries read rows back into the same shape
@@ -26,14 +31,21 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "policy.h"
 #include "store.h"
 #include "store-int.h"
 #include "pg-int.h"
 
 struct px_store {
-	const struct px_store_ops *ops;
+	const struct px_store_ops *ops;		/* NULL with pl */
 	void			*be;
+	struct px_pgloop	*pl;		/* PostgreSQL on the loop */
+	struct event		*ev_defer;	/* SQLite's async calls */
+	struct px_store_op	*dq_head, *dq_tail;
+	uint64_t		 ndeferred;
+	uint64_t		 op_errors;
 	FILE			*jsonl;		/* borrowed */
 	pthread_mutex_t		 mtx;
 	uint64_t		 jsonl_errors;
@@ -543,6 +555,12 @@ store_open(const char *db, FILE *jsonl, int create, char *err,
 }
 
 int
+px_store_loop_only(const struct px_store *a)
+{
+	return a != NULL && a->pl != NULL;
+}
+
+int
 px_store_is_pg(const char *db)
 {
 	return px_pg_is_url(db);
@@ -582,9 +600,19 @@ px_store_open_existing(const char *db, char *err, size_t errlen)
 void
 px_store_close(struct px_store *a)
 {
+	struct px_store_op	*op;
+
 	if (a == NULL)
 		return;
-	a->ops->close(a->be);
+	while ((op = a->dq_head) != NULL) {
+		a->dq_head = op->next;
+		px_store_op_free(op);
+	}
+	if (a->ev_defer != NULL)
+		event_free(a->ev_defer);
+	px_pgloop_free(a->pl);
+	if (a->ops != NULL)
+		a->ops->close(a->be);
 	pthread_mutex_destroy(&a->mtx);
 	free(a);
 }
@@ -592,7 +620,7 @@ px_store_close(struct px_store *a)
 const char *
 px_store_backend(const struct px_store *a)
 {
-	return a->ops->name;
+	return a->pl != NULL ? "postgresql" : a->ops->name;
 }
 
 uint64_t
@@ -608,8 +636,8 @@ px_store_write_id(struct px_store *a, const struct px_store_rec *rec,
 	struct px_store_buf	*b;
 	int			 rc = -1;
 
-	if (a == NULL || rec == NULL)
-		return -1;
+	if (a == NULL || rec == NULL || a->pl != NULL)
+		return -1;	/* a loop store takes the async calls only */
 	pthread_mutex_lock(&a->mtx);
 	b = &a->wbuf;
 	rec_to_buf(b, rec);
@@ -636,7 +664,7 @@ px_store_set_status(struct px_store *a, int64_t id, int status)
 {
 	int	rc = -1;
 
-	if (a == NULL || id <= 0 || status <= 0)
+	if (a == NULL || id <= 0 || status <= 0 || a->pl != NULL)
 		return -1;
 	pthread_mutex_lock(&a->mtx);
 	if (a->ops->set_status(a->be, id, status) == -1)
@@ -652,32 +680,28 @@ done:
 	return rc;
 }
 
-int
-px_store_query(struct px_store *a, const struct px_store_query *q,
-    int (*cb)(const struct px_store_row *, void *), void *arg, char *err,
-    size_t errlen)
+/*
+ * query_args() : q checked and bounded into qs (which owns the strings
+ * qs->qa points at).  0, or -1 with err.
+ */
+static int
+query_args(const struct px_store_query *q, struct px_store_qstore *qs,
+    char *err, size_t errlen)
 {
-	struct px_store_qargs	 qa;
-	char			 lo[PX_STORE_SCOPE_MAX + 3],
-				 hi[PX_STORE_SCOPE_MAX + 3];
+	struct px_store_qargs	*qa = &qs->qa;
 	const char		*scope;
 	size_t			 slen;
-	int			 n;
 
-	if (a == NULL || q == NULL || cb == NULL) {
-		px_store_seterr(err, errlen, "bad query");
-		return -1;
-	}
-	memset(&qa, 0, sizeof(qa));
-	qa.limit = q->limit;
-	if (qa.limit < 0) {
+	memset(qa, 0, sizeof(*qa));
+	qa->limit = q->limit;
+	if (qa->limit < 0) {
 		px_store_seterr(err, errlen, "limit must not be negative");
 		return -1;
 	}
-	if (qa.limit == 0)
-		qa.limit = PX_STORE_LIMIT_DEFAULT;
-	if (qa.limit > PX_STORE_LIMIT_MAX)
-		qa.limit = PX_STORE_LIMIT_MAX;
+	if (qa->limit == 0)
+		qa->limit = PX_STORE_LIMIT_DEFAULT;
+	if (qa->limit > PX_STORE_LIMIT_MAX)
+		qa->limit = PX_STORE_LIMIT_MAX;
 	if ((scope = q->scope) != NULL) {
 		if (*scope == '@')
 			scope++;
@@ -688,53 +712,86 @@ px_store_query(struct px_store *a, const struct px_store_query *q,
 			    "bad scope \"%s\" (want @name)", q->scope);
 			return -1;
 		}
-		snprintf(lo, sizeof(lo), "@%s/", scope);
-		snprintf(hi, sizeof(hi), "@%s0", scope);
-		qa.scope_lo = lo;
-		qa.scope_hi = hi;
+		snprintf(qs->lo, sizeof(qs->lo), "@%s/", scope);
+		snprintf(qs->hi, sizeof(qs->hi), "@%s0", scope);
+		qa->scope_lo = qs->lo;
+		qa->scope_hi = qs->hi;
 	}
-	if (q->package_glob != NULL && strlen(q->package_glob) >
-	    PX_STORE_PKG_MAX) {
-		px_store_seterr(err, errlen, "package pattern too long");
+	if (q->package_glob != NULL) {
+		if (strlen(q->package_glob) > PX_STORE_PKG_MAX) {
+			px_store_seterr(err, errlen, "package pattern too long");
+			return -1;
+		}
+		snprintf(qs->glob, sizeof(qs->glob), "%s", q->package_glob);
+		qa->glob = qs->glob;
+	}
+	if (q->request_id != NULL) {
+		if (strlen(q->request_id) >= sizeof(qs->reqid)) {
+			px_store_seterr(err, errlen, "request id too long");
+			return -1;
+		}
+		snprintf(qs->reqid, sizeof(qs->reqid), "%s", q->request_id);
+		qa->request_id = qs->reqid;
+	}
+	qa->blocked_only = q->blocked_only ? 1 : 0;
+	qa->since_ms = q->since_ms > 0 ? q->since_ms : 0;
+	return 0;
+}
+
+int
+px_store_query(struct px_store *a, const struct px_store_query *q,
+    int (*cb)(const struct px_store_row *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct px_store_qstore	 qs;
+	int			 n;
+
+	if (a == NULL || q == NULL || cb == NULL) {
+		px_store_seterr(err, errlen, "bad query");
 		return -1;
 	}
-	qa.glob = q->package_glob;
-	qa.request_id = q->request_id;
-	qa.blocked_only = q->blocked_only ? 1 : 0;
-	qa.since_ms = q->since_ms > 0 ? q->since_ms : 0;
+	if (a->pl != NULL) {
+		px_store_seterr(err, errlen, "this store answers "
+		    "px_store_query_async() only");
+		return -1;
+	}
+	if (query_args(q, &qs, err, errlen) == -1)
+		return -1;
 	pthread_mutex_lock(&a->mtx);
-	n = a->ops->query(a->be, &qa, &a->rbuf, cb, arg, err, errlen);
+	n = a->ops->query(a->be, &qs.qa, &a->rbuf, cb, arg, err, errlen);
 	pthread_mutex_unlock(&a->mtx);
 	return n;
 }
 
-struct json_arg {
-	FILE	*out;
-	int	 n;
-};
-
-static int
-json_cb(const struct px_store_row *r, void *arg)
+int
+px_store_json_row(const struct px_store_row *r, void *arg)
 {
-	struct json_arg	*ja = arg;
+	struct px_store_json	*ja = arg;
 
 	fputs(ja->n++ == 0 ? "[\n" : ",\n", ja->out);
 	px_store_row_json(r, ja->out);
 	return 0;
 }
 
+void
+px_store_json_end(struct px_store_json *ja)
+{
+	fputs(ja->n == 0 ? "[]\n" : "\n]\n", ja->out);
+}
+
 int
 px_store_query_json(struct px_store *a, const struct px_store_query *q,
     FILE *out, char *err, size_t errlen)
 {
-	struct json_arg	ja;
-	int		n;
+	struct px_store_json	ja;
+	int			n;
 
 	ja.out = out;
 	ja.n = 0;
-	if ((n = px_store_query(a, q, json_cb, &ja, err, errlen)) == -1)
+	if ((n = px_store_query(a, q, px_store_json_row, &ja, err,
+	    errlen)) == -1)
 		return -1;
-	fputs(n == 0 ? "[]\n" : "\n]\n", out);
+	px_store_json_end(&ja);
 	if (ferror(out)) {
 		px_store_seterr(err, errlen, "write error");
 		return -1;
@@ -1079,6 +1136,12 @@ px_store_waiver_approve(struct px_store *a, const struct px_store_approve *ap,
 		px_store_seterr(err, errlen, "bad approval");
 		return -1;
 	}
+	if (a->pl != NULL) {
+		px_store_seterr(err, errlen, "waivers are not served from a "
+		    "PostgreSQL gate's event loop yet (use pubgate approve, "
+		    "waivers and revoke)");
+		return -1;
+	}
 	if (actor_check(ap->actor.by, ap->reason, err, errlen) == -1)
 		return PX_STORE_REFUSED;
 	if (strlen(ap->decision) > PX_STORE_REQID_MAX) {
@@ -1159,6 +1222,12 @@ px_store_waiver_revoke(struct px_store *a, int64_t id,
 		px_store_seterr(err, errlen, "bad waiver id");
 		return PX_STORE_REFUSED;
 	}
+	if (a->pl != NULL) {
+		px_store_seterr(err, errlen, "waivers are not served from a "
+		    "PostgreSQL gate's event loop yet (use pubgate approve, "
+		    "waivers and revoke)");
+		return -1;
+	}
 	if (actor_check(actor->by, reason, err, errlen) == -1)
 		return PX_STORE_REFUSED;
 	pthread_mutex_lock(&a->mtx);
@@ -1211,6 +1280,12 @@ px_store_waiver_use(struct px_store *a, const char *package,
 
 	if (a == NULL)
 		return -1;
+	if (a->pl != NULL) {
+		px_store_seterr(err, errlen, "waivers are not served from a "
+		    "PostgreSQL gate's event loop yet (use pubgate approve, "
+		    "waivers and revoke)");
+		return -1;
+	}
 	/* Nothing to match: no waiver names an empty hash or version. */
 	if (package == NULL || version == NULL || sha512 == NULL ||
 	    *package == '\0' || *version == '\0' || strlen(sha512) != 128)
@@ -1262,6 +1337,12 @@ px_store_waivers(struct px_store *a, int64_t id, int active_only, int limit,
 		px_store_seterr(err, errlen, "bad query");
 		return -1;
 	}
+	if (a->pl != NULL) {
+		px_store_seterr(err, errlen, "waivers are not served from a "
+		    "PostgreSQL gate's event loop yet (use pubgate approve, "
+		    "waivers and revoke)");
+		return -1;
+	}
 	if (limit == 0)
 		limit = PX_STORE_LIMIT_DEFAULT;
 	if (limit > PX_STORE_LIMIT_MAX)
@@ -1271,4 +1352,298 @@ px_store_waivers(struct px_store *a, int64_t id, int active_only, int limit,
 	    &a->wwb, cb, arg, err, errlen);
 	pthread_mutex_unlock(&a->mtx);
 	return n;
+}
+
+/* ------------------------------------------- asynchronous (the loop) */
+
+void
+px_store_op_free(struct px_store_op *op)
+{
+	if (op == NULL)
+		return;
+	free(op->buf);
+	free(op->q);
+	free(op);
+}
+
+static struct px_store_op *
+op_new(struct px_store *a, enum px_store_op_kind kind, int want_buf)
+{
+	struct px_store_op	*op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return NULL;
+	op->store = a;
+	op->kind = kind;
+	if (want_buf) {
+		if ((op->buf = malloc(sizeof(*op->buf))) == NULL) {
+			free(op);
+			return NULL;
+		}
+		px_store_buf_link(op->buf);
+	}
+	return op;
+}
+
+/*
+ * submit() : op to its runner: pgloop.c, or the SQLite deferral queue.
+ * 0, or -1 (op still the caller's) with err.
+ */
+static int
+submit(struct px_store *a, struct px_store_op *op, char *err, size_t errlen)
+{
+	if (a->pl != NULL)
+		return px_pgloop_submit(a->pl, op, err, errlen);
+	if (a->ev_defer == NULL) {
+		px_store_seterr(err, errlen, "store not opened for the loop");
+		return -1;
+	}
+	op->next = NULL;
+	if (a->dq_tail != NULL)
+		a->dq_tail->next = op;
+	else
+		a->dq_head = op;
+	a->dq_tail = op;
+	a->ndeferred++;
+	event_active(a->ev_defer, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* run_sync() : the blocking call an operation stands for (SQLite). */
+static void
+run_sync(struct px_store *a, struct px_store_op *op)
+{
+	op->rc = -1;
+	switch (op->kind) {
+	case PX_OP_INSERT:
+		pthread_mutex_lock(&a->mtx);
+		if (a->ops->insert(a->be, op->buf) == 0) {
+			op->rc = 0;
+			op->id = op->buf->row.id;
+		} else
+			px_store_seterr(op->err, sizeof(op->err), "%s: write "
+			    "failed", a->ops->name);
+		pthread_mutex_unlock(&a->mtx);
+		break;
+	case PX_OP_STATUS:
+	case PX_OP_RESOLVE:
+		op->rc = px_store_set_status(a, op->id, op->status);
+		break;
+	case PX_OP_BYID:
+		break;
+	case PX_OP_QUERY:
+		pthread_mutex_lock(&a->mtx);
+		op->rc = a->ops->query(a->be, &op->q->qa, &a->rbuf, op->row,
+		    op->row_arg, op->err, sizeof(op->err));
+		pthread_mutex_unlock(&a->mtx);
+		break;
+	}
+}
+
+/* defer_cb() : runs the SQLite operations queued so far, in order. */
+static void
+defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct px_store		*a = arg;
+	struct px_store_op	*op, *list;
+
+	(void)fd;
+	(void)what;
+	list = a->dq_head;
+	a->dq_head = a->dq_tail = NULL;
+	while ((op = list) != NULL) {
+		list = op->next;
+		a->ndeferred--;
+		if (op->cancelled && op->kind != PX_OP_STATUS) {
+			px_store_op_free(op);	/* never run: nothing waits */
+			continue;
+		}
+		run_sync(a, op);
+		px_store_op_done(op);
+	}
+}
+
+void
+px_store_op_done(struct px_store_op *op)
+{
+	struct px_store		*a = op->store;
+	struct px_store_op	*by;
+
+	if (op->rc < 0)
+		a->op_errors++;
+	switch (op->kind) {
+	case PX_OP_INSERT:
+		if (op->rc == 0 && a->jsonl != NULL &&
+		    write_jsonl(a, &op->buf->row, 0) == -1)
+			a->jsonl_errors++;
+		if (!op->cancelled && op->wcb != NULL)
+			op->wcb(op->arg, op->rc, op->id);
+		break;
+	case PX_OP_STATUS:
+		/* The JSON line of the update: the record read back. */
+		if (op->rc == 0 && a->jsonl != NULL && a->pl != NULL &&
+		    (by = op_new(a, PX_OP_BYID, 1)) != NULL) {
+			by->id = op->id;
+			if (submit(a, by, NULL, 0) == -1) {
+				px_store_op_free(by);
+				a->jsonl_errors++;
+			}
+		}
+		break;
+	case PX_OP_BYID:
+		if (op->rc != 0 || a->jsonl == NULL ||
+		    write_jsonl(a, &op->buf->row, 1) == -1)
+			a->jsonl_errors++;
+		break;
+	case PX_OP_RESOLVE:
+		break;
+	case PX_OP_QUERY:
+		if (!op->cancelled && op->qdone != NULL)
+			op->qdone(op->arg, op->rc, op->rc < 0 ? op->err : NULL);
+		break;
+	}
+	px_store_op_free(op);
+}
+
+struct px_store *
+px_store_open_loop(const char *db, struct event_base *base, FILE *jsonl,
+    char *err, size_t errlen)
+{
+	struct px_store	*a;
+	char		 merr[512];
+	int		 v;
+
+	if (db == NULL || !px_pg_is_url(db)) {
+		if ((a = px_store_open(db, jsonl, err, errlen)) == NULL)
+			return NULL;
+		if ((a->ev_defer = event_new(base, -1, 0, defer_cb, a)) ==
+		    NULL) {
+			px_store_close(a);
+			px_store_seterr(err, errlen, "out of memory");
+			return NULL;
+		}
+		return a;
+	}
+	if (px_pg_check_url(db, err, errlen) == -1)
+		return NULL;
+	/*
+	 * Migrations at start, as `pubgate db migrate`; a database that
+	 * cannot be reached now is not fatal (the loop connects when it
+	 * can, and checks the schema version then), one that answers with
+	 * a schema newer than ours is.
+	 */
+	merr[0] = '\0';
+	if (px_store_migrate(db, &v, merr, sizeof(merr)) == -1 &&
+	    strstr(merr, "newer") != NULL) {
+		px_store_seterr(err, errlen, "%s", merr);
+		return NULL;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    pthread_mutex_init(&a->mtx, NULL) != 0) {
+		free(a);
+		px_store_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->jsonl = jsonl;
+	px_store_buf_link(&a->wbuf);
+	px_store_buf_link(&a->rbuf);
+	if ((a->pl = px_pgloop_new(base, db, err, errlen)) == NULL) {
+		pthread_mutex_destroy(&a->mtx);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+struct px_store_op *
+px_store_write_async(struct px_store *a, const struct px_store_rec *rec,
+    px_store_write_cb *cb, void *arg)
+{
+	struct px_store_op	*op;
+
+	if (a == NULL || rec == NULL || (op = op_new(a, PX_OP_INSERT, 1)) ==
+	    NULL)
+		return NULL;
+	rec_to_buf(op->buf, rec);
+	snprintf(op->reqid, sizeof(op->reqid), "%s", op->buf->request_id);
+	op->wcb = cb;
+	op->arg = arg;
+	if (submit(a, op, NULL, 0) == -1) {
+		a->op_errors++;
+		px_store_op_free(op);
+		return NULL;
+	}
+	return op;
+}
+
+void
+px_store_set_status_async(struct px_store *a, int64_t id, int status)
+{
+	struct px_store_op	*op;
+
+	if (a == NULL || id <= 0 || status <= 0)
+		return;
+	if ((op = op_new(a, PX_OP_STATUS, 0)) == NULL) {
+		a->op_errors++;
+		return;
+	}
+	op->id = id;
+	op->status = status;
+	if (submit(a, op, NULL, 0) == -1) {
+		a->op_errors++;
+		px_store_op_free(op);
+	}
+}
+
+struct px_store_op *
+px_store_query_async(struct px_store *a, const struct px_store_query *q,
+    int (*row)(const struct px_store_row *, void *), void *row_arg,
+    px_store_query_done_cb *done, void *arg, char *err, size_t errlen)
+{
+	struct px_store_op	*op;
+
+	if (a == NULL || q == NULL || row == NULL || done == NULL) {
+		px_store_seterr(err, errlen, "bad query");
+		return NULL;
+	}
+	if ((op = op_new(a, PX_OP_QUERY, 1)) == NULL ||
+	    (op->q = malloc(sizeof(*op->q))) == NULL) {
+		px_store_op_free(op);
+		px_store_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (query_args(q, op->q, err, errlen) == -1) {
+		px_store_op_free(op);
+		return NULL;
+	}
+	op->row = row;
+	op->row_arg = row_arg;
+	op->qdone = done;
+	op->arg = arg;
+	if (submit(a, op, err, errlen) == -1) {
+		px_store_op_free(op);
+		return NULL;
+	}
+	return op;
+}
+
+void
+px_store_op_cancel(struct px_store_op *op)
+{
+	if (op != NULL)
+		op->cancelled = 1;
+}
+
+void
+px_store_stat(const struct px_store *a, struct px_store_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (a->pl != NULL)
+		px_pgloop_stat(a->pl, st);
+	else {
+		st->up = 1;
+		st->state = "up";
+		st->pending = a->ndeferred;
+	}
+	st->errors += a->op_errors;
 }

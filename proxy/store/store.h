@@ -57,6 +57,12 @@ struct px_store_rec {
  */
 struct px_store	*px_store_open(const char *db, FILE *jsonl, char *err,
 		    size_t errlen);
+/*
+ * px_store_loop_only() : the store takes the asynchronous calls only (a
+ * PostgreSQL store opened with px_store_open_loop()); its blocking calls
+ * (write, set_status, query, waivers) fail with a message.
+ */
+int		 px_store_loop_only(const struct px_store *);
 /* px_store_is_pg() : db names a PostgreSQL database (postgresql://). */
 int		 px_store_is_pg(const char *db);
 /*
@@ -92,6 +98,86 @@ int		 px_store_write_id(struct px_store *, const struct px_store_rec *,
  * -1 on failure (or if id has no pending status).
  */
 int		 px_store_set_status(struct px_store *, int64_t id, int status);
+/*
+ * The asynchronous calls of the serving process: nothing here waits on
+ * the database.  A store opened with px_store_open_loop() completes them
+ * on base's event loop: PostgreSQL through libpq's non-blocking API on
+ * the connection's socket (pgloop.c: one connection per process, a FIFO
+ * of operations, one statement in flight, a statement timeout, reconnect
+ * with backoff); SQLite runs the same blocking call as px_store_write()
+ * (bounded by its 2 s lock wait) from a zero-timeout event.  Either way
+ * a callback is never called before the call that queued it returns, is
+ * called exactly once unless its operation is cancelled first, and runs
+ * from the loop with nothing of the caller's on the stack.
+ */
+struct event_base;
+struct px_store_op;
+
+/*
+ * px_store_open_loop() : px_store_open() for the serving process.  A
+ * PostgreSQL store first migrates the schema (blocking, before the loop
+ * runs, as `pubgate db migrate`); when the database cannot be reached
+ * the store starts down and connects by itself.  NULL with err on
+ * failure (bad URL, a schema newer than this pubgate's, SQLite errors).
+ */
+struct px_store	*px_store_open_loop(const char *db, struct event_base *base,
+		    FILE *jsonl, char *err, size_t errlen);
+
+/*
+ * px_store_write_cb : rc 0 once the record is committed (id set), -1
+ * when it is not known to be (the database refused it, went away before
+ * its COMMIT answered, or timed out): the caller then refuses with 503
+ * and forwards nothing.
+ */
+typedef void	 px_store_write_cb(void *arg, int rc, int64_t id);
+/*
+ * px_store_write_async() : queues rec (copied: rec is borrowed until
+ * return).  Returns the operation, or NULL when it is refused at once
+ * (the database is down, the queue is full): cb is then never called.
+ * cb may be NULL (fire and forget).  The record's request_id must be
+ * unique: on PostgreSQL a second record with the same one is refused.
+ */
+struct px_store_op *px_store_write_async(struct px_store *,
+		    const struct px_store_rec *, px_store_write_cb *cb,
+		    void *arg);
+/*
+ * px_store_set_status_async() : px_store_set_status() without waiting:
+ * queued (kept across a reconnection, the update is idempotent), never
+ * answered; a failure is counted in px_store_stat()'s errors.
+ */
+void		 px_store_set_status_async(struct px_store *, int64_t id,
+		    int status);
+/*
+ * px_store_query_async() : px_store_query() from the loop: row(r,
+ * row_arg) is called for each record, then done(arg, ...) with the count
+ * (or -1 and a message), all from the loop.  NULL when refused at once (err set): no callback.
+ */
+typedef void	 px_store_query_done_cb(void *arg, int n, const char *err);
+struct px_store_query;
+struct px_store_row;
+struct px_store_op *px_store_query_async(struct px_store *,
+		    const struct px_store_query *q,
+		    int (*row)(const struct px_store_row *, void *),
+		    void *row_arg, px_store_query_done_cb *done, void *arg,
+		    char *err, size_t errlen);
+/*
+ * px_store_op_cancel() : the operation's callback will not be called
+ * (the connection that waited for it is gone).  A write not yet sent is
+ * dropped; one already sent completes in the database.  NULL is a no-op.
+ */
+void		 px_store_op_cancel(struct px_store_op *);
+
+/* The store's state, for /-/pubgate/health and metrics. */
+struct px_store_stat {
+	int		 up;		/* writes can be committed now */
+	const char	*state;		/* "up", "connecting", "down" */
+	uint64_t	 errors;	/* failed operations and connections */
+	uint64_t	 reconnects;	/* connections made after the first */
+	uint64_t	 pending;	/* operations queued or in flight */
+	char		 last_error[200];	/* "" none */
+};
+void		 px_store_stat(const struct px_store *, struct px_store_stat *);
+
 /* px_store_backend() : "sqlite" or "postgresql", for logs, health and metrics. */
 const char	*px_store_backend(const struct px_store *);
 /* Records that reached the store but whose JSON line could not be written. */
@@ -166,6 +252,17 @@ struct px_store_row {
 int		 px_store_query(struct px_store *, const struct px_store_query *q,
 		    int (*cb)(const struct px_store_row *, void *), void *arg,
 		    char *err, size_t errlen);
+/*
+ * A JSON array of records, as `pubgate log --json` and the admin API
+ * serve it: px_store_json_row() is a query's row callback (arg a struct
+ * px_store_json, n 0 at first), px_store_json_end() closes the array.
+ */
+struct px_store_json {
+	FILE	*out;
+	int	 n;
+};
+int		 px_store_json_row(const struct px_store_row *, void *arg);
+void		 px_store_json_end(struct px_store_json *);
 /* px_store_row_json() : writes row as one JSON object (no newline) to out. */
 void		 px_store_row_json(const struct px_store_row *, FILE *out);
 

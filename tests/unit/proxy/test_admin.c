@@ -236,7 +236,8 @@ test_console(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(db, sizeof(db), "%s/p.db", dir);
 	admin_conn(&h, TOKEN);
-	h.ctx.audit = px_store_open(db, NULL, err, sizeof(err));
+	h.ctx.audit = px_store_open_loop(db, h.ctx.base, NULL, err,
+	    sizeof(err));
 	assert_non_null(h.ctx.audit);
 	memset(&rec, 0, sizeof(rec));
 	rec.time_ms = 1796119200000LL;
