@@ -4,10 +4,13 @@
 # temporary directory, loopback only, its own port, SCRAM password read
 # from a passfile), then the CLI on it: pubgate db migrate (twice: the
 # second is a no-op), pubgate log and pubgate show read what the store
-# wrote.  $1: the test_store binary, $2: pubgate.
+# wrote; then the asynchronous calls of the serving process (pgloop.c)
+# on a real event loop.  $1: the test_store binary, $2: pubgate, $3: the
+# test_store_async binary.
 set -eu
 TEST_STORE=$1
 PUBGATE=$2
+TEST_STORE_ASYNC=$3
 . "$(dirname "$0")/../../pg-lib.sh"
 d=$(mktemp -d /tmp/pubgate-store-pg.XXXXXX)
 cleanup() {
@@ -30,10 +33,10 @@ PGPASSFILE=$PG_PASSFILE "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" \
     -U pubgate -d postgres -c "DELETE FROM pubgate_schema WHERE version = 99;
     UPDATE decisions SET request_id = '1a2b3c4d-17'"
 out=$("$PUBGATE" db migrate --db "$PG_URL")
-[ "$out" = "decision store schema version 2" ] || {
+[ "$out" = "decision store schema version 3" ] || {
 	echo "FAIL: db migrate: $out" >&2; exit 1; }
 out=$("$PUBGATE" db migrate --db "$PG_URL" 2>&1)
-[ "$out" = "decision store schema version 2" ] || {
+[ "$out" = "decision store schema version 3" ] || {
 	echo "FAIL: second db migrate: $out" >&2; exit 1; }
 "$PUBGATE" log --db "$PG_URL" >"$d/log"
 grep -q " allow 201 publish @acme/x who=sha256:0123456789abcdef" "$d/log" || {
@@ -47,4 +50,5 @@ if "$PUBGATE" log --db "postgresql://pubgate@127.0.0.1:$PG_PORT/postgres?passfil
 	echo "FAIL: connected without the password" >&2; exit 1
 fi
 grep -q "password" "$d/err" || { cat "$d/err" >&2; exit 1; }
+PUBGATE_TEST_PG=$PG_URL "$TEST_STORE_ASYNC"
 echo "ok store-pg"

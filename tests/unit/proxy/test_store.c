@@ -45,6 +45,8 @@ struct fx {
  * against it, each on an emptied database.
  */
 static const char	*pg_url;
+/* Request ids are unique (PostgreSQL refuses a second): req-1, req-2... */
+static int		 reqno;
 
 /* pg_sql() : runs sql on the test database; 0 or -1. */
 static int
@@ -77,6 +79,7 @@ setup(void **state)
 
 	fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
+	reqno = 0;
 	strcpy(fx->dir, "/tmp/test_audit.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->db, sizeof(fx->db), "%s/pubgate.db", fx->dir);
@@ -155,9 +158,13 @@ static void
 mkrec(struct px_store_rec *rec, int64_t t, const char *pkg,
     const struct pol_report *rep)
 {
+	static char	ids[16][24];
+	char		*id = ids[reqno % 16];
+
 	memset(rec, 0, sizeof(*rec));
 	rec->time_ms = t;
-	rec->request_id = "req-1";
+	snprintf(id, sizeof(ids[0]), "req-%d", ++reqno);
+	rec->request_id = id;
 	rec->client = "127.0.0.1:50000";
 	rec->who = "sha256:0123456789abcdef";
 	rec->npm_command = "publish";
@@ -912,14 +919,15 @@ test_pg_specific(void **state)
 	px_store_close(b);
 	/* Migrating again is a no-op; a newer schema is refused. */
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	/* A store of version 1 (before waivers) is brought forward. */
-	assert_int_equal(pg_sql("DROP TABLE waivers; DELETE FROM "
-	    "pubgate_schema WHERE version = 2"), 0);
+	assert_int_equal(pg_sql("DROP TABLE waivers; DROP INDEX "
+	    "decisions_request_kind; DELETE FROM pubgate_schema WHERE "
+	    "version >= 2"), 0);
 	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	assert_int_equal(pg_sql("SELECT count(*) FROM waivers"), 0);
 	assert_int_equal(pg_sql("INSERT INTO pubgate_schema (version) "
 	    "VALUES (99)"), 0);
