@@ -13,6 +13,10 @@ it_need haproxy
 it_make_ca
 it_start_verdaccio
 it_adduser alice
+# Torn down by it_cleanup, which keeps the scenario's exit status (a
+# trap of our own before it would hand it kill's status instead).
+HA_PID= PID_A= PID_B=
+IT_ON_EXIT='kill $HA_PID $PID_A $PID_B 2>/dev/null'
 
 # start_gate NAME: a gate with a PROXY-protocol TLS listener and an admin
 # listener; sets GATE_<NAME>_PORT, ADMIN_<NAME>_PORT, PID_<NAME>.
@@ -44,7 +48,6 @@ FLEET_BIND=127.0.0.1:$HA_PORT GATE_A=127.0.0.1:$GATE_A_PORT \
     ADMIN_B=$ADMIN_B_PORT haproxy -db -f "$IT_HERE/../../contrib/fleet/haproxy.cfg" \
     >"$T/haproxy.out" 2>&1 &
 HA_PID=$!
-trap 'kill $HA_PID $PID_A $PID_B 2>/dev/null; it_cleanup' EXIT
 PG_PORT=$HA_PORT
 PG_URL="https://127.0.0.1:$HA_PORT"
 it_wait_http "$PG_URL/-/ping" --cacert "$T/ca.pem" ||
@@ -94,8 +97,9 @@ for g in A B; do
 	    "gate $g's admin API has decision $did"
 	it_expect_eq "$(it_json 'd[0].verdict' "$T/dec-$g.json")" block \
 	    "verdict in gate $g's admin API"
-	it_expect_eq "$(it_json 'd[0].client' "$T/dec-$g.json")" 127.0.0.1 \
-	    "client in gate $g's record"
+	client=$(it_json 'd[0].client' "$T/dec-$g.json")
+	[[ "$client" == 127.0.0.1:* ]] ||
+	    it_fail "client in gate $g's record: $client (want 127.0.0.1:port)"
 done
 
 # SIGKILL gate A: HAProxy's checks take it out; publishes land on B.

@@ -114,6 +114,10 @@ it_wait_http() {
 it_cleanup() {
 	local rc=$? pid
 	trap - EXIT ERR
+	# A scenario's own teardown (processes, servers): never its status.
+	if [ -n "${IT_ON_EXIT:-}" ]; then
+		eval "$IT_ON_EXIT" || true
+	fi
 	if [ -n "$IT_PG_PID" ] && kill -0 "$IT_PG_PID" 2>/dev/null; then
 		it_stop_pubgate || rc=1
 	fi
