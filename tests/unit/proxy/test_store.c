@@ -1068,14 +1068,18 @@ kinds(struct px_store *a, const char *kind, struct kcount *k)
 	return k->n;
 }
 
+static int	 use_n;	/* request ids of use(): feedface-1, -2... */
+
 static int
 use(struct px_store *a, const char *pkg, const char *ver, const char *sha,
     int64_t now)
 {
-	char	err[256];
-	int	r;
+	char		 err[256], reqid[32];
+	int		 r;
 
-	r = px_store_waiver_use(a, pkg, ver, sha, "feedface-9",
+	/* Each publish has its own request id (unique per kind). */
+	snprintf(reqid, sizeof(reqid), "feedface-%d", ++use_n);
+	r = px_store_waiver_use(a, pkg, ver, sha, reqid,
 	    "127.0.0.1:1", "sha256:0123456789abcdef", now, NULL, NULL, err,
 	    sizeof(err));
 	if (r == -1)
@@ -1112,7 +1116,12 @@ test_waiver_once(void **state)
 	/* The URL's form of the name is the same package. */
 	assert_int_equal(use(fx->a, "@acme%2fx", "1.0.0", SHA_A, now + 2), 1);
 	assert_int_equal(kinds(fx->a, "waiver-use", &k), 1);
-	assert_string_equal(k.reqid, "feedface-9");
+	{
+		char	want[32];
+
+		snprintf(want, sizeof(want), "feedface-%d", use_n);
+		assert_string_equal(k.reqid, want);
+	}
 	assert_non_null(strstr(k.text, "use 1"));
 	/* Spent. */
 	assert_int_equal(use(fx->a, "@acme/x", "1.0.0", SHA_A, now + 3), 0);
