@@ -30,9 +30,34 @@
  * (limits.file per file, limits.unpacked per package): no separate cap,
  * and so no verdict of its own.  Depends on libc and b64.c; no logging,
  * no allocation after pol_dec_new().
+ *
+ * Speed: every byte of every text file passes here, so the watchers are
+ * not run on each.  skip() passes over the blocks in which no byte can
+ * wake one (no '%', no '{' after a quote, no end of SM_NEEDLE, no base64
+ * run reaching DEC_B64_MIN: only the run's length at the block's ends
+ * is kept), 32 bytes at a time with AVX2 where the CPU has it, else 16
+ * with SSE2, else in plain C; what can wake a watcher is stepped a byte
+ * at a time through step(), the reference, and a base64 piece is
+ * decoded a run at a time (b_bulk()).  Every split of a file gives the
+ * pieces of a one-byte-at-a-time feed (test_decode holds each build to
+ * it).
  */
 #include <stdlib.h>
 #include <string.h>
+/* POL_DEC_PORTABLE: plain C only (the tests build it too). */
+#if defined(__SSE2__) && !defined(POL_DEC_PORTABLE)
+#define DEC_SSE2	1
+#include <emmintrin.h>
+#else
+#define DEC_SSE2	0
+#endif
+#if DEC_SSE2 && defined(__x86_64__) && defined(__GNUC__) && \
+    !defined(POL_DEC_NO_AVX2)
+#define DEC_AVX2	1	/* an AVX2 pass, used where the CPU has it */
+#include <immintrin.h>
+#else
+#define DEC_AVX2	0
+#endif
 
 #include "policy-int.h"
 #include "scan-int.h"
@@ -43,8 +68,11 @@
 #define DEC_PCT_HOLD	256	/* bytes of a percent run held to count them */
 #define DEC_U16_SNIFF	64	/* bytes that tell UTF-16 without a BOM */
 #define DEC_JS_MIN	32	/* bytes of a '{' string before it is judged */
-#define DEC_OUT		1024
-#define SM_NEEDLE	"sourceMappingURL="	/* decoded bytes handed on at a time */
+#define DEC_OUT		1024	/* decoded bytes handed on at a time */
+#define DEC_BLK		16	/* bytes the skip loop judges at once */
+#define SM_NEEDLE	"sourceMappingURL="
+#define SM_LEN		(sizeof(SM_NEEDLE) - 1)
+#define DEC_TAIL	SM_LEN	/* bytes kept from the previous call */
 
 /* Byte classes. */
 #define C_B64	0x01	/* A-Z a-z 0-9 + / */
@@ -56,9 +84,23 @@ enum { P_IDLE, P_HOLD, P_ON, P_DEAD };
 enum { U_SNIFF, U_LE, U_BE, U_NO };
 enum { J_IDLE, J_HOLD, J_ON };
 
+struct pol_dec;
+/*
+ * A pass: from buf[i], the blocks in which no watcher would act (see
+ * skip()), *run the base64 run before them, then after them; returns
+ * where it stopped.  One per instruction set, chosen at pol_dec_new().
+ */
+typedef size_t (*dec_pass_fn)(const struct pol_dec *, const unsigned char *,
+    size_t i, size_t len, size_t *run);
+/* The end of the base64 characters from buf[i]. */
+typedef size_t (*dec_runend_fn)(const struct pol_dec *,
+    const unsigned char *, size_t i, size_t len);
+
 struct pol_dec {
 	pol_dec_fn	 fn;
 	void		*arg;
+	dec_pass_fn	 pass;
+	dec_runend_fn	 runend;
 	unsigned char	 cls[256];
 	uint64_t	 off;		/* file offset of the next byte */
 	/* base64 / hex run */
@@ -92,12 +134,207 @@ struct pol_dec {
 	size_t		 jlen;
 	unsigned char	 jhold[DEC_JS_MIN];
 	/* `sourceMappingURL=` seen on this line: its data URL is not ours */
-	size_t		 sm;		/* bytes of the needle matched */
 	int		 smurl;
+	unsigned char	 tail[DEC_TAIL];	/* the file's bytes before buf */
 	/* output */
 	size_t		 olen[POL_DEC_KINDS];
 	unsigned char	 out[POL_DEC_KINDS][DEC_OUT];
 };
+
+/*
+ * b64mask() : the mask of the base64 characters among the DEC_BLK bytes
+ * at p (bit k for p[k]).  blk() : the same in *b64, and returns the mask
+ * of the bytes a watcher acts on: '%', '{' after a quote, '=' after 'L'
+ * (the end of SM_NEEDLE) and, when nl, '\n'; p[-1] must be readable.
+ * SSE2 where the compiler has it (every x86-64), plain C elsewhere.
+ */
+#if DEC_SSE2
+static inline __m128i
+b64vec(__m128i v)
+{
+	__m128i	 az, dg;
+
+	/* (c | 0x20) in a..z; c in '/'..'9', that is '/' and 0-9; '+' */
+	az = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
+	    _mm_set1_epi8((char)(0x80 - 'a'))), _mm_set1_epi8(-128 + 26));
+	dg = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '/'))),
+	    _mm_set1_epi8(-128 + 11));
+	return _mm_or_si128(_mm_or_si128(az, dg), _mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('+')));
+}
+
+static inline unsigned int
+b64mask(const struct pol_dec *d, const unsigned char *p)
+{
+	(void)d;
+	return (unsigned int)_mm_movemask_epi8(b64vec(_mm_loadu_si128(
+	    (const __m128i *)(const void *)p)));
+}
+
+static inline unsigned int
+blk(const struct pol_dec *d, const unsigned char *p, int nl,
+    unsigned int *b64)
+{
+	__m128i	 v, w, q, s;
+
+	(void)d;
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	w = _mm_loadu_si128((const __m128i *)(const void *)(p - 1));
+	*b64 = (unsigned int)_mm_movemask_epi8(b64vec(v));
+	q = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(w, _mm_set1_epi8('\''))),
+	    _mm_cmpeq_epi8(w, _mm_set1_epi8('`')));
+	s = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')),
+	    _mm_and_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('{')), q));
+	s = _mm_or_si128(s, _mm_and_si128(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('=')), _mm_cmpeq_epi8(w, _mm_set1_epi8('L'))));
+	s = _mm_or_si128(s, _mm_and_si128(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('\n')), _mm_set1_epi8(nl ? -1 : 0)));
+	return (unsigned int)_mm_movemask_epi8(s);
+}
+#else
+static inline unsigned int
+b64mask(const struct pol_dec *d, const unsigned char *p)
+{
+	unsigned int	 m = 0, k;
+
+	for (k = 0; k < DEC_BLK; k++)
+		if (d->cls[p[k]] & C_B64)
+			m |= 1u << k;
+	return m;
+}
+
+static inline unsigned int
+blk(const struct pol_dec *d, const unsigned char *p, int nl,
+    unsigned int *b64)
+{
+	unsigned int	 s = 0, k;
+	unsigned char	 c, w;
+
+	for (k = 0; k < DEC_BLK; k++) {
+		c = p[k];
+		w = *(p + k - 1);
+		if (c == '%' || (c == '{' && (w == '"' || w == '\'' ||
+		    w == '`')) || (c == '=' && w == 'L') || (c == '\n' && nl))
+			s |= 1u << k;
+	}
+	*b64 = b64mask(d, p);
+	return s;
+}
+#endif
+
+/* run_on() : a block of bits bytes with base64 mask m (not all set)
+   after a run of *run characters: 0 if the run reaches DEC_B64_MIN in
+   it, else 1 with *run the characters at its end. */
+static inline int
+run_on(size_t *run, uint64_t m, unsigned int bits)
+{
+	if (*run + (size_t)__builtin_ctzll(~m) >= DEC_B64_MIN)
+		return 0;
+	*run = (size_t)__builtin_clzll(~(m << (64 - bits)));
+	return 1;
+}
+
+static size_t
+pass16(const struct pol_dec *d, const unsigned char *buf, size_t i,
+    size_t len, size_t *run)
+{
+	unsigned int	 m;
+
+	while (len - i >= DEC_BLK) {
+		if (blk(d, buf + i, d->smurl, &m) != 0 || m == 0xffff ||
+		    !run_on(run, m, DEC_BLK))
+			break;
+		i += DEC_BLK;
+	}
+	return i;
+}
+
+static size_t
+runend16(const struct pol_dec *d, const unsigned char *buf, size_t i,
+    size_t len)
+{
+	while (len - i >= DEC_BLK && b64mask(d, buf + i) == 0xffff)
+		i += DEC_BLK;
+	while (i < len && (d->cls[buf[i]] & C_B64) != 0)
+		i++;
+	return i;
+}
+
+#if DEC_AVX2
+/*
+ * The same as pass16() and runend16(), 32 bytes at a time with AVX2, by
+ * table lookups on the nibbles (vpshufb): a byte is base64 when the bits
+ * of its low and of its high nibble meet (A-O a-o, P-Z p-z, 0-9, + /),
+ * and a byte is in a set whose members all differ in their low nibble
+ * when the table entry at that nibble is the byte itself.  The trigger
+ * test is looser than blk()'s ('{' or '=' after a quote or 'L'): what it
+ * lets through, skip() judges again with blk().
+ */
+#define LUT16(...)	_mm256_setr_epi8(__VA_ARGS__, __VA_ARGS__)
+
+__attribute__((target("avx2"))) static inline unsigned int
+nonb64_32(__m256i v)
+{
+	const __m256i	 lo = LUT16(0x06, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07,
+			    0x07, 0x07, 0x07, 0x03, 0x09, 0x01, 0x01, 0x01,
+			    0x09);
+	const __m256i	 hi = LUT16(0, 0, 0x08, 0x04, 0x01, 0x02, 0x01,
+			    0x02, 0, 0, 0, 0, 0, 0, 0, 0);
+	__m256i		 x;
+
+	x = _mm256_and_si256(_mm256_shuffle_epi8(lo, v), _mm256_shuffle_epi8(hi,
+	    _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f))));
+	return (unsigned int)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x,
+	    _mm256_setzero_si256()));
+}
+
+__attribute__((target("avx2"))) static size_t
+pass32(const struct pol_dec *d, const unsigned char *buf, size_t i,
+    size_t len, size_t *run)
+{
+	/* '{' '='; '"' '\'' '`' 'L'; '%' and, after SM_NEEDLE, '\n' (a
+	   spare entry holds a byte of another low nibble: 0x81, 0x80) */
+	const __m256i	 tv = LUT16(0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+			    0x80, 0x80, 0x80, 0x80, 0x7b, 0x80, 0x3d, 0x80,
+			    0x80);
+	const __m256i	 tw = LUT16(0x60, 0x80, 0x22, 0x80, 0x80, 0x80, 0x80,
+			    0x27, 0x80, 0x80, 0x80, 0x80, 0x4c, 0x80, 0x80,
+			    0x80);
+	const __m256i	 tu = LUT16(0x81, 0x80, 0x80, 0x80, 0x80, 0x25, 0x80,
+			    0x80, 0x80, 0x80, d->smurl ? 0x0a : 0x80, 0x80,
+			    0x80, 0x80, 0x80, 0x80);
+	__m256i		 v, w, t;
+	unsigned int	 nm;
+
+	while (len - i >= 32) {
+		v = _mm256_loadu_si256((const __m256i *)(const void *)(buf + i));
+		w = _mm256_loadu_si256((const __m256i *)(const void *)(buf + i -
+		    1));
+		t = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(tv,
+		    v), v), _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tw, w), w));
+		t = _mm256_or_si256(t, _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tu,
+		    v), v));
+		if (!_mm256_testz_si256(t, t))
+			break;
+		nm = nonb64_32(v);
+		if (nm == 0 || !run_on(run, (uint32_t)~nm, 32))
+			break;
+		i += 32;
+	}
+	return i;
+}
+
+__attribute__((target("avx2"))) static size_t
+runend32(const struct pol_dec *d, const unsigned char *buf, size_t i,
+    size_t len)
+{
+	while (len - i >= 32 && nonb64_32(_mm256_loadu_si256(
+	    (const __m256i *)(const void *)(buf + i))) == 0)
+		i += 32;
+	return runend16(d, buf, i, len);
+}
+#endif
 
 struct pol_dec *
 pol_dec_new(pol_dec_fn fn, void *arg)
@@ -119,6 +356,14 @@ pol_dec_new(pol_dec_fn fn, void *arg)
 		if (c > 0x20 && c < 0x7f && strchr("\"'`<>\\{}|^", c) == NULL)
 			d->cls[c] |= C_URL;
 	}
+	d->pass = pass16;
+	d->runend = runend16;
+#if DEC_AVX2
+	if (__builtin_cpu_supports("avx2")) {
+		d->pass = pass32;
+		d->runend = runend32;
+	}
+#endif
 	return d;
 }
 
@@ -522,25 +767,271 @@ pol_dec_begin(struct pol_dec *d)
 	d->jst = J_IDLE;
 	d->jprev = 0;
 	d->jlen = 0;
-	d->sm = 0;
 	d->smurl = 0;
+	memset(d->tail, 0, sizeof(d->tail));
 	memset(d->olen, 0, sizeof(d->olen));
 }
 
+/* before() : the file's byte k places before buf[i] (k <= DEC_TAIL). */
+static inline unsigned char
+before(const struct pol_dec *d, const unsigned char *buf, size_t i, size_t k)
+{
+	return i >= k ? buf[i - k] : d->tail[DEC_TAIL - (k - i)];
+}
+
+/* sm_ends() : 1 if the '=' at buf[i] ends `sourceMappingURL=`. */
+static int
+sm_ends(const struct pol_dec *d, const unsigned char *buf, size_t i)
+{
+	size_t	 k;
+
+	for (k = 1; k < SM_LEN; k++)
+		if (before(d, buf, i, k) !=
+		    (unsigned char)SM_NEEDLE[SM_LEN - 1 - k])
+			return 0;
+	return 1;
+}
+
+/* step() : buf[i] through every watcher, one byte at a time. */
+static int
+step(struct pol_dec *d, const unsigned char *buf, size_t i)
+{
+	unsigned char	 c = buf[i];
+	int		 rc;
+
+	if (c == '=' && before(d, buf, i, 1) == 'L' && sm_ends(d, buf, i))
+		d->smurl = 1;
+	else if (c == '\n')
+		d->smurl = 0;
+	rc = j_byte(d, c);
+	/* The common case: a byte no watcher wants, none running. */
+	if (d->bst != B_IDLE || d->pst != P_IDLE ||
+	    (d->cls[c] & C_B64) != 0 || c == '%') {
+		rc |= b_byte(d, c);
+		rc |= p_byte(d, c);
+	}
+	d->off++;
+	return rc;
+}
+
+/*
+ * skip() : from buf[i] (i > 0, every watcher idle or holding a short
+ * base64 run, jprev == buf[i - 1]), passes over the bytes in which
+ * stepping each would change nothing but the run length and jprev: no
+ * trigger ('%', '{' after a quote, the '=' of SM_NEEDLE, '\n' after it),
+ * no base64 run reaching DEC_B64_MIN.  Returns where the bytes must be
+ * stepped again, the state as if they had been; *trig says that byte is
+ * a trigger, else a base64 run that reaches DEC_B64_MIN goes on there
+ * (or the buffer ends).
+ */
+static size_t
+skip(struct pol_dec *d, const unsigned char *buf, size_t i, size_t len,
+    int *trig)
+{
+	size_t		 start = i, run, k, t, e;
+	unsigned int	 m, s, low;
+
+	*trig = 0;
+	run = d->bst == B_HOLD ? d->blen : 0;
+	for (;;) {
+		i = d->pass(d, buf, i, len, &run);
+		if (len - i < DEC_BLK)
+			break;
+		/* Where in this block, and why. */
+		s = blk(d, buf + i, d->smurl, &m);
+		if (s != 0) {
+			/* Up to the first trigger (never a base64 character). */
+			t = (size_t)__builtin_ctz(s);
+			low = (1u << t) - 1;
+			if ((m & low) == low) {
+				if (run + t >= DEC_B64_MIN)
+					break;
+				run += t;
+			} else {
+				if (run + (size_t)__builtin_ctz(~m) >= DEC_B64_MIN)
+					break;
+				run = (size_t)__builtin_clz(~((m & low) <<
+				    (32 - t)));
+			}
+			i += t;
+			*trig = 1;
+			break;
+		}
+		if (m != 0xffff && run_on(&run, m, DEC_BLK)) {
+			i += DEC_BLK;	/* the pass's block was wider */
+			continue;
+		}
+		/* A base64 run: a long identifier is passed over whole. */
+		e = d->runend(d, buf, i, len);
+		if (run + (e - i) >= DEC_B64_MIN)
+			break;
+		run += e - i;
+		i = e;
+	}
+	if (i == start)
+		return i;
+	d->off += i - start;
+	d->jprev = buf[i - 1];
+	if (run > i - start) {
+		/* The run held before goes on (bst is B_HOLD). */
+		for (k = start; k < i; k++) {
+			d->bhold[d->blen++] = buf[k];
+			if ((d->cls[buf[k]] & C_HEX) == 0)
+				d->ballhex = 0;
+		}
+		return i;
+	}
+	d->bst = run == 0 ? B_IDLE : d->smurl ? B_DEAD : B_HOLD;
+	d->blen = run;
+	if (d->bst == B_HOLD) {
+		d->bat = d->off - run;
+		d->ballhex = 1;
+		for (k = 0; k < run; k++) {
+			d->bhold[k] = buf[i - run + k];
+			if ((d->cls[d->bhold[k]] & C_HEX) == 0)
+				d->ballhex = 0;
+		}
+	}
+	return i;
+}
+
+/*
+ * b_bulk() : a base64 or hex piece (or a dead run) going on while the
+ * other watchers are idle: its characters from buf[i] are decoded (or
+ * passed over) at once; none of them can wake another watcher.  Returns
+ * the end of the characters, or -1 through *rc on a sink failure.
+ */
+static size_t
+b_bulk(struct pol_dec *d, const unsigned char *buf, size_t i, size_t len,
+    int *rc)
+{
+	unsigned char	*o;
+	size_t		 j = i, n, room, got, k;
+	unsigned char	 c;
+	int		 kind;
+
+	j = d->runend(d, buf, i, len);
+	if (j == i)
+		return i;
+	d->off += j - i;
+	d->jprev = buf[j - 1];
+	if (d->bst == B_DEAD)
+		return j;
+	kind = d->bst == B_HEX ? POL_DEC_HEX : POL_DEC_B64;
+	for (; i < j; i += n) {
+		room = DEC_OUT - d->olen[kind];
+		if (room < 8) {
+			if (d->fn(d->arg, kind, POL_DEC_DATA, d->out[kind],
+			    d->olen[kind], 0) != 0)
+				*rc = -1;
+			d->olen[kind] = 0;
+			room = DEC_OUT;
+		}
+		o = d->out[kind] + d->olen[kind];
+		got = 0;
+		if (kind == POL_DEC_HEX) {
+			/* Two digits a byte; other letters are passed over. */
+			n = j - i < room ? j - i : room;
+			for (k = 0; k < n; k++) {
+				c = buf[i + k];
+				if ((d->cls[c] & C_HEX) == 0)
+					continue;
+				d->hexv = (d->hexv << 4 | hexval(c)) & 0xff;
+				if (++d->nib == 2) {
+					d->nib = 0;
+					o[got++] = (unsigned char)d->hexv;
+				}
+			}
+		} else {
+			/* At most 3 bytes for every 4 characters, with up
+			   to 3 pending: (room / 3 - 1) * 4 fit. */
+			n = (room / 3 - 1) * 4;
+			if (n > j - i)
+				n = j - i;
+			/* An error is sticky: what came before it counts. */
+			(void)pol_b64_decode(&d->b64, buf + i, n, o, &got);
+		}
+		d->olen[kind] += got;
+	}
+	if (d->olen[kind] == DEC_OUT) {
+		d->olen[kind] = 0;
+		if (d->fn(d->arg, kind, POL_DEC_DATA, d->out[kind], DEC_OUT,
+		    0) != 0)
+			*rc = -1;
+	}
+	return j;
+}
+
+/* text() : the next bytes of a file that is not UTF-16. */
+static int
+text(struct pol_dec *d, const unsigned char *buf, size_t len)
+{
+	size_t	 i, lim;
+	int	 rc = 0, trig;
+
+	/*
+	 * Most text wakes no watcher: skip() passes over it a block at a
+	 * time.  A block that may wake one is stepped a byte at a time, so
+	 * are the bytes while a percent run or a JS string is open; a base64
+	 * or hex piece alone is decoded a run at a time by b_bulk().
+	 */
+	for (i = 0; i < len;) {
+		if (i > 0 && d->jst == J_IDLE && d->pst == P_IDLE &&
+		    (d->bst == B_IDLE || d->bst == B_HOLD) &&
+		    d->jprev == buf[i - 1] && len - i >= DEC_BLK) {
+			i = skip(d, buf, i, len, &trig);
+			if (trig) {
+				rc |= step(d, buf, i++);
+				continue;
+			}
+			/* A long run: stepped until its piece starts. */
+			lim = len - i < DEC_B64_MIN ? len : i + DEC_B64_MIN;
+			while (i < lim && (d->bst == B_IDLE || d->bst == B_HOLD))
+				rc |= step(d, buf, i++);
+			continue;
+		}
+		if ((d->bst == B_B64 || d->bst == B_HEX || d->bst == B_DEAD) &&
+		    d->jst == J_IDLE && (d->pst == P_IDLE || d->pst == P_DEAD)) {
+			lim = b_bulk(d, buf, i, len, &rc);
+			if (lim > i) {
+				i = lim;
+				continue;
+			}
+		}
+		rc |= step(d, buf, i++);
+	}
+	/* The last bytes, for a needle split across calls. */
+	if (len >= DEC_TAIL)
+		memcpy(d->tail, buf + len - DEC_TAIL, DEC_TAIL);
+	else {
+		memmove(d->tail, d->tail + len, DEC_TAIL - len);
+		memcpy(d->tail + DEC_TAIL - len, buf, len);
+	}
+	return rc;
+}
+
+/*
+ * pol_dec_data() : the next bytes of the file.  Its first DEC_U16_SNIFF
+ * bytes are held until they tell whether it is UTF-16, so every split
+ * of a file gives the same pieces.
+ */
 int
 pol_dec_data(struct pol_dec *d, const unsigned char *buf, size_t len)
 {
 	size_t	 i, k = 0;
-	int	 rc = 0;
 
 	if (d->ust == U_SNIFF) {
 		while (k < len && d->ulen < DEC_U16_SNIFF)
 			d->usniff[d->ulen++] = buf[k++];
-		if (d->ulen == DEC_U16_SNIFF && u_decide(d) != 0)
+		if (d->ulen < DEC_U16_SNIFF)
+			return 0;
+		if (u_decide(d) != 0)
+			return -1;
+		if (d->ust == U_NO && text(d, d->usniff, d->ulen) != 0)
 			return -1;
 	}
 	if (d->ust == U_LE || d->ust == U_BE) {
-		/* u_decide() handed on the sniffed bytes (buf[0..k) too). */
+		/* u_decide() handed on the sniffed bytes. */
 		for (i = k; i < len; i++) {
 			if (!d->uodd) {
 				d->ufirst = buf[i];
@@ -551,33 +1042,10 @@ pol_dec_data(struct pol_dec *d, const unsigned char *buf, size_t len)
 					return -1;
 			}
 		}
-		d->off += len;
+		d->off += len - k;
 		return 0;
 	}
-	for (i = 0; i < len; i++) {
-		unsigned char c = buf[i];
-
-		if (c == (unsigned char)SM_NEEDLE[d->sm]) {
-			if (++d->sm == sizeof(SM_NEEDLE) - 1) {
-				d->smurl = 1;
-				d->sm = 0;
-			}
-		} else
-			d->sm = c == 's';
-		if (c == '\n')
-			d->smurl = 0;
-		rc |= j_byte(d, c);
-		/* The common case: a byte no watcher wants, none running. */
-		if (d->bst == B_IDLE && d->pst == P_IDLE &&
-		    (d->cls[c] & C_B64) == 0 && c != '%') {
-			d->off++;
-			continue;
-		}
-		rc |= b_byte(d, c);
-		rc |= p_byte(d, c);
-		d->off++;
-	}
-	return rc;
+	return text(d, buf + k, len - k);
 }
 
 int
@@ -585,10 +1053,13 @@ pol_dec_end(struct pol_dec *d)
 {
 	int rc = 0;
 
-	/* A file shorter than the sniff: decided on what there is (its
-	   bytes were watched as text already). */
-	if (d->ust == U_SNIFF && d->ulen > 0 && u_decide(d) != 0)
-		rc = -1;
+	/* A file shorter than the sniff: decided on what there is. */
+	if (d->ust == U_SNIFF && d->ulen > 0) {
+		if (u_decide(d) != 0)
+			rc = -1;
+		else if (d->ust == U_NO)
+			rc |= text(d, d->usniff, d->ulen);
+	}
 	if (d->ust == U_LE || d->ust == U_BE)
 		rc |= piece_end(d, POL_DEC_U16);
 	rc |= b_end(d);

@@ -3,7 +3,10 @@
  * scan.c): a secret or a source map in base64, hex, percent-encoded or
  * UTF-16 text is found, in every split of the file; ordinary encoded
  * data (images and fonts in CSS data URLs, hashes, short runs, prose)
- * gives nothing.
+ * gives nothing.  test_splits holds decode.c's block skipping (AVX2,
+ * SSE2 or plain C, as built: meson builds this file three ways) to its
+ * byte-at-a-time path: one-byte feeds never skip, so every other split
+ * of generated text must give the same pieces, byte for byte.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -248,6 +251,158 @@ test_lookalikes(void **state)
 	assert_int_equal(fo.n, 0);
 }
 
+/* ------------------------------------------------------------ splits */
+struct pieces {
+	unsigned char	*p[POL_DEC_KINDS];
+	size_t		 n[POL_DEC_KINDS], cap[POL_DEC_KINDS];
+	int		 open[POL_DEC_KINDS];
+	size_t		 count;
+};
+
+static void
+pc_add(struct pieces *pc, int kind, const void *p, size_t n)
+{
+	if (pc->n[kind] + n > pc->cap[kind]) {
+		pc->cap[kind] = (pc->n[kind] + n) * 2;
+		assert_non_null(pc->p[kind] = realloc(pc->p[kind],
+		    pc->cap[kind]));
+	}
+	memcpy(pc->p[kind] + pc->n[kind], p, n);
+	pc->n[kind] += n;
+}
+
+/* on_piece() : each kind's pieces as "<offset:" bytes ">". */
+static int
+on_piece(void *arg, int kind, enum pol_dec_ev ev, const unsigned char *p,
+    size_t len, uint64_t at)
+{
+	struct pieces	*pc = arg;
+	char		 b[32];
+
+	switch (ev) {
+	case POL_DEC_BEGIN:
+		assert_false(pc->open[kind]);
+		pc->open[kind] = 1;
+		pc->count++;
+		pc_add(pc, kind, b, (size_t)snprintf(b, sizeof(b), "<%llu:",
+		    (unsigned long long)at));
+		break;
+	case POL_DEC_DATA:
+		assert_true(pc->open[kind] && len > 0);
+		pc_add(pc, kind, p, len);
+		break;
+	case POL_DEC_END:
+		assert_true(pc->open[kind]);
+		pc->open[kind] = 0;
+		pc_add(pc, kind, ">", 1);
+		break;
+	}
+	return 0;
+}
+
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* feed() : buf through a decoder in pieces: mode 0 whole, 1 a byte at a
+   time, else random sizes up to mode bytes (each a copy of its own, so
+   ASan sees a read past it). */
+static void
+feed(const unsigned char *buf, size_t len, size_t mode, uint32_t seed,
+    struct pieces *pc)
+{
+	struct pol_dec	*d;
+	unsigned char	*c;
+	size_t		 off, n;
+
+	memset(pc, 0, sizeof(*pc));
+	assert_non_null(d = pol_dec_new(on_piece, pc));
+	pol_dec_begin(d);
+	for (off = 0; off < len; off += n) {
+		n = mode == 0 ? len : mode == 1 ? 1 : 1 + rnd(&seed) % mode;
+		if (n > len - off)
+			n = len - off;
+		assert_non_null(c = malloc(n));
+		memcpy(c, buf + off, n);
+		assert_int_equal(pol_dec_data(d, c, n), 0);
+		free(c);
+	}
+	assert_int_equal(pol_dec_end(d), 0);
+	pol_dec_free(d);
+}
+
+static void
+test_splits(void **state)
+{
+	static const char *const frag[] = {
+		"sourceMappingURL=", "//# sourceMappingURL=data:application/"
+		"json;base64,", "\n", "\"", "'", "`", "{", "}", "\\",
+		"\\\"", "\\u0041", "\\u00e9", "\\uZZ", "%", "%41",
+		"%2F%2f", "%zz", "+", "/", "=", "==", "L=", "URL=", " ", ";",
+		",", "\r", "\t", "function ", "addEventListener",
+		"JSON.parse(\"{\\\"version\\\":3,",
+		"c2tfbGl2ZV9acTgxbU5iVngwMkxrUHdlOTNKZFR5N3U=",
+		"%7B%22a%22%3A%22b%22%7D%0A", "deadbeefDEADBEEF0123456789",
+	};
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+	    "nopqrstuvwxyz0123456789+/0123456789abcdef";
+	static const size_t modes[] = { 1, 0, 7, 100, 5000 };
+	struct pieces	 ref, got;
+	unsigned char	*buf;
+	uint32_t	 x = 2463534242u;
+	size_t		 doc, len, cap, n, m, k, kind, total = 0;
+
+	(void)state;
+	assert_non_null(buf = malloc(20000 + 128));
+	for (doc = 0; doc < 300; doc++) {
+		cap = 1 + rnd(&x) % (doc % 10 == 0 ? 20000 : 3000);
+		for (len = 0; len < cap;) {
+			k = rnd(&x) % 10;
+			if (k < 6) {
+				const char *f = frag[rnd(&x) %
+				    (sizeof(frag) / sizeof(frag[0]))];
+
+				n = strlen(f);
+				memcpy(buf + len, f, n);
+				len += n;
+			} else if (k < 9) {
+				/* a run of base64 (or hex) characters */
+				for (n = rnd(&x) % 90; n > 0 && len < cap; n--)
+					buf[len++] = (unsigned char)alpha[rnd(&x)
+					    % (k < 8 ? 64 : 16) + (k < 8 ? 0 :
+					    64)];
+			} else
+				buf[len++] = (unsigned char)rnd(&x);
+		}
+		if (doc % 25 == 0) {
+			buf[0] = 0xff;	/* UTF-16LE */
+			buf[1] = 0xfe;
+		}
+		feed(buf, len, modes[0], 0, &ref);
+		total += ref.count;
+		for (m = 1; m < sizeof(modes) / sizeof(modes[0]); m++) {
+			feed(buf, len, modes[m], (uint32_t)doc + 1, &got);
+			for (kind = 0; kind < POL_DEC_KINDS; kind++) {
+				assert_int_equal(got.n[kind], ref.n[kind]);
+				if (ref.n[kind] > 0)
+					assert_memory_equal(got.p[kind],
+					    ref.p[kind], ref.n[kind]);
+				free(got.p[kind]);
+			}
+		}
+		for (kind = 0; kind < POL_DEC_KINDS; kind++)
+			free(ref.p[kind]);
+	}
+	free(buf);
+	/* The text did open pieces of every kind, not just none. */
+	assert_true(total > 1000);
+}
+
 static int
 setup(void **state)
 {
@@ -274,6 +429,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_true),
 		cmocka_unit_test(test_lookalikes),
+		cmocka_unit_test(test_splits),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
