@@ -103,6 +103,7 @@ static const char *const custom_keys[] = { "id", "regex" };
 struct ld {
 	yaml_document_t		*doc;
 	struct pol_errors	*errs;
+	const char		*cache_dir;	/* compiled detectors; NULL */
 	unsigned char		*seen;		/* per node: reached already */
 	size_t			 nnodes;
 	int			*rule_col;	/* column of each rule */
@@ -1462,8 +1463,8 @@ compile_detectors(struct ld *ld, struct pol_policy *p)
 	r = &p->dflt;
 	if (r->secrets == POL_MODE_BLOCK) {
 		msg[0] = '\0';
-		if ((r->secrets_db = pol_secrets_compile(NULL, 0, msg,
-		    sizeof(msg))) == NULL) {
+		if ((r->secrets_db = pol_secrets_compile_in(NULL, 0,
+		    ld->cache_dir, msg, sizeof(msg))) == NULL) {
 			errs_addf(ld->errs, 0, 0, "cannot compile the built-in "
 			    "secret detectors: %s", msg[0] ? msg : "failed");
 			return;
@@ -1479,8 +1480,8 @@ compile_detectors(struct ld *ld, struct pol_policy *p)
 			continue;
 		}
 		msg[0] = '\0';
-		r->secrets_db = pol_secrets_compile(r->custom, r->ncustom, msg,
-		    sizeof(msg));
+		r->secrets_db = pol_secrets_compile_in(r->custom, r->ncustom,
+		    ld->cache_dir, msg, sizeof(msg));
 		if (r->secrets_db == NULL)
 			errs_addf(ld->errs, r->line, ld->rule_col[i],
 			    "rule \"%.60s\": cannot compile its secret "
@@ -1538,6 +1539,14 @@ struct pol_policy *
 pol_load_buf(const char *name, const void *buf, size_t len,
     struct pol_errors *errs)
 {
+	return pol_load_buf_opts(name, buf, len, NULL, errs);
+}
+
+/* pol_load_buf_opts() : pol_load_buf() with options (opts may be NULL). */
+struct pol_policy *
+pol_load_buf_opts(const char *name, const void *buf, size_t len,
+    const struct pol_load_opts *opts, struct pol_errors *errs)
+{
 	struct pol_errors	 local;
 	struct pol_policy	*p = NULL;
 	struct ld		 ld;
@@ -1552,6 +1561,7 @@ pol_load_buf(const char *name, const void *buf, size_t len,
 	memset(&ld, 0, sizeof(ld));
 	ld.errs = errs;
 	ld.doc = &doc;
+	ld.cache_dir = opts != NULL ? opts->cache_dir : NULL;
 	if (buf == NULL && len > 0) {
 		ld_err(&ld, NULL, "no policy text");
 		goto fail;
@@ -1635,6 +1645,14 @@ fail:
 struct pol_policy *
 pol_load_file(const char *path, struct pol_errors *errs)
 {
+	return pol_load_file_opts(path, NULL, errs);
+}
+
+/* pol_load_file_opts() : pol_load_file() with options (may be NULL). */
+struct pol_policy *
+pol_load_file_opts(const char *path, const struct pol_load_opts *opts,
+    struct pol_errors *errs)
+{
 	struct pol_errors	 local;
 	struct pol_policy	*p;
 	FILE			*f;
@@ -1674,7 +1692,7 @@ pol_load_file(const char *path, struct pol_errors *errs)
 		free(buf);
 		return NULL;
 	}
-	p = pol_load_buf(path, buf, n, errs);
+	p = pol_load_buf_opts(path, buf, n, opts, errs);
 	free(buf);
 	return p;
 }

@@ -474,7 +474,22 @@ void		 pol_scan_free(struct pol_scan *);
 /* secrets.c */
 struct pol_secrets_db *pol_secrets_compile(const struct pol_custom_secret *,
 		    size_t n, char *err, size_t errlen);
+/* pol_secrets_compile_in() : the same, through the cache in dir (NULL:
+   none; see hscache.c). */
+struct pol_secrets_db *pol_secrets_compile_in(const struct pol_custom_secret *,
+		    size_t n, const char *dir, char *err, size_t errlen);
 void		 pol_secrets_free(struct pol_secrets_db *);
+/* hscache.c: compiled Hyperscan databases cached on disk. */
+#define POL_HSC_KEY	32	/* SHA-256 */
+struct hs_database;
+int		 pol_hsc_key(const char *const *exprs,
+		    const unsigned int *flags, const unsigned int *ids, size_t n,
+		    unsigned int mode, unsigned char key[POL_HSC_KEY]);
+struct hs_database *pol_hsc_load(const char *dir,
+		    const unsigned char key[POL_HSC_KEY]);
+void		 pol_hsc_store(const char *dir,
+		    const unsigned char key[POL_HSC_KEY],
+		    const struct hs_database *db);
 /* pol_secrets_check_regex() : 0 if re compiles, else -1 with a message. */
 int		 pol_secrets_check_regex(const char *re, char *err, size_t errlen);
 size_t		 pol_secrets_builtin_count(void);

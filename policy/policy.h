@@ -57,6 +57,19 @@ struct pol_policy;		/* opaque, immutable once loaded, refcounted */
 struct pol_policy	*pol_load_file(const char *path, struct pol_errors *errs);
 struct pol_policy	*pol_load_buf(const char *name, const void *buf, size_t len,
 			    struct pol_errors *errs);
+/*
+ * Options of a load.  cache_dir: a folder where the compiled secret
+ * detectors are cached (policy/hscache.c; created 0700 if missing), NULL
+ * for none.  A cache that cannot be read or written is only slower.
+ */
+struct pol_load_opts {
+	const char	*cache_dir;
+};
+struct pol_policy	*pol_load_file_opts(const char *path,
+			    const struct pol_load_opts *, struct pol_errors *);
+struct pol_policy	*pol_load_buf_opts(const char *name, const void *buf,
+			    size_t len, const struct pol_load_opts *,
+			    struct pol_errors *);
 /* The strict example policy compiled into the binary (contrib/policies/strict.yaml). */
 struct pol_policy	*pol_load_default(struct pol_errors *errs);
 const char		*pol_default_policy_text(size_t *len);

@@ -1105,12 +1105,25 @@ struct pol_secrets_db *
 pol_secrets_compile(const struct pol_custom_secret *custom, size_t n,
     char *err, size_t errlen)
 {
+	return pol_secrets_compile_in(custom, n, NULL, err, errlen);
+}
+
+/*
+ * pol_secrets_compile_in() : pol_secrets_compile() through the cache in
+ * dir: a database cached for this pattern set, Hyperscan and CPU is
+ * used, else the one compiled is stored there (hscache.c).
+ */
+struct pol_secrets_db *
+pol_secrets_compile_in(const struct pol_custom_secret *custom, size_t n,
+    const char *dir, char *err, size_t errlen)
+{
 	struct pol_secrets_db *db = NULL;
 	hs_compile_error_t *cerr = NULL;
 	const char **exprs = NULL;
 	unsigned int *flags = NULL, *ids = NULL;
+	unsigned char key[POL_HSC_KEY];
 	size_t total, i, k, len;
-	int idx;
+	int idx, keyed = 0;
 
 	if (check_platform(err, errlen) == -1)
 		return NULL;
@@ -1160,8 +1173,14 @@ pol_secrets_compile(const struct pol_custom_secret *custom, size_t n,
 		ids[k] = (unsigned int)(NBUILTIN + i);
 	}
 
-	if (hs_compile_multi(exprs, flags, ids, (unsigned int)total,
-	    HS_MODE_STREAM, NULL, &db->hs, &cerr) != HS_SUCCESS) {
+	if (dir != NULL && pol_hsc_key(exprs, flags, ids, total,
+	    HS_MODE_STREAM, key) == 0) {
+		db->hs = pol_hsc_load(dir, key);
+		keyed = db->hs == NULL;	/* to store once compiled */
+	}
+	if (db->hs == NULL && hs_compile_multi(exprs, flags, ids,
+	    (unsigned int)total, HS_MODE_STREAM, NULL, &db->hs, &cerr) !=
+	    HS_SUCCESS) {
 		idx = cerr != NULL ? cerr->expression : -1;
 		if (idx >= (int)(NBUILTIN + NAUX))
 			snprintf(err, errlen, "custom secret '%s': %s",
@@ -1178,6 +1197,8 @@ pol_secrets_compile(const struct pol_custom_secret *custom, size_t n,
 		db->hs = NULL;
 		goto fail;
 	}
+	if (keyed)
+		pol_hsc_store(dir, key, db->hs);
 	free(exprs);
 	free(flags);
 	free(ids);

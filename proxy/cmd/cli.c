@@ -28,22 +28,50 @@
 #define NOT_A_PUBLISH	"not a package tarball (the .tgz of npm pack) nor " \
 			"a publish body (the JSON npm sends)"
 
+/*
+ * cli_cache_dir() : where the compiled secret detectors are cached:
+ * $PUBGATE_CACHE_DIR (set but empty: no cache), else
+ * $XDG_CACHE_HOME/pubgate, else $HOME/.cache/pubgate; NULL for none.
+ */
+static const char *
+cli_cache_dir(char *buf, size_t len)
+{
+	const char	*v;
+	int		 n;
+
+	if ((v = getenv("PUBGATE_CACHE_DIR")) != NULL)
+		return *v != '\0' ? v : NULL;
+	if ((v = getenv("XDG_CACHE_HOME")) != NULL && *v == '/')
+		n = snprintf(buf, len, "%s/pubgate", v);
+	else if ((v = getenv("HOME")) != NULL && *v == '/')
+		n = snprintf(buf, len, "%s/.cache/pubgate", v);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
 static struct pol_policy *
 cli_load_policy(const char *path)
 {
 	struct pol_errors	*errs;
 	struct pol_policy	*p;
-	char			 line[600];
-	size_t			 i;
+	struct pol_load_opts	 opts;
+	char			 line[600], dir[4096];
+	const char		*text;
+	size_t			 i, len;
 
 	if ((errs = calloc(1, sizeof(*errs))) == NULL) {
 		fprintf(stderr, "pubgate: out of memory\n");
 		return NULL;
 	}
+	opts.cache_dir = cli_cache_dir(dir, sizeof(dir));
 	if (path != NULL)
-		p = pol_load_file(path, errs);
-	else
-		p = pol_load_default(errs);
+		p = pol_load_file_opts(path, &opts, errs);
+	else {
+		text = pol_default_policy_text(&len);
+		p = pol_load_buf_opts("(built-in strict.yaml)", text, len,
+		    &opts, errs);
+	}
 	if (p == NULL) {
 		for (i = 0; i < errs->count && i < POL_ERRORS_MAX; i++)
 			fprintf(stderr, "%s\n",
