@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "policy-int.h"
@@ -56,8 +57,9 @@ static const char *const write_kinds[] = {
 };
 
 /* The keys of each mapping of the document, in README order. */
-enum { K_VERSION, K_DEFAULT, K_RULES, K_ROOT_N };
-static const char *const root_keys[] = { "version", "default", "rules" };
+enum { K_VERSION, K_NAME, K_REVISION, K_DEFAULT, K_RULES, K_ROOT_N };
+static const char *const root_keys[] = { "version", "name", "revision",
+	"default", "rules" };
 
 enum {
 	K_MATCH, K_PUBLISH, K_MESSAGE, K_ACCESS, K_PRIVATE, K_FILES, K_LIMITS,
@@ -1381,6 +1383,37 @@ walk_rules(struct ld *ld, const yaml_node_t *n, struct pol_policy *p)
 	}
 }
 
+/*
+ * policy_digest() : the SHA-256 of the policy text, hex, into p (what the
+ * decision records and the metrics name the policy by).
+ */
+static void
+policy_digest(struct pol_policy *p, const void *buf, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0, i;
+
+	if (EVP_Digest(len > 0 ? buf : "", len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen != 32)
+		return;
+	for (i = 0; i < 32; i++) {
+		p->sha256[2 * i] = hex[md[i] >> 4];
+		p->sha256[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	p->sha256[64] = '\0';
+}
+
+/* label_bad() : s holds a control character (a label is one line). */
+static int
+label_bad(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 static void
 walk_root(struct ld *ld, const yaml_node_t *n, struct pol_policy *p)
 {
@@ -1412,6 +1445,20 @@ walk_root(struct ld *ld, const yaml_node_t *n, struct pol_policy *p)
 				    "not supported (this pubgate reads version "
 				    "1)", LD_SHOW, s,
 				    strlen(s) > LD_SHOW ? "..." : "");
+			break;
+		case K_NAME:
+		case K_REVISION:
+			if ((s = scalar(ld, v, root_keys[key], "text")) == NULL)
+				break;
+			if (strlen(s) > POL_POLICY_LABEL_MAX || s[0] == '\0' ||
+			    label_bad(s))
+				ld_err(ld, &v->start_mark, "%s: want 1 to %d "
+				    "printable characters (a label the decision "
+				    "records carry)", root_keys[key],
+				    POL_POLICY_LABEL_MAX);
+			else
+				snprintf(key == K_NAME ? p->name : p->revision,
+				    sizeof(p->name), "%s", s);
 			break;
 		case K_DEFAULT:
 			if ((w = word(ld, v, "default", verdict_words)) == -1)
@@ -1616,6 +1663,8 @@ pol_load_buf_opts(const char *name, const void *buf, size_t len,
 	}
 	if (errs->count == 0)
 		compile_detectors(&ld, p);
+	if (errs->count == 0)
+		policy_digest(p, buf, len);
 	if (errs->count > 0)
 		goto fail;
 	free(ld.seen);
@@ -1636,6 +1685,24 @@ fail:
 	if (have_ps)
 		yaml_parser_delete(&ps);
 	return NULL;
+}
+
+const char *
+pol_policy_sha256(const struct pol_policy *p)
+{
+	return p != NULL ? p->sha256 : "";
+}
+
+const char *
+pol_policy_name(const struct pol_policy *p)
+{
+	return p != NULL ? p->name : "";
+}
+
+const char *
+pol_policy_revision(const struct pol_policy *p)
+{
+	return p != NULL ? p->revision : "";
 }
 
 /*

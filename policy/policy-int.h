@@ -174,6 +174,9 @@ struct pol_policy {
 	size_t			 nrules;
 	struct pol_rule		*rules;
 	struct pol_rule		 dflt;		/* applied to names no rule matches */
+	char			 sha256[65];	/* of the text, hex */
+	char			 name[POL_POLICY_LABEL_MAX + 1];	/* "" none */
+	char			 revision[POL_POLICY_LABEL_MAX + 1];
 };
 
 /* load.c */

@@ -77,6 +77,16 @@ const char		*pol_default_policy_text(size_t *len);
 /* Reference counting; thread-safe.  pol_policy_unref(NULL) is a no-op. */
 struct pol_policy	*pol_policy_ref(struct pol_policy *);
 void			 pol_policy_unref(struct pol_policy *);
+/*
+ * The policy's identity for decision records: the SHA-256 of its text
+ * (64 hex digits), and its top-level `name` and `revision` ("" when
+ * absent; at most POL_POLICY_LABEL_MAX bytes, no control character).
+ * Valid as long as the reference.
+ */
+#define POL_POLICY_LABEL_MAX	128
+const char		*pol_policy_sha256(const struct pol_policy *);
+const char		*pol_policy_name(const struct pol_policy *);
+const char		*pol_policy_revision(const struct pol_policy *);
 /* Number of rules (a loaded policy always has at least one or a deny default). */
 size_t			 pol_policy_nrules(const struct pol_policy *);
 

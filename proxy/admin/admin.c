@@ -216,10 +216,10 @@ px_admin_parse_dq(const char *q, size_t qlen, int ui, int64_t now_ms,
     struct px_admin_dq *dq, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "blocked", "since", "package",
-	    "scope", "limit", "id", "user" };
+	    "scope", "limit", "id", "user", "format" };
 	char		 key[32], val[PX_ADMIN_ARG_MAX];
 	unsigned	 seen = 0;
-	size_t		 i, nkeys = ui ? 7 : 6;
+	size_t		 i, nkeys = 8;
 	int64_t		 v;
 	int		 r;
 
@@ -227,12 +227,12 @@ px_admin_parse_dq(const char *q, size_t qlen, int ui, int64_t now_ms,
 	while ((r = px_admin_qnext(&q, &qlen, key, sizeof(key), val,
 	    sizeof(val), err, errlen)) == 1) {
 		for (i = 0; i < nkeys; i++)
-			if (strcmp(key, keys[i]) == 0)
+			if (strcmp(key, keys[i]) == 0 && (ui ? i != 7 : i != 6))
 				break;
 		if (i == nkeys) {
 			snprintf(err, errlen, "unknown parameter '%.31s' "
 			    "(known: blocked, since, package, scope, limit, "
-			    "id%s)", key, ui ? ", user" : "");
+			    "id, %s)", key, ui ? "user" : "format");
 			return -1;
 		}
 		if (seen & (1u << i)) {
@@ -298,9 +298,19 @@ px_admin_parse_dq(const char *q, size_t qlen, int ui, int64_t now_ms,
 			break;
 		case 6:
 			if (strlen(val) >= sizeof(dq->user) ||
-			    strspn(val, "0123456789abcdef:sha") != strlen(val))
+			    strspn(val, "0123456789abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ:-._") != strlen(val))
 				goto bad;
 			snprintf(dq->user, sizeof(dq->user), "%s", val);
+			break;
+		case 7:
+			if (strcmp(val, "cyclonedx") == 0)
+				dq->cyclonedx = 1;
+			else if (strcmp(val, "json") != 0) {
+				snprintf(err, errlen, "bad format '%.32s': want "
+				    "json or cyclonedx", val);
+				return -1;
+			}
 			break;
 		}
 		continue;
@@ -682,7 +692,19 @@ struct dq_json {
 	struct px_store_json	 js;	/* first: &js is the query arg */
 	char			*body;
 	size_t			 len;
+	int			 cyclonedx;	/* format=cyclonedx */
+	int			 found;		/* 1 SBOM written, -1 no list */
 };
+
+/* cdx_row() : the one decision's CycloneDX SBOM (arg: the dq_json). */
+static int
+cdx_row(const struct px_store_row *r, void *arg)
+{
+	struct dq_json	*dj = arg;
+
+	dj->found = px_store_row_cyclonedx(r, dj->js.out) == 0 ? 1 : -1;
+	return 1;
+}
 
 static void
 dq_json_free(void *arg)
@@ -707,15 +729,23 @@ dq_json_done(struct px_conn *conn, void *arg, int n, const char *qerr)
 	if (n == -1)
 		snprintf(err, sizeof(err), "%s", qerr != NULL && *qerr ?
 		    qerr : "query failed");
-	else
+	else if (!dj->cyclonedx)
 		px_store_json_end(&dj->js);
 	ok = fclose(dj->js.out) == 0;
 	dj->js.out = NULL;
+	if (err[0] == '\0' && dj->cyclonedx && dj->found != 1) {
+		px_admin_json_error(conn, 404, dj->found == 0 ? "admin API: no "
+		    "such decision" : "admin API: that decision has no file "
+		    "list (not a publish, or recorded before pubgate kept one)",
+		    NULL);
+		return px_conn_resp_done(conn);
+	}
 	if (err[0] == '\0' && (!ok || dj->len > PX_ADMIN_BODY_MAX))
 		snprintf(err, sizeof(err), "answer over %d bytes: narrow the "
 		    "query (limit, since)", PX_ADMIN_BODY_MAX);
 	if (err[0] == '\0') {
-		reply(conn, 200, "application/json", dj->body, dj->len);
+		reply(conn, 200, dj->cyclonedx ? "application/vnd.cyclonedx+json;"
+		    " version=1.5" : "application/json", dj->body, dj->len);
 		return px_conn_resp_done(conn);
 	}
 	snprintf(msg, sizeof(msg), "admin API: the decision store failed: %s",
@@ -740,6 +770,7 @@ px_admin_answer(struct px_conn *conn)
 	struct px_admin_dq	 dq;
 	int			 n, decisions;
 
+	memset(&dq, 0, sizeof(dq));
 	for (plen = 0; plen < ulen && url[plen] != '?'; plen++)
 		;
 	if (plen < ulen) {
@@ -820,6 +851,9 @@ px_admin_answer(struct px_conn *conn)
 	if (decisions && px_admin_parse_dq(q, q != NULL ? qlen : 0, 0,
 	    px_admin_wall_ms(), &dq, err, sizeof(err)) == -1)
 		return bad_param(conn, err);
+	if (decisions && dq.cyclonedx && dq.q.request_id == NULL)
+		return bad_param(conn, "format=cyclonedx needs id=DECISION-ID "
+		    "(an SBOM is of one decision)");
 	if (decisions) {
 		struct dq_json	*dj;
 
@@ -830,8 +864,9 @@ px_admin_answer(struct px_conn *conn)
 			px_admin_json_error(conn, 500, "out of memory", NULL);
 			return px_conn_resp_done(conn);
 		}
-		return px_admin_query(conn, &dq.q, px_store_json_row, &dj->js,
-		    dq_json_free, dq_json_done);
+		dj->cyclonedx = dq.cyclonedx;
+		return px_admin_query(conn, &dq.q, dq.cyclonedx ? cdx_row :
+		    px_store_json_row, &dj->js, dq_json_free, dq_json_done);
 	}
 	if ((f = open_memstream(&body, &blen)) == NULL) {
 		px_admin_json_error(conn, 500, "out of memory", NULL);

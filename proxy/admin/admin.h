@@ -26,7 +26,9 @@ struct px_admin_dq {
 	char			 package[PX_ADMIN_PKG_MAX + 1];
 	char			 scope[PX_ADMIN_PKG_MAX + 2];
 	char			 id[40];
-	char			 user[72];	/* ui only: who fingerprint prefix */
+	char			 user[72];	/* ui only: who fingerprint prefix
+						   or npm user name */
+	int			 cyclonedx;	/* API only: format=cyclonedx */
 };
 
 /*

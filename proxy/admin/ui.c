@@ -552,7 +552,7 @@ list_cb(const struct px_store_row *r, void *arg)
 	size_t		 i;
 
 	if (la->user[0] != '\0' && strncmp(bare_who(r->who), la->user,
-	    strlen(la->user)) != 0)
+	    strlen(la->user)) != 0 && strcmp(r->user, la->user) != 0)
 		return 0;
 	fputs("<tr><td>", la->f);
 	hesc(la->f, r->time);
@@ -661,7 +661,8 @@ list_page(struct px_conn *conn, const struct px_ui_sess *s, const char *q,
 	    " checked" : "");
 	input(la->f, "Package (glob)", "package", dq.package, "@acme/*");
 	input(la->f, "Scope", "scope", dq.scope, "@acme");
-	input(la->f, "User (token fingerprint)", "user", dq.user, "3f9a...");
+	input(la->f, "User (npm name or token fingerprint)", "user", dq.user,
+	    "alice or 3f9a...");
 	input(la->f, "Since", "since", dq.since, "24h, 7d, 2026-12-01");
 	input(la->f, "Limit", "limit", lim, "100");
 	fputs("<button type=\"submit\">Filter</button></form>\n", la->f);
@@ -738,6 +739,38 @@ struct one_arg {
 	char			 id[40];
 };
 
+/* ui_files() : the file list with sizes and SHA-256, escaped. */
+static void
+ui_files(FILE *f, const struct px_store_row *r)
+{
+	struct px_store_file_row	*fr;
+	const char			*cur = r->files;
+
+	fputs("<h2>Files</h2>\n", f);
+	if (r->files_listed < 0) {
+		fputs("<p>No file list (not a publish, or recorded before "
+		    "pubgate kept one).</p>\n", f);
+		return;
+	}
+	fprintf(f, "<p>%lld of %lld files listed%s; as an SBOM: <code>pubgate "
+	    "show --cyclonedx</code> or the API's <code>format=cyclonedx"
+	    "</code>.</p>\n", (long long)r->files_listed,
+	    (long long)r->files_total, r->files_listed < r->files_total ?
+	    " (the list is capped; every file was judged)" : "");
+	if ((fr = malloc(sizeof(*fr))) == NULL)
+		return;
+	fputs("<table><thead><tr><th>Path</th><th>Size</th><th>SHA-256</th>"
+	    "</tr></thead><tbody>\n", f);
+	while (px_store_files_next(&cur, fr)) {
+		fputs("<tr><td><code>", f);
+		hesc(f, fr->path);
+		fprintf(f, "</code></td><td>%llu</td><td><code>%s</code></td>"
+		    "</tr>\n", (unsigned long long)fr->size, fr->sha256);
+	}
+	fputs("</tbody></table>\n", f);
+	free(fr);
+}
+
 static int
 one_cb(const struct px_store_row *r, void *arg)
 {
@@ -758,11 +791,22 @@ one_cb(const struct px_store_row *r, void *arg)
 	field(f, "Version", r->version);
 	field(f, "Tag", r->tag);
 	field(f, "Access", r->access);
+	field(f, "npm user (whoami)", r->user);
 	field_code(f, "Who (token fingerprint)", r->who);
 	field(f, "Client address", r->client);
+	field(f, "Path", r->path);
+	if (r->connect_target[0] != '\0')
+		field_code(f, "CONNECT target", r->connect_target);
 	field(f, "npm command", r->npm_command);
 	field(f, "User agent", r->user_agent);
 	field_code(f, "Policy rule (match)", r->rule_match);
+	field_code(f, "Policy sha256", r->policy_sha256);
+	field(f, "Policy name", r->policy_name);
+	field(f, "Policy revision", r->policy_revision);
+	if (r->tag_new[0] != '\0' || r->tag_old[0] != '\0') {
+		field(f, "Tag before", r->tag_old);
+		field(f, "Tag set to", r->tag_new);
+	}
 	field(f, "Message", r->message);
 	field(f, "Inspection", r->inspection);
 	field_code(f, "Tarball sha512", r->sha512);
@@ -803,8 +847,9 @@ one_cb(const struct px_store_row *r, void *arg)
 			    (long long)(r->reasons_total -
 			    (int64_t)r->nreasons));
 	}
-	fputs("<p>The store keeps the file count and the tarball's hashes; "
-	    "the JSON of this record: <a href=\"/-/pubgate/decisions?id=", f);
+	ui_files(f, r);
+	fputs("<p>The JSON of this record: "
+	    "<a href=\"/-/pubgate/decisions?id=", f);
 	uesc(f, r->request_id);
 	fputs("\">/-/pubgate/decisions?id=", f);
 	hesc(f, r->request_id);

@@ -87,6 +87,9 @@ struct z_stream_s;
 #define PX_WORKERS_MAX		64
 #define PX_HIST_BUCKETS		11		/* inspection seconds histogram */
 #define PX_METRIC_RULES		64		/* rules counted in metrics */
+#define PX_FILES_PATH_BYTES	(2 * 1024 * 1024)	/* file names listed in
+							   a record (record.c) */
+#define PX_USER_MAX		215		/* an npm user name + NUL */
 
 #define PX_CONNECT_TIMEOUT_MS	10000
 #define PX_IDLE_TIMEOUT_MS	60000
@@ -538,6 +541,8 @@ struct px_conn {
 	void			(*aq_free)(void *);
 	int			(*aq_done)(struct px_conn *, void *, int,
 				    const char *);
+	struct px_filelist	*files;		/* record.c: the tarball's files */
+	char			 user[PX_USER_MAX];	/* npm user name, "" */
 
 	/* Egress mode (egress.c); both NULL on the reverse proxy's conns. */
 	const struct px_egress_up *eg_up;	/* this conn's upstream */
@@ -795,6 +800,28 @@ int	px_spool_verdict(struct px_conn *, enum pol_verdict,
 int	px_prev_start(struct px_conn *);
 /* px_prev_free() : stops a fetch in flight (conn closed); NULL no-op. */
 void	px_prev_free(struct px_prev *);
+/* ---------------------------------------------------------- record.c */
+struct px_store_rec;
+struct px_filelist;
+/* Storage px_record_fill() points a record's strings into. */
+struct px_record_bufs {
+	char	 target[300];
+	char	 tag[64];
+	char	 tag_new[128];
+};
+/* px_record_files_begin() : a publish starts: an empty file list; 0/-1. */
+int	px_record_files_begin(struct px_conn *);
+void	px_record_files_free(struct px_conn *);
+/* px_record_on_file() : pol_file_fn for conn (arg): one tarball file. */
+void	px_record_on_file(void *arg, const char *path, uint64_t size,
+	    const unsigned char sha256[32]);
+/*
+ * px_record_fill() : the issue 10 fields of rec (path, CONNECT target,
+ * policy, user, dist-tag value, file list), borrowed from conn and b
+ * until the record is written.
+ */
+void	px_record_fill(struct px_conn *, struct px_store_rec *,
+	    struct px_record_bufs *);
 
 /* ---------------------------------------------------------- admin.c */
 /* px_admin_answer() : answers an admin request; -1 if the conn was freed. */

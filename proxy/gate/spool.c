@@ -63,6 +63,7 @@ px_spool_reset(struct px_conn *conn)
 	conn->rec_next = NULL;
 	free(conn->rec_text);
 	conn->rec_text = NULL;
+	px_record_files_free(conn);
 }
 
 void
@@ -142,6 +143,7 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 {
 	struct px_store_rec	 rec;
 	struct px_store_op	*op;
+	struct px_record_bufs	 rb;
 	struct timeval		 tv;
 	char			 cmd[64], ua[256];
 
@@ -162,6 +164,7 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	rec.verdict = verdict;
 	rec.status = status;
 	rec.report = rep;
+	px_record_fill(conn, &rec, &rb);
 	op = px_store_write_async(conn->ctx->audit, &rec, next != NULL ?
 	    spool_recorded : NULL, conn);
 	if (op == NULL) {
@@ -250,6 +253,10 @@ px_spool_begin(struct px_conn *conn)
 	opts.input = POL_INPUT_BODY;
 	opts.url_name = conn->pkg;
 	opts.previous = 1;	/* diff: prev.c fetches the previous version */
+	if (px_record_files_begin(conn) == -1)
+		return spool_fail(conn, 500, "pubgate: out of memory");
+	opts.on_file = px_record_on_file;
+	opts.file_arg = conn;
 	if ((conn->stream = pol_publish_new(conn->policy, &opts)) == NULL)
 		return spool_fail(conn, 500, "pubgate: out of memory");
 	if (snprintf(path, sizeof(path), "%s/pubgate-spool-XXXXXX",

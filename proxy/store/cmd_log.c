@@ -346,7 +346,8 @@ done:
 static void
 show_usage(FILE *f)
 {
-	fprintf(f, "usage: pubgate show [--db FILE] [--json] DECISION-ID\n"
+	fprintf(f, "usage: pubgate show [--db FILE] [--json | --cyclonedx] "
+	    "DECISION-ID\n"
 	    "\n"
 	    "Prints one decision: the id a refused publish's error text names\n"
 	    "(\"decision 1a2b3c4d-17: quote it to your security team\"), with\n"
@@ -354,6 +355,7 @@ show_usage(FILE *f)
 	    "\n"
 	    "  --db FILE   the decision store (default %s)\n"
 	    "  --json      one JSON object, as pubgate log --json writes them\n"
+	    "  --cyclonedx the published files as a CycloneDX 1.5 JSON SBOM\n"
 	    "\n"
 	    "example: pubgate show --db /var/lib/pubgate/pubgate.db "
 	    "1a2b3c4d-17\n", PX_LOG_CMD_DEFAULT_DB);
@@ -366,6 +368,33 @@ show_field(FILE *f, const char *name, const char *v)
 	fprintf(f, "  %-12s ", name);
 	put_safe(v != NULL && v[0] != '\0' ? v : "-", f);
 	putc('\n', f);
+}
+
+struct show_arg {
+	FILE	*out;
+	int	 nolist;
+};
+
+/* show_files() : the file list, one "sha256 size path" line each. */
+static void
+show_files(const struct px_store_row *r, FILE *f)
+{
+	struct px_store_file_row	*fr;
+	const char			*cur = r->files;
+
+	if (r->files_listed < 0)
+		return;
+	fprintf(f, "  file list    %" PRId64 " of %" PRId64 " files%s\n",
+	    r->files_listed, r->files_total, r->files_listed < r->files_total ?
+	    " (capped: the rest were judged but not listed)" : "");
+	if ((fr = malloc(sizeof(*fr))) == NULL)
+		return;
+	while (px_store_files_next(&cur, fr)) {
+		fprintf(f, "    %s %10" PRIu64 " ", fr->sha256, fr->size);
+		put_safe(fr->path, f);
+		putc('\n', f);
+	}
+	free(fr);
 }
 
 static int
@@ -385,8 +414,12 @@ show_cb(const struct px_store_row *r, void *arg)
 	show_field(f, "version", r->version);
 	show_field(f, "tag", r->tag);
 	show_field(f, "access", r->access);
+	show_field(f, "user", r->user);
 	show_field(f, "who", r->who);
 	show_field(f, "client", r->client);
+	show_field(f, "path", r->path);
+	if (r->connect_target[0] != '\0')
+		show_field(f, "connect", r->connect_target);
 	show_field(f, "npm-command", r->npm_command);
 	show_field(f, "user-agent", r->user_agent);
 	show_field(f, "rule", r->rule_match);
@@ -399,6 +432,15 @@ show_cb(const struct px_store_row *r, void *arg)
 	show_field(f, "files", num);
 	if (r->inspection[0] != '\0')
 		show_field(f, "inspection", r->inspection);
+	if (r->tag_new[0] != '\0' || r->tag_old[0] != '\0') {
+		show_field(f, "tag-old", r->tag_old);
+		show_field(f, "tag-new", r->tag_new);
+	}
+	show_field(f, "policy", r->policy_sha256);
+	if (r->policy_name[0] != '\0')
+		show_field(f, "policy-name", r->policy_name);
+	if (r->policy_revision[0] != '\0')
+		show_field(f, "policy-rev", r->policy_revision);
 	for (i = 0; i < r->nreasons; i++) {
 		fputs("  reason       ", f);
 		put_safe(r->reasons[i].rule, f);
@@ -418,7 +460,20 @@ show_cb(const struct px_store_row *r, void *arg)
 	if (r->reasons_total > (int64_t)r->nreasons)
 		fprintf(f, "  and %" PRId64 " more reasons\n",
 		    r->reasons_total - (int64_t)r->nreasons);
+	show_files(r, f);
 	return 1;	/* one is enough */
+}
+
+static int
+cyclonedx_cb(const struct px_store_row *r, void *arg)
+{
+	struct show_arg	*sa = arg;
+
+	if (px_store_row_cyclonedx(r, sa->out) == 0)
+		fputc('\n', sa->out);
+	else
+		sa->nolist = 1;
+	return 1;
 }
 
 static int
@@ -435,24 +490,30 @@ px_show_cmd_main(int argc, char *argv[])
 	static const struct option	 longopts[] = {
 		{ "db",		required_argument,	NULL,	'd' },
 		{ "json",	no_argument,		NULL,	'j' },
+		{ "cyclonedx",	no_argument,		NULL,	'c' },
 		{ "help",	no_argument,		NULL,	'h' },
 		{ NULL,		0,			NULL,	0 }
 	};
 	struct px_store_query	 q;
 	struct px_store		*a;
+	struct show_arg		 sa;
 	const char		*db = PX_LOG_CMD_DEFAULT_DB, *p;
 	char			 err[512];
-	int			 ch, json = 0, n;
+	int			 ch, json = 0, cdx = 0, n;
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+jd:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+jcd:h", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'd':
 			db = optarg;
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'c':
+			cdx = 1;
 			break;
 		case 'h':
 			show_usage(stdout);
@@ -463,6 +524,11 @@ px_show_cmd_main(int argc, char *argv[])
 			    argv[optind - 1]);
 			return 2;
 		}
+	}
+	if (json && cdx) {
+		fprintf(stderr, "pubgate show: --json or --cyclonedx, not "
+		    "both\n");
+		return 2;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "pubgate show: give one decision id (try "
@@ -485,8 +551,10 @@ px_show_cmd_main(int argc, char *argv[])
 	memset(&q, 0, sizeof(q));
 	q.request_id = argv[optind];
 	q.limit = 1;
-	n = px_store_query(a, &q, json ? json_cb : show_cb, stdout, err,
-	    sizeof(err));
+	sa.out = stdout;
+	sa.nolist = 0;
+	n = px_store_query(a, &q, cdx ? cyclonedx_cb : json ? json_cb :
+	    show_cb, cdx ? (void *)&sa : stdout, err, sizeof(err));
 	px_store_close(a);
 	if (n == -1) {
 		fprintf(stderr, "pubgate show: %s\n", err);
@@ -495,6 +563,12 @@ px_show_cmd_main(int argc, char *argv[])
 	if (n == 0) {
 		fprintf(stderr, "pubgate show: no decision %s in %s\n",
 		    argv[optind], db);
+		return 1;
+	}
+	if (sa.nolist) {
+		fprintf(stderr, "pubgate show: decision %s has no file list "
+		    "(not a publish, or recorded before pubgate kept one)\n",
+		    argv[optind]);
 		return 1;
 	}
 	return fflush(stdout) == 0 ? 0 : 2;

@@ -98,6 +98,19 @@ static const char *const pg_migrations[] = {
 	 */
 	"CREATE UNIQUE INDEX decisions_request_kind ON decisions"
 	" (request_id, kind);",
+	/* 3 -> 4: who, path, policy, dist-tag values, file list (issue 10). */
+	"ALTER TABLE decisions"
+	" ADD COLUMN npm_user text NOT NULL DEFAULT '',"
+	" ADD COLUMN path text NOT NULL DEFAULT '',"
+	" ADD COLUMN connect_target text NOT NULL DEFAULT '',"
+	" ADD COLUMN policy_sha256 text NOT NULL DEFAULT '',"
+	" ADD COLUMN policy_name text NOT NULL DEFAULT '',"
+	" ADD COLUMN policy_revision text NOT NULL DEFAULT '',"
+	" ADD COLUMN tag_old text NOT NULL DEFAULT '',"
+	" ADD COLUMN tag_new text NOT NULL DEFAULT '',"
+	" ADD COLUMN files_listed bigint NOT NULL DEFAULT -1,"
+	" ADD COLUMN files_total bigint NOT NULL DEFAULT 0,"
+	" ADD COLUMN files text NOT NULL DEFAULT '';",
 };
 #define PG_SCHEMA_VERSION \
 	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -109,9 +122,12 @@ const char px_pg_sql_insert[] =
     "WITH d AS (INSERT INTO decisions (time_ms, time, request_id, client,"
     " who, npm_command, user_agent, kind, package, version, tag, access,"
     " verdict, status, rule_match, message, inspection, sha512, integrity,"
-    " body_bytes, tarball_bytes, unpacked_bytes, file_count, reasons_total)"
+    " body_bytes, tarball_bytes, unpacked_bytes, file_count, reasons_total,"
+    " npm_user, path, connect_target, policy_sha256, policy_name,"
+    " policy_revision, tag_old, tag_new, files_listed, files_total, files)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-    " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id),"
+    " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $30, $31, $32, $33,"
+    " $34, $35, $36, $37, $38, $39, $40) RETURNING id),"
     " r AS (INSERT INTO reasons (decision_id, seq, rule, file, text, hint,"
     " byte_offset) SELECT d.id, x.ord - 1, x.rule, x.file, x.text, x.hint,"
     " x.off FROM d, unnest($25::text[], $26::text[], $27::text[],"
@@ -128,12 +144,17 @@ const char px_pg_sql_status[] =
     " d.access, d.verdict, d.status, d.rule_match, d.message," \
     " d.inspection, d.sha512, d.integrity, d.body_bytes, d.tarball_bytes," \
     " d.unpacked_bytes, d.file_count, d.reasons_total," \
-    " r.rule, r.file, r.text, r.hint, r.byte_offset"
-#define PG_NCOLUMNS	30
+    " r.rule, r.file, r.text, r.hint, r.byte_offset," \
+    " d.npm_user, d.path, d.connect_target, d.policy_sha256," \
+    " d.policy_name, d.policy_revision, d.tag_old, d.tag_new," \
+    " d.files_listed, d.files_total"
+#define PG_NCOLUMNS	40	/* and the file list, last */
 
 /* One row per reason (one for a record without), newest record first. */
 static const char pg_sql_query[] =
-    "SELECT " PG_COLUMNS " FROM (SELECT * FROM decisions"
+    "SELECT " PG_COLUMNS ", CASE WHEN $7::text IS NOT NULL AND"
+    " coalesce(r.seq, 0) = 0 THEN d.files ELSE '' END"
+    " FROM (SELECT * FROM decisions"
     " WHERE ($1::int = 0 OR verdict = 'block')"
     " AND time_ms >= $2::bigint"
     " AND ($3::text IS NULL OR package ~ $3::text)"
@@ -144,7 +165,7 @@ static const char pg_sql_query[] =
     " ORDER BY d.time_ms DESC, d.id DESC, r.seq";
 
 const char px_pg_sql_byid[] =
-    "SELECT " PG_COLUMNS " FROM decisions d"
+    "SELECT " PG_COLUMNS ", '' FROM decisions d"
     " LEFT JOIN reasons r ON r.decision_id = d.id"
     " WHERE d.id = $1::bigint ORDER BY r.seq";
 
@@ -408,6 +429,14 @@ px_pg_params_insert(struct px_pg_params *p, struct px_store_buf *b)
 	px_store_utf8_fix(b->message);
 	px_store_utf8_fix(b->sha512);
 	px_store_utf8_fix(b->integrity);
+	px_store_utf8_fix(b->user);
+	px_store_utf8_fix(b->connect_target);
+	px_store_utf8_fix(b->policy_name);
+	px_store_utf8_fix(b->policy_revision);
+	px_store_utf8_fix(b->tag_old);
+	px_store_utf8_fix(b->tag_new);
+	if (b->files != NULL)
+		px_store_utf8_fix(b->files);
 	for (i = 0; i < n; i++) {
 		px_store_utf8_fix(b->r_rule[i]);
 		px_store_utf8_fix(b->r_file[i]);
@@ -465,7 +494,20 @@ px_pg_params_insert(struct px_pg_params *p, struct px_store_buf *b)
 		}
 		p->v[24 + i] = p->arr[i];
 	}
-	p->n = 29;
+	snprintf(p->num[7], sizeof(p->num[7]), "%" PRId64, r->files_listed);
+	snprintf(p->num[8], sizeof(p->num[8]), "%" PRId64, r->files_total);
+	p->v[29] = b->user;
+	p->v[30] = b->path;
+	p->v[31] = b->connect_target;
+	p->v[32] = b->policy_sha256;
+	p->v[33] = b->policy_name;
+	p->v[34] = b->policy_revision;
+	p->v[35] = b->tag_old;
+	p->v[36] = b->tag_new;
+	p->v[37] = p->num[7];
+	p->v[38] = p->num[8];
+	p->v[39] = r->files;
+	p->n = 40;
 	return 0;
 }
 
@@ -563,6 +605,17 @@ row_fill(const PGresult *res, int i, struct px_store_buf *b)
 	r->unpacked_bytes = strtoll(V(22), NULL, 10);
 	r->file_count = strtoll(V(23), NULL, 10);
 	r->reasons_total = strtoll(V(24), NULL, 10);
+	PX_STORE_SET(b, user, V(30));
+	PX_STORE_SET(b, path, V(31));
+	PX_STORE_SET(b, connect_target, V(32));
+	PX_STORE_SET(b, policy_sha256, V(33));
+	PX_STORE_SET(b, policy_name, V(34));
+	PX_STORE_SET(b, policy_revision, V(35));
+	PX_STORE_SET(b, tag_old, V(36));
+	PX_STORE_SET(b, tag_new, V(37));
+	r->files_listed = strtoll(V(38), NULL, 10);
+	r->files_total = strtoll(V(39), NULL, 10);
+	(void)px_store_buf_files(b, V(40), (size_t)PQgetlength(res, i, 40));
 }
 
 /* reason_fill() : row i's reason columns, if any, as b's next reason. */
@@ -588,7 +641,7 @@ px_pg_rows(const PGresult *res, struct px_store_buf *b,
 {
 	int	i, nt = PQntuples(res), n = 0;
 
-	if (PQnfields(res) != PG_NCOLUMNS)
+	if (PQnfields(res) != PG_NCOLUMNS + 1)
 		return -1;
 	for (i = 0; i < nt; i++) {
 		if (i == 0 || strcmp(PQgetvalue(res, i, 0),

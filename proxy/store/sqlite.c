@@ -21,7 +21,7 @@
 #include "store.h"
 #include "store-int.h"
 
-#define PX_SQLITE_SCHEMA_VERSION	2
+#define PX_SQLITE_SCHEMA_VERSION	3
 /*
  * How long a write waits for another writer's lock (a sqlite3 shell, a
  * backup).  The gate writes from its event loop, so this is short: past
@@ -110,21 +110,45 @@ static const char *const sqlite_migrations[] = {
 	" revoked_by TEXT NOT NULL DEFAULT '',"
 	" revoke_reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX waivers_tarball ON waivers (package, version, sha512);",
+	/* 2 -> 3: who, path, policy, dist-tag values, file list (issue 10). */
+	"ALTER TABLE decisions ADD COLUMN npm_user TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE decisions ADD COLUMN path TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE decisions ADD COLUMN connect_target TEXT NOT NULL"
+	" DEFAULT '';"
+	"ALTER TABLE decisions ADD COLUMN policy_sha256 TEXT NOT NULL"
+	" DEFAULT '';"
+	"ALTER TABLE decisions ADD COLUMN policy_name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE decisions ADD COLUMN policy_revision TEXT NOT NULL"
+	" DEFAULT '';"
+	"ALTER TABLE decisions ADD COLUMN tag_old TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE decisions ADD COLUMN tag_new TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE decisions ADD COLUMN files_listed INTEGER NOT NULL"
+	" DEFAULT -1;"
+	"ALTER TABLE decisions ADD COLUMN files_total INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE decisions ADD COLUMN files TEXT NOT NULL DEFAULT '';",
 };
 
-#define AUDIT_COLUMNS \
+/* The columns of a record; files only where a query asks for them. */
+#define AUDIT_COLUMNS_NOFILES \
     "id, time_ms, time, request_id, client, who, npm_command, user_agent," \
     " kind, package, version, tag, access, verdict, status, rule_match," \
     " message, inspection, sha512, integrity, body_bytes, tarball_bytes," \
-    " unpacked_bytes, file_count, reasons_total"
+    " unpacked_bytes, file_count, reasons_total, npm_user, path," \
+    " connect_target, policy_sha256, policy_name, policy_revision," \
+    " tag_old, tag_new, files_listed, files_total"
+#define AUDIT_COLUMNS	AUDIT_COLUMNS_NOFILES ", ''"
 
 static const char audit_sql_insert[] =
     "INSERT INTO decisions (time_ms, time, request_id, client, who,"
     " npm_command, user_agent, kind, package, version, tag, access,"
     " verdict, status, rule_match, message, inspection, sha512, integrity,"
-    " body_bytes, tarball_bytes, unpacked_bytes, file_count, reasons_total)"
+    " body_bytes, tarball_bytes, unpacked_bytes, file_count, reasons_total,"
+    " npm_user, path, connect_target, policy_sha256, policy_name,"
+    " policy_revision, tag_old, tag_new, files_listed, files_total, files)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
+    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28,"
+    " ?29, ?30, ?31, ?32, ?33, ?34, ?35)";
 
 static const char audit_sql_reason[] =
     "INSERT INTO reasons (decision_id, seq, rule, file, text, hint,"
@@ -135,7 +159,8 @@ static const char audit_sql_reason[] =
  * "@x0" ('0' follows '/'), which needs no escaping and uses the index.
  */
 static const char audit_sql_query[] =
-    "SELECT " AUDIT_COLUMNS " FROM decisions"
+    "SELECT " AUDIT_COLUMNS_NOFILES ","
+    " CASE WHEN ?7 IS NULL THEN '' ELSE files END FROM decisions"
     " WHERE (?1 = 0 OR verdict = 'block')"
     " AND time_ms >= ?2"
     " AND (?3 IS NULL OR package GLOB ?3)"
@@ -286,6 +311,12 @@ check_schema(struct px_sqlite *a, char *err, size_t errlen)
 		    PX_SQLITE_SCHEMA_VERSION);
 		return -1;
 	}
+	if (v < PX_SQLITE_SCHEMA_VERSION) {
+		px_store_seterr(err, errlen, "decision store schema version %"
+		    PRId64 " is older than this pubgate's (%d); run pubgate db "
+		    "migrate", v, PX_SQLITE_SCHEMA_VERSION);
+		return -1;
+	}
 	return 0;
 }
 
@@ -421,6 +452,17 @@ insert_row(struct px_sqlite *a, struct px_store_buf *b)
 	sqlite3_bind_int64(st, 22, r->unpacked_bytes);
 	sqlite3_bind_int64(st, 23, r->file_count);
 	sqlite3_bind_int64(st, 24, r->reasons_total);
+	sqlite3_bind_text(st, 25, r->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 26, r->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 27, r->connect_target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 28, r->policy_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 29, r->policy_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 30, r->policy_revision, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 31, r->tag_old, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 32, r->tag_new, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 33, r->files_listed);
+	sqlite3_bind_int64(st, 34, r->files_total);
+	sqlite3_bind_text(st, 35, r->files, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -490,6 +532,18 @@ read_row(struct px_sqlite *a, sqlite3_stmt *st, struct px_store_buf *b)
 	r->unpacked_bytes = sqlite3_column_int64(st, 22);
 	r->file_count = sqlite3_column_int64(st, 23);
 	r->reasons_total = sqlite3_column_int64(st, 24);
+	PX_STORE_SET(b, user, col_text(st, 25));
+	PX_STORE_SET(b, path, col_text(st, 26));
+	PX_STORE_SET(b, connect_target, col_text(st, 27));
+	PX_STORE_SET(b, policy_sha256, col_text(st, 28));
+	PX_STORE_SET(b, policy_name, col_text(st, 29));
+	PX_STORE_SET(b, policy_revision, col_text(st, 30));
+	PX_STORE_SET(b, tag_old, col_text(st, 31));
+	PX_STORE_SET(b, tag_new, col_text(st, 32));
+	r->files_listed = sqlite3_column_int64(st, 33);
+	r->files_total = sqlite3_column_int64(st, 34);
+	(void)px_store_buf_files(b, col_text(st, 35),
+	    (size_t)sqlite3_column_bytes(st, 35));
 
 	st = a->st_reasons;
 	sqlite3_bind_int64(st, 1, r->id);

@@ -34,6 +34,13 @@
 #define PX_STORE_SHA_MAX	128
 #define PX_STORE_INTEG_MAX	99
 #define PX_STORE_SCOPE_MAX	214
+#define PX_STORE_USER_MAX	214	/* an npm user name */
+#define PX_STORE_PATH_MAX	15
+#define PX_STORE_TARGET_MAX	270	/* "host:port" */
+#define PX_STORE_PSHA_MAX	64
+#define PX_STORE_LABEL_MAX	POL_POLICY_LABEL_MAX
+/* The stored file list, whatever the paths: past it files are unlisted. */
+#define PX_STORE_FILES_TEXT_MAX	(4 * 1024 * 1024)
 
 /* A record in bounded storage: what is written, and what is read back. */
 struct px_store_buf {
@@ -59,6 +66,16 @@ struct px_store_buf {
 	char			 r_text[POL_REASONS_MAX][POL_TEXT_MAX];
 	char			 r_hint[POL_REASONS_MAX][POL_HINT_MAX];
 	struct px_store_reason	 reasons[POL_REASONS_MAX];
+	char			 user[PX_STORE_USER_MAX + 1];
+	char			 path[PX_STORE_PATH_MAX + 1];
+	char			 connect_target[PX_STORE_TARGET_MAX + 1];
+	char			 policy_sha256[PX_STORE_PSHA_MAX + 1];
+	char			 policy_name[PX_STORE_LABEL_MAX + 1];
+	char			 policy_revision[PX_STORE_LABEL_MAX + 1];
+	char			 tag_old[PX_STORE_VERSION_MAX + 1];
+	char			 tag_new[PX_STORE_VERSION_MAX + 1];
+	char			*files;		/* malloc'd list text, or NULL */
+	size_t			 files_cap;
 	struct px_store_row	 row;
 };
 
@@ -251,6 +268,29 @@ void	 px_pgloop_free(struct px_pgloop *);
 
 /* px_store_buf_link() : points b->row's strings at b's own arrays. */
 void	 px_store_buf_link(struct px_store_buf *b);
+/*
+ * px_store_buf_files() : copies a stored file list (len bytes, not
+ * NUL-terminated; NULL is none) into b, growing b->files, and points
+ * b->row.files at it; 0, or -1 out of memory (then "").
+ * px_store_buf_free() frees it.
+ */
+int	 px_store_buf_files(struct px_store_buf *b, const char *text,
+	    size_t len);
+void	 px_store_buf_free(struct px_store_buf *b);
+/*
+ * px_store_files_encode() : (files.c) rec's file list as b's stored text
+ * (b->row.files, files_listed, files_total); a list over
+ * PX_STORE_FILES_MAX files or PX_STORE_FILES_TEXT_MAX bytes is cut, the
+ * rest counted.  Out of memory: no list (files_listed -1).
+ */
+void	 px_store_files_encode(struct px_store_buf *b,
+	    const struct px_store_rec *rec);
+/* px_store_row_json_more() : (files.c) the issue 10 fields of r, JSON. */
+void	 px_store_row_json_more(const struct px_store_row *r, FILE *f);
+/* px_store_hexval() : the value of hex digit c, or -1. */
+int	 px_store_hexval(int c);
+/* px_store_json_str() : s as a JSON string, always valid JSON. */
+void	 px_store_json_str(FILE *f, const char *s);
 /*
  * px_store_copy() : copies s (NULL is "") into dst of dstlen bytes, cut
  * on a UTF-8 boundary.  PX_STORE_SET(b, field, s) copies into a field.

@@ -161,8 +161,8 @@ copy_field(char *dst, size_t dstlen, const char *field, size_t fieldlen)
 	return px_store_copy(dst, dstlen, tmp);
 }
 
-static int
-hexval(int c)
+int
+px_store_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -187,9 +187,10 @@ copy_package(char *dst, size_t dstlen, const char *s)
 	if (s == NULL)
 		s = "";
 	for (i = o = 0; s[i] != '\0' && o < sizeof(tmp) - 1; i++) {
-		if (s[i] == '%' && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+		if (s[i] == '%' && px_store_hexval(s[i + 1]) >= 0 &&
+		    px_store_hexval(s[i + 2]) >= 0) {
+			c = px_store_hexval(s[i + 1]) * 16 +
+			    px_store_hexval(s[i + 2]);
 			if (c == '/' || c == '@') {
 				tmp[o++] = (char)c;
 				i += 2;
@@ -276,8 +277,8 @@ inspection_str(enum pol_status st)
  * characters as \u00XX, and every byte that is not valid UTF-8 as
  * U+FFFD, so the output is always valid JSON.
  */
-static void
-json_str(FILE *f, const char *s)
+void
+px_store_json_str(FILE *f, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 n, left;
@@ -310,7 +311,7 @@ json_kv_str(FILE *f, const char *key, const char *val, int comma)
 	if (comma)
 		putc(',', f);
 	fprintf(f, "\"%s\":", key);
-	json_str(f, val);
+	px_store_json_str(f, val);
 }
 
 static void
@@ -363,6 +364,7 @@ row_json(const struct px_store_row *r, FILE *f, int update)
 		putc('}', f);
 	}
 	putc(']', f);
+	px_store_row_json_more(r, f);
 	if (update)
 		fputs(",\"update\":true", f);
 	putc('}', f);
@@ -405,6 +407,21 @@ px_store_buf_link(struct px_store_buf *b)
 		b->reasons[i].hint = b->r_hint[i];
 	}
 	r->reasons = b->reasons;
+	r->user = b->user;
+	r->path = b->path;
+	r->connect_target = b->connect_target;
+	r->policy_sha256 = b->policy_sha256;
+	r->policy_name = b->policy_name;
+	r->policy_revision = b->policy_revision;
+	r->tag_old = b->tag_old;
+	r->tag_new = b->tag_new;
+	/* Fields a writer may not set (waiver records): empty, no list. */
+	b->user[0] = b->path[0] = b->connect_target[0] = '\0';
+	b->policy_sha256[0] = b->policy_name[0] = '\0';
+	b->policy_revision[0] = b->tag_old[0] = b->tag_new[0] = '\0';
+	r->files = "";
+	r->files_listed = -1;
+	r->files_total = 0;
 }
 
 #define BCOPY(b, field, s)	px_store_copy((b)->field, sizeof((b)->field), (s))
@@ -479,6 +496,15 @@ rec_to_buf(struct px_store_buf *b, const struct px_store_rec *rec)
 			r->reasons_total = 1;
 		}
 	}
+	BCOPY(b, user, rec->user);
+	BCOPY(b, path, rec->path);
+	BCOPY(b, connect_target, rec->connect_target);
+	BCOPY(b, policy_sha256, rec->policy_sha256);
+	BCOPY(b, policy_name, rec->policy_name);
+	BCOPY(b, policy_revision, rec->policy_revision);
+	BCOPY(b, tag_old, rec->tag_old);
+	BCOPY(b, tag_new, rec->tag_new);
+	px_store_files_encode(b, rec);
 }
 
 /*
@@ -487,12 +513,16 @@ rec_to_buf(struct px_store_buf *b, const struct px_store_rec *rec)
  * An update carries "update":true.
  */
 static int
-write_jsonl(struct px_store *a, const struct px_store_row *r, int update)
+write_jsonl(struct px_store *a, const struct px_store_row *r0, int update)
 {
+	struct px_store_row	 rr = *r0, *r = &rr;
 	FILE	*m;
 	char	*line = NULL;
 	size_t	 len = 0;
 	int	 rc = -1;
+
+	/* The log line counts the files; the list itself stays stored. */
+	rr.files = "";
 
 	if ((m = open_memstream(&line, &len)) == NULL)
 		return -1;
@@ -613,6 +643,8 @@ px_store_close(struct px_store *a)
 	px_pgloop_free(a->pl);
 	if (a->ops != NULL)
 		a->ops->close(a->be);
+	px_store_buf_free(&a->wbuf);
+	px_store_buf_free(&a->rbuf);
 	pthread_mutex_destroy(&a->mtx);
 	free(a);
 }
@@ -1361,6 +1393,8 @@ px_store_op_free(struct px_store_op *op)
 {
 	if (op == NULL)
 		return;
+	if (op->buf != NULL)
+		px_store_buf_free(op->buf);
 	free(op->buf);
 	free(op->q);
 	free(op);
@@ -1376,7 +1410,7 @@ op_new(struct px_store *a, enum px_store_op_kind kind, int want_buf)
 	op->store = a;
 	op->kind = kind;
 	if (want_buf) {
-		if ((op->buf = malloc(sizeof(*op->buf))) == NULL) {
+		if ((op->buf = calloc(1, sizeof(*op->buf))) == NULL) {
 			free(op);
 			return NULL;
 		}

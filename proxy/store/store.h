@@ -20,6 +20,13 @@
 
 struct px_store;
 
+/* One file of a published tarball (borrowed for the write). */
+struct px_store_file {
+	const char	*path;		/* as in the tar */
+	uint64_t	 size;
+	unsigned char	 sha256[32];
+};
+
 struct px_store_rec {
 	int64_t			 time_ms;	/* wall clock, ms since the epoch */
 	const char		*request_id;
@@ -46,6 +53,28 @@ struct px_store_rec {
 	const char		*version;
 	const char		*tag;
 	const struct pol_reason	*reason;
+	/*
+	 * Who, by which path, under which policy (issue 10); NULL or ""
+	 * when unknown.  user is the npm user name the upstream's whoami
+	 * gave for the client's token (never the token).
+	 */
+	const char		*user;
+	const char		*path;		/* "reverse" or "egress" */
+	const char		*connect_target; /* egress: CONNECT host:port */
+	const char		*policy_sha256;	/* hex of the policy text */
+	const char		*policy_name;	/* the policy's `name` */
+	const char		*policy_revision; /* its `revision` */
+	const char		*tag_old;	/* dist-tag writes: the value */
+	const char		*tag_new;	/* before and the one asked */
+	/*
+	 * The files of the tarball (publishes): files[0..nfiles) with path,
+	 * size and sha256; files_total counts every file seen, so
+	 * files_total > nfiles says the list was capped.  files NULL: no
+	 * list (not a publish, or not read to the end).
+	 */
+	const struct px_store_file *files;
+	size_t			 nfiles;
+	uint64_t		 files_total;
 };
 
 /*
@@ -241,7 +270,40 @@ struct px_store_row {
 	int64_t			 reasons_total;	/* may exceed nreasons */
 	size_t			 nreasons;
 	const struct px_store_reason *reasons;
+	const char		*user;		/* npm user name, "" unknown */
+	const char		*path;		/* "reverse", "egress", "" */
+	const char		*connect_target;
+	const char		*policy_sha256;
+	const char		*policy_name;
+	const char		*policy_revision;
+	const char		*tag_old;
+	const char		*tag_new;
+	/*
+	 * The file list: files_listed entries (-1: no list kept) of
+	 * files_total seen.  files is the stored list, one line per file
+	 * ("<sha256 hex> <size> <path>", the path's '%', control bytes
+	 * and DEL as %XX), read only when a query names one decision
+	 * (request_id), "" otherwise: walk it with px_store_files_next().
+	 */
+	int64_t			 files_listed;
+	int64_t			 files_total;
+	const char		*files;
 };
+
+/* One file of a stored list, as px_store_files_next() reads it. */
+struct px_store_file_row {
+	char		 sha256[65];	/* hex */
+	uint64_t	 size;
+	char		 path[4096];	/* unescaped, cut if longer */
+};
+
+/*
+ * px_store_files_next() : the next file of a row's list at *cur (start
+ * with row->files); 1 with *f filled and *cur advanced, 0 at the end.
+ * Malformed lines are skipped.
+ */
+int		 px_store_files_next(const char **cur,
+		    struct px_store_file_row *f);
 
 /*
  * px_store_query() : runs q and calls cb for each record, newest first;
@@ -265,6 +327,15 @@ int		 px_store_json_row(const struct px_store_row *, void *arg);
 void		 px_store_json_end(struct px_store_json *);
 /* px_store_row_json() : writes row as one JSON object (no newline) to out. */
 void		 px_store_row_json(const struct px_store_row *, FILE *out);
+/*
+ * px_store_row_cyclonedx() : (sbom.c) writes row as a CycloneDX 1.5 JSON
+ * document (an SBOM of that one decision: the package as the component,
+ * each listed file a file component with its SHA-256) to out.  0, or -1
+ * when the row has no file list (files not read or not kept).
+ */
+int		 px_store_row_cyclonedx(const struct px_store_row *, FILE *out);
+/* PX_STORE_FILES_MAX: files listed in a record (more are counted). */
+#define PX_STORE_FILES_MAX	10000
 
 /*
  * Waivers (issue 10): a reviewer lets exactly one blocked tarball (its

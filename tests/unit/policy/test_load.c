@@ -812,6 +812,33 @@ test_file_errors(void **state)
 	assert_memory_equal(line, path, strlen(path));
 }
 
+/* The policy's identity: the SHA-256 of its text, its name and revision. */
+static void
+test_identity(void **state)
+{
+	static const char	 text[] = "version: 1\nname: acme publishing\n"
+	    "revision: \"2026-12-03.1\"\ndefault: deny\n";
+	struct pol_policy	*p;
+
+	(void)state;
+	p = load(text);
+	assert_string_equal(pol_policy_name(p), "acme publishing");
+	assert_string_equal(pol_policy_revision(p), "2026-12-03.1");
+	/* sha256sum of the same bytes. */
+	assert_string_equal(pol_policy_sha256(p), "2c9c9f7bad124db20abcb02a1b"
+	    "27799668f2a7993a9dd26506655d4a26ccde3d");
+	pol_policy_unref(p);
+	p = load("version: 1\ndefault: deny\n");
+	assert_string_equal(pol_policy_name(p), "");
+	assert_string_equal(pol_policy_revision(p), "");
+	assert_int_equal(strlen(pol_policy_sha256(p)), 64);
+	pol_policy_unref(p);
+	refused("version: 1\nname: \"a\\nb\"\ndefault: deny\n", 1, 2, 7,
+	    "name: want 1 to 128");
+	refused("version: 1\nrevision: [1]\ndefault: deny\n", 1, 2, 11,
+	    "revision: expected");
+}
+
 int
 main(void)
 {
@@ -833,6 +860,7 @@ main(void)
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_contrib),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -919,15 +919,20 @@ test_pg_specific(void **state)
 	px_store_close(b);
 	/* Migrating again is a no-op; a newer schema is refused. */
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 3);
+	assert_int_equal(v, 4);
 	/* A store of version 1 (before waivers) is brought forward. */
 	assert_int_equal(pg_sql("DROP TABLE waivers; DROP INDEX "
 	    "decisions_request_kind; DELETE FROM pubgate_schema WHERE "
-	    "version >= 2"), 0);
+	    "version >= 2; ALTER TABLE decisions DROP COLUMN npm_user,"
+	    " DROP COLUMN path, DROP COLUMN connect_target,"
+	    " DROP COLUMN policy_sha256, DROP COLUMN policy_name,"
+	    " DROP COLUMN policy_revision, DROP COLUMN tag_old,"
+	    " DROP COLUMN tag_new, DROP COLUMN files_listed,"
+	    " DROP COLUMN files_total, DROP COLUMN files"), 0);
 	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 3);
+	assert_int_equal(v, 4);
 	assert_int_equal(pg_sql("SELECT count(*) FROM waivers"), 0);
 	assert_int_equal(pg_sql("INSERT INTO pubgate_schema (version) "
 	    "VALUES (99)"), 0);
@@ -1347,7 +1352,6 @@ static void
 test_waiver_sqlite_migrate(void **state)
 {
 	struct fx		*fx = *state;
-	struct px_store		*b;
 	struct px_store_approve	 ap;
 	sqlite3			*db;
 	char			 err[256];
@@ -1358,23 +1362,316 @@ test_waiver_sqlite_migrate(void **state)
 	px_store_close(fx->a);
 	fx->a = NULL;
 	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE waivers; PRAGMA "
-	    "user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE waivers;"
+	    "ALTER TABLE decisions DROP COLUMN npm_user;"
+	    "ALTER TABLE decisions DROP COLUMN path;"
+	    "ALTER TABLE decisions DROP COLUMN connect_target;"
+	    "ALTER TABLE decisions DROP COLUMN policy_sha256;"
+	    "ALTER TABLE decisions DROP COLUMN policy_name;"
+	    "ALTER TABLE decisions DROP COLUMN policy_revision;"
+	    "ALTER TABLE decisions DROP COLUMN tag_old;"
+	    "ALTER TABLE decisions DROP COLUMN tag_new;"
+	    "ALTER TABLE decisions DROP COLUMN files_listed;"
+	    "ALTER TABLE decisions DROP COLUMN files_total;"
+	    "ALTER TABLE decisions DROP COLUMN files;"
+	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	/* Read as it is (pubgate log), but no waivers until migrated. */
-	b = px_store_open_existing(fx->db, err, sizeof(err));
-	assert_non_null(b);
+	/* Not read until migrated (the record columns of version 3). */
+	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
+	assert_non_null(strstr(err, "older"));
 	approve_args(&ap, "abcd000a-10", "alice", 1, T0 + 1, 1000);
-	assert_int_equal(px_store_waiver_approve(b, &ap, &id, err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "waivers"));
-	px_store_close(b);
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	fx->a = px_store_open_existing(fx->db, err, sizeof(err));
 	assert_non_null(fx->a);
 	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
 	    sizeof(err)), 0);
+}
+
+/* ---------------------------------------------- issue 10 record fields */
+
+static const struct px_store_file rec_files[] = {
+	{ "package/package.json", 120, { 0x01, 0x02 } },
+	{ "package/we%ird\nname.js", 7, { 0xff } },
+	{ "package/caf\xc3\xa9.js", 0, { 0 } },
+};
+
+static void
+mkrec10(struct px_store_rec *rec, const struct pol_report *rep)
+{
+	mkrec(rec, T0 + 5, "@acme/full", rep);
+	rec->request_id = "abc-10";
+	rec->user = "alice";
+	rec->path = "egress";
+	rec->connect_target = "registry.npmjs.org:443";
+	rec->policy_sha256 = "5e1f00000000000000000000000000000000000000000000"
+	    "00000000000000aa";
+	rec->policy_name = "acme publishing";
+	rec->policy_revision = "2026-12-03.1";
+	rec->files = rec_files;
+	rec->nfiles = 3;
+	rec->files_total = 5;	/* two more were seen than listed */
+}
+
+static int
+check10(const struct px_store_row *r, void *arg)
+{
+	struct px_store_file_row	*fr;
+	const char			*cur = r->files;
+	int				*want_files = arg;
+
+	assert_string_equal(r->user, "alice");
+	assert_string_equal(r->path, "egress");
+	assert_string_equal(r->connect_target, "registry.npmjs.org:443");
+	assert_string_equal(r->policy_name, "acme publishing");
+	assert_string_equal(r->policy_revision, "2026-12-03.1");
+	assert_int_equal(strlen(r->policy_sha256), 64);
+	assert_int_equal(r->files_listed, 3);
+	assert_int_equal(r->files_total, 5);
+	if (!*want_files) {
+		/* A list query does not carry the lists. */
+		assert_string_equal(r->files, "");
+		return 0;
+	}
+	fr = malloc(sizeof(*fr));
+	assert_non_null(fr);
+	assert_int_equal(px_store_files_next(&cur, fr), 1);
+	assert_string_equal(fr->path, "package/package.json");
+	assert_int_equal(fr->size, 120);
+	assert_memory_equal(fr->sha256, "0102000000", 10);
+	assert_int_equal(px_store_files_next(&cur, fr), 1);
+	assert_string_equal(fr->path, "package/we%ird\nname.js");
+	assert_int_equal(fr->size, 7);
+	assert_memory_equal(fr->sha256, "ff00", 4);
+	assert_int_equal(px_store_files_next(&cur, fr), 1);
+	assert_string_equal(fr->path, "package/caf\xc3\xa9.js");
+	assert_int_equal(px_store_files_next(&cur, fr), 0);
+	free(fr);
+	(*want_files)++;
+	return 0;
+}
+
+static int	sbom_cb(const struct px_store_row *, void *);
+
+static void
+test_record_fields(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	 rep;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
+	char			 err[256], *out = NULL;
+	size_t			 olen = 0;
+	FILE			*m;
+	int			 want = 0;
+
+	mkreport(&rep, "@acme/full", "2.0.0", POL_DENY);
+	mkrec10(&rec, &rep);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_store_query(fx->a, &q, check10, &want, err,
+	    sizeof(err)), 1);
+	want = 1;
+	q.request_id = "abc-10";
+	assert_int_equal(px_store_query(fx->a, &q, check10, &want, err,
+	    sizeof(err)), 1);
+	assert_int_equal(want, 2);
+
+	/* The log line has the fields and counts, not the list. */
+	fflush(fx->jsonl);
+	assert_non_null(strstr(fx->jbuf, "\"user\":\"alice\""));
+	assert_non_null(strstr(fx->jbuf, "\"path\":\"egress\""));
+	assert_non_null(strstr(fx->jbuf, "\"files_listed\":3"));
+	assert_null(strstr(fx->jbuf, "\"files\":["));
+
+	/* One decision's JSON carries its list; the SBOM too. */
+	assert_non_null(m = open_memstream(&out, &olen));
+	assert_int_equal(px_store_query_json(fx->a, &q, m, err, sizeof(err)),
+	    1);
+	fclose(m);
+	assert_non_null(strstr(out, "\"files\":[{\"path\":\"package/"
+	    "package.json\",\"size\":120,\"sha256\":\"0102"));
+	assert_non_null(strstr(out, "\"package/we%ird\\u000aname.js\""));
+	assert_non_null(strstr(out, "\"policy_revision\":\"2026-12-03.1\""));
+	free(out);
+	out = NULL;
+	q.limit = 1;
+	assert_int_equal(px_store_query(fx->a, &q, sbom_cb, &out, err,
+	    sizeof(err)), 1);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"bomFormat\":\"CycloneDX\","
+	    "\"specVersion\":\"1.5\""));
+	assert_non_null(strstr(out, "\"purl\":\"pkg:npm/%40acme/full@2.0.0\""));
+	assert_non_null(strstr(out, "{\"type\":\"file\",\"name\":"
+	    "\"package/package.json\",\"hashes\":[{\"alg\":\"SHA-256\","
+	    "\"content\":\"0102"));
+	assert_non_null(strstr(out, "{\"name\":\"pubgate:user\","
+	    "\"value\":\"alice\"}"));
+	assert_non_null(strstr(out, "{\"alg\":\"SHA-512\",\"content\":\"aaaa"));
+	free(out);
+}
+
+static int
+sbom_cb(const struct px_store_row *r, void *arg)
+{
+	char	**out = arg;
+	size_t	  len = 0;
+	FILE	 *m;
+
+	assert_non_null(m = open_memstream(out, &len));
+	assert_int_equal(px_store_row_cyclonedx(r, m), 0);
+	fclose(m);
+	return 1;
+}
+
+static int
+nolist_cb(const struct px_store_row *r, void *arg)
+{
+	FILE	*m = arg;
+
+	assert_int_equal(r->files_listed, -1);
+	assert_int_equal(px_store_row_cyclonedx(r, m), -1);
+	return 1;
+}
+
+/* A record without a list (a dist-tag write), and the cap on lists. */
+static void
+test_record_no_list_and_cap(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store_rec	 rec;
+	struct px_store_query	 q;
+	struct pol_report	 rep;
+	struct px_store_file	*many;
+	char			 err[256], *out = NULL;
+	size_t			 olen = 0, i;
+	FILE			*m;
+
+	mkrec(&rec, T0, "@acme/x", NULL);
+	rec.request_id = "t-1";
+	rec.kind = "dist-tag";
+	rec.tag = "beta";
+	rec.tag_new = "1.0.1";
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	memset(&q, 0, sizeof(q));
+	q.request_id = "t-1";
+	assert_non_null(m = open_memstream(&out, &olen));
+	assert_int_equal(px_store_query(fx->a, &q, nolist_cb, m, err,
+	    sizeof(err)), 1);
+	fclose(m);
+	free(out);
+	out = NULL;
+	assert_non_null(m = open_memstream(&out, &olen));
+	assert_int_equal(px_store_query_json(fx->a, &q, m, err, sizeof(err)),
+	    1);
+	fclose(m);
+	assert_non_null(strstr(out, "\"tag_new\":\"1.0.1\""));
+	assert_non_null(strstr(out, "\"files_listed\":-1"));
+	free(out);
+	out = NULL;
+
+	/* Over PX_STORE_FILES_MAX: the first ones listed, all counted. */
+	many = calloc(PX_STORE_FILES_MAX + 5, sizeof(*many));
+	assert_non_null(many);
+	for (i = 0; i < PX_STORE_FILES_MAX + 5; i++)
+		many[i].path = "package/f.js";
+	mkreport(&rep, "@acme/many", "1.0.0", POL_ALLOW);
+	mkrec(&rec, T0, "@acme/many", &rep);
+	rec.request_id = "m-1";
+	rec.files = many;
+	rec.nfiles = PX_STORE_FILES_MAX + 5;
+	rec.files_total = PX_STORE_FILES_MAX + 7;
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	free(many);
+	q.request_id = "m-1";
+	assert_non_null(m = open_memstream(&out, &olen));
+	assert_int_equal(px_store_query_json(fx->a, &q, m, err, sizeof(err)),
+	    1);
+	fclose(m);
+	assert_non_null(strstr(out, "\"files_listed\":10000,"
+	    "\"files_total\":10007"));
+	free(out);
+}
+
+/* A version 1 store (before issue 10's columns) is brought forward. */
+static void
+test_migrate_v1(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store		*a;
+	struct px_store_query	 q;
+	char			 err[256];
+	int			 v = 0;
+	struct got		*g;
+	static const char	*cols[] = { "npm_user", "path", "connect_target",
+	    "policy_sha256", "policy_name", "policy_revision", "tag_old",
+	    "tag_new", "files_listed", "files_total", "files" };
+	char			 sql[128];
+	size_t			 i;
+	sqlite3			*db;
+	struct px_store_rec	 rec;
+
+	mkrec(&rec, T0, "@acme/old", NULL);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	px_store_close(fx->a);
+	fx->a = NULL;
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		snprintf(sql, sizeof(sql), "ALTER TABLE decisions DROP COLUMN "
+		    "%s", cols[i]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+		    SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
+	assert_non_null(strstr(err, "older"));
+	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 3);
+	assert_non_null(a = px_store_open_existing(fx->db, err, sizeof(err)));
+	g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(px_store_query(a, &q, collect, g, err, sizeof(err)),
+	    1);
+	assert_string_equal(g->package[0], "@acme/old");
+	free(g);
+	px_store_close(a);
+	fx->a = px_store_open(fx->db, fx->jsonl, err, sizeof(err));
+	assert_non_null(fx->a);
+}
+
+/* PostgreSQL: a version 1 schema is brought forward by migration 2. */
+static void
+test_pg_migrate_v1(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store		*a;
+	struct px_store_rec	 rec;
+	char			 err[256];
+	int			 v = 0;
+
+	mkrec(&rec, T0, "@acme/old", NULL);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	px_store_close(fx->a);
+	fx->a = NULL;
+	assert_int_equal(pg_sql("ALTER TABLE decisions DROP COLUMN npm_user,"
+	    " DROP COLUMN path, DROP COLUMN connect_target,"
+	    " DROP COLUMN policy_sha256, DROP COLUMN policy_name,"
+	    " DROP COLUMN policy_revision, DROP COLUMN tag_old,"
+	    " DROP COLUMN tag_new, DROP COLUMN files_listed,"
+	    " DROP COLUMN files_total, DROP COLUMN files;"
+	    " DELETE FROM pubgate_schema WHERE version > 3"), 0);
+	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
+	assert_non_null(strstr(err, "older"));
+	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 4);
+	assert_non_null(a = px_store_open_existing(fx->db, err, sizeof(err)));
+	px_store_close(a);
+	fx->a = px_store_open(fx->db, fx->jsonl, err, sizeof(err));
+	assert_non_null(fx->a);
 }
 
 int
@@ -1414,6 +1711,12 @@ main(void)
 		cmocka_unit_test(test_waiver_cli_parse),
 		cmocka_unit_test_setup_teardown(test_waiver_sqlite_migrate,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_fields, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_record_no_list_and_cap,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup,
+		    teardown),
 	};
 
 	const struct CMUnitTest pg_tests[] = {
@@ -1439,6 +1742,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_waiver_revoke, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_waiver_refusals, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_record_fields, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_record_no_list_and_cap,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_migrate_v1, setup,
 		    teardown),
 		/* Last: store-pg.sh reads what it leaves. */
 		cmocka_unit_test_setup_teardown(test_pg_specific, setup,
