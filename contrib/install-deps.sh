@@ -19,6 +19,10 @@ pkgs="$pkgs python3-yaml"
 pkgs="$pkgs haproxy"
 # tests/integration/console: the web console in a real headless browser.
 pkgs="$pkgs chromium"
+# tests/cli/container run: podman builds and runs the image (runc: crun
+# refuses hybrid cgroup hierarchies); debootstrap makes the Debian 12 base
+# image where no registry of images is reachable.
+pkgs="$pkgs podman runc netavark aardvark-dns iptables debootstrap"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs nginx-light wrk"
 fi

@@ -11,10 +11,13 @@
 #         settings pass `serve -n` (paths moved under a temp dir); the
 #         health check script answers 0 for a live gate's admin listener
 #         and 1 for a refused port and for a listener that is not admin.
-#   run   with a working docker or podman: builds the image, runs it,
-#         waits for "healthy", checks the uid and the health answer
-#         through the published port, and removes it.  Without a runtime
-#         it exits 77 and says why.
+#   run   with a working podman or docker: makes sure the base image
+#         debian:12-slim is there (pulled, or made with debootstrap from
+#         Debian's mirror where no image registry is reachable), builds
+#         the image, runs it, waits for "healthy", checks the uid, the
+#         installed pubgate and the health answer through the published
+#         port, and removes it.  Without a runtime it exits 77 and says
+#         why (install-deps installs podman, so that is rare).
 # Usage: container.sh lint|run SRCDIR [PUBGATE]
 set -u
 mode=$1
@@ -122,44 +125,129 @@ EOF
 	fi
 }
 
+# The runtime and the flags it needs on this kind of host.  podman is
+# preferred when it can run a container (no daemon needed); docker when its
+# daemon answers.  podman gets runc (crun refuses hybrid cgroup hierarchies)
+# and explicit limits (its default RLIMIT_NOFILE of 1048576 is refused
+# where the host's hard limit is lower).
+rt=
+rtflags=()
+runflags=()
+pick_runtime() {
+	local nofile
+	if command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1; then
+		rt=podman
+		command -v runc >/dev/null 2>&1 && rtflags=(--runtime runc)
+		nofile=$(ulimit -Hn)
+		[ "$nofile" = unlimited ] && nofile=65536
+		runflags=(--ulimit "nofile=$nofile:$nofile" --ulimit nproc=4096:4096)
+	elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+		rt=docker
+	fi
+}
+
+# The Dockerfile starts FROM debian:12-slim.  When the image is not there
+# and cannot be pulled (no registry of images reachable: this project's CI
+# reaches Debian's mirror and the npm registry only), it is made from
+# Debian 12's own packages with debootstrap (minbase) and imported under
+# that name, so the Dockerfile is built unchanged.  Kept for later runs.
+base_image() {
+	local ref=docker.io/library/debian:12-slim root mirror
+	if "$rt" image inspect "$ref" >/dev/null 2>&1; then
+		ok "base image $ref present"
+		return 0
+	fi
+	if timeout 120 "$rt" pull -q "$ref" >"$tmp/pull.log" 2>&1; then
+		ok "base image $ref pulled"
+		return 0
+	fi
+	echo "note: $ref cannot be pulled ($(tail -n 1 "$tmp/pull.log"));" \
+	    "making it from Debian 12's packages with debootstrap"
+	if ! command -v debootstrap >/dev/null 2>&1; then
+		bad "no base image and no debootstrap to make one"
+		return 1
+	fi
+	mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p' \
+	    /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+	mirror=${mirror:-http://deb.debian.org/debian}
+	root=$tmp/rootfs
+	if ! debootstrap --variant=minbase bookworm "$root" "$mirror" \
+	    >"$tmp/debootstrap.log" 2>&1; then
+		tail -n 20 "$tmp/debootstrap.log"
+		bad "debootstrap bookworm from $mirror"
+		return 1
+	fi
+	rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
+	if ! tar -C "$root" -c . | "$rt" import - "$ref" >"$tmp/import.log" 2>&1; then
+		cat "$tmp/import.log"
+		bad "$rt import of the debootstrap tree"
+		return 1
+	fi
+	rm -rf "$root"
+	ok "base image $ref made with debootstrap from $mirror"
+}
+
+# Healthy: docker keeps the state from HEALTHCHECK; podman without systemd
+# runs the check only when asked, so it is asked.
+health() {
+	if [ "$rt" = podman ]; then
+		podman healthcheck run "$1" >/dev/null 2>&1 && echo healthy
+	else
+		docker inspect -f '{{.State.Health.Status}}' "$1" 2>/dev/null
+	fi
+}
+
 run() {
-	local rt="" name img hp st i
-	for c in docker podman; do
-		if command -v "$c" >/dev/null 2>&1 && "$c" info >/dev/null 2>&1; then
-			rt=$c
-			break
-		fi
-	done
+	local name img hp st i fmt=()
+	pick_runtime
 	if [ -z "$rt" ]; then
-		echo "SKIP: no container runtime: neither docker nor podman answers" \
-		    "'info' here ($(command -v docker podman | tr '\n' ' ')present," \
-		    "no daemon); tests/cli/container lint checks the files"
+		echo "SKIP: no container runtime: neither podman nor docker" \
+		    "answers 'info' here ($(command -v docker podman | tr '\n' ' ')" \
+		    "present); tests/cli/container lint checks the files"
 		exit 77
 	fi
-	img=pubgate-test:$$
+	echo "runtime: $rt ${rtflags[*]} ${runflags[*]}"
+	base_image || return
+	img=localhost/pubgate-test:$$
 	name=pubgate-test-$$
 	hp=$(free_port)
-	"$rt" build -q -t "$img" "$src" >"$tmp/build.log" 2>&1 || {
+	# podman writes OCI images by default, which have no HEALTHCHECK.
+	[ "$rt" = podman ] && fmt=(--format docker)
+	if ! "$rt" "${rtflags[@]}" build "${fmt[@]}" "${runflags[@]}" \
+	    --network host -t "$img" "$src" >"$tmp/build.log" 2>&1; then
 		tail -n 40 "$tmp/build.log"
 		bad "$rt build"
 		return
-	}
+	fi
 	ok "$rt build"
-	"$rt" run -d --name "$name" -p "127.0.0.1:$hp:9100" "$img" >/dev/null ||
-	    bad "$rt run"
+	if ! "$rt" "${rtflags[@]}" run -d "${runflags[@]}" --name "$name" \
+	    -p "127.0.0.1:$hp:9100" "$img" >"$tmp/run.log" 2>&1; then
+		cat "$tmp/run.log"
+		bad "$rt run"
+		"$rt" rmi -f "$img" >/dev/null 2>&1
+		return
+	fi
 	st=
 	for i in $(seq 1 60); do
-		st=$("$rt" inspect -f '{{.State.Health.Status}}' "$name" 2>/dev/null)
+		st=$(health "$name")
 		[ "$st" = healthy ] && break
 		sleep 1
 	done
-	[ "$st" = healthy ] && ok "container healthy" || bad "health: $st"
-	[ "$("$rt" exec "$name" id -u)" = 10001 ] && ok "runs as uid 10001" ||
-	    bad "uid $("$rt" exec "$name" id -u)"
+	[ "$st" = healthy ] && ok "container healthy" || {
+		"$rt" logs "$name" 2>&1 | tail -n 20
+		bad "health: ${st:-no answer}"
+	}
+	i=$("$rt" exec "$name" id -u 2>&1)
+	[ "$i" = 10001 ] && ok "runs as uid 10001" || bad "uid $i"
+	i=$("$rt" exec "$name" /usr/bin/pubgate --version 2>&1)
+	case $i in
+	pubgate*) ok "pubgate in the image: $i" ;;
+	*) bad "pubgate --version in the image: $i" ;;
+	esac
 	"$src/contrib/docker/healthcheck.sh" 127.0.0.1 "$hp" &&
 	    ok "health through the published port" || bad "published health"
-	"$rt" rm -f "$name" >/dev/null
-	"$rt" rmi -f "$img" >/dev/null
+	"$rt" rm -f "$name" >/dev/null 2>&1
+	"$rt" rmi -f "$img" >/dev/null 2>&1
 }
 
 case $mode in
