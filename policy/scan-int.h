@@ -40,7 +40,7 @@ typedef void (*pol_emit_fn)(void *arg, const struct pol_finding *);
  * whose checksum is wrong.
  */
 typedef int (*pol_check_fn)(const unsigned char *w, size_t n);
-#define POL_SECRETS_LOOK	1024	/* bytes kept behind the scan */
+#define POL_SECRETS_LOOK	4096	/* bytes kept behind the scan */
 
 /* One built-in detector; the table in secrets.c is constant. */
 struct pol_detector {

@@ -41,7 +41,9 @@
 #include <string.h>
 
 #include <hs.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <zlib.h>
 
 #include "policy-int.h"
@@ -72,6 +74,13 @@
 #define E_U	"([^A-Za-z0-9_-]|$)"		/* base64url tokens */
 #define E_B	"([^A-Za-z0-9+/=]|$)"		/* base64 values */
 #define E_T	"([^A-Za-z0-9._~+/=-]|$)"	/* npmrc token values */
+
+/*
+ * The end of a PEM body's first run: a line break, a space, padding, a
+ * quote, the END line; not '.' or the first byte of U+2026, which mark a
+ * body cut short in documentation ("MIIEpQIBAAK...").
+ */
+#define E_PEM	"([^A-Za-z0-9+/.\\xe2]|$)"
 
 /* What may stand between a PEM header and the first line of its body. */
 #define PEM_GAP	"([^A-Za-z0-9\\\\-]|\\\\[nrt]){1,40}"
@@ -198,9 +207,11 @@ static const struct pol_detector builtins[] = {
 	    "-----BEGIN PRIVATE KEY-----****", HINT_KEY,
 	    "(-----BEGIN ((RSA|DSA|EC|ECDSA|ED25519|ED448|X25519|X448|DH|"
 	    "ENCRYPTED|SSH2 ENCRYPTED) )?PRIVATE KEY-----" PEM_GAP
-	    "((Proc-Type|DEK-Info|Comment):|[A-Za-z0-9+/]{40})|"
+	    "((Proc-Type|DEK-Info|Comment):|[A-Za-z0-9+/]{40}"
+	    "[A-Za-z0-9+/]*" E_PEM ")|"
 	    "\\bPrivate-Lines: [0-9]{1,3}" NL "[A-Za-z0-9+/]{40})", 0, 0,
-	    check_key, "a body of 40+ base64 characters, not a placeholder"),
+	    check_key, "a body of 40+ base64 characters, not a placeholder "
+	    "nor cut short (MIIE...)"),
 	DET("openssh-private-key", "OpenSSH private key",
 	    "-----BEGIN OPENSSH PRIVATE KEY-----****", HINT_KEY,
 	    "-----BEGIN OPENSSH PRIVATE KEY-----" PEM_GAP
@@ -214,7 +225,8 @@ static const struct pol_detector builtins[] = {
 	DET("jwt", "JSON web token", "eyJ****.eyJ****.****", HINT_REVOKE,
 	    "\\beyJ[A-Za-z0-9_-]{15,}\\.eyJ[A-Za-z0-9_-]{15,}\\."
 	    "[A-Za-z0-9_-]{20,}" E_U, 0, 0, check_jwt,
-	    "the jwt.io sample token, placeholders"),
+	    "documented sample tokens (jwt.io's), example payloads, "
+	    "tokens signed with a published key, placeholders"),
 	DET("npm-config-gypi", "npm credentials saved in config.gypi",
 	    "\"npm_config__authToken\": \"****\"",
 	    "delete build/config.gypi before packing (node-gyp copies the "
@@ -277,8 +289,9 @@ static const struct pol_detector builtins[] = {
 	    "\\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[A-Za-z0-9._~%!$&*+,;=-]"
 	    "{0,64}:[^\\s@/\"'`<>\\\\]{3,128}@[A-Za-z0-9_-][A-Za-z0-9._-]*"
 	    "([:/?#\\s\"'`),;\\]}<>\\\\]|$)", 0, 0, check_url,
-	    "placeholder or variable passwords, user = password, "
-	    "localhost and example hosts"),
+	    "placeholder, variable or documented example passwords "
+	    "(randompassword, foobared), user = password, localhost and "
+	    "example hosts"),
 	DET("databricks-token", "Databricks personal access token",
 	    "dapi********************************", HINT_REVOKE,
 	    "\\bdapi[0-9a-f]{32}(-[0-9])?\\b", 0, 0, check_token, G_PH),
@@ -598,6 +611,12 @@ is_alnum(int c)
 	    (c >= 'a' && c <= 'z');
 }
 
+static int
+is_alpha(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
 /* A byte of a token or value, as the checks walk back over them. */
 static int
 is_vchar(int c)
@@ -867,13 +886,24 @@ is_hostchar(int c)
 	return is_alnum(c) || c == '.' || c == '-' || c == '_';
 }
 
-/* Passwords that documentation and templates put in URLs. */
+/*
+ * Passwords that documentation and templates put in URLs; the last ones
+ * are vendors' documented examples: Redis's (redis.conf, `requirepass
+ * foobared`) and MDN's URL.password page (anonymous:flabada).
+ */
 static const char *const url_words[] = {
 	"password", "pass", "passwd", "pwd", "pw", "secret", "admin", "root",
 	"guest", "test", "user", "username", "mypassword", "token", "apikey",
 	"api_key", "foo", "bar", "xxx", "***", "abc", "123", "1234",
-	"12345", "123456", "qwerty", "letmein", "anonymous",
+	"12345", "123456", "qwerty", "letmein", "anonymous", "foobared",
+	"flabada",
 };
+
+/*
+ * Words that, in a password of letters alone, say it stands for one:
+ * randompassword, yourpassword, supersecret.
+ */
+static const char *const url_stand_in[] = { "password", "passwd", "secret" };
 
 /* Hosts of documentation and local development. */
 static const char *const url_hosts[] = {
@@ -892,10 +922,11 @@ static const char *const url_suffixes[] = {
 /*
  * check_url() : scheme://user:password@host.  Not a finding: a password
  * that is a placeholder (also once percent-decoded and reduced to its
- * letters and digits: pas%2As), holds 1234, a template or variable ($X,
- * ${X}, {x}, %s), the same as the user, one repeated byte; a host of
- * local development or documentation.  A URL longer than the window: a
- * finding.
+ * letters and digits: pas%2As), a documented example, holds 1234, is
+ * letters alone around "password" or "secret" (randompassword), a
+ * template or variable ($X, ${X}, {x}, %s), the same as the user, one
+ * repeated byte; a host of local development or documentation.  A URL
+ * longer than the window: a finding.
  */
 static int
 check_url(const unsigned char *w, size_t n)
@@ -941,6 +972,13 @@ check_url(const unsigned char *w, size_t n)
 			return 0;
 	if (ci_find(pass, plen, "1234"))
 		return 0;
+	for (i = 0; i < plen && is_alpha(pass[i]); i++)
+		;
+	if (i == plen)
+		for (i = 0; i < sizeof(url_stand_in) / sizeof(url_stand_in[0]);
+		    i++)
+			if (ci_find(pass, plen, url_stand_in[i]))
+				return 0;
 	/* A ':' in the password: cvs://:pserver:anoncvs@host, not a URL's. */
 	for (i = 0; i < plen; i++)
 		if (pass[i] == '$' || pass[i] == '{' || pass[i] == '*' ||
@@ -984,19 +1022,166 @@ b64url_val(int c)
 }
 
 /*
- * check_jwt() : a JWT that is not jwt.io's sample (its payload holds
- * "sub": "1234567890" and "name": "John Doe"), nor one whose payload is
- * a library's documentation example, nor a placeholder.  A
- * token cut by the window start is a finding.
+ * b64url_decode() : decodes the n base64url bytes at p into out (at most
+ * cap bytes); returns the decoded length, or -1 on a byte outside the
+ * alphabet.
+ */
+static long
+b64url_decode(const unsigned char *p, size_t n, unsigned char *out,
+    size_t cap)
+{
+	size_t i, o = 0;
+	unsigned int acc = 0;
+	int bits = 0, x;
+
+	for (i = 0; i < n && o < cap; i++) {
+		if ((x = b64url_val(p[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned int)x;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return (long)o;
+}
+
+/* ci_same() : 1 if the n bytes at a are s (n bytes), in any case. */
+static int
+ci_same(const unsigned char *a, size_t n, const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (lower(a[i]) != lower((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * claim_is() : 1 if the decoded JSON payload j holds the claim "name"
+ * with the value val (case-insensitive), as a string or a bare number,
+ * with any blanks around the colon.
+ */
+static int
+claim_is(const unsigned char *j, size_t n, const char *name, const char *val)
+{
+	size_t i, k, nl = strlen(name), vl = strlen(val);
+
+	for (i = 0; i + nl + 2 <= n; i++) {
+		if (j[i] != '"' || j[i + nl + 1] != '"' ||
+		    !ci_same(j + i + 1, nl, name))
+			continue;
+		k = i + nl + 2;
+		while (k < n && (j[k] == ' ' || j[k] == '\t' || j[k] == '\n' ||
+		    j[k] == '\r'))
+			k++;
+		if (k >= n || j[k++] != ':')
+			continue;
+		while (k < n && (j[k] == ' ' || j[k] == '\t' || j[k] == '\n' ||
+		    j[k] == '\r'))
+			k++;
+		if (k < n && j[k] == '"') {
+			if (k + vl + 2 <= n && j[k + vl + 1] == '"' &&
+			    ci_same(j + k + 1, vl, val))
+				return 1;
+		} else if (k + vl <= n && ci_same(j + k, vl, val) &&
+		    (k + vl == n || j[k + vl] < '0' || j[k + vl] > '9'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Documented sample tokens, by two claims of their payload: jwt.io's
+ * (and the many copies with a numeric sub), and the ID token of
+ * Microsoft's identity platform documentation.
+ */
+static const struct {
+	const char	*n1, *v1, *n2, *v2;
+} jwt_samples[] = {
+	{ "sub", "1234567890", "name", "John Doe" },
+	{ "tid", "9122040d-6c67-4c5b-b112-36a304b66dad", "name",
+	    "Abe Lincoln" },
+};
+
+/* Words that mark a payload written for documentation or a template. */
+static const char *const jwt_words[] = {
+	"example", "sample", "placeholder", "dummy", "xxxx", "redacted",
+	"changeme",
+};
+
+/*
+ * Published HMAC keys: jwt.io's defaults for HS256/384/512, and what
+ * libraries' READMEs sign with (jsonwebtoken's "shhhhh", "secret").  A
+ * token signed with one of them can be forged by anyone.
+ */
+static const char *const jwt_keys[] = {
+	"your-256-bit-secret", "your-384-bit-secret", "your-512-bit-secret",
+	"secret", "shhhhh", "",
+};
+
+/*
+ * jwt_public_key() : 1 if the token t (n bytes: header.payload.sig) is an
+ * HS256/384/512 token whose signature verifies with a published key.
+ * hdr is its decoded header (hlen bytes).
+ */
+static int
+jwt_public_key(const unsigned char *t, size_t n, const unsigned char *hdr,
+    size_t hlen)
+{
+	unsigned char sig[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
+	const unsigned char *dot;
+	const EVP_MD *md;
+	unsigned int mlen;
+	size_t i, signed_len;
+	long slen;
+
+	if (claim_is(hdr, hlen, "alg", "HS256"))
+		md = EVP_sha256();
+	else if (claim_is(hdr, hlen, "alg", "HS384"))
+		md = EVP_sha384();
+	else if (claim_is(hdr, hlen, "alg", "HS512"))
+		md = EVP_sha512();
+	else
+		return 0;
+	/* The second dot ends what is signed. */
+	if ((dot = memchr(t, '.', n)) == NULL || (dot = memchr(dot + 1, '.',
+	    n - (size_t)(dot + 1 - t))) == NULL)
+		return 0;
+	signed_len = (size_t)(dot - t);
+	slen = b64url_decode(dot + 1, n - signed_len - 1, sig, sizeof(sig));
+	if (slen != (long)EVP_MD_size(md))
+		return 0;
+	for (i = 0; i < sizeof(jwt_keys) / sizeof(jwt_keys[0]); i++) {
+		mlen = 0;
+		if (HMAC(md, jwt_keys[i], (int)strlen(jwt_keys[i]), t,
+		    signed_len, mac, &mlen) == NULL || mlen != (unsigned)slen)
+			continue;
+		if (CRYPTO_memcmp(mac, sig, mlen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * check_jwt() : a JWT that is not a documented sample (jwt.io's: its
+ * payload holds sub 1234567890 and name John Doe; Microsoft's docs'), nor
+ * one whose payload holds an example or placeholder word (AWS's docs:
+ * EXAMPLEIDENTITYCONTEXT), nor one signed with a published HMAC key
+ * (anyone can make it), nor a placeholder.  A token cut by the window
+ * start is a finding.
  */
 static int
 check_jwt(const unsigned char *w, size_t n)
 {
-	unsigned char out[POL_SECRETS_LOOK];
+	unsigned char out[POL_SECRETS_LOOK], hdr[256];
 	const unsigned char *v, *p, *dot;
-	size_t vlen, i, o = 0, plen;
-	unsigned int acc = 0;
-	int bits = 0, x;
+	size_t vlen, i, plen;
+	long o, hl;
 
 	v = value_at(w, n, &vlen);
 	for (i = 0; i + 3 <= vlen; i++)
@@ -1010,26 +1195,26 @@ check_jwt(const unsigned char *w, size_t n)
 		return 0;
 	if ((p = memchr(v, '.', vlen)) == NULL)
 		return 1;
+	hl = b64url_decode(v, (size_t)(p - v), hdr, sizeof(hdr));
 	p++;
 	if ((dot = memchr(p, '.', vlen - (size_t)(p - v))) == NULL)
 		return 1;
 	plen = (size_t)(dot - p);
-	for (i = 0; i < plen && o < sizeof(out); i++) {
-		if ((x = b64url_val(p[i])) < 0)
-			return 1;
-		acc = (acc << 6) | (unsigned int)x;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (ci_find(out, o, "\"sub\":\"1234567890\"") &&
-	    ci_find(out, o, "\"name\":\"john doe\""))
-		return 0;
+	if ((o = b64url_decode(p, plen, out, sizeof(out))) < 0)
+		return 1;
+	for (i = 0; i < sizeof(jwt_samples) / sizeof(jwt_samples[0]); i++)
+		if (claim_is(out, (size_t)o, jwt_samples[i].n1,
+		    jwt_samples[i].v1) && claim_is(out, (size_t)o,
+		    jwt_samples[i].n2, jwt_samples[i].v2))
+			return 0;
+	for (i = 0; i < sizeof(jwt_words) / sizeof(jwt_words[0]); i++)
+		if (ci_find(out, (size_t)o, jwt_words[i]))
+			return 0;
 	/* PyJWT's and jsonwebtoken's documentation payloads. */
-	if (ci_eq(out, o, "{\"some\":\"payload\"}") ||
-	    ci_eq(out, o, "{\"foo\":\"bar\"}"))
+	if (ci_eq(out, (size_t)o, "{\"some\":\"payload\"}") ||
+	    ci_eq(out, (size_t)o, "{\"foo\":\"bar\"}"))
+		return 0;
+	if (hl > 0 && jwt_public_key(v, vlen, hdr, (size_t)hl))
 		return 0;
 	return 1;
 }

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <zlib.h>
 
 #include "policy-int.h"
@@ -967,6 +969,19 @@ test_shapes(void **state)
 		{ "private-key", "a.js", "'-----BEGIN RSA PRIVATE KEY-----"
 		    "\\n' + base64(der) + '\\n-----END RSA PRIVATE KEY-----'\n",
 		    0 },
+		/* A body cut short in documentation (twilio's doc comment). */
+		{ "private-key", "a.d.ts", "/** e.g. `-----BEGIN RSA PRIVATE "
+		    "KEY----- MIIEpQIBAAKCAQEA{b48}. -----END RSA PRIVATE KEY"
+		    "-----` */\n", 0 },
+		{ "private-key", "a.md", "-----BEGIN PRIVATE KEY-----\n"
+		    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC{b20}\xe2\x80\xa6\n", 0 },
+		/* The same body whole, on one line or padded. */
+		{ "private-key", "a.d.ts", "/** e.g. `-----BEGIN RSA PRIVATE "
+		    "KEY----- MIIEpQIBAAKCAQEA{b48} -----END RSA PRIVATE KEY"
+		    "-----` */\n", 1 },
+		{ "private-key", "k.pem", "-----BEGIN PRIVATE KEY-----\n"
+		    "MC4CAQAwBQYDK2VwBCIEI{b40}=\n-----END PRIVATE KEY-----\n",
+		    1 },
 		{ "openssh-private-key", "k.json", "\"-----BEGIN OPENSSH "
 		    "PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjE{b50}\\n\"", 1 },
 		/* Credentials in URLs and connection strings. */
@@ -994,6 +1009,23 @@ test_shapes(void **state)
 		    "company.com/simple\n", 0 },
 		{ "url-credentials", "a.js", "new URL('dotenv://:key_1234@dotenv"
 		    ".org/vault/.env.vault?environment=production')", 0 },
+		/* Stand-in and documented passwords: Prisma's template,
+		   Redis's docs, MDN's URL.password page. */
+		{ "url-credentials", "a.js", "return\"mongodb+srv://root:"
+		    "randompassword@cluster0.ab1cd.mongodb.net/mydb\"", 0 },
+		{ "url-credentials", "a.js", "u = 'postgres://app:SuperSecret"
+		    "@db.acme.io/app'", 0 },
+		{ "url-credentials", "README.md", "url: \"redis://alice:foobared"
+		    "@awesome.redis.server:6380\"", 0 },
+		{ "url-credentials", "a.test.ts", "url.parse(\"https://anonymous:"
+		    "flabada@developer.mozilla.org/en-US/docs/Web/API/URL\");",
+		    0 },
+		{ "url-credentials", "a.js", "return\"mongodb+srv://root:"
+		    "randompassword7@cluster0.ab1cd.mongodb.net/mydb\"", 1 },
+		{ "url-credentials", "a.js", "u = 'redis://alice:foobared{a8}"
+		    "@cache.acme.io:6380'", 1 },
+		{ "url-credentials", "a.js", "u = 'https://anonymous:{a12}@"
+		    "developer.mozilla.org/'", 1 },
 		{ "url-credentials", "a.js", "DOTENV_KEY='dotenv://:key_{h64}@"
 		    "dotenv.org/vault/.env.vault?environment=production'", 1 },
 		/* A library's documentation payload ({"some":"payload"}). */
@@ -1048,6 +1080,165 @@ test_shapes(void **state)
 				fail_msg("case %zu (%s, %zu-byte chunks): %s", i,
 				    cases[i].id, chunks[c], cases[i].want ?
 				    "not found" : "found");
+	pol_secrets_run_free(r);
+	pol_secrets_free(db);
+}
+
+/* b64url() : base64url of n bytes, no padding, into out (NUL-ended). */
+static void
+b64url(const unsigned char *in, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789-_";
+	size_t i, o = 0;
+	unsigned int v;
+
+	for (i = 0; i < n; i += 3) {
+		v = (unsigned int)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned int)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = a[v >> 18 & 63];
+		out[o++] = a[v >> 12 & 63];
+		if (i + 1 < n)
+			out[o++] = a[v >> 6 & 63];
+		if (i + 2 < n)
+			out[o++] = a[v & 63];
+	}
+	out[o] = '\0';
+}
+
+/*
+ * mkjwt() : a JWT of alg (HS256/384/512, or RS256 with a made-up
+ * signature) over payload, signed with key, into out.
+ */
+static void
+mkjwt(const char *alg, const char *payload, const char *key, char *out,
+    size_t len)
+{
+	char hdr[128], h[256], p[2048], sig[256];
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mlen = 0;
+	const EVP_MD *md = NULL;
+	size_t i;
+
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
+	b64url((const unsigned char *)hdr, strlen(hdr), h);
+	b64url((const unsigned char *)payload, strlen(payload), p);
+	snprintf(out, len, "%s.%s", h, p);
+	if (strcmp(alg, "HS256") == 0)
+		md = EVP_sha256();
+	else if (strcmp(alg, "HS384") == 0)
+		md = EVP_sha384();
+	else if (strcmp(alg, "HS512") == 0)
+		md = EVP_sha512();
+	if (md != NULL)
+		assert_non_null(HMAC(md, key, (int)strlen(key),
+		    (const unsigned char *)out, strlen(out), mac, &mlen));
+	else
+		for (mlen = 0; mlen < 64; mlen++)
+			mac[mlen] = (unsigned char)(mlen * 37 + 11);
+	b64url(mac, mlen, sig);
+	i = strlen(out);
+	snprintf(out + i, len - i, ".%s", sig);
+}
+
+/*
+ * JWTs that are documented samples, example payloads or signed with a
+ * published key are not credentials; the same tokens made otherwise are.
+ */
+static void
+test_jwt_samples(void **state)
+{
+	static const struct {
+		const char	*alg, *payload, *key;
+		int		 want;
+	} cases[] = {
+		/* jwt.io's claims, sub a number (passport-jwt's tests). */
+		{ "HS256", "{\"sub\":1234567890,\"name\":\"John Doe\",\"iss\":"
+		    "\"acme.io\",\"exp\":\"9999999999\"}", "k-7Hq2xZ", 0 },
+		{ "HS256", "{\"sub\": \"1234567890\", \"name\": \"John Doe\"}",
+		    "k-7Hq2xZ", 0 },
+		{ "HS256", "{\"sub\":12345678901,\"name\":\"John Doe\"}",
+		    "k-7Hq2xZ", 1 },
+		/* Microsoft's documented ID token. */
+		{ "RS256", "{\"ver\":\"2.0\",\"tid\":\"9122040d-6c67-4c5b-b112-"
+		    "36a304b66dad\",\"name\":\"Abe Lincoln\"}", "", 0 },
+		{ "RS256", "{\"ver\":\"2.0\",\"tid\":\"4f0c6a2e-1b7d-4e59-9c3a-"
+		    "8d2b5e7f1a60\",\"name\":\"Abe Lincoln\"}", "", 1 },
+		/* An example payload (AWS's documentation). */
+		{ "RS256", "{\"sub\":\"730448f2\",\"sts:identity_context\":"
+		    "\"EXAMPLEIDENTITYCONTEXT\",\"exp\":1579729529}", "", 0 },
+		{ "RS256", "{\"sub\":\"730448f2\",\"sts:identity_context\":"
+		    "\"AQoJb3JpZ2luX2VjEJr\",\"exp\":1579729529}", "", 1 },
+		/* Signed with a published key: anyone can make these. */
+		{ "HS256", "{\"source\":\"dev\",\"data\":\"LOCAL\"}",
+		    "your-256-bit-secret", 0 },
+		{ "HS384", "{\"source\":\"dev\",\"data\":\"LOCAL\"}",
+		    "your-384-bit-secret", 0 },
+		{ "HS512", "{\"source\":\"dev\",\"data\":\"LOCAL\"}",
+		    "shhhhh", 0 },
+		{ "HS256", "{\"user\":\"admin\",\"iat\":1700000000}", "secret",
+		    0 },
+		/* The same claims under a key of the issuer's own. */
+		{ "HS256", "{\"source\":\"dev\",\"data\":\"LOCAL\"}",
+		    "q8Zr-2kLw9Tn4Vx", 1 },
+		{ "HS512", "{\"source\":\"dev\",\"data\":\"LOCAL\"}",
+		    "your-512-bit-secret!", 1 },
+		{ "HS256", "{\"user\":\"admin\",\"iat\":1700000000}",
+		    "secret2", 1 },
+	};
+	struct pol_secrets_db *db;
+	struct pol_secrets_run *r;
+	struct found fo;
+	char tok[4096], file[4400];
+	size_t i, c, len;
+	static const size_t chunks[] = { 0, 1, 5 };
+
+	(void)state;
+	db = builtin_db();
+	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
+	assert_non_null(r);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mkjwt(cases[i].alg, cases[i].payload, cases[i].key, tok,
+		    sizeof(tok));
+		len = (size_t)snprintf(file, sizeof(file), "headers: {\n"
+		    "  authorization: 'Bearer %s',\n}\n", tok);
+		for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+			scan(r, &fo, "lib/a.js", file, len, chunks[c]);
+			if (has_rule(&fo, "secret.jwt") != cases[i].want)
+				fail_msg("case %zu (%zu-byte chunks): %s", i,
+				    chunks[c], cases[i].want ? "not found" :
+				    "found");
+		}
+	}
+	/* A sample longer than 1 KiB (Microsoft's is 1139 bytes) is read
+	   back whole. */
+	{
+		char pl[1400];
+		size_t k;
+
+		len = (size_t)snprintf(pl, sizeof(pl), "{\"ver\":\"2.0\","
+		    "\"aio\":\"");
+		for (k = 0; k < 900; k++)
+			pl[len++] = "Df2Gh4Jk6Lm8"[k % 12];
+		snprintf(pl + len, sizeof(pl) - len, "\",\"tid\":\"9122040d-"
+		    "6c67-4c5b-b112-36a304b66dad\",\"name\":\"Abe Lincoln\"}");
+		mkjwt("RS256", pl, "", tok, sizeof(tok));
+		assert_true(strlen(tok) > 1300);
+		scan(r, &fo, "apis/x.examples.json", tok, strlen(tok), 0);
+		assert_false(has_rule(&fo, "secret.jwt"));
+		scan(r, &fo, "apis/x.examples.json", tok, strlen(tok), 7);
+		assert_false(has_rule(&fo, "secret.jwt"));
+	}
+	/* A published key's signature altered: no longer anyone's token. */
+	mkjwt("HS256", "{\"source\":\"dev\"}", "your-256-bit-secret", tok,
+	    sizeof(tok));
+	len = strlen(tok);
+	tok[len - 2] = tok[len - 2] == 'A' ? 'B' : 'A';
+	scan(r, &fo, "lib/a.js", tok, len, 0);
+	assert_true(has_rule(&fo, "secret.jwt"));
 	pol_secrets_run_free(r);
 	pol_secrets_free(db);
 }
@@ -1141,25 +1332,25 @@ test_long_values(void **state)
 	(void)state;
 	db = builtin_db();
 	r = pol_secrets_run_new(db, 1, 0, collect, &fo);
-	buf = malloc(8192);
+	buf = malloc(16384);
 	assert_non_null(buf);
-	n = (size_t)snprintf(buf, 8192, "t = 'eyJ");
-	for (i = 0; i < 1500; i++)
+	n = (size_t)snprintf(buf, 16384, "t = 'eyJ");
+	for (i = 0; i < 2500; i++)
 		buf[n++] = "Ab9Cd8Ef7"[i % 9];
-	n += (size_t)snprintf(buf + n, 8192 - n, ".eyJ");
-	for (i = 0; i < 1500; i++)
+	n += (size_t)snprintf(buf + n, 16384 - n, ".eyJ");
+	for (i = 0; i < 2500; i++)
 		buf[n++] = "Gh6Ij5Kl4"[i % 9];
-	n += (size_t)snprintf(buf + n, 8192 - n, ".");
+	n += (size_t)snprintf(buf + n, 16384 - n, ".");
 	for (i = 0; i < 43; i++)
 		buf[n++] = "Mn3Op2Qr1"[i % 9];
-	n += (size_t)snprintf(buf + n, 8192 - n, "'\n");
+	n += (size_t)snprintf(buf + n, 16384 - n, "'\n");
 	scan(r, &fo, "a.js", buf, n, 0);
 	assert_true(has_rule(&fo, "secret.jwt"));
 	scan(r, &fo, "a.js", buf, n, 3);
 	assert_true(has_rule(&fo, "secret.jwt"));
 
-	n = (size_t)snprintf(buf, 8192, "DB_PASSWORD=");
-	for (i = 0; i < 2000; i++)
+	n = (size_t)snprintf(buf, 16384, "DB_PASSWORD=");
+	for (i = 0; i < 5000; i++)
 		buf[n++] = "Zq8Wx7"[i % 6];
 	buf[n++] = '\n';
 	scan(r, &fo, ".env", buf, n, 0);
@@ -1290,6 +1481,7 @@ main(void)
 		cmocka_unit_test(test_false_positives),
 		cmocka_unit_test(test_file_class),
 		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_jwt_samples),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_test_paths),
 		cmocka_unit_test(test_long_values),
