@@ -154,6 +154,26 @@ if grep -q "files.allow" "$tmp/out" || ! grep -q "publish-config" "$tmp/out"; th
 fi
 # --name: without it publishConfig is judged by the default rule (issue 13, part 5).
 expect 0 "oss: publishConfig provenance allowed" -- "$pubgate" scan -p "$src/contrib/policies/oss.yaml" --name @acme/cases "$tmp"/acme-cases-1.0.0.tgz
+# oss.yaml lets publishConfig.ignore through (npm does not read it; the
+# npmignore tool does), not a key npm acts on (the false-block survey,
+# bench/survey).
+mkdir -p "$tmp/pc"
+cat >"$tmp/pc/package.json" <<'JSON'
+{ "name": "pc-ignore", "version": "1.0.0", "license": "MIT",
+  "publishConfig": { "ignore": [".github/workflows", "test/"] } }
+JSON
+printf 'module.exports = 1;\n' >"$tmp/pc/index.js"
+(cd "$tmp/pc" && npm pack --silent --pack-destination "$tmp" >/dev/null)
+expect 0 "oss: publishConfig.ignore allowed" -- "$pubgate" scan -p "$src/contrib/policies/oss.yaml" "$tmp"/pc-ignore-1.0.0.tgz
+sed 's/"ignore"/"strict-ssl": false, "ignore"/; s/1.0.0/1.0.1/' "$tmp/pc/package.json" >"$tmp/pc/p.json"
+mv "$tmp/pc/p.json" "$tmp/pc/package.json"
+(cd "$tmp/pc" && npm pack --silent --pack-destination "$tmp" >/dev/null)
+expect 1 "oss: publishConfig.strict-ssl still refused" -- "$pubgate" scan -p "$src/contrib/policies/oss.yaml" "$tmp"/pc-ignore-1.0.1.tgz
+grep -q "publishConfig.strict-ssl is not allowed" "$tmp/out" || {
+	echo "FAIL: oss: the refusal names publishConfig.strict-ssl"
+	cat "$tmp/out"
+	fail=1
+}
 # --previous: judging against the previous version offline (issue 13, part 3).
 mkdir -p "$tmp/d0" "$tmp/d1"
 cat >"$tmp/diff.yaml" <<'YAML'
