@@ -111,7 +111,7 @@ void		 pol_smap_free(struct pol_smap *);
 /* -------------------------------------------------------- encoded text */
 /* decode.c: pieces of a file that are encoded, decoded for the judges. */
 enum { POL_DEC_B64, POL_DEC_HEX, POL_DEC_PCT, POL_DEC_U16, POL_DEC_JS,
-    POL_DEC_KINDS };
+    POL_DEC_OBJ, POL_DEC_KINDS };
 enum pol_dec_ev { POL_DEC_BEGIN, POL_DEC_DATA, POL_DEC_END };
 /*
  * The sink: a piece of kind starts (at: its file offset), has decoded
@@ -124,6 +124,12 @@ typedef int (*pol_dec_fn)(void *arg, int kind, enum pol_dec_ev ev,
 struct pol_dec;
 
 struct pol_dec	*pol_dec_new(pol_dec_fn fn, void *arg);
+/*
+ * pol_dec_objects() : on (1) or off (0, the default): JS object literals
+ * that start `{version: 3` are handed on as JSON (POL_DEC_OBJ pieces);
+ * only the source map judge wants them.
+ */
+void		 pol_dec_objects(struct pol_dec *, int on);
 void		 pol_dec_begin(struct pol_dec *);
 int		 pol_dec_data(struct pol_dec *, const unsigned char *, size_t);
 int		 pol_dec_end(struct pol_dec *);

@@ -8,11 +8,13 @@
  * the engine's callback with the file's path.  Depends on policy-int.h
  * and scan-int.h only; never logs, keeps no globals.
  *
- * Encoded content (decode.c): the base64, hex and percent-encoded runs
- * and the UTF-16 text of each file are decoded and run through their own
- * instances of the same judges (one per kind, as pieces of different
- * kinds may overlap); their findings carry the file's path and say
- * where the encoded piece starts.
+ * Encoded content (decode.c): the base64, hex and percent-encoded runs,
+ * the JS strings that hold JSON and the UTF-16 text of each file are
+ * decoded and run through their own instances of the same judges (one
+ * per kind, as pieces of different kinds may overlap); JS object
+ * literals that start `{version: 3` go, as JSON, to the source map judge
+ * only, which reports what they leak (sourcesContent, remote sources).
+ * Their findings carry the file's path and say where the piece starts.
  *
  * Data flow: publish.c calls pol_scan_file_begin(path, size) for each
  * regular file (path without the leading "package/"), then
@@ -37,7 +39,7 @@ struct dec_judge {
 };
 
 static const char *const dec_names[POL_DEC_KINDS] = {
-	"base64", "hex", "percent-encoded", "UTF-16", "JS string"
+	"base64", "hex", "percent-encoded", "UTF-16", "JS string", "JS object"
 };
 
 struct pol_scan {
@@ -69,6 +71,15 @@ on_dec_emit(void *arg, const struct pol_finding *f)
 	struct dec_judge	*j = arg;
 	struct pol_finding	 g = *f;
 
+	/*
+	 * A map literal in code is judged for what it leaks, its sources
+	 * (sourcesContent) and where they live; without them it is code
+	 * (a bundler's dummy map, an example in a README), not a map file.
+	 */
+	if (j->kind == POL_DEC_OBJ && strcmp(f->rule,
+	    "sourcemap.sources-content") != 0 && strcmp(f->rule,
+	    "sourcemap.remote-sources") != 0)
+		return;
 	snprintf(g.text, sizeof(g.text), "%.150s, in %s text at byte %llu",
 	    f->text, dec_names[j->kind], (unsigned long long)j->at);
 	g.offset = (int64_t)j->at;
@@ -141,10 +152,13 @@ pol_scan_new(const struct pol_rule *r, pol_finding_fn fn, void *arg)
 	if (s->sec != NULL || s->smap != NULL) {
 		if ((s->dec = pol_dec_new(on_dec, s)) == NULL)
 			goto fail;
+		/* An object literal is JSON for the map judge alone: its
+		   strings are the file's own bytes, which the detectors read. */
+		pol_dec_objects(s->dec, s->smap != NULL);
 		for (k = 0; k < POL_DEC_KINDS; k++) {
 			s->dj[k].s = s;
 			s->dj[k].kind = k;
-			if (s->sec != NULL && (s->dj[k].sec =
+			if (s->sec != NULL && k != POL_DEC_OBJ && (s->dj[k].sec =
 			    pol_secrets_run_new(r->secrets_db,
 			    r->secrets == POL_MODE_BLOCK, r->fp_each,
 			    on_dec_emit, &s->dj[k])) == NULL)

@@ -1,7 +1,8 @@
 /*
  * tests/unit/policy/test_decode.c: encoded content (decode.c, through
  * scan.c): a secret or a source map in base64, hex, percent-encoded or
- * UTF-16 text is found, in every split of the file; ordinary encoded
+ * UTF-16 text, a JS string or (a map) a JS object literal is found, in
+ * every split of the file; ordinary encoded
  * data (images and fonts in CSS data URLs, hashes, short runs, prose)
  * gives nothing.  test_splits holds decode.c's block skipping (AVX2,
  * SSE2 or plain C, as built: meson builds this file three ways) to its
@@ -251,6 +252,118 @@ test_lookalikes(void **state)
 	assert_int_equal(fo.n, 0);
 }
 
+/* count() : how many lines of fo hold needle. */
+static int
+count(const struct found *fo, const char *needle)
+{
+	const char	*p = fo->lines;
+	int		 n = 0;
+
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+/* A source map held in a JS object literal is found as a map is. */
+static void
+test_objects(void **state)
+{
+	static const struct {
+		const char	*path, *text;
+	} maps[] = {
+		/* unquoted keys, '-strings */
+		{ "lib/o.js", "var map = {version: 3, sources: ['../src/a.ts'], "
+		    "sourcesContent: ['const internal = 1;'], mappings: 'AAAA'};"
+		    "\n" },
+		/* quoted keys, as JSON.stringify writes it */
+		{ "lib/q.js", "module.exports = {\"version\":3,\"sources\":[\"../"
+		    "src/a.ts\"],\"sourcesContent\":[\"x\"],\"mappings\":\"AAAA\""
+		    "};\n" },
+		/* '-quoted keys, blanks around the colon */
+		{ "lib/s.js", "f({ 'version' : 3, 'sources': [\"a.ts\"], "
+		    "'sourcesContent': [\"let a\"], 'mappings': \"AAAA\" })\n" },
+		/* istanbul's inputSourceMap: nested, comments, a template,
+		   trailing commas, escapes, other values */
+		{ "dist/cov.js", "var cov = {\n  path: \"/src/a.ts\",\n  hash: "
+		    "-1.5e+3,\n  inputSourceMap: {\n    version: 3,\n    // map\n"
+		    "    file: 'a.js', ok: true, no: null,\n    sources: [\"a.ts\","
+		    "],\n    sourcesContent: [`export const a = 1;\nconst b = "
+		    "\"x\" + '\\'';`],\n    names: [],\n    mappings: \"AAAA,CAAC\","
+		    " /* end */\n  },\n};\n" },
+		/* a map nested in a JSON file */
+		{ "coverage/out.json", "{\"a.ts\": {\"path\": \"a.ts\", "
+		    "\"inputSourceMap\": {\"version\":3,\"sources\":[\"a.ts\"],"
+		    "\"sourcesContent\":[\"x\"],\"mappings\":\"AAAA\"}}}\n" },
+	};
+	static const char *const not_maps[] = {
+		/* a version 3 without a map's members */
+		"var pkg = {version: 3, name: 'x', sources: ['a']};\n",
+		/* a webpack config */
+		"module.exports = {version: 3, entry: './src/index.js', "
+		"output: {path: __dirname + '/dist', filename: 'bundle.js'}, "
+		"devtool: 'source-map', module: {rules: [{test: /\\.js$/, "
+		"use: 'babel-loader'}]}};\n",
+		/* code that builds a map from its parts (gen-mapping) */
+		"const map = {version: 3, file, names, sourceRoot, sources, "
+		"sourcesContent, mappings};\n"
+		"return {version: 3, sources: s, sourcesContent: c, "
+		"mappings: encode(m)};\n",
+		/* an empty map, as tools embed in their own code */
+		"var e = {version: 3, sources: [], names: [], mappings: ''};\n",
+		/* the sources are code, not text */
+		"x = {version: 3, sources: ['a'], sourcesContent: [`${code}`], "
+		"mappings: 'AAAA'};\n",
+		/* a map without sources in code (next.js's dummy map), an
+		   example in a README: code, not a map file */
+		"return {version: 3, ignoreList: [0], mappings: 'AAAA', "
+		"sources: [url.toString()], sourcesContent: ['' + s]};\n"
+		"```json\n{\n  \"version\": 3,\n  \"file\": \"a.js\",\n  "
+		"\"sources\": [\"a.ts\"],\n  \"mappings\": \";;AAAA\"\n}\n```\n",
+		/* a version that is not the key's: myversion, a string */
+		"y = {myversion: 3, sources: ['a'], sourcesContent: ['b'], "
+		"mappings: 'AAAA'};\nz = \"version: 3\";\n",
+	};
+	struct found	 fo;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		scan_all(maps[i].path, (const unsigned char *)maps[i].text,
+		    strlen(maps[i].text), &fo);
+		if (strstr(fo.lines, "sourcemap.sources-content") == NULL ||
+		    strstr(fo.lines, "in JS object text") == NULL)
+			fail_msg("map %zu not found: %s", i, fo.lines);
+	}
+	for (i = 0; i < sizeof(not_maps) / sizeof(not_maps[0]); i++) {
+		scan_all("lib/n.js", (const unsigned char *)not_maps[i],
+		    strlen(not_maps[i]), &fo);
+		if (fo.n != 0)
+			fail_msg("look-alike %zu found: %s", i, fo.lines);
+	}
+	/* Where the piece starts: the '{' of the literal. */
+	scan_all(maps[0].path, (const unsigned char *)maps[0].text,
+	    strlen(maps[0].text), &fo);
+	assert_non_null(strstr(fo.lines, "in JS object text at byte 10"));
+	/* A map file, or a map in a '{' string: judged once, as before. */
+	scan_all("dist/a.js.map", (const unsigned char *)maps[1].text + 17,
+	    strlen(maps[1].text) - 19, &fo);
+	assert_int_equal(count(&fo, "sourcemap.sources-content"), 1);
+	assert_int_equal(count(&fo, "JS object"), 0);
+	{
+		char	 file[512];
+		size_t	 n;
+
+		n = (size_t)snprintf(file, sizeof(file), "x = JSON.parse('%.*s"
+		    "');\n", (int)strlen(maps[1].text) - 19, maps[1].text + 17);
+		scan_all("lib/k.js", (unsigned char *)file, n, &fo);
+		assert_int_equal(count(&fo, "sourcemap.sources-content"), 1);
+		assert_true(count(&fo, "JS string") > 0);
+		assert_int_equal(count(&fo, "JS object"), 0);
+	}
+}
+
 /* ------------------------------------------------------------ splits */
 struct pieces {
 	unsigned char	*p[POL_DEC_KINDS];
@@ -322,6 +435,7 @@ feed(const unsigned char *buf, size_t len, size_t mode, uint32_t seed,
 
 	memset(pc, 0, sizeof(*pc));
 	assert_non_null(d = pol_dec_new(on_piece, pc));
+	pol_dec_objects(d, 1);
 	pol_dec_begin(d);
 	for (off = 0; off < len; off += n) {
 		n = mode == 0 ? len : mode == 1 ? 1 : 1 + rnd(&seed) % mode;
@@ -348,6 +462,10 @@ test_splits(void **state)
 		"JSON.parse(\"{\\\"version\\\":3,",
 		"c2tfbGl2ZV9acTgxbU5iVngwMkxrUHdlOTNKZFR5N3U=",
 		"%7B%22a%22%3A%22b%22%7D%0A", "deadbeefDEADBEEF0123456789",
+		"{version: 3, ", "{\"version\":3,", "{ 'version' : 3", ":3",
+		": 3", " 3", "3", "sources: ['a'], ", "sourcesContent: [`x`],",
+		"mappings: \"AAAA\"}", "// c\n", "/* c */", "${", "[", "]",
+		"true", "null", "x(", "-1.5e+3",
 	};
 	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
 	    "nopqrstuvwxyz0123456789+/0123456789abcdef";
@@ -429,6 +547,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_true),
 		cmocka_unit_test(test_lookalikes),
+		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_splits),
 	};
 
