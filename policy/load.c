@@ -386,6 +386,24 @@ pol_policy_nrules(const struct pol_policy *p)
 	return p != NULL ? p->nrules : 0;
 }
 
+void
+pol_policy_detectors(const struct pol_policy *p, unsigned int *cached,
+    unsigned int *compiled)
+{
+	*cached = p != NULL ? p->ndb_cached : 0;
+	*compiled = p != NULL ? p->ndb_compiled : 0;
+}
+
+/* count_db() : one detector database of the load, read or compiled. */
+static void
+count_db(struct pol_policy *p, int cached)
+{
+	if (cached)
+		p->ndb_cached++;
+	else
+		p->ndb_compiled++;
+}
+
 /* safe_copy() : s with every byte outside printable ASCII as '?'. */
 static void
 safe_copy(char *dst, size_t len, const char *s)
@@ -1495,6 +1513,7 @@ compile_detectors(struct ld *ld, struct pol_policy *p)
 	struct pol_rule	*r;
 	char		 msg[160];
 	size_t		 i;
+	int		 hit;
 
 	/* One rule's known fakes: every scan reports each distinct value,
 	   so a fake first in a file cannot hide a real one after it (the
@@ -1511,11 +1530,12 @@ compile_detectors(struct ld *ld, struct pol_policy *p)
 	if (r->secrets == POL_MODE_BLOCK) {
 		msg[0] = '\0';
 		if ((r->secrets_db = pol_secrets_compile_in(NULL, 0,
-		    ld->cache_dir, msg, sizeof(msg))) == NULL) {
+		    ld->cache_dir, &hit, msg, sizeof(msg))) == NULL) {
 			errs_addf(ld->errs, 0, 0, "cannot compile the built-in "
 			    "secret detectors: %s", msg[0] ? msg : "failed");
 			return;
 		}
+		count_db(p, hit);
 	}
 	for (i = 0; i < p->nrules; i++) {
 		r = &p->rules[i];
@@ -1528,11 +1548,13 @@ compile_detectors(struct ld *ld, struct pol_policy *p)
 		}
 		msg[0] = '\0';
 		r->secrets_db = pol_secrets_compile_in(r->custom, r->ncustom,
-		    ld->cache_dir, msg, sizeof(msg));
+		    ld->cache_dir, &hit, msg, sizeof(msg));
 		if (r->secrets_db == NULL)
 			errs_addf(ld->errs, r->line, ld->rule_col[i],
 			    "rule \"%.60s\": cannot compile its secret "
 			    "detectors: %s", r->match, msg[0] ? msg : "failed");
+		else
+			count_db(p, hit);
 	}
 }
 

@@ -177,6 +177,8 @@ struct pol_policy {
 	char			 sha256[65];	/* of the text, hex */
 	char			 name[POL_POLICY_LABEL_MAX + 1];	/* "" none */
 	char			 revision[POL_POLICY_LABEL_MAX + 1];
+	unsigned int		 ndb_cached;	/* detector databases read */
+	unsigned int		 ndb_compiled;	/* ... and compiled */
 };
 
 /* load.c */
@@ -478,9 +480,11 @@ void		 pol_scan_free(struct pol_scan *);
 struct pol_secrets_db *pol_secrets_compile(const struct pol_custom_secret *,
 		    size_t n, char *err, size_t errlen);
 /* pol_secrets_compile_in() : the same, through the cache in dir (NULL:
-   none; see hscache.c). */
+   none; see hscache.c); *cached (if not NULL) says whether the database
+   was read from the cache. */
 struct pol_secrets_db *pol_secrets_compile_in(const struct pol_custom_secret *,
-		    size_t n, const char *dir, char *err, size_t errlen);
+		    size_t n, const char *dir, int *cached, char *err,
+		    size_t errlen);
 void		 pol_secrets_free(struct pol_secrets_db *);
 /* hscache.c: compiled Hyperscan databases cached on disk. */
 #define POL_HSC_KEY	32	/* SHA-256 */

@@ -89,6 +89,14 @@ const char		*pol_policy_name(const struct pol_policy *);
 const char		*pol_policy_revision(const struct pol_policy *);
 /* Number of rules (a loaded policy always has at least one or a deny default). */
 size_t			 pol_policy_nrules(const struct pol_policy *);
+/*
+ * pol_policy_detectors() : of the compiled secret detector databases the
+ * load needed (one for the built-ins, one per rule with custom patterns),
+ * how many it read from the cache (pol_load_opts.cache_dir) and how many
+ * it compiled.
+ */
+void			 pol_policy_detectors(const struct pol_policy *,
+			    unsigned int *cached, unsigned int *compiled);
 
 /* Verdicts and stream status. */
 enum pol_verdict {

@@ -1290,17 +1290,18 @@ struct pol_secrets_db *
 pol_secrets_compile(const struct pol_custom_secret *custom, size_t n,
     char *err, size_t errlen)
 {
-	return pol_secrets_compile_in(custom, n, NULL, err, errlen);
+	return pol_secrets_compile_in(custom, n, NULL, NULL, err, errlen);
 }
 
 /*
  * pol_secrets_compile_in() : pol_secrets_compile() through the cache in
  * dir: a database cached for this pattern set, Hyperscan and CPU is
- * used, else the one compiled is stored there (hscache.c).
+ * used, else the one compiled is stored there (hscache.c).  *cached (if
+ * not NULL): 1 when it came from the cache.
  */
 struct pol_secrets_db *
 pol_secrets_compile_in(const struct pol_custom_secret *custom, size_t n,
-    const char *dir, char *err, size_t errlen)
+    const char *dir, int *cached, char *err, size_t errlen)
 {
 	struct pol_secrets_db *db = NULL;
 	hs_compile_error_t *cerr = NULL;
@@ -1358,10 +1359,14 @@ pol_secrets_compile_in(const struct pol_custom_secret *custom, size_t n,
 		ids[k] = (unsigned int)(NBUILTIN + i);
 	}
 
+	if (cached != NULL)
+		*cached = 0;
 	if (dir != NULL && pol_hsc_key(exprs, flags, ids, total,
 	    HS_MODE_STREAM, key) == 0) {
 		db->hs = pol_hsc_load(dir, key);
 		keyed = db->hs == NULL;	/* to store once compiled */
+		if (cached != NULL)
+			*cached = db->hs != NULL;
 	}
 	if (db->hs == NULL && hs_compile_multi(exprs, flags, ids,
 	    (unsigned int)total, HS_MODE_STREAM, NULL, &db->hs, &cerr) !=

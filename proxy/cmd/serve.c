@@ -170,6 +170,13 @@ read_policy(const char *path, size_t *len)
 	return buf;
 }
 
+/* cache_dir() : where the compiled secret detectors are cached, or NULL. */
+static const char *
+cache_dir(const struct px_cfg *cfg)
+{
+	return cfg->cache_dir[0] != '\0' ? cfg->cache_dir : NULL;
+}
+
 /* sha256_hex() : hex SHA-256 of buf into out[65] ("" on failure). */
 static void
 sha256_hex(const void *buf, size_t len, char out[65])
@@ -187,29 +194,35 @@ sha256_hex(const void *buf, size_t len, char out[65])
 
 /*
  * load_policy() : the policy file, or the embedded strict policy when
- * path is empty.  Returns a reference and the SHA-256 of its text in
- * sha (hex), or NULL with each error written to stderr (as log lines
- * when as_log).
+ * path is empty, its secret detectors read from or stored in cache_dir
+ * (NULL: compiled, not stored).  Returns a reference and the SHA-256 of
+ * its text in sha (hex), or NULL with each error written to stderr (as
+ * log lines when as_log).
  */
 static struct pol_policy *
-load_policy(const char *path, int as_log, char sha[65])
+load_policy(const char *path, const char *cache_dir, int as_log,
+    char sha[65])
 {
 	struct pol_errors	*errs;
 	struct pol_policy	*p;
+	struct pol_load_opts	 opts;
 	char			 line[POL_ERRMSG_MAX + 300];
 	const char		*text;
 	char			*buf = NULL;
 	size_t			 i, len = 0;
 
 	sha[0] = '\0';
+	opts.cache_dir = cache_dir;
 	if ((errs = calloc(1, sizeof(*errs))) == NULL)
 		return NULL;
 	if (path[0] == '\0') {
 		text = pol_default_policy_text(&len);
-		if ((p = pol_load_default(errs)) != NULL)
+		if ((p = pol_load_buf_opts("(built-in strict.yaml)", text, len,
+		    &opts, errs)) != NULL)
 			sha256_hex(text, len, sha);
 	} else if ((buf = read_policy(path, &len)) != NULL) {
-		if ((p = pol_load_buf(path, buf, len, errs)) != NULL)
+		if ((p = pol_load_buf_opts(path, buf, len, &opts, errs)) !=
+		    NULL)
 			sha256_hex(buf, len, sha);
 		free(buf);
 	} else
@@ -444,13 +457,15 @@ reload(struct px_ctx *ctx)
 	SSL_CTX			*ssl;
 	char			 err[600], sha[65];
 	size_t			 i;
+	unsigned int		 dc, dn;
 	int			 ok = 1;
 
 	if (ctx->cfg->workers <= 1)
 		notify_reloading();
 	px_log_info("event=reload");
 	if (ctx->cfg->policy[0] != '\0') {
-		if ((p = load_policy(ctx->cfg->policy, 1, sha)) == NULL) {
+		if ((p = load_policy(ctx->cfg->policy, cache_dir(ctx->cfg), 1,
+		    sha)) == NULL) {
 			px_log_warnx("event=reload-failed what=policy file=%s "
 			    "action=kept-old", ctx->cfg->policy);
 			ok = 0;
@@ -458,9 +473,12 @@ reload(struct px_ctx *ctx)
 			pol_policy_unref(ctx->policy);
 			ctx->policy = p;
 			memcpy(ctx->policy_sha256, sha, sizeof(sha));
-			px_log_info("event=reloaded what=policy file=%s "
-			    "rules=%zu sha256=%s", ctx->cfg->policy,
-			    pol_policy_nrules(p), sha);
+			pol_policy_detectors(p, &dc, &dn);
+			px_log_info("event=reloaded what=policy worker=%d "
+			    "file=%s rules=%zu sha256=%s detectors_cached=%u "
+			    "detectors_compiled=%u", ctx->cfg->worker,
+			    ctx->cfg->policy, pol_policy_nrules(p), sha, dc,
+			    dn);
 		}
 	}
 	if (ctx->cfg->admin_token_file[0] != '\0' &&
@@ -792,6 +810,36 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 	return 0;
 }
 
+/*
+ * supervisor_reload() : SIGHUP in the supervisor: the policy is loaded
+ * here first, so that the workers read its detectors from the cache
+ * (when cache_dir is set) instead of each compiling them, and a worker
+ * started later serves the policy in force, not the one of the start.
+ * On failure the old one stays (each worker logs the errors).
+ */
+static void
+supervisor_reload(struct px_cfg *cfg, struct pol_policy **pol, char *sha)
+{
+	struct pol_policy	*p;
+	char			 nsha[65];
+	unsigned int		 dc, dn;
+
+	if (cfg->policy[0] == '\0')
+		return;
+	if ((p = load_policy(cfg->policy, cache_dir(cfg), 1, nsha)) == NULL) {
+		px_log_warnx("event=reload-failed what=policy "
+		    "worker=supervisor file=%s action=kept-old", cfg->policy);
+		return;
+	}
+	pol_policy_unref(*pol);
+	*pol = p;
+	memcpy(sha, nsha, sizeof(nsha));
+	pol_policy_detectors(p, &dc, &dn);
+	px_log_info("event=reloaded what=policy worker=supervisor file=%s "
+	    "rules=%zu sha256=%s detectors_cached=%u detectors_compiled=%u",
+	    cfg->policy, pol_policy_nrules(p), nsha, dc, dn);
+}
+
 /* spawn() : forks worker i; its pid, or -1. */
 static pid_t
 spawn(struct px_cfg *cfg, struct pol_policy *pol, const char *sha, int i,
@@ -823,9 +871,10 @@ spawn(struct px_cfg *cfg, struct pol_policy *pol, const char *sha, int i,
  * Takes ownership of pol.  Returns the exit code.
  */
 static int
-supervise(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
+supervise(struct px_cfg *cfg, struct pol_policy *pol, const char *sha0)
 {
 	pid_t		 pids[PX_WORKERS_MAX];
+	char		 sha[65];
 	sigset_t	 set, old;
 	int		 i, sig, st, stopping = 0, alive, rv = 0, awaited;
 	pid_t		 pid;
@@ -838,6 +887,7 @@ supervise(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGRTMIN);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	snprintf(sha, sizeof(sha), "%s", sha0);
 	awaited = cfg->workers;	/* ready signals before READY=1 */
 	for (i = 0; i < cfg->workers; i++)
 		if ((pids[i] = spawn(cfg, pol, sha, i, &old)) == -1)
@@ -865,6 +915,7 @@ supervise(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 		}
 		if (sig == SIGHUP) {
 			notify_reloading();
+			supervisor_reload(cfg, &pol, sha);
 			awaited = alive;
 			for (i = 0; i < cfg->workers; i++)
 				if (pids[i] > 0)
@@ -942,6 +993,7 @@ px_serve_main(int argc, char *argv[])
 	const char		*cfgfile = NULL;
 	char			 sha[65];
 	int			 ch, check = 0, rv = 2;
+	unsigned int		 dc, dn;
 	size_t			 i;
 
 	memset(&fl, 0, sizeof(fl));
@@ -1013,7 +1065,8 @@ px_serve_main(int argc, char *argv[])
 		int	 tls_ok[PX_LISTEN_MAX], up_ok, eg_ok, bad;
 
 		bad = (int)errs->count;
-		if ((pol = load_policy(cfg->policy, 0, sha)) == NULL)
+		/* Not through the cache: -n may run as another user. */
+		if ((pol = load_policy(cfg->policy, NULL, 0, sha)) == NULL)
 			bad++;
 		bad += check_files(cfg, tls_ok, &up_ok, &eg_ok);
 		bad += check_tls(cfg, tls_ok, up_ok, eg_ok);
@@ -1024,8 +1077,14 @@ px_serve_main(int argc, char *argv[])
 		rv = 0;
 		goto out;
 	}
-	if ((pol = load_policy(cfg->policy, 0, sha)) == NULL)
+	if ((pol = load_policy(cfg->policy, cache_dir(cfg), 0, sha)) == NULL)
 		goto out;
+	pol_policy_detectors(pol, &dc, &dn);
+	px_log_info("event=policy-loaded file=%s rules=%zu sha256=%s "
+	    "detectors_cached=%u detectors_compiled=%u cache_dir=%s",
+	    cfg->policy[0] ? cfg->policy : "(embedded)",
+	    pol_policy_nrules(pol), sha, dc, dn,
+	    cfg->cache_dir[0] ? cfg->cache_dir : "-");
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	if (cfg->workers > 1)

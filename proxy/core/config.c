@@ -125,6 +125,7 @@ px_cfg_defaults(struct px_cfg *cfg)
 	set_at(cfg->at.policy, "(default)");
 	set_at(cfg->at.public_url, "(default)");
 	set_at(cfg->at.spool_dir, "(default: $TMPDIR)");
+	set_at(cfg->at.cache_dir, "(default)");
 	set_at(cfg->at.db, "(default)");
 	set_at(cfg->at.audit_log, "(default)");
 	set_at(cfg->at.admin, "(default)");
@@ -716,6 +717,9 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 		else if (strcmp(key, "spool_dir") == 0) {
 			get_str(w, v, key, c->spool_dir, sizeof(c->spool_dir));
 			at(w, v, c->at.spool_dir);
+		} else if (strcmp(key, "cache_dir") == 0) {
+			get_str(w, v, key, c->cache_dir, sizeof(c->cache_dir));
+			at(w, v, c->at.cache_dir);
 		} else if (strcmp(key, "db") == 0) {
 			get_str(w, v, key, c->db, sizeof(c->db));
 			at(w, v, c->at.db);
@@ -956,6 +960,9 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 	if (cfg->spool_dir[0] != '/')
 		px_cfg_err(errs, "%s: spool_dir %s: must be an absolute path",
 		    at->spool_dir, cfg->spool_dir);
+	if (cfg->cache_dir[0] != '\0' && cfg->cache_dir[0] != '/')
+		px_cfg_err(errs, "%s: cache_dir %s: must be an absolute path",
+		    at->cache_dir, cfg->cache_dir);
 	for (i = 0; i < cfg->nlisten; i++)
 		if (cfg->listen[i].proxy_protocol && cfg->ntrusted == 0)
 			px_cfg_err(errs, "%s: listen %s: proxy_protocol needs "

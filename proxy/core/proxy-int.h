@@ -178,6 +178,7 @@ struct px_cfg_at {
 	char	 policy[PX_AT_MAX];
 	char	 public_url[PX_AT_MAX];
 	char	 spool_dir[PX_AT_MAX];
+	char	 cache_dir[PX_AT_MAX];
 	char	 db[PX_AT_MAX];
 	char	 audit_log[PX_AT_MAX];
 	char	 admin[PX_AT_MAX];
@@ -202,6 +203,7 @@ struct px_cfg {
 	uint64_t		 body_min_rate;	/* bytes/s; 0 off */
 	unsigned		 rate_window_ms;	/* its window (tests) */
 	char			 spool_dir[PATH_MAX];
+	char			 cache_dir[PATH_MAX];	/* "" no detector cache */
 	char			 db[PATH_MAX];
 	char			 audit_log[PATH_MAX];	/* "-" stderr */
 	char			 admin_listen[PX_URL_MAX];	/* "" none */

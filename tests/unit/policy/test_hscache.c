@@ -292,19 +292,21 @@ test_detectors(void **state)
 	char			 d[128], path[512], err[256];
 	unsigned char		*first, *now;
 	size_t			 len, len2;
-	int			 tmps;
+	int			 tmps, hit = -1;
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/det", dir);
-	assert_non_null(db = pol_secrets_compile_in(NULL, 0, d, err,
+	assert_non_null(db = pol_secrets_compile_in(NULL, 0, d, &hit, err,
 	    sizeof(err)));
+	assert_int_equal(hit, 0);
 	assert_int_equal(finds(db, text), 1);
 	pol_secrets_free(db);
 	assert_int_equal(files(d, path, sizeof(path), &tmps), 1);
 	first = slurp(path, &len);
 	/* A hit. */
-	assert_non_null(db = pol_secrets_compile_in(NULL, 0, d, err,
+	assert_non_null(db = pol_secrets_compile_in(NULL, 0, d, &hit, err,
 	    sizeof(err)));
+	assert_int_equal(hit, 1);
 	assert_int_equal(finds(db, text), 1);
 	assert_int_equal(finds(db, "const k = \"sk_live_xxxxxxxxxxxxxxxxxxxx"
 	    "xxxx\";\n"), 0);
@@ -313,8 +315,9 @@ test_detectors(void **state)
 	first[len - 100] ^= 0xff;
 	rewrite(path, first, len);
 	first[len - 100] ^= 0xff;
-	assert_non_null(db = pol_secrets_compile_in(NULL, 0, d, err,
+	assert_non_null(db = pol_secrets_compile_in(NULL, 0, d, &hit, err,
 	    sizeof(err)));
+	assert_int_equal(hit, 0);
 	assert_int_equal(finds(db, text), 1);
 	pol_secrets_free(db);
 	now = slurp(path, &len2);
@@ -323,11 +326,54 @@ test_detectors(void **state)
 	free(now);
 	free(first);
 	/* A custom pattern: another set, another file. */
-	assert_non_null(db = pol_secrets_compile_in(c, 1, d, err,
+	assert_non_null(db = pol_secrets_compile_in(c, 1, d, NULL, err,
 	    sizeof(err)));
 	pol_secrets_free(db);
 	assert_int_equal(files(d, NULL, 0, &tmps), 2);
 	assert_int_equal(tmps, 0);
+}
+
+/* A policy's load says how many detector databases it read from the
+   cache and how many it compiled (pubgate serve logs it at each load). */
+static void
+test_policy_counts(void **state)
+{
+	static const char doc[] = "version: 1\nrules:\n"
+	    "  - match: \"@acme/*\"\n    publish: allow\n"
+	    "    custom_secrets:\n      - {id: acme-token, regex: "
+	    "\"acme_[a-z0-9]{32}\"}\n"
+	    "  - match: \"*\"\n    publish: allow\n";
+	struct pol_load_opts	 o;
+	struct pol_errors	 errs;
+	struct pol_policy	*p;
+	unsigned int		 cached, compiled;
+	char			 d[128];
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/counts", dir);
+	o.cache_dir = d;
+	/* Cold: both compiled (the built-ins, the rule with its pattern). */
+	assert_non_null(p = pol_load_buf_opts("c.yaml", doc, sizeof(doc) - 1,
+	    &o, &errs));
+	pol_policy_detectors(p, &cached, &compiled);
+	assert_int_equal(cached, 0);
+	assert_int_equal(compiled, 2);
+	pol_policy_unref(p);
+	/* Warm: both read back, nothing compiled. */
+	assert_non_null(p = pol_load_buf_opts("c.yaml", doc, sizeof(doc) - 1,
+	    &o, &errs));
+	pol_policy_detectors(p, &cached, &compiled);
+	assert_int_equal(cached, 2);
+	assert_int_equal(compiled, 0);
+	pol_policy_unref(p);
+	/* No cache: compiled. */
+	o.cache_dir = NULL;
+	assert_non_null(p = pol_load_buf_opts("c.yaml", doc, sizeof(doc) - 1,
+	    &o, &errs));
+	pol_policy_detectors(p, &cached, &compiled);
+	assert_int_equal(cached, 0);
+	assert_int_equal(compiled, 2);
+	pol_policy_unref(p);
 }
 
 /* Eight processes store the same key twenty times while this one loads:
@@ -380,6 +426,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_load),
 		cmocka_unit_test(test_detectors),
+		cmocka_unit_test(test_policy_counts),
 		cmocka_unit_test(test_concurrent),
 	};
 

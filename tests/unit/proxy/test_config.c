@@ -40,6 +40,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.header_bytes, PX_HEAD_BYTES_DEFAULT);
 	assert_int_equal(cfg.body, PX_BODY_DEFAULT);
 	assert_string_equal(cfg.policy, "");
+	assert_string_equal(cfg.cache_dir, "");
 }
 
 static void
@@ -59,6 +60,7 @@ test_all_keys(void **state)
 	    "timeouts: { connect: 500ms, idle: 2m, request: 1h }\n"
 	    "limits: { header_bytes: 16KB, headers: 50, body: 300MB }\n"
 	    "spool_dir: /var/spool/pubgate\n"
+	    "cache_dir: /var/cache/pubgate/detectors\n"
 	    "db: /var/lib/pubgate/decisions.db\n"
 	    "audit_log: /var/log/pubgate/audit.jsonl\n"
 	    "admin: { listen: http://127.0.0.1:9090, token_file: /etc/t }\n"
@@ -89,6 +91,7 @@ test_all_keys(void **state)
 	assert_int_equal(cfg.body, 300ULL * 1024 * 1024);
 	assert_string_equal(cfg.admin_listen, "http://127.0.0.1:9090");
 	assert_int_equal(cfg.workers, 2);
+	assert_string_equal(cfg.cache_dir, "/var/cache/pubgate/detectors");
 
 	/* Flags win over the file. */
 	fl.listen = "http://127.0.0.1:9999";
@@ -232,7 +235,8 @@ test_errors_name_origin(void **state)
 	    "listen:\n"
 	    "  - url: https://127.0.0.1:8443\n"
 	    "upstream: ftp://registry.example\n"
-	    "admin: { listen: https://127.0.0.1:9090 }\n";
+	    "admin: { listen: https://127.0.0.1:9090 }\n"
+	    "cache_dir: cache\n";
 	struct px_cfg		 cfg;
 	struct px_cfg_flags	 fl;
 	struct px_cfg_errs	 e;
@@ -254,7 +258,9 @@ test_errors_name_origin(void **state)
 	assert_int_equal(px_cfg_load_buf(&cfg, "o.yaml", doc, sizeof(doc) - 1,
 	    &e), 0);
 	assert_int_equal(px_cfg_apply(&cfg, &fl, &e), -1);
-	assert_int_equal(e.count, 3);
+	assert_int_equal(e.count, 4);
+	assert_true(has_err(&e, "o.yaml:5:12: cache_dir cache: must be an "
+	    "absolute path"));
 	assert_true(has_err(&e, "o.yaml:2:10: listen https://127.0.0.1:8443: "
 	    "https needs a cert"));
 	assert_true(has_err(&e, "o.yaml:3:11: upstream ftp://"));
