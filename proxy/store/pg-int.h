@@ -14,14 +14,14 @@
 
 /* The parameters of one statement, as text. */
 struct px_pg_params {
-	const char	*v[40];
+	const char	*v[41];
 	int		 n;
 	char		 num[9][24];
-	char		*arr[5];		/* malloc'd array literals */
+	char		*arr[6];		/* malloc'd array literals */
 	char		 re[PX_STORE_PKG_MAX * 2 + 8];
 };
 
-extern const char	 px_pg_sql_insert[];	/* $1..$40, returns id */
+extern const char	 px_pg_sql_insert[];	/* $1..$41, returns id */
 extern const char	 px_pg_sql_status[];	/* $1 id, $2 status */
 extern const char	 px_pg_sql_byid[];	/* $1 id: its rows */
 extern const struct px_store_ops px_pg_ops;

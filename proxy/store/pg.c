@@ -111,6 +111,26 @@ static const char *const pg_migrations[] = {
 	" ADD COLUMN files_listed bigint NOT NULL DEFAULT -1,"
 	" ADD COLUMN files_total bigint NOT NULL DEFAULT 0,"
 	" ADD COLUMN files text NOT NULL DEFAULT '';",
+	/*
+	 * 4 -> 5: the webhook outbox (issue 10): one row per alert and
+	 * hook, written with its decision; deliverers lease due rows
+	 * (FOR UPDATE SKIP LOCKED), so gates on one database never send
+	 * a row at the same time.
+	 */
+	"CREATE TABLE outbox ("
+	" id bigserial PRIMARY KEY,"
+	" decision_id bigint NOT NULL REFERENCES decisions (id)"
+	"  ON DELETE CASCADE,"
+	" hook text NOT NULL,"
+	" created_ms bigint NOT NULL,"
+	" due_ms bigint NOT NULL,"
+	" attempts integer NOT NULL DEFAULT 0,"
+	" lease_until_ms bigint NOT NULL DEFAULT 0,"
+	" delivered_ms bigint NOT NULL DEFAULT 0,"
+	" gave_up_ms bigint NOT NULL DEFAULT 0,"
+	" last_error text NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_due ON outbox (due_ms)"
+	" WHERE delivered_ms = 0 AND gave_up_ms = 0;",
 };
 #define PG_SCHEMA_VERSION \
 	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -132,7 +152,10 @@ const char px_pg_sql_insert[] =
     " byte_offset) SELECT d.id, x.ord - 1, x.rule, x.file, x.text, x.hint,"
     " x.off FROM d, unnest($25::text[], $26::text[], $27::text[],"
     " $28::text[], $29::bigint[]) WITH ORDINALITY"
-    " AS x(rule, file, text, hint, off, ord))"
+    " AS x(rule, file, text, hint, off, ord)),"
+    " o AS (INSERT INTO outbox (decision_id, hook, created_ms, due_ms)"
+    " SELECT d.id, h, $1, $1 FROM d, unnest($41::text[]) AS h"
+    " WHERE h <> '')"
     " SELECT id FROM d";
 
 const char px_pg_sql_status[] =
@@ -407,6 +430,41 @@ px_pg_params_free(struct px_pg_params *p)
 	}
 }
 
+/*
+ * outbox_array() : the webhook names (one per line) as a text[] literal,
+ * each quoted with '"' and '\\' escaped; malloc'd, NULL without memory.
+ */
+static char *
+outbox_array(const char *names)
+{
+	const char	*s;
+	char		*o, *q;
+
+	/* Each byte at most twice, two quotes and a comma per name. */
+	if ((o = malloc(strlen(names) * 4 + 3)) == NULL)
+		return NULL;
+	q = o;
+	*q++ = '{';
+	for (s = names; *s != '\0';) {
+		if (*s == '\n') {
+			s++;
+			continue;
+		}
+		if (q > o + 1)
+			*q++ = ',';
+		*q++ = '"';
+		for (; *s != '\0' && *s != '\n'; s++) {
+			if (*s == '"' || *s == '\\')
+				*q++ = '\\';
+			*q++ = *s;
+		}
+		*q++ = '"';
+	}
+	*q++ = '}';
+	*q = '\0';
+	return o;
+}
+
 int
 px_pg_params_insert(struct px_pg_params *p, struct px_store_buf *b)
 {
@@ -507,7 +565,13 @@ px_pg_params_insert(struct px_pg_params *p, struct px_store_buf *b)
 	p->v[37] = p->num[7];
 	p->v[38] = p->num[8];
 	p->v[39] = r->files;
-	p->n = 40;
+	px_store_utf8_fix(b->outbox);
+	if ((p->arr[5] = outbox_array(b->outbox)) == NULL) {
+		px_pg_params_free(p);
+		return -1;
+	}
+	p->v[40] = p->arr[5];
+	p->n = 41;
 	return 0;
 }
 

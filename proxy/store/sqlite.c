@@ -21,7 +21,7 @@
 #include "store.h"
 #include "store-int.h"
 
-#define PX_SQLITE_SCHEMA_VERSION	3
+#define PX_SQLITE_SCHEMA_VERSION	4
 /*
  * How long a write waits for another writer's lock (a sqlite3 shell, a
  * backup).  The gate writes from its event loop, so this is short: past
@@ -40,6 +40,7 @@ struct px_sqlite {
 	sqlite3_stmt		*st_reasons;
 	sqlite3_stmt		*st_status;
 	sqlite3_stmt		*st_byid;
+	sqlite3_stmt		*st_outbox;
 };
 
 static const char audit_schema[] =
@@ -127,7 +128,29 @@ static const char *const sqlite_migrations[] = {
 	"ALTER TABLE decisions ADD COLUMN files_total INTEGER NOT NULL"
 	" DEFAULT 0;"
 	"ALTER TABLE decisions ADD COLUMN files TEXT NOT NULL DEFAULT '';",
+	/*
+	 * 3 -> 4: the webhook outbox (issue 10): one row per alert and
+	 * hook, written with its decision; a deliverer leases due rows.
+	 */
+	"CREATE TABLE outbox ("
+	" id INTEGER PRIMARY KEY,"
+	" decision_id INTEGER NOT NULL REFERENCES decisions (id)"
+	"  ON DELETE CASCADE,"
+	" hook TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" due_ms INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+	" delivered_ms INTEGER NOT NULL DEFAULT 0,"
+	" gave_up_ms INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_due ON outbox (due_ms)"
+	" WHERE delivered_ms = 0 AND gave_up_ms = 0;",
 };
+
+static const char sql_outbox[] =
+    "INSERT INTO outbox (decision_id, hook, created_ms, due_ms)"
+    " VALUES (?1, ?2, ?3, ?3)";
 
 /* The columns of a record; files only where a query asks for them. */
 #define AUDIT_COLUMNS_NOFILES \
@@ -387,7 +410,8 @@ px_sqlite_open(const char *path, int create, char *err, size_t errlen)
 	    prep(a, audit_sql_query, &a->st_query, err, errlen) == -1 ||
 	    prep(a, audit_sql_reasons, &a->st_reasons, err, errlen) == -1 ||
 	    prep(a, audit_sql_status, &a->st_status, err, errlen) == -1 ||
-	    prep(a, audit_sql_byid, &a->st_byid, err, errlen) == -1)
+	    prep(a, audit_sql_byid, &a->st_byid, err, errlen) == -1 ||
+	    prep(a, sql_outbox, &a->st_outbox, err, errlen) == -1)
 		goto fail;
 	return a;
 sqlfail:
@@ -413,9 +437,38 @@ sqlite_close(void *be)
 	sqlite3_finalize(a->st_reasons);
 	sqlite3_finalize(a->st_status);
 	sqlite3_finalize(a->st_byid);
+	sqlite3_finalize(a->st_outbox);
 	/* Closing the last connection checkpoints the WAL into the file. */
 	sqlite3_close(a->db);
 	free(a);
+}
+
+/* insert_outbox() : one outbox row per webhook name of r; 0 or -1. */
+static int
+insert_outbox(struct px_sqlite *a, const struct px_store_row *r)
+{
+	sqlite3_stmt	*st = a->st_outbox;
+	const char	*p, *e;
+	int		 rc;
+
+	for (p = r->outbox != NULL ? r->outbox : ""; *p != '\0'; p = e) {
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		if (e > p) {
+			sqlite3_bind_int64(st, 1, r->id);
+			sqlite3_bind_text(st, 2, p, (int)(e - p),
+			    SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, r->time_ms);
+			rc = sqlite3_step(st);
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			if (rc != SQLITE_DONE)
+				return -1;
+		}
+		if (*e == '\n')
+			e++;
+	}
+	return 0;
 }
 
 /* insert_row() : binds and inserts b's row and its reasons; 0 or -1. */
@@ -485,7 +538,7 @@ insert_row(struct px_sqlite *a, struct px_store_buf *b)
 		if (rc != SQLITE_DONE)
 			return -1;
 	}
-	return 0;
+	return insert_outbox(a, r);
 }
 
 static const char *

@@ -75,6 +75,7 @@ struct px_store_buf {
 	char			 tag_old[PX_STORE_VERSION_MAX + 1];
 	char			 tag_new[PX_STORE_VERSION_MAX + 1];
 	char			*files;		/* malloc'd list text, or NULL */
+	char			 outbox[PX_STORE_OUTBOX_MAX + 1];
 	size_t			 files_cap;
 	struct px_store_row	 row;
 };

@@ -422,6 +422,8 @@ px_store_buf_link(struct px_store_buf *b)
 	r->files = "";
 	r->files_listed = -1;
 	r->files_total = 0;
+	b->outbox[0] = '\0';
+	r->outbox = b->outbox;
 }
 
 #define BCOPY(b, field, s)	px_store_copy((b)->field, sizeof((b)->field), (s))
@@ -504,6 +506,7 @@ rec_to_buf(struct px_store_buf *b, const struct px_store_rec *rec)
 	BCOPY(b, policy_revision, rec->policy_revision);
 	BCOPY(b, tag_old, rec->tag_old);
 	BCOPY(b, tag_new, rec->tag_new);
+	BCOPY(b, outbox, rec->outbox);
 	px_store_files_encode(b, rec);
 }
 

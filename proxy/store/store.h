@@ -67,6 +67,12 @@ struct px_store_rec {
 	const char		*tag_old;	/* dist-tag writes: the value */
 	const char		*tag_new;	/* before and the one asked */
 	/*
+	 * Webhook names, one per line ("" or NULL: none): one outbox row
+	 * per name is written in the decision's own transaction, so an
+	 * alert exists iff its record is committed.
+	 */
+	const char		*outbox;
+	/*
 	 * The files of the tarball (publishes): files[0..nfiles) with path,
 	 * size and sha256; files_total counts every file seen, so
 	 * files_total > nfiles says the list was capped.  files NULL: no
@@ -288,6 +294,7 @@ struct px_store_row {
 	int64_t			 files_listed;
 	int64_t			 files_total;
 	const char		*files;
+	const char		*outbox;	/* as written; "" when read */
 };
 
 /* One file of a stored list, as px_store_files_next() reads it. */
@@ -345,6 +352,7 @@ int		 px_store_row_cyclonedx(const struct px_store_row *, FILE *out);
  * "waiver-use", "waiver-revoke") written in the same transaction as the
  * waiver's change.
  */
+#define PX_STORE_OUTBOX_MAX	1023	/* webhook names, one per line */
 #define PX_STORE_BY_MAX		64	/* a reviewer's name */
 #define PX_STORE_WHY_MAX	199	/* an approval's or revocation's reason */
 

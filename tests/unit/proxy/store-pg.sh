@@ -33,10 +33,10 @@ PGPASSFILE=$PG_PASSFILE "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" \
     -U pubgate -d postgres -c "DELETE FROM pubgate_schema WHERE version = 99;
     UPDATE decisions SET request_id = '1a2b3c4d-17'"
 out=$("$PUBGATE" db migrate --db "$PG_URL")
-[ "$out" = "decision store schema version 4" ] || {
+[ "$out" = "decision store schema version 5" ] || {
 	echo "FAIL: db migrate: $out" >&2; exit 1; }
 out=$("$PUBGATE" db migrate --db "$PG_URL" 2>&1)
-[ "$out" = "decision store schema version 4" ] || {
+[ "$out" = "decision store schema version 5" ] || {
 	echo "FAIL: second db migrate: $out" >&2; exit 1; }
 "$PUBGATE" log --db "$PG_URL" >"$d/log"
 grep -q " allow 201 publish @acme/x who=sha256:0123456789abcdef" "$d/log" || {

@@ -87,8 +87,8 @@ setup(void **state)
 		snprintf(fx->db, sizeof(fx->db), "%s", pg_url);
 		/* Every case creates the schema: the migration runs too. */
 		assert_int_equal(pg_sql("SET client_min_messages = warning;"
-		    "DROP TABLE IF EXISTS waivers, reasons, decisions, pubgate_schema"),
-		    0);
+		    "DROP TABLE IF EXISTS outbox, waivers, reasons, decisions,"
+		    " pubgate_schema"), 0);
 	}
 	fx->jsonl = open_memstream(&fx->jbuf, &fx->jlen);
 	assert_non_null(fx->jsonl);
@@ -919,9 +919,9 @@ test_pg_specific(void **state)
 	px_store_close(b);
 	/* Migrating again is a no-op; a newer schema is refused. */
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 4);
+	assert_int_equal(v, 5);
 	/* A store of version 1 (before waivers) is brought forward. */
-	assert_int_equal(pg_sql("DROP TABLE waivers; DROP INDEX "
+	assert_int_equal(pg_sql("DROP TABLE waivers, outbox; DROP INDEX "
 	    "decisions_request_kind; DELETE FROM pubgate_schema WHERE "
 	    "version >= 2; ALTER TABLE decisions DROP COLUMN npm_user,"
 	    " DROP COLUMN path, DROP COLUMN connect_target,"
@@ -932,7 +932,7 @@ test_pg_specific(void **state)
 	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 4);
+	assert_int_equal(v, 5);
 	assert_int_equal(pg_sql("SELECT count(*) FROM waivers"), 0);
 	assert_int_equal(pg_sql("INSERT INTO pubgate_schema (version) "
 	    "VALUES (99)"), 0);
@@ -1363,6 +1363,7 @@ test_waiver_sqlite_migrate(void **state)
 	fx->a = NULL;
 	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE waivers;"
+	    "DROP TABLE outbox;"
 	    "ALTER TABLE decisions DROP COLUMN npm_user;"
 	    "ALTER TABLE decisions DROP COLUMN path;"
 	    "ALTER TABLE decisions DROP COLUMN connect_target;"
@@ -1381,7 +1382,7 @@ test_waiver_sqlite_migrate(void **state)
 	assert_non_null(strstr(err, "older"));
 	approve_args(&ap, "abcd000a-10", "alice", 1, T0 + 1, 1000);
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 3);
+	assert_int_equal(v, 4);
 	fx->a = px_store_open_existing(fx->db, err, sizeof(err));
 	assert_non_null(fx->a);
 	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
@@ -1622,14 +1623,14 @@ test_migrate_v1(void **state)
 		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
 		    SQLITE_OK);
 	}
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL,
-	    NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE outbox;"
+	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
 	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 3);
+	assert_int_equal(v, 4);
 	assert_non_null(a = px_store_open_existing(fx->db, err, sizeof(err)));
 	g = calloc(1, sizeof(*g));
 	assert_non_null(g);
@@ -1663,15 +1664,90 @@ test_pg_migrate_v1(void **state)
 	    " DROP COLUMN policy_revision, DROP COLUMN tag_old,"
 	    " DROP COLUMN tag_new, DROP COLUMN files_listed,"
 	    " DROP COLUMN files_total, DROP COLUMN files;"
+	    " DROP TABLE outbox;"
 	    " DELETE FROM pubgate_schema WHERE version > 3"), 0);
 	assert_null(px_store_open_existing(fx->db, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 4);
+	assert_int_equal(v, 5);
 	assert_non_null(a = px_store_open_existing(fx->db, err, sizeof(err)));
 	px_store_close(a);
 	fx->a = px_store_open(fx->db, fx->jsonl, err, sizeof(err));
 	assert_non_null(fx->a);
+}
+
+/* ------------------------------------------------- issue 10 outbox */
+
+/* count_sql() : the first column of sql's first row, or -1. */
+static int64_t
+count_sql(struct fx *fx, const char *sql)
+{
+	int64_t		 n = -1;
+
+	if (pg_url != NULL) {
+		PGconn		*c = PQconnectdb(pg_url);
+		PGresult	*res;
+
+		if (PQstatus(c) == CONNECTION_OK) {
+			res = PQexec(c, sql);
+			if (PQresultStatus(res) == PGRES_TUPLES_OK &&
+			    PQntuples(res) == 1)
+				n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			else
+				fprintf(stderr, "%s: %s", sql,
+				    PQerrorMessage(c));
+			PQclear(res);
+		}
+		PQfinish(c);
+	} else {
+		sqlite3		*db;
+		sqlite3_stmt	*st;
+
+		if (sqlite3_open(fx->db, &db) != SQLITE_OK)
+			return -1;
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				n = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		} else
+			fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+		sqlite3_close(db);
+	}
+	return n;
+}
+
+/*
+ * The outbox: one row per webhook name, written with its decision (same
+ * decision id, due at once, not yet tried); none without names.
+ */
+static void
+test_outbox_rows(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	*rep;
+	struct px_store_rec	 rec;
+
+	rep = calloc(1, sizeof(*rep));
+	assert_non_null(rep);
+	mkreport(rep, "@acme/alert", "1.0.0", POL_DENY);
+	rep->status = POL_DONE;
+	rep->nreasons_total = rep->nreasons;
+	mkrec(&rec, T0 + 7, "@acme/alert", rep);
+	rec.outbox = "siem\n\nslack\"x\n";
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	mkrec(&rec, T0 + 8, "@acme/quiet", rep);
+	rec.outbox = "";
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	mkrec(&rec, T0 + 9, "@acme/quiet", rep);
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	free(rep);
+	assert_int_equal(count_sql(fx, "SELECT count(*) FROM outbox"), 2);
+	assert_int_equal(count_sql(fx, "SELECT count(*) FROM outbox o"
+	    " JOIN decisions d ON d.id = o.decision_id"
+	    " WHERE d.package = '@acme/alert' AND o.hook IN ('siem',"
+	    " 'slack\"x') AND o.due_ms = d.time_ms AND o.created_ms ="
+	    " d.time_ms AND o.attempts = 0 AND o.lease_until_ms = 0 AND"
+	    " o.delivered_ms = 0 AND o.gave_up_ms = 0"), 2);
 }
 
 int
@@ -1715,6 +1791,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_record_no_list_and_cap,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_rows, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup,
 		    teardown),
 	};
@@ -1747,6 +1825,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_record_no_list_and_cap,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_rows, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_pg_migrate_v1, setup,
 		    teardown),
 		/* Last: store-pg.sh reads what it leaves. */

@@ -152,7 +152,7 @@ setup(void **state)
 	if (pg_url != NULL) {
 		snprintf(fx->db, sizeof(fx->db), "%s", pg_url);
 		assert_int_equal(pg_sql("SET client_min_messages = warning;"
-		    "DROP TABLE IF EXISTS reasons, decisions, waivers, "
+		    "DROP TABLE IF EXISTS outbox, reasons, decisions, waivers, "
 		    "pubgate_schema"),
 		    0);
 	}
