@@ -1087,6 +1087,78 @@ pg_waivers(void *be, int64_t id, int active_only, int64_t now_ms, int limit,
 	return n;
 }
 
+/* ------------------------------------------------------------- outbox */
+
+static const char pg_sql_claim[] =
+    "UPDATE outbox o SET lease_until_ms = $1::bigint + $2::bigint,"
+    " attempts = o.attempts + 1 FROM (SELECT id FROM outbox WHERE"
+    " delivered_ms = 0 AND gave_up_ms = 0 AND due_ms <= $1::bigint AND"
+    " lease_until_ms <= $1::bigint ORDER BY due_ms, id LIMIT $3::int"
+    " FOR UPDATE SKIP LOCKED) s WHERE o.id = s.id"
+    " RETURNING o.id, o.decision_id, o.hook, o.created_ms, o.attempts";
+
+static const char pg_sql_finish[] =
+    "UPDATE outbox SET"
+    " delivered_ms = CASE WHEN $3::int = 0 THEN $2::bigint ELSE 0 END,"
+    " gave_up_ms = CASE WHEN $3::int = 2 THEN $2::bigint ELSE 0 END,"
+    " due_ms = CASE WHEN $3::int = 1 THEN $4::bigint ELSE due_ms END,"
+    " lease_until_ms = 0, last_error = $5 WHERE id = $1::bigint";
+
+static int
+pg_outbox_claim(void *be, int64_t now_ms, int64_t lease_ms,
+    struct px_store_alert *out, int max, char *err, size_t errlen)
+{
+	struct px_pg	*p = be;
+	PGresult	*res;
+	char		 num[3][24];
+	const char	*v[3] = { num[0], num[1], num[2] };
+	int		 i, n;
+
+	snprintf(num[0], sizeof(num[0]), "%" PRId64, now_ms);
+	snprintf(num[1], sizeof(num[1]), "%" PRId64, lease_ms);
+	snprintf(num[2], sizeof(num[2]), "%d", max);
+	res = PQexecParams(p->conn, pg_sql_claim, 3, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 5) {
+		px_pg_errmsg(p->conn, res, err, errlen);
+		PQclear(res);
+		return -1;
+	}
+	n = PQntuples(res) < max ? PQntuples(res) : max;
+	for (i = 0; i < n; i++) {
+		out[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		out[i].decision_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		px_store_copy(out[i].hook, sizeof(out[i].hook),
+		    PQgetvalue(res, i, 2));
+		out[i].created_ms = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		out[i].attempts = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
+	}
+	PQclear(res);
+	return n;
+}
+
+static int
+pg_outbox_finish(void *be, int64_t id, int64_t now_ms, int result,
+    int64_t due_ms, const char *error, char *err, size_t errlen)
+{
+	struct px_pg	*p = be;
+	PGresult	*res;
+	char		 num[4][24];
+	const char	*v[5] = { num[0], num[1], num[2], num[3], error };
+	int		 rc = 0;
+
+	snprintf(num[0], sizeof(num[0]), "%" PRId64, id);
+	snprintf(num[1], sizeof(num[1]), "%" PRId64, now_ms);
+	snprintf(num[2], sizeof(num[2]), "%d", result);
+	snprintf(num[3], sizeof(num[3]), "%" PRId64, due_ms);
+	res = PQexecParams(p->conn, pg_sql_finish, 5, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		px_pg_errmsg(p->conn, res, err, errlen);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
 const struct px_store_ops px_pg_ops = {
 	.name = "postgresql",
 	.insert = pg_insert,
@@ -1096,4 +1168,6 @@ const struct px_store_ops px_pg_ops = {
 	.close = pg_close,
 	.waiver_op = pg_waiver_op,
 	.waivers = pg_waivers,
+	.outbox_claim = pg_outbox_claim,
+	.outbox_finish = pg_outbox_finish,
 };

@@ -857,6 +857,85 @@ sqlite_waivers(void *be, int64_t id, int active_only, int64_t now_ms,
 	return n;
 }
 
+/* ------------------------------------------------------------- outbox */
+
+static const char sql_claim[] =
+    "UPDATE outbox SET lease_until_ms = ?1 + ?2, attempts = attempts + 1"
+    " WHERE id IN (SELECT id FROM outbox WHERE delivered_ms = 0 AND"
+    " gave_up_ms = 0 AND due_ms <= ?1 AND lease_until_ms <= ?1"
+    " ORDER BY due_ms, id LIMIT ?3)"
+    " RETURNING id, decision_id, hook, created_ms, attempts";
+
+static const char sql_finish[] =
+    "UPDATE outbox SET"
+    " delivered_ms = CASE WHEN ?3 = 0 THEN ?2 ELSE 0 END,"
+    " gave_up_ms = CASE WHEN ?3 = 2 THEN ?2 ELSE 0 END,"
+    " due_ms = CASE WHEN ?3 = 1 THEN ?4 ELSE due_ms END,"
+    " lease_until_ms = 0, last_error = ?5 WHERE id = ?1";
+
+static int
+sqlite_outbox_claim(void *be, int64_t now_ms, int64_t lease_ms,
+    struct px_store_alert *out, int max, char *err, size_t errlen)
+{
+	struct px_sqlite	*a = be;
+	sqlite3_stmt		*st = NULL;
+	int			 n = 0, rc;
+
+	if (sqlite3_prepare_v2(a->db, sql_claim, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int64(st, 2, lease_ms);
+	sqlite3_bind_int(st, 3, max);
+	/* One statement: SQLite runs it in a transaction of its own. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n >= max)
+			continue;
+		out[n].id = sqlite3_column_int64(st, 0);
+		out[n].decision_id = sqlite3_column_int64(st, 1);
+		px_store_copy(out[n].hook, sizeof(out[n].hook),
+		    col_text(st, 2));
+		out[n].created_ms = sqlite3_column_int64(st, 3);
+		out[n].attempts = sqlite3_column_int(st, 4);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	return n;
+fail:
+	px_store_seterr(err, errlen, "sqlite: outbox: %s",
+	    sqlite3_errmsg(a->db));
+	sqlite3_finalize(st);
+	return -1;
+}
+
+static int
+sqlite_outbox_finish(void *be, int64_t id, int64_t now_ms, int result,
+    int64_t due_ms, const char *error, char *err, size_t errlen)
+{
+	struct px_sqlite	*a = be;
+	sqlite3_stmt		*st = NULL;
+	int			 rc;
+
+	if (sqlite3_prepare_v2(a->db, sql_finish, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_int(st, 3, result);
+	sqlite3_bind_int64(st, 4, due_ms);
+	sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	return 0;
+fail:
+	px_store_seterr(err, errlen, "sqlite: outbox: %s",
+	    sqlite3_errmsg(a->db));
+	sqlite3_finalize(st);
+	return -1;
+}
+
 const struct px_store_ops px_sqlite_ops = {
 	.name = "sqlite",
 	.insert = sqlite_insert,
@@ -866,6 +945,8 @@ const struct px_store_ops px_sqlite_ops = {
 	.close = sqlite_close,
 	.waiver_op = sqlite_waiver_op,
 	.waivers = sqlite_waivers,
+	.outbox_claim = sqlite_outbox_claim,
+	.outbox_finish = sqlite_outbox_finish,
 };
 
 int

@@ -168,6 +168,13 @@ struct px_store_ops {
 			    int64_t now_ms, int limit, struct px_store_wbuf *wb,
 			    int (*cb)(const struct px_store_waiver *, void *),
 			    void *arg, char *err, size_t errlen);
+	/* The outbox (see px_store_outbox_claim() and _finish()). */
+	int		(*outbox_claim)(void *be, int64_t now_ms,
+			    int64_t lease_ms, struct px_store_alert *out,
+			    int max, char *err, size_t errlen);
+	int		(*outbox_finish)(void *be, int64_t id, int64_t now_ms,
+			    int result, int64_t due_ms, const char *error,
+			    char *err, size_t errlen);
 };
 
 /* px_store_wbuf_link() : points wb->w's strings at wb's own arrays. */
@@ -188,6 +195,9 @@ void	 px_store_wbuf_state(struct px_store_wbuf *wb, int64_t now_ms);
     " decision, package, version, sha512, publisher, approved_by, reason," \
     " revoked_by, revoke_reason"
 #define PX_STORE_WNCOLS	16
+
+/* The outbox's claim and finish, with the same parameters in both. */
+#define PX_STORE_ERROR_MAX	200
 /*
  * px_store_wbuf_set() : fills wb from the 16 columns as text (cols[i],
  * NULL is ""), as both backends read them.

@@ -1389,6 +1389,56 @@ px_store_waivers(struct px_store *a, int64_t id, int active_only, int limit,
 	return n;
 }
 
+/* --------------------------------------------------------- the outbox */
+
+int
+px_store_outbox_claim(struct px_store *a, int64_t now, int64_t lease_ms,
+    struct px_store_alert *out, int max, char *err, size_t errlen)
+{
+	int	n;
+
+	if (a == NULL || out == NULL || max < 1 || lease_ms < 1) {
+		px_store_seterr(err, errlen, "bad outbox claim");
+		return -1;
+	}
+	if (a->pl != NULL) {
+		px_store_seterr(err, errlen, "the outbox is not claimed from a "
+		    "PostgreSQL gate's event loop by a blocking call");
+		return -1;
+	}
+	pthread_mutex_lock(&a->mtx);
+	n = a->ops->outbox_claim(a->be, now, lease_ms, out, max, err, errlen);
+	pthread_mutex_unlock(&a->mtx);
+	return n;
+}
+
+int
+px_store_outbox_finish(struct px_store *a, int64_t id, int64_t now,
+    enum px_alert_result result, int64_t due_ms, const char *error,
+    char *err, size_t errlen)
+{
+	char	e[PX_STORE_ERROR_MAX + 1];
+	int	rc;
+
+	if (a == NULL || id < 1 || (result != PX_ALERT_DELIVERED &&
+	    result != PX_ALERT_RETRY && result != PX_ALERT_GIVEN_UP)) {
+		px_store_seterr(err, errlen, "bad outbox finish");
+		return -1;
+	}
+	if (a->pl != NULL) {
+		px_store_seterr(err, errlen, "the outbox is not updated from a "
+		    "PostgreSQL gate's event loop by a blocking call");
+		return -1;
+	}
+	px_store_copy(e, sizeof(e), result == PX_ALERT_DELIVERED ? "" : error);
+	px_store_utf8_fix(e);
+	pthread_mutex_lock(&a->mtx);
+	rc = a->ops->outbox_finish(a->be, id, now, (int)result, due_ms, e, err,
+	    errlen);
+	pthread_mutex_unlock(&a->mtx);
+	return rc;
+}
+
 /* ------------------------------------------- asynchronous (the loop) */
 
 void

@@ -456,4 +456,44 @@ void	px_store_waiver_json(const struct px_store_waiver *w, FILE *out);
 int	px_store_name_ok(const char *by);
 int	px_store_why_ok(const char *why);
 
+/* ------------------------------------------------ the webhook outbox */
+
+#define PX_STORE_HOOK_MAX	63	/* a webhook's name */
+
+/* A due alert, as px_store_outbox_claim() leases it. */
+struct px_store_alert {
+	int64_t		 id;		/* the outbox row: the delivery id */
+	int64_t		 decision_id;
+	int64_t		 created_ms;
+	int		 attempts;	/* counting this one */
+	char		 hook[PX_STORE_HOOK_MAX + 1];
+};
+
+/* How a delivery ended (px_store_outbox_finish()). */
+enum px_alert_result {
+	PX_ALERT_DELIVERED = 0,
+	PX_ALERT_RETRY = 1,		/* due again at due_ms */
+	PX_ALERT_GIVEN_UP = 2
+};
+
+/*
+ * px_store_outbox_claim() : leases up to max due alerts (not delivered,
+ * not given up, due_ms <= now_ms, no lease running) until now_ms +
+ * lease_ms, counting an attempt on each, oldest due first; on PostgreSQL
+ * rows another gate holds are skipped (FOR UPDATE SKIP LOCKED), so no row
+ * is leased twice at once.  The number leased into out, or -1.  Blocking:
+ * not on a PostgreSQL gate's loop store.
+ */
+int		 px_store_outbox_claim(struct px_store *, int64_t now_ms,
+		    int64_t lease_ms, struct px_store_alert *out, int max,
+		    char *err, size_t errlen);
+/*
+ * px_store_outbox_finish() : ends alert id's lease: delivered (at now_ms),
+ * due again at due_ms, or given up (at now_ms); error is the last
+ * failure's text ("" when delivered), cut to 200 bytes.  0 or -1.
+ */
+int		 px_store_outbox_finish(struct px_store *, int64_t id,
+		    int64_t now_ms, enum px_alert_result result, int64_t due_ms,
+		    const char *error, char *err, size_t errlen);
+
 #endif /* PUBGATE_STORE_H */

@@ -1750,6 +1750,87 @@ test_outbox_rows(void **state)
 	    " o.delivered_ms = 0 AND o.gave_up_ms = 0"), 2);
 }
 
+/*
+ * Claims lease due rows once (a second store, another gate, gets none
+ * while the lease runs), finish delivers, reschedules or gives up; an
+ * unfinished lease that ran out is claimed again, one attempt more.
+ */
+static void
+test_outbox_claim(void **state)
+{
+	struct fx		*fx = *state;
+	struct pol_report	*rep;
+	struct px_store_rec	 rec;
+	struct px_store_alert	 al[4];
+	struct px_store		*b;
+	char			 err[256];
+	int64_t			 t = T0 + 7, siem, slack;
+
+	rep = calloc(1, sizeof(*rep));
+	assert_non_null(rep);
+	mkreport(rep, "@acme/alert", "1.0.0", POL_DENY);
+	rep->status = POL_DONE;
+	rep->nreasons_total = rep->nreasons;
+	mkrec(&rec, t, "@acme/alert", rep);
+	rec.outbox = "siem\nslack";
+	assert_int_equal(px_store_write(fx->a, &rec), 0);
+	free(rep);
+	/* Not due before the decision's time. */
+	assert_int_equal(px_store_outbox_claim(fx->a, t - 1, 30000, al, 4,
+	    err, sizeof(err)), 0);
+	assert_int_equal(px_store_outbox_claim(fx->a, t, 30000, al, 4, err,
+	    sizeof(err)), 2);
+	assert_string_equal(al[0].hook, "siem");
+	assert_string_equal(al[1].hook, "slack");
+	assert_int_equal(al[0].attempts, 1);
+	assert_int_equal(al[0].decision_id, al[1].decision_id);
+	assert_true(al[0].id != al[1].id);
+	assert_int_equal(al[0].created_ms, t);
+	siem = al[0].id;
+	slack = al[1].id;
+	/* Leased: neither this store nor another gets them. */
+	assert_int_equal(px_store_outbox_claim(fx->a, t + 1, 30000, al, 4,
+	    err, sizeof(err)), 0);
+	b = px_store_open_existing(fx->db, err, sizeof(err));
+	if (b == NULL)
+		fail_msg("px_store_open_existing: %s", err);
+	assert_int_equal(px_store_outbox_claim(b, t + 2, 30000, al, 4, err,
+	    sizeof(err)), 0);
+	assert_int_equal(px_store_outbox_finish(fx->a, siem, t + 3,
+	    PX_ALERT_DELIVERED, 0, "ignored", err, sizeof(err)), 0);
+	assert_int_equal(px_store_outbox_finish(fx->a, slack, t + 3,
+	    PX_ALERT_RETRY, t + 1000, "HTTP 503", err, sizeof(err)), 0);
+	assert_int_equal(px_store_outbox_claim(b, t + 999, 30000, al, 4, err,
+	    sizeof(err)), 0);
+	assert_int_equal(px_store_outbox_claim(b, t + 1000, 100, al, 4, err,
+	    sizeof(err)), 1);
+	assert_int_equal(al[0].id, slack);
+	assert_int_equal(al[0].attempts, 2);
+	/* The lease runs out unfinished (a gate died): claimed again. */
+	assert_int_equal(px_store_outbox_claim(fx->a, t + 1099, 100, al, 4,
+	    err, sizeof(err)), 0);
+	assert_int_equal(px_store_outbox_claim(fx->a, t + 1100, 100, al, 4,
+	    err, sizeof(err)), 1);
+	assert_int_equal(al[0].id, slack);
+	assert_int_equal(al[0].attempts, 3);
+	assert_int_equal(px_store_outbox_finish(fx->a, slack, t + 1101,
+	    PX_ALERT_GIVEN_UP, 0, "HTTP 404", err, sizeof(err)), 0);
+	assert_int_equal(px_store_outbox_claim(b, t + 999999, 100, al, 4, err,
+	    sizeof(err)), 0);
+	px_store_close(b);
+	assert_int_equal(count_sql(fx, "SELECT count(*) FROM outbox WHERE"
+	    " hook = 'siem' AND delivered_ms > 0 AND gave_up_ms = 0 AND"
+	    " last_error = '' AND lease_until_ms = 0"), 1);
+	assert_int_equal(count_sql(fx, "SELECT count(*) FROM outbox WHERE"
+	    " hook = 'slack' AND delivered_ms = 0 AND gave_up_ms > 0 AND"
+	    " last_error = 'HTTP 404' AND attempts = 3"), 1);
+	/* Bad arguments are refused. */
+	assert_int_equal(px_store_outbox_claim(fx->a, t, 0, al, 4, err,
+	    sizeof(err)), -1);
+	assert_int_equal(px_store_outbox_finish(fx->a, siem, t, 7, 0, "",
+	    err, sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -1793,6 +1874,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_rows, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup,
 		    teardown),
 	};
@@ -1826,6 +1909,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_record_no_list_and_cap,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_rows, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pg_migrate_v1, setup,
 		    teardown),
