@@ -655,24 +655,17 @@ aq_done_cb(void *arg, int n, const char *err)
 	free_arg(qa);
 }
 
-int
-px_admin_query(struct px_conn *conn, const struct px_store_query *q,
-    int (*row)(const struct px_store_row *, void *), void *arg,
-    void (*free_arg)(void *),
+/*
+ * aq_wait() : conn waits for op (the store's answer comes to
+ * aq_done_cb()), or, op NULL (refused at once, err), done now.
+ */
+static int
+aq_wait(struct px_conn *conn, struct px_store_op *op, const char *err,
+    void *arg, void (*free_arg)(void *),
     int (*done)(struct px_conn *, void *, int, const char *))
 {
-	struct px_store_op	*op;
-	char			 err[300];
-	int			 r;
+	int	r;
 
-	err[0] = '\0';
-	if (conn->ctx->audit == NULL) {
-		r = done(conn, arg, -1, "no decision store");
-		free_arg(arg);
-		return r;
-	}
-	op = px_store_query_async(conn->ctx->audit, q, row, arg, aq_done_cb,
-	    conn, err, sizeof(err));
 	if (op == NULL) {
 		r = done(conn, arg, -1, err[0] != '\0' ? err : "query failed");
 		free_arg(arg);
@@ -685,6 +678,37 @@ px_admin_query(struct px_conn *conn, const struct px_store_query *q,
 	conn->rec_state = conn->state;
 	px_conn_set_state(conn, PX_CONN_RECORD);
 	return 0;
+}
+
+int
+px_admin_query(struct px_conn *conn, const struct px_store_query *q,
+    int (*row)(const struct px_store_row *, void *), void *arg,
+    void (*free_arg)(void *),
+    int (*done)(struct px_conn *, void *, int, const char *))
+{
+	struct px_store_op	*op;
+	char			 err[300];
+
+	snprintf(err, sizeof(err), "no decision store");
+	op = conn->ctx->audit == NULL ? NULL : px_store_query_async(
+	    conn->ctx->audit, q, row, arg, aq_done_cb, conn, err, sizeof(err));
+	return aq_wait(conn, op, err, arg, free_arg, done);
+}
+
+int
+px_admin_wlist(struct px_conn *conn, int64_t id, int active_only, int limit,
+    int (*row)(const struct px_store_waiver *, void *), void *arg,
+    void (*free_arg)(void *),
+    int (*done)(struct px_conn *, void *, int, const char *))
+{
+	struct px_store_op	*op;
+	char			 err[300];
+
+	snprintf(err, sizeof(err), "no decision store");
+	op = conn->ctx->audit == NULL ? NULL : px_store_waivers_async(
+	    conn->ctx->audit, id, active_only, limit, row, arg, aq_done_cb,
+	    conn, err, sizeof(err));
+	return aq_wait(conn, op, err, arg, free_arg, done);
 }
 
 /* The decisions endpoint's query: rows into a JSON array in memory. */

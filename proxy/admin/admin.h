@@ -71,6 +71,14 @@ int	px_admin_query(struct px_conn *, const struct px_store_query *q,
 	    int (*row)(const struct px_store_row *, void *), void *arg,
 	    void (*free_arg)(void *),
 	    int (*done)(struct px_conn *, void *arg, int n, const char *err));
+/*
+ * px_admin_wlist() : px_admin_query() for the waivers (px_store_waivers()'s
+ * id, active_only, limit): row(w, arg) for each, then done.
+ */
+int	px_admin_wlist(struct px_conn *, int64_t id, int active_only, int limit,
+	    int (*row)(const struct px_store_waiver *, void *), void *arg,
+	    void (*free_arg)(void *),
+	    int (*done)(struct px_conn *, void *arg, int n, const char *err));
 /* px_admin_authorized() : the request carries the admin token (if one is set). */
 int	px_admin_authorized(struct px_conn *);
 /* px_admin_wall_ms() : wall-clock ms since the epoch. */
@@ -97,13 +105,18 @@ int	px_admin_wform_read(struct px_conn *, struct px_admin_wform *wf,
 /*
  * px_admin_wact() : approves wf->decision (revoke 0) or revokes waiver
  * wf->id (revoke 1) as reviewer by ("admin" if empty) with the admin
- * token's fingerprint; ua names the tool in the record.  *id is the
- * waiver's.  The store's answers: 0, PX_STORE_REFUSED, PX_STORE_NOTFOUND
- * (err says why), -1.
+ * token's fingerprint; ua names the tool in the record.  The answer
+ * comes to done(conn, revoke, rc, w, err): rc 0 (w the waiver as it is
+ * now), PX_STORE_REFUSED, PX_STORE_NOTFOUND (err says why), -1 (the
+ * store failed; err says "is down" when it is); at once for a bad form
+ * or a store that refuses at once, else from the loop while the conn
+ * waits in PX_CONN_RECORD (the store's asynchronous calls).  Returns
+ * done's result, 0 while pending, -1 if the conn was freed.
  */
+typedef int px_admin_wdone(struct px_conn *, int revoke, int rc,
+	    const struct px_store_waiver *w, const char *err);
 int	px_admin_wact(struct px_conn *, const struct px_admin_wform *wf,
-	    int revoke, const char *by, const char *ua, int64_t *id,
-	    char *err, size_t errlen);
+	    int revoke, const char *by, const char *ua, px_admin_wdone *done);
 /*
  * px_admin_waivers_answer() : /-/pubgate/waivers (GET lists, POST
  * approves) and, with revoke, POST /-/pubgate/waivers/revoke.  -1 if the

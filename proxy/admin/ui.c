@@ -35,7 +35,8 @@
  * Everything that comes from a record (package names, user agents,
  * reasons: attacker-controlled) is HTML-escaped; pages carry a
  * Content-Security-Policy with default-src 'none'.  Nothing here touches
- * the store's internals: it calls px_store_query() like `pubgate log`.
+ * the store's internals: it queries through admin.c (the store's
+ * asynchronous calls, the conn waiting while the loop goes on).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -1036,11 +1037,17 @@ policy_page(struct px_conn *conn, const struct px_ui_sess *s)
 
 /* ---------------------------------------------------------- waivers */
 
+/* The waivers page being written while the store answers. */
+struct wl_arg {
+	struct page	 pg;
+	char		 csrf[sizeof(((struct px_ui_sess *)0)->csrf)];
+};
+
 static int
 wl_cb(const struct px_store_waiver *w, void *arg)
 {
-	struct sess_arg	*wa = arg;
-	FILE		*f = wa->f;
+	struct wl_arg	*wa = arg;
+	FILE		*f = wa->pg.f;
 	char		 t[40];
 	time_t		 sec = (time_t)(w->expires_ms / 1000);
 	struct tm	 tm;
@@ -1077,44 +1084,80 @@ wl_cb(const struct px_store_waiver *w, void *arg)
 		    "value=\"%s\"><input type=\"hidden\" name=\"id\" "
 		    "value=\"%lld\"><input name=\"reason\" required "
 		    "maxlength=\"199\" placeholder=\"why\"><button "
-		    "type=\"submit\">Revoke</button></form>", wa->s->csrf,
+		    "type=\"submit\">Revoke</button></form>", wa->csrf,
 		    (long long)w->id);
 	}
 	fputs("</td></tr>\n", f);
 	return 0;
 }
 
+static void
+wl_free(void *arg)
+{
+	struct wl_arg	*wa = arg;
+
+	if (wa->pg.f != NULL)
+		fclose(wa->pg.f);
+	free(wa->pg.buf);
+	free(wa);
+}
+
+/* wl_done() : the waivers' query ended: the page.  -1 if freed. */
+static int
+wl_done(struct px_conn *conn, void *arg, int n, const char *err)
+{
+	struct wl_arg	*wa = arg;
+	FILE		*f = wa->pg.f;
+	int		 r;
+
+	fputs("</tbody></table>\n", f);
+	if (n == -1) {
+		fputs("<p class=\"err\">The decision store failed: ", f);
+		hesc(f, err != NULL && err[0] ? err : "no decision store");
+		fputs("</p>", f);
+	} else
+		fprintf(f, "<p>%d waiver%s shown.</p>", n, n == 1 ? "" : "s");
+	r = page_end(conn, &wa->pg, n == -1 ? (err != NULL &&
+	    strstr(err, "is down") != NULL ? 503 : 500) : 200, NULL);
+	wa->pg.f = NULL;	/* page_end() closed and freed them */
+	wa->pg.buf = NULL;
+	return r;
+}
+
 static int
 waivers_page(struct px_conn *conn, const struct px_ui_sess *s)
 {
-	struct page	 pg;
-	struct sess_arg	 wa;
-	char		 err[300];
-	int		 n;
+	struct wl_arg	*wa;
 
-	if (page_begin(&pg, "Waivers", s) == -1)
+	if ((wa = calloc(1, sizeof(*wa))) == NULL)
 		return simple(conn, 500, "Error", "out of memory", s);
+	if (page_begin(&wa->pg, "Waivers", s) == -1) {
+		free(wa);
+		return simple(conn, 500, "Error", "out of memory", s);
+	}
+	memcpy(wa->csrf, s->csrf, sizeof(wa->csrf));
 	fputs("<p>A waiver lets one blocked tarball (its sha512) of one "
 	    "package@version through, once or until it expires; approve one "
 	    "from a blocked decision's page.</p>\n<table><thead><tr>"
 	    "<th>Id</th><th>State</th><th>Package</th><th>sha512</th>"
 	    "<th>Decision</th><th>Approved by</th><th>Reason</th>"
 	    "<th>Expires (UTC)</th><th>Use</th><th>Uses</th><th></th>"
-	    "</tr></thead><tbody>\n", pg.f);
-	wa.f = pg.f;
-	wa.s = s;
-	err[0] = '\0';
-	n = conn->ctx->audit == NULL ? -1 : px_store_waivers(conn->ctx->audit,
-	    0, 0, 0, wl_cb, &wa, err, sizeof(err));
-	fputs("</tbody></table>\n", pg.f);
-	if (n == -1) {
-		fputs("<p class=\"err\">The decision store failed: ", pg.f);
-		hesc(pg.f, err[0] ? err : "no decision store");
-		fputs("</p>", pg.f);
-	} else
-		fprintf(pg.f, "<p>%d waiver%s shown.</p>", n, n == 1 ? "" :
-		    "s");
-	return page_end(conn, &pg, n == -1 ? 500 : 200, NULL);
+	    "</tr></thead><tbody>\n", wa->pg.f);
+	return px_admin_wlist(conn, 0, 0, 0, wl_cb, wa, wl_free, wl_done);
+}
+
+/* waiver_posted() : the store's answer to a console form.  -1 if freed. */
+static int
+waiver_posted(struct px_conn *conn, int revoke, int rc,
+    const struct px_store_waiver *w, const char *err)
+{
+	(void)w;
+	if (rc == 0)
+		return redirect(conn, PX_UI_PREFIX "/waivers", NULL);
+	/* The session as it is now: it may have ended meanwhile. */
+	return simple(conn, rc == -1 ? (strstr(err, "is down") != NULL ?
+	    503 : 500) : rc == PX_STORE_NOTFOUND ? 404 : 409, revoke ?
+	    "Not revoked" : "Not approved", err, session(conn));
 }
 
 /* waiver_post() : POST approve or revoke, CSRF-checked. */
@@ -1123,7 +1166,6 @@ waiver_post(struct px_conn *conn, struct px_ui_sess *s, int revoke)
 {
 	struct px_admin_wform	 wf;
 	char			 err[400];
-	int64_t			 id = 0;
 	int			 rc;
 
 	err[0] = '\0';
@@ -1139,12 +1181,8 @@ waiver_post(struct px_conn *conn, struct px_ui_sess *s, int revoke)
 	if (wf.by[0] != '\0')
 		return simple(conn, 400, "Bad request", "the reviewer is the "
 		    "name given at login", s);
-	rc = px_admin_wact(conn, &wf, revoke, s->name, "console", &id, err,
-	    sizeof(err));
-	if (rc == 0)
-		return redirect(conn, PX_UI_PREFIX "/waivers", NULL);
-	return simple(conn, rc == -1 ? 500 : rc == PX_STORE_NOTFOUND ? 404 :
-	    409, revoke ? "Not revoked" : "Not approved", err, s);
+	return px_admin_wact(conn, &wf, revoke, s->name, "console",
+	    waiver_posted);
 }
 
 /* ------------------------------------------------------------ route */

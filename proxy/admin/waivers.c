@@ -12,8 +12,10 @@
  * publisher whose npm token is the admin token cannot approve their own
  * publish.  The console (ui.c) reads its forms with px_admin_wform_read()
  * and acts through px_admin_wact().  Form bodies are urlencoded, held by
- * conn.c (bounded) and wiped when dropped.  The store is called
- * synchronously, as by the decisions query.
+ * conn.c (bounded) and wiped when dropped.  The store is called with its
+ * asynchronous waiver calls, as by the decisions query: the conn waits
+ * in PX_CONN_RECORD, the loop goes on (a PostgreSQL gate's statements
+ * run on its loop-driven connection); a store that is down answers 503.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -102,51 +104,98 @@ actor(struct px_conn *conn, const char *by, struct px_store_actor *a,
 	a->client = px_conn_client(conn);
 }
 
+/* An approval or revocation waiting for the store. */
+struct wact {
+	int		 revoke;
+	px_admin_wdone	*done;
+	char		 by[PX_STORE_BY_MAX + 1];
+};
+
+/* wact_log() : the outcome in the log (no reason, no token). */
+static void
+wact_log(struct px_conn *conn, const struct wact *wa, int rc,
+    const struct px_store_waiver *w)
+{
+	if (rc == 0 && w != NULL)
+		px_log_info("conn=%llu event=waiver-%s waiver=%lld by=%s "
+		    "client=%s", (unsigned long long)conn->id, wa->revoke ?
+		    "revoked" : "approved", (long long)w->id, wa->by,
+		    px_conn_client(conn));
+	else if (rc == -1)
+		px_log_warnx("conn=%llu event=waiver-store-failed",
+		    (unsigned long long)conn->id);
+}
+
+/* wact_cb() : the store's answer: back to the conn's state, then done. */
+static void
+wact_cb(void *arg, int rc, const struct px_store_waiver *w, const char *err)
+{
+	struct px_conn	*conn = arg;
+	struct wact	*wa = conn->aq_arg;
+
+	conn->store_op = NULL;
+	conn->aq_arg = NULL;
+	conn->aq_free = NULL;
+	conn->aq_done = NULL;
+	px_conn_set_state(conn, conn->rec_state);
+	wact_log(conn, wa, rc, w);
+	(void)wa->done(conn, wa->revoke, rc, w, err);
+	free(wa);
+}
+
 int
 px_admin_wact(struct px_conn *conn, const struct px_admin_wform *wf,
-    int revoke, const char *by, const char *ua, int64_t *id, char *err,
-    size_t errlen)
+    int revoke, const char *by, const char *ua, px_admin_wdone *done)
 {
 	struct px_store_approve	 ap;
 	struct px_store_actor	 a;
-	char			 who[17];
-	int64_t			 dur = PX_WAIVER_DEFAULT_MS;
+	struct px_store_op	*op;
+	struct wact		*wa;
+	char			 who[17], err[400];
+	int64_t			 dur = PX_WAIVER_DEFAULT_MS, id = 0;
 	int			 rc;
 
-	if (conn->ctx->audit == NULL) {
-		snprintf(err, errlen, "no decision store");
-		return -1;
-	}
+	if (conn->ctx->audit == NULL)
+		return done(conn, revoke, -1, NULL, "no decision store");
 	actor(conn, by, &a, who);
 	a.user_agent = ua;
-	if (revoke) {
-		if (px_waiver_cmd_parse_id(wf->id, id) == -1) {
-			snprintf(err, errlen, "bad id '%.32s' (a waiver id)",
-			    wf->id);
-			return PX_STORE_REFUSED;
-		}
-		rc = px_store_waiver_revoke(conn->ctx->audit, *id, &a,
-		    wf->reason, 0, err, errlen);
-	} else {
-		if (!px_waiver_cmd_decision_ok(wf->decision)) {
-			snprintf(err, errlen, "bad decision '%.40s' (like "
-			    "1a2b3c4d-17)", wf->decision);
-			return PX_STORE_REFUSED;
-		}
-		if (wf->expires[0] != '\0' &&
-		    px_waiver_cmd_parse_expires(wf->expires, &dur) == -1) {
-			snprintf(err, errlen, "bad expires '%.32s' (30m, 2h, "
-			    "7d; at most 90d)", wf->expires);
-			return PX_STORE_REFUSED;
-		}
-		if (wf->once[0] != '\0' && strcmp(wf->once, "1") != 0 &&
-		    strcmp(wf->once, "0") != 0 && strcmp(wf->once, "true") !=
-		    0 && strcmp(wf->once, "false") != 0 &&
-		    strcmp(wf->once, "on") != 0) {
-			snprintf(err, errlen, "bad once '%.8s' (1, 0, true, "
-			    "false)", wf->once);
-			return PX_STORE_REFUSED;
-		}
+	/* The form first, then the reviewer, as the store would check. */
+	if (revoke && px_waiver_cmd_parse_id(wf->id, &id) == -1) {
+		snprintf(err, sizeof(err), "bad id '%.32s' (a waiver id)",
+		    wf->id);
+		return done(conn, revoke, PX_STORE_REFUSED, NULL, err);
+	}
+	if (!revoke && !px_waiver_cmd_decision_ok(wf->decision)) {
+		snprintf(err, sizeof(err), "bad decision '%.40s' (like "
+		    "1a2b3c4d-17)", wf->decision);
+		return done(conn, revoke, PX_STORE_REFUSED, NULL, err);
+	}
+	if (!revoke && wf->expires[0] != '\0' &&
+	    px_waiver_cmd_parse_expires(wf->expires, &dur) == -1) {
+		snprintf(err, sizeof(err), "bad expires '%.32s' (30m, 2h, 7d; "
+		    "at most 90d)", wf->expires);
+		return done(conn, revoke, PX_STORE_REFUSED, NULL, err);
+	}
+	if (!revoke && wf->once[0] != '\0' && strcmp(wf->once, "1") != 0 &&
+	    strcmp(wf->once, "0") != 0 && strcmp(wf->once, "true") != 0 &&
+	    strcmp(wf->once, "false") != 0 && strcmp(wf->once, "on") != 0) {
+		snprintf(err, sizeof(err), "bad once '%.8s' (1, 0, true, "
+		    "false)", wf->once);
+		return done(conn, revoke, PX_STORE_REFUSED, NULL, err);
+	}
+	if ((rc = px_store_actor_check(a.by, wf->reason, err, sizeof(err))) !=
+	    0)
+		return done(conn, revoke, rc, NULL, err);
+	if ((wa = calloc(1, sizeof(*wa))) == NULL)
+		return done(conn, revoke, -1, NULL, "out of memory");
+	wa->revoke = revoke;
+	wa->done = done;
+	snprintf(wa->by, sizeof(wa->by), "%s", a.by);
+	err[0] = '\0';
+	if (revoke)
+		op = px_store_waiver_revoke_async(conn->ctx->audit, id, &a,
+		    wf->reason, 0, wact_cb, conn, err, sizeof(err));
+	else {
 		memset(&ap, 0, sizeof(ap));
 		ap.decision = wf->decision;
 		ap.reason = wf->reason;
@@ -156,17 +205,23 @@ px_admin_wact(struct px_conn *conn, const struct px_admin_wform *wf,
 		    strcmp(wf->once, "true") == 0 || strcmp(wf->once, "on") == 0;
 		ap.actor = a;
 		ap.waivable = pol_reason_waivable;
-		rc = px_store_waiver_approve(conn->ctx->audit, &ap, id, err,
-		    errlen);
+		op = px_store_waiver_approve_async(conn->ctx->audit, &ap,
+		    wact_cb, conn, err, sizeof(err));
 	}
-	if (rc == 0)
-		px_log_info("conn=%llu event=waiver-%s waiver=%lld by=%s "
-		    "client=%s", (unsigned long long)conn->id, revoke ?
-		    "revoked" : "approved", (long long)*id, a.by, a.client);
-	else if (rc == -1)
-		px_log_warnx("conn=%llu event=waiver-store-failed",
-		    (unsigned long long)conn->id);
-	return rc;
+	if (op == NULL) {
+		/* Refused at once: the store is down or busy. */
+		wact_log(conn, wa, -1, NULL);
+		free(wa);
+		return done(conn, revoke, -1, NULL, err[0] != '\0' ? err :
+		    "the decision store refused the operation");
+	}
+	conn->store_op = op;
+	conn->aq_arg = wa;
+	conn->aq_free = free;
+	conn->aq_done = NULL;
+	conn->rec_state = conn->state;
+	px_conn_set_state(conn, PX_CONN_RECORD);
+	return 0;
 }
 
 /* reply_json() : status and the JSON body (len bytes). */
@@ -186,8 +241,11 @@ reply_json(struct px_conn *conn, int status, const char *body, size_t len)
 	return px_conn_resp_done(conn);
 }
 
+/* A list of waivers being written while the store answers. */
 struct jl {
 	FILE	*f;
+	char	*body;
+	size_t	 len;
 	int	 n;
 };
 
@@ -201,12 +259,48 @@ jl_cb(const struct px_store_waiver *w, void *arg)
 	return 0;
 }
 
-static int
-j1_cb(const struct px_store_waiver *w, void *arg)
+static void
+jl_free(void *arg)
 {
-	px_store_waiver_json(w, arg);
-	fputc('\n', arg);
-	return 1;
+	struct jl	*j = arg;
+
+	if (j->f != NULL)
+		fclose(j->f);
+	free(j->body);
+	free(j);
+}
+
+/* store_failed() : 503 when the store is down (not our fault), else 500. */
+static int
+store_failed(struct px_conn *conn, const char *err)
+{
+	char	 msg[500];
+
+	snprintf(msg, sizeof(msg), "admin API: the decision store failed: %s",
+	    err != NULL && err[0] != '\0' ? err : "unknown error");
+	px_admin_json_error(conn, err != NULL && (strstr(err, "is down") !=
+	    NULL || strstr(err, "is busy") != NULL) ? 503 : 500, msg, NULL);
+	return px_conn_resp_done(conn);
+}
+
+/* jl_done() : the list's answer.  -1 if the conn was freed. */
+static int
+jl_done(struct px_conn *conn, void *arg, int n, const char *err)
+{
+	struct jl	*j = arg;
+	int		 ok;
+
+	if (n >= 0)
+		fputs(n == 0 ? "[]\n" : "\n]\n", j->f);
+	ok = fclose(j->f) == 0;
+	j->f = NULL;
+	if (n == -1)
+		return store_failed(conn, err);
+	if (!ok) {
+		px_admin_json_error(conn, 500, "out of memory", NULL);
+		return px_conn_resp_done(conn);
+	}
+	return reply_json(conn, 200, j->body, j->len);
 }
 
 /* list() : GET /-/pubgate/waivers?active=&id=&limit= */
@@ -214,11 +308,9 @@ static int
 list(struct px_conn *conn, const char *q, size_t qlen)
 {
 	char		 key[32], val[PX_ADMIN_ARG_MAX], err[300], msg[400];
-	char		*body = NULL;
-	size_t		 blen = 0;
-	struct jl	 j;
+	struct jl	*j;
 	int64_t		 id = 0, v;
-	int		 active = 0, limit = 0, r, n;
+	int		 active = 0, limit = 0, r;
 
 	while ((r = px_admin_qnext(&q, &qlen, key, sizeof(key), val,
 	    sizeof(val), err, sizeof(err))) == 1) {
@@ -246,24 +338,53 @@ list(struct px_conn *conn, const char *q, size_t qlen)
 		px_admin_json_error(conn, 400, msg, NULL);
 		return px_conn_resp_done(conn);
 	}
-	if ((j.f = open_memstream(&body, &blen)) == NULL) {
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->f = open_memstream(&j->body, &j->len)) == NULL) {
+		free(j);
 		px_admin_json_error(conn, 500, "out of memory", NULL);
 		return px_conn_resp_done(conn);
 	}
-	j.n = 0;
-	n = conn->ctx->audit == NULL ? -1 : px_store_waivers(conn->ctx->audit,
-	    id, active, limit, jl_cb, &j, err, sizeof(err));
-	if (n >= 0)
-		fputs(n == 0 ? "[]\n" : "\n]\n", j.f);
-	fclose(j.f);
-	if (n == -1) {
-		free(body);
-		snprintf(msg, sizeof(msg), "admin API: the decision store "
-		    "failed: %s", conn->ctx->audit == NULL ? "no store" : err);
-		px_admin_json_error(conn, 500, msg, NULL);
+	return px_admin_wlist(conn, id, active, limit, jl_cb, j, jl_free,
+	    jl_done);
+}
+
+/* posted() : an approval's or revocation's answer.  -1 if freed. */
+static int
+posted(struct px_conn *conn, int revoke, int rc,
+    const struct px_store_waiver *w, const char *err)
+{
+	char	 msg[500], *body = NULL;
+	size_t	 blen = 0;
+	FILE	*f;
+	int	 status, r;
+
+	switch (rc) {
+	case 0:
+		break;
+	case PX_STORE_NOTFOUND:
+	case PX_STORE_REFUSED:
+		status = rc == PX_STORE_NOTFOUND ? 404 : revoke ? 400 : 409;
+		if (rc == PX_STORE_REFUSED && (strncmp(err, "bad ", 4) == 0 ||
+		    strncmp(err, "a reason", 8) == 0))
+			status = 400;
+		snprintf(msg, sizeof(msg), "admin API: %s", err);
+		px_admin_json_error(conn, status, msg, NULL);
+		return px_conn_resp_done(conn);
+	default:
+		return store_failed(conn, err);
+	}
+	if (w == NULL || (f = open_memstream(&body, &blen)) == NULL) {
+		px_admin_json_error(conn, 500, "out of memory", NULL);
 		return px_conn_resp_done(conn);
 	}
-	r = reply_json(conn, 200, body, blen);
+	px_store_waiver_json(w, f);
+	fputc('\n', f);
+	if (fclose(f) != 0) {
+		free(body);
+		px_admin_json_error(conn, 500, "out of memory", NULL);
+		return px_conn_resp_done(conn);
+	}
+	r = reply_json(conn, revoke ? 200 : 201, body, blen);
 	free(body);
 	return r;
 }
@@ -273,11 +394,7 @@ px_admin_waivers_answer(struct px_conn *conn, int revoke, const char *q,
     size_t qlen)
 {
 	struct px_admin_wform	 wf;
-	char			 err[400], msg[500], *body = NULL;
-	size_t			 blen = 0;
-	FILE			*f;
-	int64_t			 id = 0;
-	int			 rc, status;
+	char			 err[400], msg[500];
 
 	err[0] = '\0';
 	if (!px_admin_authorized(conn)) {
@@ -317,35 +434,5 @@ read:
 		    "A-Z a-z 0-9 . _ @ + -)", NULL);
 		return px_conn_resp_done(conn);
 	}
-	rc = px_admin_wact(conn, &wf, revoke, wf.by, "admin API", &id, err,
-	    sizeof(err));
-	switch (rc) {
-	case 0:
-		break;
-	case PX_STORE_NOTFOUND:
-	case PX_STORE_REFUSED:
-		status = rc == PX_STORE_NOTFOUND ? 404 : revoke ? 400 : 409;
-		if (rc == PX_STORE_REFUSED && (strncmp(err, "bad ", 4) == 0 ||
-		    strncmp(err, "a reason", 8) == 0))
-			status = 400;
-		snprintf(msg, sizeof(msg), "admin API: %s", err);
-		px_admin_json_error(conn, status, msg, NULL);
-		return px_conn_resp_done(conn);
-	default:
-		snprintf(msg, sizeof(msg), "admin API: the decision store "
-		    "failed: %s", err);
-		px_admin_json_error(conn, 500, msg, NULL);
-		return px_conn_resp_done(conn);
-	}
-	if ((f = open_memstream(&body, &blen)) == NULL) {
-		px_admin_json_error(conn, 500, "out of memory", NULL);
-		return px_conn_resp_done(conn);
-	}
-	rc = px_store_waivers(conn->ctx->audit, id, 0, 1, j1_cb, f, err,
-	    sizeof(err));
-	fclose(f);
-	rc = reply_json(conn, rc == 1 ? (revoke ? 200 : 201) : 500, body,
-	    blen);
-	free(body);
-	return rc;
+	return px_admin_wact(conn, &wf, revoke, wf.by, "admin API", posted);
 }

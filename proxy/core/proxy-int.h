@@ -537,6 +537,9 @@ struct px_conn {
 	int			(*rec_next)(struct px_conn *, int rc);
 	enum px_conn_state	 rec_state;	/* the state to go back to */
 	int			 rec_status;	/* the record's HTTP status */
+	enum pol_verdict	 waiver_v;	/* waiver.c: the verdict a
+						   pending waiver lookup
+						   may change */
 	char			*rec_text;	/* a refusal's text, malloc'd */
 	/* An admin query in flight (admin.c's px_admin_query()). */
 	void			*aq_arg;	/* owned; aq_free() */
@@ -766,13 +769,17 @@ enum px_waiver_res {
 	PX_WAIVER_ALLOW,	/* a reviewer's waiver lets this tarball through */
 	PX_WAIVER_AWAIT,	/* approval: required and none yet: refuse */
 	PX_WAIVER_ERR,		/* the store failed: refuse (503) */
+	PX_WAIVER_PENDING,	/* looked up: px_spool_waived() follows */
 };
 /*
  * px_waiver_gate() : after the engine's verdict v on a publish whose body
  * was read whole: a blocked tarball (every reason waivable) or an allowed
  * one under approval: required takes one use of a valid waiver for its
  * package, version and sha512 (recorded as "waiver-use"), and then
- * conn->notice says so.  Uses the store synchronously.
+ * conn->notice says so.  The lookup is the store's asynchronous call:
+ * PX_WAIVER_PENDING, the conn waits in PX_CONN_RECORD and
+ * px_spool_waived() is called from the loop with the answer.  Answers
+ * that need no lookup are returned at once.
  */
 enum px_waiver_res px_waiver_gate(struct px_conn *, const struct pol_report *,
 	    enum pol_verdict v);
@@ -782,6 +789,13 @@ enum px_waiver_res px_waiver_gate(struct px_conn *, const struct pol_report *,
  * decision to approve.  -1 if the conn was freed.
  */
 int	px_waiver_await(struct px_conn *, const struct pol_report *);
+
+/*
+ * px_spool_waived() : the verdict v after the waiver lookup's answer res
+ * (record, then 403 or the replay).  -1 if the conn was freed.
+ */
+int	px_spool_waived(struct px_conn *, enum px_waiver_res res,
+	    enum pol_verdict v, const struct pol_report *);
 
 /*
  * px_spool_verdict() : acts on the final verdict of a publish (record,

@@ -427,8 +427,7 @@ px_spool_verdict(struct px_conn *conn, enum pol_verdict v,
     const struct pol_report *rep, int early)
 {
 	enum pol_status		 st;
-	char			*text;
-	int			 status;
+	enum px_waiver_res	 res;
 
 	st = conn->pst != POL_CONTINUE ? conn->pst : rep->status;
 	px_admin_observe(conn->ctx, px_now_ms() - conn->t_start_ms);
@@ -457,7 +456,22 @@ px_spool_verdict(struct px_conn *conn, enum pol_verdict v,
 	if (strcmp(conn->kind, "publish-rev") == 0)
 		conn->kind = "publish";
 	/* A reviewer's waiver, or approval: required (waiver.c). */
-	switch (px_waiver_gate(conn, rep, v)) {
+	res = px_waiver_gate(conn, rep, v);
+	if (res == PX_WAIVER_PENDING)
+		return 0;
+	return px_spool_waived(conn, res, v, rep);
+}
+
+int
+px_spool_waived(struct px_conn *conn, enum px_waiver_res res,
+    enum pol_verdict v, const struct pol_report *rep)
+{
+	enum pol_status		 st;
+	char			*text;
+	int			 status;
+
+	st = conn->pst != POL_CONTINUE ? conn->pst : rep->status;
+	switch (res) {
 	case PX_WAIVER_ALLOW:
 		v = POL_ALLOW;
 		break;

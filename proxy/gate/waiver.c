@@ -12,14 +12,11 @@
  *     as "awaiting approval" and recorded as blocked with the reason
  *     approval.required, so `pubgate approve <id>` can name it.
  * Taking a use of a waiver and its "waiver-use" record are one store
- * transaction (px_store_waiver_use()), durable before the publish is
- * forwarded; a store failure refuses the publish (fail closed).
- *
- * XXX the waiver lookup (px_store_waiver_use()) is still a blocking store
- * call: fine on SQLite (as its records were), not on a PostgreSQL store
- * driven by the loop (store/pgloop.c), which has no asynchronous waiver
- * operation yet.  There a waiver is not looked up: a blocked publish
- * stays blocked and approval: required stays awaiting (fail closed).
+ * transaction, durable before the publish is forwarded: the store's
+ * asynchronous call (px_store_waiver_use_async(); on PostgreSQL one
+ * statement on the gate's loop-driven connection, on SQLite the blocking
+ * call from a zero-timeout event), the conn waiting in PX_CONN_RECORD
+ * meanwhile.  A store failure refuses the publish (fail closed, 503).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,13 +63,43 @@ used_cb(const struct px_store_waiver *w, void *arg)
 	return 0;
 }
 
+/* use_done() : the store's answer to the lookup: on with the verdict. */
+static void
+use_done(void *arg, int rc, const struct px_store_waiver *w, const char *err)
+{
+	struct px_conn		*conn = arg;
+	const struct pol_report	*rep = pol_publish_report(conn->stream);
+	enum pol_verdict	 v = conn->waiver_v;
+	enum px_waiver_res	 res;
+	struct use_arg		 ua;
+	char			 e[256];
+
+	conn->store_op = NULL;
+	px_conn_set_state(conn, conn->rec_state);
+	if (rc == 1 && w != NULL) {
+		ua.conn = conn;
+		ua.pkg = conn->pkg;
+		ua.version = rep->version;
+		(void)used_cb(w, &ua);
+		res = PX_WAIVER_ALLOW;
+	} else if (rc == 0)
+		res = v == POL_DENY ? PX_WAIVER_NONE : PX_WAIVER_AWAIT;
+	else {
+		snprintf(e, sizeof(e), "%s", err != NULL ? err : "");
+		px_log_warnx("conn=%llu req=%s event=waiver-lookup-failed "
+		    "error=\"%s\"", (unsigned long long)conn->id, conn->reqid,
+		    px_log_quote(e, sizeof(e), e));
+		res = PX_WAIVER_ERR;
+	}
+	(void)px_spool_waived(conn, res, v, rep);
+}
+
 enum px_waiver_res
 px_waiver_gate(struct px_conn *conn, const struct pol_report *rep,
     enum pol_verdict v)
 {
-	struct use_arg	 ua;
-	char		 err[256];
-	int		 r;
+	struct px_store_op	*op;
+	char			 err[256];
 
 	if (rep == NULL || !conn->msg_done || conn->pst != POL_CONTINUE)
 		return PX_WAIVER_NONE;
@@ -84,28 +111,25 @@ px_waiver_gate(struct px_conn *conn, const struct pol_report *rep,
 	else if (conn->ctx->audit == NULL || rep->version[0] == '\0' ||
 	    rep->status != POL_DONE)
 		return PX_WAIVER_AWAIT;
-	if (px_store_loop_only(conn->ctx->audit)) {
-		/* No blocking call on the loop: see the XXX above. */
-		px_log_info("conn=%llu req=%s event=waiver-not-looked-up "
-		    "store=postgresql", (unsigned long long)conn->id,
-		    conn->reqid);
+	/* No waiver names a tarball without a version or a hash. */
+	if (!px_store_waiver_match_ok(conn->pkg, rep->version,
+	    rep->sha512_hex))
 		return v == POL_DENY ? PX_WAIVER_NONE : PX_WAIVER_AWAIT;
-	}
-	ua.conn = conn;
-	ua.pkg = conn->pkg;
-	ua.version = rep->version;
-	r = px_store_waiver_use(conn->ctx->audit, conn->pkg, rep->version,
-	    rep->sha512_hex, conn->reqid, px_conn_client(conn), conn->who, 0,
-	    used_cb, &ua, err, sizeof(err));
-	if (r == -1) {
+	err[0] = '\0';
+	op = px_store_waiver_use_async(conn->ctx->audit, conn->pkg,
+	    rep->version, rep->sha512_hex, conn->reqid, px_conn_client(conn),
+	    conn->who, 0, use_done, conn, err, sizeof(err));
+	if (op == NULL) {
 		px_log_warnx("conn=%llu req=%s event=waiver-lookup-failed "
 		    "error=\"%s\"", (unsigned long long)conn->id, conn->reqid,
 		    px_log_quote(err, sizeof(err), err));
 		return PX_WAIVER_ERR;
 	}
-	if (r == 1)
-		return PX_WAIVER_ALLOW;
-	return v == POL_DENY ? PX_WAIVER_NONE : PX_WAIVER_AWAIT;
+	conn->store_op = op;
+	conn->waiver_v = v;
+	conn->rec_state = conn->state;
+	px_conn_set_state(conn, PX_CONN_RECORD);
+	return PX_WAIVER_PENDING;
 }
 
 int

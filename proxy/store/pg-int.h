@@ -71,4 +71,16 @@ const char	*px_pg_sql_query(void);
 int		 px_pg_rows(const PGresult *res, struct px_store_buf *b,
 		    int (*cb)(const struct px_store_row *, void *), void *arg);
 
+/*
+ * px_pg_wsend() : sends op's waiver statement (PX_OP_WAIVER) on c; 1
+ * sent, 0 libpq refused (c's error), -1 out of memory.
+ * px_pg_wresult() : its result: a use, approval or revocation 0 (the
+ * waiver in op->w->wb, the record's id in rec_id), 1 no waiver matched,
+ * -1 (err set); a list the number of rows (row callback called for each
+ * unless op is cancelled) or -1.
+ */
+int		 px_pg_wsend(PGconn *c, struct px_store_op *op);
+int		 px_pg_wresult(const PGresult *res, struct px_store_op *op,
+		    char *err, size_t errlen);
+
 #endif /* PUBGATE_PG_INT_H */

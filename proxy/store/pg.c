@@ -1171,3 +1171,178 @@ const struct px_store_ops px_pg_ops = {
 	.outbox_claim = pg_outbox_claim,
 	.outbox_finish = pg_outbox_finish,
 };
+
+/* ------------------------------------------- waivers from the loop */
+
+/*
+ * A waiver's use, approval or revocation as one statement: the change
+ * (CTE w, RETURNING the waiver) and, only when it matched, its decision
+ * record and reason (d, r), so both commit together.  The record is what
+ * store.c's wop_fill() makes for the blocking calls (the reason's text
+ * cut to POL_TEXT_MAX - 1 bytes as snprintf() there; every part ASCII).
+ * Parameters: $1 now (ms), $2 its time text, $3 the record's request id
+ * (a use) or its prefix (then prefix-<waiver id>), $4 client, $5 who,
+ * $6 user agent; the change's from $7.
+ */
+#define PG_WREC(reqid, kind, status, msg, rule, text) \
+    " d AS (INSERT INTO decisions (time_ms, time, request_id, client, who," \
+    " npm_command, user_agent, kind, package, version, tag, access," \
+    " verdict, status, rule_match, message, inspection, sha512, integrity," \
+    " body_bytes, tarball_bytes, unpacked_bytes, file_count, reasons_total)" \
+    " SELECT $1::bigint, $2::text, " reqid ", $4::text, $5::text, ''," \
+    " $6::text, '" kind "', w.package, w.version, '', '', 'allow', " \
+    status ", '', " msg ", '', w.sha512, '', 0, 0, 0, 0, 1 FROM w" \
+    " RETURNING id)," \
+    " r AS (INSERT INTO reasons (decision_id, seq, rule, file, text, hint," \
+    " byte_offset) SELECT d.id, 0, '" rule "', '', left(" text ", 199)," \
+    " '', -1 FROM d, w)" \
+    " SELECT w.*, d.id FROM w, d"
+
+/* Under READ COMMITTED a racing gate's UPDATE waits for the row, then
+   checks the conditions again on its new version: once is once. */
+static const char pg_sql_wa_use[] =
+    "WITH w AS (UPDATE waivers SET uses = uses + 1,"
+    " last_used_ms = $1::bigint WHERE id = (SELECT id FROM waivers WHERE"
+    " package = $7::text AND version = $8::text AND sha512 = $9::text AND"
+    " revoked_ms = 0 AND expires_ms > $1::bigint AND (once = 0 OR"
+    " uses = 0) ORDER BY id DESC LIMIT 1) AND revoked_ms = 0 AND"
+    " expires_ms > $1::bigint AND (once = 0 OR uses = 0)"
+    " RETURNING " PX_STORE_WCOLS "),"
+    PG_WREC("$3::text", "waiver-use", "0", "w.reason", "waiver.use",
+    "format('waiver %s (decision %s, approved by %s) let this tarball"
+    " through: use %s', w.id, w.decision, w.approved_by, w.uses)");
+
+static const char pg_sql_wa_revoke[] =
+    "WITH w AS (UPDATE waivers SET revoked_ms = $1::bigint,"
+    " revoked_by = $8::text, revoke_reason = $9::text"
+    " WHERE id = $7::bigint AND revoked_ms = 0"
+    " RETURNING " PX_STORE_WCOLS "),"
+    PG_WREC("$3::text || '-' || w.id", "waiver-revoke", "200",
+    "w.revoke_reason", "waiver.revoke",
+    "format('waiver %s for decision %s revoked by %s', w.id, w.decision,"
+    " w.revoked_by)");
+
+static const char pg_sql_wa_add[] =
+    "WITH w AS (INSERT INTO waivers (created_ms, expires_ms, once,"
+    " decision, package, version, sha512, publisher, approved_by, reason)"
+    " VALUES ($1::bigint, $7::bigint, $8::int, $9::text, $10::text,"
+    " $11::text, $12::text, $13::text, $14::text, $15::text)"
+    " RETURNING " PX_STORE_WCOLS "),"
+    PG_WREC("$3::text || '-' || w.id", "waiver-approve", "200", "w.reason",
+    "waiver.approve",
+    "format('waiver %s for decision %s approved by %s, %s until %s',"
+    " w.id, w.decision, w.approved_by, CASE WHEN w.once <> 0 THEN"
+    " 'one use' ELSE 'any use' END, $16::text)");
+
+int
+px_pg_wsend(PGconn *c, struct px_store_op *op)
+{
+	struct px_store_wasync	*wa = op->w;
+	struct px_store_wbuf	*wb = &wa->wb;
+	char			 num[4][24];
+	const char		*v[16], *sql;
+	int			 n;
+
+	if (wa->list) {
+		snprintf(num[0], sizeof(num[0]), "%" PRId64, wa->id);
+		snprintf(num[1], sizeof(num[1]), "%d", wa->active_only);
+		snprintf(num[2], sizeof(num[2]), "%" PRId64, wa->now_ms);
+		snprintf(num[3], sizeof(num[3]), "%d", wa->limit);
+		v[0] = num[0];
+		v[1] = num[1];
+		v[2] = num[2];
+		v[3] = num[3];
+		return PQsendQueryParams(c, pg_sql_w_list, 4, NULL, v, NULL,
+		    NULL, 0) ? 1 : 0;
+	}
+	/* Text from a publish or a reviewer: never refused as UTF-8. */
+	px_store_utf8_fix(wa->client);
+	px_store_utf8_fix(wa->ua);
+	px_store_utf8_fix(wa->package);
+	px_store_utf8_fix(wa->version);
+	px_store_utf8_fix(wb->package);
+	px_store_utf8_fix(wb->version);
+	px_store_utf8_fix(wb->reason);
+	px_store_utf8_fix(wb->revoke_reason);
+	snprintf(num[0], sizeof(num[0]), "%" PRId64, wa->now_ms);
+	v[0] = num[0];
+	v[1] = wa->time;
+	v[2] = wa->kind == PX_WOP_USE ? wa->reqid : wa->prefix;
+	v[3] = wa->client;
+	v[4] = wa->who;
+	v[5] = wa->ua;
+	switch (wa->kind) {
+	case PX_WOP_USE:
+		v[6] = wa->package;
+		v[7] = wa->version;
+		v[8] = wa->sha512;
+		n = 9;
+		sql = pg_sql_wa_use;
+		break;
+	case PX_WOP_REVOKE:
+		snprintf(num[1], sizeof(num[1]), "%" PRId64, wa->id);
+		v[6] = num[1];
+		v[7] = wb->revoked_by;
+		v[8] = wb->revoke_reason;
+		n = 9;
+		sql = pg_sql_wa_revoke;
+		break;
+	case PX_WOP_ADD:
+		snprintf(num[1], sizeof(num[1]), "%" PRId64, wb->w.expires_ms);
+		snprintf(num[2], sizeof(num[2]), "%d", wb->w.once);
+		v[6] = num[1];
+		v[7] = num[2];
+		v[8] = wb->decision;
+		v[9] = wb->package;
+		v[10] = wb->version;
+		v[11] = wb->sha512;
+		v[12] = wb->publisher;
+		v[13] = wb->approved_by;
+		v[14] = wb->reason;
+		v[15] = wa->until;
+		n = 16;
+		sql = pg_sql_wa_add;
+		break;
+	default:
+		return 0;
+	}
+	return PQsendQueryParams(c, sql, n, NULL, v, NULL, NULL, 0) ? 1 : 0;
+}
+
+int
+px_pg_wresult(const PGresult *res, struct px_store_op *op, char *err,
+    size_t errlen)
+{
+	struct px_store_wasync	*wa = op->w;
+	int			 i, n = 0, nt;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		px_pg_errmsg(NULL, res, err, errlen);
+		return -1;
+	}
+	nt = PQntuples(res);
+	if (wa->list) {
+		if (PQnfields(res) != PX_STORE_WNCOLS) {
+			px_store_seterr(err, errlen, "postgresql: unexpected "
+			    "result");
+			return -1;
+		}
+		for (i = 0; i < nt && !op->cancelled; i++) {
+			pg_wrow(res, i, &wa->wb);
+			px_store_wbuf_state(&wa->wb, wa->now_ms);
+			n++;
+			if (wa->row(&wa->wb.w, wa->row_arg) != 0)
+				break;
+		}
+		return n;
+	}
+	if (PQnfields(res) != PX_STORE_WNCOLS + 1 || nt > 1) {
+		px_store_seterr(err, errlen, "postgresql: unexpected result");
+		return -1;
+	}
+	if (nt == 0)
+		return 1;
+	pg_wrow(res, 0, &wa->wb);
+	wa->rec_id = strtoll(PQgetvalue(res, 0, PX_STORE_WNCOLS), NULL, 10);
+	return 0;
+}

@@ -21,8 +21,10 @@
  * commit), and a RESOLVE operation for its request id (unique in the
  * table, so a record never lands twice) goes first in the queue: once
  * reconnected, a record that did land gets status 503, what its client
- * was answered.  Every outcome goes through px_store_op_done() (store.c),
- * which calls back; callbacks run from this file's events only.
+ * was answered; a waiver's use (one statement with its waiver-use
+ * record) is resolved the same way.  Every outcome goes through
+ * px_store_op_done() (store.c), which calls back; callbacks run from
+ * this file's events only.
  *
  * libpq resolves a host name with a blocking getaddrinfo() when it
  * starts a connection: give the database as an address (or hostaddr=).
@@ -207,13 +209,16 @@ pl_fail(struct px_pgloop *pl, const char *why)
 	for (; (op = list) != NULL; ) {
 		list = op->next;
 		op->next = NULL;
-		if (op->kind == PX_OP_INSERT && op->sent &&
+		if ((op->kind == PX_OP_INSERT || (op->kind == PX_OP_WAIVER &&
+		    !op->w->list && op->w->kind == PX_WOP_USE)) && op->sent &&
 		    (rs = calloc(1, sizeof(*rs))) != NULL) {
 			/* Uncertain: resolved once reconnected. */
 			rs->store = op->store;
 			rs->kind = PX_OP_RESOLVE;
 			snprintf(rs->reqid, sizeof(rs->reqid), "%s", op->reqid);
-			snprintf(rs->rkind, sizeof(rs->rkind), "%s", op->buf->kind);
+			snprintf(rs->rkind, sizeof(rs->rkind), "%s",
+			    op->kind == PX_OP_INSERT ? op->buf->kind :
+			    "waiver-use");
 			rs->next = pl->head;
 			pl->head = rs;
 			if (pl->tail == NULL)
@@ -401,6 +406,9 @@ pl_op_done(struct px_pgloop *pl)
 				    "unexpected result");
 		}
 		break;
+	case PX_OP_WAIVER:
+		rc = px_pg_wresult(res, op, err, sizeof(err));
+		break;
 	}
 	PQclear(res);
 	done(pl, op, rc, err[0] != '\0' ? err : NULL);
@@ -481,6 +489,10 @@ pl_send(struct px_pgloop *pl, struct px_store_op *op)
 		sql = px_pg_sql_byid;
 		n = 1;
 		break;
+	case PX_OP_WAIVER:
+		if ((ok = px_pg_wsend(pl->conn, op)) == -1)
+			return -1;
+		goto sent;
 	}
 	ok = PQsendQueryParams(pl->conn, sql, n, NULL, v, NULL, NULL, 0);
 sent:
@@ -503,7 +515,7 @@ pl_send_next(struct px_pgloop *pl)
 	while (pl->state == PL_UP && !pl->inflight && pl->in_cb == 0 &&
 	    (op = pl->head) != NULL) {
 		if (op->cancelled && (op->kind == PX_OP_INSERT ||
-		    op->kind == PX_OP_QUERY)) {
+		    op->kind == PX_OP_QUERY || op->kind == PX_OP_WAIVER)) {
 			/* Nobody waits for it: a write never sent is dropped. */
 			px_store_op_free(q_pop(pl));
 			continue;

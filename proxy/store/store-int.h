@@ -223,7 +223,57 @@ enum px_store_op_kind {
 	PX_OP_RESOLVE,		/* reqid: an insert whose commit was uncertain
 				   gets status 503 (what its client got) */
 	PX_OP_BYID,		/* id -> buf (the JSON line of an update) */
-	PX_OP_QUERY,		/* qa -> rows */
+	PX_OP_QUERY,		/* qa -> rows (an approval on PostgreSQL
+				   first reads its decision so: op->w set) */
+	PX_OP_WAIVER,		/* op->w: a waiver's use, approval,
+				   revocation, or a list of waivers */
+};
+
+/*
+ * A waiver operation from the loop (px_store_waiver_*_async()).  On
+ * PostgreSQL a use, approval or revocation is one statement that changes
+ * the waiver and inserts its decision record (pg.c's px_pg_wsend()):
+ * committed together when its result arrives; the runner sets op->rc to
+ * 0 (a row matched: wb, rec_id set), 1 (none) or -1, and store.c makes
+ * the record's JSON line and answers.  On SQLite the deferral runs the
+ * blocking call, which does it all (synced).
+ */
+struct px_store_wasync {
+	enum px_wop_kind	 kind;
+	int			 list;		/* px_store_waivers_async() */
+	int			 synced;	/* SQLite: rc is the blocking
+						   call's, JSON line written */
+	int64_t			 now_ms;
+	int64_t			 id;		/* REVOKE; list: 0 all */
+	int			 active_only;	/* list */
+	int			 limit;		/* list */
+	char			 prefix[9];	/* ADD, REVOKE: the record's
+						   request id is prefix-<id> */
+	char			 time[PX_STORE_TIME_MAX + 1];	/* now_ms */
+	char			 reqid[PX_STORE_REQID_MAX + 1];	/* USE */
+	char			 client[PX_STORE_CLIENT_MAX + 1];
+	char			 who[PX_STORE_WHO_MAX + 1];	/* as stored */
+	char			 awho[PX_STORE_WHO_MAX + 1];	/* ADD: as given */
+	char			 ua[PX_STORE_UA_MAX + 1];
+	char			 package[PX_STORE_PKG_MAX + 1];	/* USE */
+	char			 version[PX_STORE_VERSION_MAX + 1];
+	char			 sha512[PX_STORE_SHA_MAX + 1];
+	char			 until[PX_STORE_TIME_MAX + 1];	/* ADD */
+	/* ADD: the approval, and what reading its decision found. */
+	char			 decision[PX_STORE_REQID_MAX + 1];
+	char			 reason[PX_STORE_WHY_MAX + 1];
+	char			 by[PX_STORE_BY_MAX + 1];
+	int64_t			 expires_ms;
+	int			 once;
+	int			(*waivable)(const char *rule);
+	int			 found;
+	char			 why[300];
+	/* The waiver (in: ADD's, REVOKE's by and reason; out: as changed). */
+	struct px_store_wbuf	 wb;
+	int64_t			 rec_id;	/* the decision record's id */
+	px_store_waiver_cb	*cb;
+	int			(*row)(const struct px_store_waiver *, void *);
+	void			*row_arg;
 };
 
 struct px_store_qstore {
@@ -247,6 +297,7 @@ struct px_store_op {
 	void			*arg;
 	struct px_store_buf	*buf;		/* INSERT, BYID, QUERY */
 	struct px_store_qstore	*q;		/* QUERY */
+	struct px_store_wasync	*w;		/* WAIVER */
 	int64_t			 id;
 	int			 status;
 	char			 reqid[PX_STORE_REQID_MAX + 1];
@@ -262,6 +313,12 @@ struct px_store_op {
  */
 void	 px_store_op_done(struct px_store_op *op);
 void	 px_store_op_free(struct px_store_op *op);
+
+/*
+ * px_store_approve_row() : an approval's check of its decision's row, as
+ * a query's row callback (arg: the op); sets op->w's found, why and wb.
+ */
+int	 px_store_approve_row(const struct px_store_row *r, void *arg);
 
 /* The loop-driven PostgreSQL client (pgloop.c). */
 struct px_pgloop;

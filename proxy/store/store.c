@@ -967,17 +967,35 @@ struct wrec {
 	const char		*who;
 	const char		*user_agent;
 	const char		*by;
+	const char		*prefix;	/* request_id NULL: prefix-<id>,
+						   NULL: a random prefix */
 };
 
-/* new_reqid() : a decision id for a record the CLI or API makes. */
+/* rand_prefix() : 8 random hex digits, a record id's first part. */
 static void
-new_reqid(char *out, size_t len, int64_t wid)
+rand_prefix(char out[9])
 {
 	uint32_t	r = 0;
 
 	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		r = (uint32_t)now_ms();
-	snprintf(out, len, "%08x-%" PRId64, r, wid);
+	snprintf(out, 9, "%08x", r);
+}
+
+/*
+ * new_reqid() : a decision id for a record the CLI or API makes:
+ * prefix (random if NULL), '-', the waiver's id.
+ */
+static void
+new_reqid(char *out, size_t len, const char *prefix, int64_t wid)
+{
+	char	p[9];
+
+	if (prefix == NULL) {
+		rand_prefix(p);
+		prefix = p;
+	}
+	snprintf(out, len, "%s-%" PRId64, prefix, wid);
 }
 
 /* wop_fill() : op->rec, the decision record of a waiver change. */
@@ -998,7 +1016,7 @@ wop_fill(struct px_store_wop *op)
 	if (wr->request_id != NULL)
 		BCOPY(b, request_id, wr->request_id);
 	else {
-		new_reqid(reqid, sizeof(reqid), w->id);
+		new_reqid(reqid, sizeof(reqid), wr->prefix, w->id);
 		BCOPY(b, request_id, reqid);
 	}
 	BCOPY(b, client, wr->client);
@@ -1051,21 +1069,43 @@ wop_fill(struct px_store_wop *op)
 	r->reasons_total = 1;
 }
 
-/* actor_check() : a reviewer's name and reason are plain; 0 or -1. */
-static int
-actor_check(const char *by, const char *why, char *err, size_t errlen)
+int
+px_store_actor_check(const char *by, const char *why, char *err,
+    size_t errlen)
 {
 	if (!px_store_name_ok(by)) {
 		px_store_seterr(err, errlen, "bad reviewer name (want 1 to %d "
 		    "of A-Z a-z 0-9 . _ @ + -)", PX_STORE_BY_MAX);
-		return -1;
+		return PX_STORE_REFUSED;
 	}
 	if (!px_store_why_ok(why)) {
 		px_store_seterr(err, errlen, "a reason is required: 1 to %d "
 		    "bytes of text, no control characters", PX_STORE_WHY_MAX);
-		return -1;
+		return PX_STORE_REFUSED;
 	}
 	return 0;
+}
+
+/* actor_check() : a reviewer's name and reason are plain; 0 or -1. */
+static int
+actor_check(const char *by, const char *why, char *err, size_t errlen)
+{
+	return px_store_actor_check(by, why, err, errlen) == 0 ? 0 : -1;
+}
+
+int
+px_store_waiver_match_ok(const char *package, const char *version,
+    const char *sha512)
+{
+	size_t	i;
+
+	if (package == NULL || version == NULL || sha512 == NULL ||
+	    *package == '\0' || *version == '\0' || strlen(sha512) != 128)
+		return 0;
+	for (i = 0; i < 128; i++)
+		if (px_store_hexval((unsigned char)sha512[i]) == -1)
+			return 0;
+	return 1;
 }
 
 /* The publish decision a waiver is asked for, as checked. */
@@ -1157,6 +1197,30 @@ approve_cb(const struct px_store_row *r, void *arg)
 }
 
 int
+px_store_approve_row(const struct px_store_row *r, void *arg)
+{
+	struct px_store_op	*op = arg;
+	struct px_store_wasync	*wa = op->w;
+	struct px_store_approve	 ap;
+	struct approve_arg	 aa;
+	int			 rc;
+
+	memset(&ap, 0, sizeof(ap));
+	ap.actor.by = wa->by;
+	ap.actor.who = wa->awho;
+	ap.waivable = wa->waivable;
+	memset(&aa, 0, sizeof(aa));
+	aa.ap = &ap;
+	aa.wb = &wa->wb;
+	rc = approve_cb(r, &aa);
+	if (aa.found) {
+		wa->found = 1;
+		snprintf(wa->why, sizeof(wa->why), "%s", aa.why);
+	}
+	return rc;
+}
+
+int
 px_store_waiver_approve(struct px_store *a, const struct px_store_approve *ap,
     int64_t *id, char *err, size_t errlen)
 {
@@ -1172,9 +1236,8 @@ px_store_waiver_approve(struct px_store *a, const struct px_store_approve *ap,
 		return -1;
 	}
 	if (a->pl != NULL) {
-		px_store_seterr(err, errlen, "waivers are not served from a "
-		    "PostgreSQL gate's event loop yet (use pubgate approve, "
-		    "waivers and revoke)");
+		px_store_seterr(err, errlen, "a PostgreSQL gate's loop store "
+		    "takes the asynchronous waiver calls only");
 		return -1;
 	}
 	if (actor_check(ap->actor.by, ap->reason, err, errlen) == -1)
@@ -1258,9 +1321,8 @@ px_store_waiver_revoke(struct px_store *a, int64_t id,
 		return PX_STORE_REFUSED;
 	}
 	if (a->pl != NULL) {
-		px_store_seterr(err, errlen, "waivers are not served from a "
-		    "PostgreSQL gate's event loop yet (use pubgate approve, "
-		    "waivers and revoke)");
+		px_store_seterr(err, errlen, "a PostgreSQL gate's loop store "
+		    "takes the asynchronous waiver calls only");
 		return -1;
 	}
 	if (actor_check(actor->by, reason, err, errlen) == -1)
@@ -1316,14 +1378,12 @@ px_store_waiver_use(struct px_store *a, const char *package,
 	if (a == NULL)
 		return -1;
 	if (a->pl != NULL) {
-		px_store_seterr(err, errlen, "waivers are not served from a "
-		    "PostgreSQL gate's event loop yet (use pubgate approve, "
-		    "waivers and revoke)");
+		px_store_seterr(err, errlen, "a PostgreSQL gate's loop store "
+		    "takes the asynchronous waiver calls only");
 		return -1;
 	}
 	/* Nothing to match: no waiver names an empty hash or version. */
-	if (package == NULL || version == NULL || sha512 == NULL ||
-	    *package == '\0' || *version == '\0' || strlen(sha512) != 128)
+	if (!px_store_waiver_match_ok(package, version, sha512))
 		return 0;
 	copy_package(pkg, sizeof(pkg), package);
 	pthread_mutex_lock(&a->mtx);
@@ -1373,9 +1433,8 @@ px_store_waivers(struct px_store *a, int64_t id, int active_only, int limit,
 		return -1;
 	}
 	if (a->pl != NULL) {
-		px_store_seterr(err, errlen, "waivers are not served from a "
-		    "PostgreSQL gate's event loop yet (use pubgate approve, "
-		    "waivers and revoke)");
+		px_store_seterr(err, errlen, "a PostgreSQL gate's loop store "
+		    "takes the asynchronous waiver calls only");
 		return -1;
 	}
 	if (limit == 0)
@@ -1450,6 +1509,7 @@ px_store_op_free(struct px_store_op *op)
 		px_store_buf_free(op->buf);
 	free(op->buf);
 	free(op->q);
+	free(op->w);
 	free(op);
 }
 
@@ -1496,6 +1556,10 @@ submit(struct px_store *a, struct px_store_op *op, char *err, size_t errlen)
 	return 0;
 }
 
+static void	wrun_sync(struct px_store *, struct px_store_op *);
+static void	wdone(struct px_store_op *);
+static void	wlookup_done(struct px_store_op *);
+
 /* run_sync() : the blocking call an operation stands for (SQLite). */
 static void
 run_sync(struct px_store *a, struct px_store_op *op)
@@ -1523,6 +1587,9 @@ run_sync(struct px_store *a, struct px_store_op *op)
 		op->rc = a->ops->query(a->be, &op->q->qa, &a->rbuf, op->row,
 		    op->row_arg, op->err, sizeof(op->err));
 		pthread_mutex_unlock(&a->mtx);
+		break;
+	case PX_OP_WAIVER:
+		wrun_sync(a, op);
 		break;
 	}
 }
@@ -1556,6 +1623,14 @@ px_store_op_done(struct px_store_op *op)
 	struct px_store		*a = op->store;
 	struct px_store_op	*by;
 
+	if (op->w != NULL) {
+		/* A waiver's: its own answers (refusals are not errors). */
+		if (op->kind == PX_OP_QUERY)
+			wlookup_done(op);
+		else
+			wdone(op);
+		return;
+	}
 	if (op->rc < 0)
 		a->op_errors++;
 	switch (op->kind) {
@@ -1587,6 +1662,8 @@ px_store_op_done(struct px_store_op *op)
 	case PX_OP_QUERY:
 		if (!op->cancelled && op->qdone != NULL)
 			op->qdone(op->arg, op->rc, op->rc < 0 ? op->err : NULL);
+		break;
+	case PX_OP_WAIVER:
 		break;
 	}
 	px_store_op_free(op);
@@ -1733,4 +1810,409 @@ px_store_stat(const struct px_store *a, struct px_store_stat *st)
 		st->pending = a->ndeferred;
 	}
 	st->errors += a->op_errors;
+}
+
+/* ------------------------------------------- waivers from the loop */
+
+/* wbuf_copy() : w, strings included, into wb. */
+static void
+wbuf_copy(struct px_store_wbuf *wb, const struct px_store_waiver *w)
+{
+	wb->w = *w;
+	px_store_wbuf_link(wb);
+	PX_STORE_SET(wb, decision, w->decision);
+	PX_STORE_SET(wb, package, w->package);
+	PX_STORE_SET(wb, version, w->version);
+	PX_STORE_SET(wb, sha512, w->sha512);
+	PX_STORE_SET(wb, publisher, w->publisher);
+	PX_STORE_SET(wb, approved_by, w->approved_by);
+	PX_STORE_SET(wb, reason, w->reason);
+	PX_STORE_SET(wb, revoked_by, w->revoked_by);
+	PX_STORE_SET(wb, revoke_reason, w->revoke_reason);
+	PX_STORE_SET(wb, state, w->state);
+}
+
+static int
+wcopy_cb(const struct px_store_waiver *w, void *arg)
+{
+	wbuf_copy(arg, w);
+	return 1;
+}
+
+/* wop_new() : a waiver operation (kind PX_OP_WAIVER, a record buffer). */
+static struct px_store_op *
+wop_new(struct px_store *a, enum px_wop_kind kind, int64_t now,
+    px_store_waiver_cb *cb, void *arg, char *err, size_t errlen)
+{
+	struct px_store_op	*op;
+
+	if ((op = op_new(a, PX_OP_WAIVER, 1)) == NULL ||
+	    (op->w = calloc(1, sizeof(*op->w))) == NULL) {
+		px_store_op_free(op);
+		px_store_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	px_store_wbuf_link(&op->w->wb);
+	op->w->kind = kind;
+	op->w->now_ms = now > 0 ? now : now_ms();
+	fmt_time(op->w->now_ms, op->w->time, sizeof(op->w->time));
+	rand_prefix(op->w->prefix);
+	op->w->cb = cb;
+	op->arg = arg;
+	return op;
+}
+
+/* wsubmit() : op to its runner, or NULL (op freed, err set). */
+static struct px_store_op *
+wsubmit(struct px_store *a, struct px_store_op *op, char *err, size_t errlen)
+{
+	char	e[200];
+
+	e[0] = '\0';
+	if (submit(a, op, e, sizeof(e)) == -1) {
+		a->op_errors++;
+		px_store_seterr(err, errlen, "%s", e[0] != '\0' ? e :
+		    "the decision store refused the operation");
+		px_store_op_free(op);
+		return NULL;
+	}
+	return op;
+}
+
+/*
+ * wrun_sync() : SQLite: the blocking call, which writes the record and
+ * its JSON line; the waiver read into op->w->wb.
+ */
+static void
+wrun_sync(struct px_store *a, struct px_store_op *op)
+{
+	struct px_store_wasync	*wa = op->w;
+	struct px_store_approve	 ap;
+	struct px_store_actor	 ac;
+	int64_t			 id = 0;
+	int			 rc;
+
+	wa->synced = 1;
+	if (wa->list) {
+		op->rc = px_store_waivers(a, wa->id, wa->active_only,
+		    wa->limit, wa->row, wa->row_arg, op->err,
+		    sizeof(op->err));
+		return;
+	}
+	memset(&ac, 0, sizeof(ac));
+	ac.by = wa->by;
+	ac.who = wa->awho;
+	ac.client = wa->client;
+	ac.user_agent = wa->ua;
+	switch (wa->kind) {
+	case PX_WOP_USE:
+		op->rc = px_store_waiver_use(a, wa->package, wa->version,
+		    wa->sha512, wa->reqid, wa->client, wa->who, wa->now_ms,
+		    wcopy_cb, &wa->wb, op->err, sizeof(op->err));
+		return;
+	case PX_WOP_ADD:
+		memset(&ap, 0, sizeof(ap));
+		ap.decision = wa->decision;
+		ap.reason = wa->reason;
+		ap.now_ms = wa->now_ms;
+		ap.expires_ms = wa->expires_ms;
+		ap.once = wa->once;
+		ap.actor = ac;
+		ap.waivable = wa->waivable;
+		rc = px_store_waiver_approve(a, &ap, &id, op->err,
+		    sizeof(op->err));
+		break;
+	case PX_WOP_REVOKE:
+		id = wa->id;
+		rc = px_store_waiver_revoke(a, id, &ac, wa->wb.revoke_reason,
+		    wa->now_ms, op->err, sizeof(op->err));
+		break;
+	default:
+		rc = -1;
+		break;
+	}
+	/* The waiver as it is now, for the answer. */
+	if (rc == 0 && px_store_waivers(a, id, 0, 1, wcopy_cb, &wa->wb,
+	    op->err, sizeof(op->err)) != 1)
+		rc = -1;
+	op->rc = rc;
+}
+
+/* wfinish() : the caller's answer, then op is freed. */
+static void
+wfinish(struct px_store_op *op, int rc, const struct px_store_waiver *w,
+    const char *err)
+{
+	struct px_store_wasync	*wa = op->w;
+
+	if (rc == -1)
+		op->store->op_errors++;
+	if (!op->cancelled && wa->cb != NULL)
+		wa->cb(op->arg, rc, w, err != NULL ? err : "");
+	px_store_op_free(op);
+}
+
+/*
+ * wdone() : a waiver operation ended.  PostgreSQL: op->rc 0 a waiver
+ * matched and its record is committed (the JSON line and the answer are
+ * made here, the record as wop_fill() makes the blocking calls'), 1 none
+ * matched, -1 failed.  SQLite (synced): the blocking call's answer.
+ */
+static void
+wdone(struct px_store_op *op)
+{
+	struct px_store		*a = op->store;
+	struct px_store_wasync	*wa = op->w;
+	struct px_store_wop	 wop;
+	struct wrec		 wr;
+	const struct px_store_waiver *w = NULL;
+	char			 err[200];
+	int			 rc = op->rc;
+
+	if (wa->list) {
+		if (rc < 0)
+			a->op_errors++;
+		if (!op->cancelled && op->qdone != NULL)
+			op->qdone(op->arg, rc, rc < 0 ? op->err : NULL);
+		px_store_op_free(op);
+		return;
+	}
+	if (wa->synced) {
+		if ((wa->kind == PX_WOP_USE && rc == 1) ||
+		    (wa->kind != PX_WOP_USE && rc == 0))
+			w = &wa->wb.w;
+		wfinish(op, rc, w, op->err);
+		return;
+	}
+	if (rc == -1) {
+		wfinish(op, -1, NULL, op->err[0] != '\0' ? op->err :
+		    "the decision store failed");
+		return;
+	}
+	if (rc == 1) {
+		if (wa->kind == PX_WOP_USE)
+			wfinish(op, 0, NULL, NULL);
+		else if (wa->kind == PX_WOP_REVOKE) {
+			snprintf(err, sizeof(err), "no waiver %" PRId64 " that "
+			    "is not revoked already", wa->id);
+			wfinish(op, PX_STORE_NOTFOUND, NULL, err);
+		} else
+			wfinish(op, -1, NULL, "the waiver was not stored");
+		return;
+	}
+	memset(&wr, 0, sizeof(wr));
+	wr.kind = wa->kind == PX_WOP_USE ? "waiver-use" : wa->kind ==
+	    PX_WOP_ADD ? "waiver-approve" : "waiver-revoke";
+	wr.request_id = wa->kind == PX_WOP_USE ? wa->reqid : NULL;
+	wr.prefix = wa->prefix;
+	wr.client = wa->client;
+	wr.who = wa->who;
+	wr.user_agent = wa->ua;
+	memset(&wop, 0, sizeof(wop));
+	wop.kind = wa->kind;
+	wop.now_ms = wa->now_ms;
+	wop.wb = &wa->wb;
+	wop.rec = op->buf;
+	wop.arg = &wr;
+	wop_fill(&wop);
+	op->buf->row.id = wa->rec_id;
+	if (a->jsonl != NULL && write_jsonl(a, &op->buf->row, 0) == -1)
+		a->jsonl_errors++;
+	px_store_wbuf_state(&wa->wb, wa->now_ms);
+	wfinish(op, wa->kind == PX_WOP_USE ? 1 : 0, &wa->wb.w, NULL);
+}
+
+/*
+ * wlookup_done() : PostgreSQL, an approval's decision read: refused,
+ * or on to the statement that stores the waiver and its record.
+ */
+static void
+wlookup_done(struct px_store_op *op)
+{
+	struct px_store_wasync	*wa = op->w;
+	struct px_store_wbuf	*wb = &wa->wb;
+	char			 err[400];
+
+	if (op->cancelled) {
+		px_store_op_free(op);
+		return;
+	}
+	if (op->rc < 0) {
+		wfinish(op, -1, NULL, op->err[0] != '\0' ? op->err :
+		    "the decision store failed");
+		return;
+	}
+	if (!wa->found) {
+		snprintf(err, sizeof(err), "no publish decision %s",
+		    wa->decision);
+		wfinish(op, PX_STORE_NOTFOUND, NULL, err);
+		return;
+	}
+	if (wa->why[0] != '\0') {
+		wfinish(op, PX_STORE_REFUSED, NULL, wa->why);
+		return;
+	}
+	if (wa->expires_ms <= wa->now_ms) {
+		wfinish(op, PX_STORE_REFUSED, NULL, "the waiver would expire "
+		    "before it starts");
+		return;
+	}
+	wb->w.created_ms = wa->now_ms;
+	wb->w.expires_ms = wa->expires_ms;
+	wb->w.once = wa->once;
+	PX_STORE_SET(wb, approved_by, wa->by);
+	PX_STORE_SET(wb, reason, wa->reason);
+	PX_STORE_SET(wb, revoked_by, "");
+	PX_STORE_SET(wb, revoke_reason, "");
+	fmt_time(wa->expires_ms, wa->until, sizeof(wa->until));
+	op->kind = PX_OP_WAIVER;
+	op->sent = 0;
+	op->rc = 0;
+	op->err[0] = '\0';
+	free(op->q);
+	op->q = NULL;
+	op->row = NULL;
+	op->row_arg = NULL;
+	err[0] = '\0';
+	if (submit(op->store, op, err, sizeof(err)) == -1)
+		wfinish(op, -1, NULL, err[0] != '\0' ? err :
+		    "the decision store refused the operation");
+}
+
+struct px_store_op *
+px_store_waiver_use_async(struct px_store *a, const char *package,
+    const char *version, const char *sha512, const char *request_id,
+    const char *client, const char *who, int64_t now,
+    px_store_waiver_cb *cb, void *arg, char *err, size_t errlen)
+{
+	struct px_store_op	*op;
+	struct px_store_wasync	*wa;
+
+	if (a == NULL || !px_store_waiver_match_ok(package, version,
+	    sha512) || request_id == NULL) {
+		px_store_seterr(err, errlen, "no waiver can match");
+		return NULL;
+	}
+	if ((op = wop_new(a, PX_WOP_USE, now, cb, arg, err, errlen)) == NULL)
+		return NULL;
+	wa = op->w;
+	copy_package(wa->package, sizeof(wa->package), package);
+	PX_STORE_SET(wa, version, version);
+	PX_STORE_SET(wa, sha512, sha512);
+	PX_STORE_SET(wa, reqid, request_id);
+	PX_STORE_SET(wa, client, client);
+	copy_who(wa->who, sizeof(wa->who), who);
+	PX_STORE_SET(wa, ua, "");
+	/* pgloop's uncertain commit: the record resolved by this id. */
+	snprintf(op->reqid, sizeof(op->reqid), "%s", wa->reqid);
+	return wsubmit(a, op, err, errlen);
+}
+
+/* wactor() : the reviewer into wa (who as given and as stored). */
+static void
+wactor(struct px_store_wasync *wa, const struct px_store_actor *ac)
+{
+	PX_STORE_SET(wa, by, ac->by);
+	PX_STORE_SET(wa, awho, ac->who);
+	copy_who(wa->who, sizeof(wa->who), ac->who);
+	PX_STORE_SET(wa, client, ac->client);
+	PX_STORE_SET(wa, ua, ac->user_agent);
+}
+
+struct px_store_op *
+px_store_waiver_approve_async(struct px_store *a,
+    const struct px_store_approve *ap, px_store_waiver_cb *cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct px_store_op	*op;
+	struct px_store_wasync	*wa;
+	struct px_store_query	 q;
+
+	if (a == NULL || ap == NULL || ap->decision == NULL ||
+	    strlen(ap->decision) > PX_STORE_REQID_MAX) {
+		px_store_seterr(err, errlen, "bad decision id");
+		return NULL;
+	}
+	if (px_store_actor_check(ap->actor.by, ap->reason, err, errlen) != 0)
+		return NULL;
+	if ((op = wop_new(a, PX_WOP_ADD, ap->now_ms, cb, arg, err, errlen)) ==
+	    NULL)
+		return NULL;
+	wa = op->w;
+	wactor(wa, &ap->actor);
+	PX_STORE_SET(wa, decision, ap->decision);
+	PX_STORE_SET(wa, reason, ap->reason);
+	wa->expires_ms = ap->expires_ms;
+	wa->once = ap->once ? 1 : 0;
+	wa->waivable = ap->waivable;
+	if (a->pl != NULL) {
+		/* First the decision, as px_store_waiver_approve() reads it. */
+		memset(&q, 0, sizeof(q));
+		q.request_id = wa->decision;
+		q.limit = 16;
+		if ((op->q = malloc(sizeof(*op->q))) == NULL ||
+		    query_args(&q, op->q, err, errlen) == -1) {
+			if (op->q == NULL)
+				px_store_seterr(err, errlen, "out of memory");
+			px_store_op_free(op);
+			return NULL;
+		}
+		op->kind = PX_OP_QUERY;
+		op->row = px_store_approve_row;
+		op->row_arg = op;
+	}
+	return wsubmit(a, op, err, errlen);
+}
+
+struct px_store_op *
+px_store_waiver_revoke_async(struct px_store *a, int64_t id,
+    const struct px_store_actor *actor, const char *reason, int64_t now,
+    px_store_waiver_cb *cb, void *arg, char *err, size_t errlen)
+{
+	struct px_store_op	*op;
+	struct px_store_wasync	*wa;
+
+	if (a == NULL || actor == NULL || id <= 0) {
+		px_store_seterr(err, errlen, "bad waiver id");
+		return NULL;
+	}
+	if (px_store_actor_check(actor->by, reason, err, errlen) != 0)
+		return NULL;
+	if ((op = wop_new(a, PX_WOP_REVOKE, now, cb, arg, err, errlen)) ==
+	    NULL)
+		return NULL;
+	wa = op->w;
+	wactor(wa, actor);
+	wa->id = id;
+	PX_STORE_SET(&wa->wb, revoked_by, actor->by);
+	PX_STORE_SET(&wa->wb, revoke_reason, reason);
+	return wsubmit(a, op, err, errlen);
+}
+
+struct px_store_op *
+px_store_waivers_async(struct px_store *a, int64_t id, int active_only,
+    int limit, int (*row)(const struct px_store_waiver *, void *),
+    void *row_arg, px_store_query_done_cb *done, void *arg, char *err,
+    size_t errlen)
+{
+	struct px_store_op	*op;
+	struct px_store_wasync	*wa;
+
+	if (a == NULL || row == NULL || done == NULL || limit < 0 || id < 0) {
+		px_store_seterr(err, errlen, "bad query");
+		return NULL;
+	}
+	if ((op = wop_new(a, PX_WOP_USE, 0, NULL, NULL, err, errlen)) == NULL)
+		return NULL;
+	wa = op->w;
+	wa->list = 1;
+	wa->id = id;
+	wa->active_only = active_only ? 1 : 0;
+	wa->limit = limit == 0 ? PX_STORE_LIMIT_DEFAULT : limit >
+	    PX_STORE_LIMIT_MAX ? PX_STORE_LIMIT_MAX : limit;
+	wa->row = row;
+	wa->row_arg = row_arg;
+	op->qdone = done;
+	op->arg = arg;
+	return wsubmit(a, op, err, errlen);
 }

@@ -95,7 +95,7 @@ struct px_store	*px_store_open(const char *db, FILE *jsonl, char *err,
 /*
  * px_store_loop_only() : the store takes the asynchronous calls only (a
  * PostgreSQL store opened with px_store_open_loop()); its blocking calls
- * (write, set_status, query, waivers) fail with a message.
+ * (write, set_status, query, waivers, outbox) fail with a message.
  */
 int		 px_store_loop_only(const struct px_store *);
 /* px_store_is_pg() : db names a PostgreSQL database (postgresql://). */
@@ -446,6 +446,66 @@ int	px_store_waiver_use(struct px_store *, const char *package,
 int	px_store_waivers(struct px_store *, int64_t id, int active_only,
 	    int limit, int (*cb)(const struct px_store_waiver *, void *),
 	    void *arg, char *err, size_t errlen);
+/*
+ * The waiver calls of the serving process (the gate's verdict, the admin
+ * API, the console): the same operations as the blocking calls above,
+ * completed from the loop as the other asynchronous calls are (never
+ * before the call returns, once unless cancelled).  On PostgreSQL a use,
+ * an approval and a revocation are each one statement that changes the
+ * waiver and inserts its decision record, so both are committed together
+ * (an approval first reads its decision); on SQLite the blocking call
+ * runs from a zero-timeout event.
+ *
+ * cb(arg, rc, w, err): rc is the blocking call's answer (use: 1 used, 0
+ * none applies, -1 a store error; approve and revoke: 0,
+ * PX_STORE_REFUSED, PX_STORE_NOTFOUND, -1), w the waiver as changed (for
+ * rc 1 of a use, 0 of the others; else NULL), err the reason of a
+ * refusal or failure ("" otherwise); both valid during the call only.
+ * Each returns the operation, or NULL when it is refused at once (the
+ * database is down, the queue is full, a bad argument: err says which):
+ * cb is then never called.  A use whose commit is uncertain (the
+ * connection lost after it was sent) answers -1: the publish is refused
+ * (fail closed); once reconnected its waiver-use record, if it landed,
+ * gets status 503, and a once waiver may be spent by it.
+ */
+typedef void	 px_store_waiver_cb(void *arg, int rc,
+		    const struct px_store_waiver *w, const char *err);
+struct px_store_op *px_store_waiver_use_async(struct px_store *,
+		    const char *package, const char *version,
+		    const char *sha512, const char *request_id,
+		    const char *client, const char *who, int64_t now_ms,
+		    px_store_waiver_cb *cb, void *arg, char *err,
+		    size_t errlen);
+struct px_store_op *px_store_waiver_approve_async(struct px_store *,
+		    const struct px_store_approve *a, px_store_waiver_cb *cb,
+		    void *arg, char *err, size_t errlen);
+struct px_store_op *px_store_waiver_revoke_async(struct px_store *,
+		    int64_t id, const struct px_store_actor *actor,
+		    const char *reason, int64_t now_ms, px_store_waiver_cb *cb,
+		    void *arg, char *err, size_t errlen);
+/*
+ * px_store_waivers_async() : px_store_waivers() from the loop: row(w,
+ * row_arg) for each waiver, then done(arg, n, err) with the count (or -1
+ * and a message).
+ */
+struct px_store_op *px_store_waivers_async(struct px_store *, int64_t id,
+		    int active_only, int limit,
+		    int (*row)(const struct px_store_waiver *, void *),
+		    void *row_arg, px_store_query_done_cb *done, void *arg,
+		    char *err, size_t errlen);
+/*
+ * px_store_waiver_match_ok() : a publish can match a waiver at all (a
+ * package, a version and a sha512 of 128 hex digits); 0: no waiver
+ * names it, nothing to look up.
+ */
+int	px_store_waiver_match_ok(const char *package, const char *version,
+	    const char *sha512);
+/*
+ * px_store_actor_check() : a reviewer's name and reason as the calls
+ * take them: 0, or PX_STORE_REFUSED with the reason in err.
+ */
+int	px_store_actor_check(const char *by, const char *why, char *err,
+	    size_t errlen);
 /* px_store_waiver_json() : w as one JSON object (no newline). */
 void	px_store_waiver_json(const struct px_store_waiver *w, FILE *out);
 /*

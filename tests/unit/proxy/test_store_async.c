@@ -8,6 +8,10 @@
  * closed) and counts errors, a connection killed by the server
  * (pg_terminate_backend) is made again by itself, and a write in flight
  * when its connection dies is reported not committed, then resolved.
+ * Waivers from the loop (px_store_waiver_*_async()): approve, list, use,
+ * revoke and their records on both; on PostgreSQL a once waiver raced by
+ * four gates (four connections) is used once, and a store that is down
+ * refuses a use at once (the gate fails closed).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -460,6 +464,499 @@ test_pg_uncertain(void **state)
 	assert_int_equal(w.rc, 0);
 }
 
+/* ------------------------------------------------------------ waivers */
+
+#define SHA_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define PUBLISHER	"sha256:0123456789abcdef"
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* blocked() : a blocked publish of pkg@1.0.0 (tarball SHA_A, read whole). */
+static void
+blocked(struct fx *fx, const char *reqid, const char *pkg)
+{
+	struct pol_report	*r;
+	struct px_store_rec	 rec;
+	struct wres		 w = { 0, 0, 0 };
+
+	r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	r->verdict = POL_DENY;
+	r->status = POL_DONE;
+	snprintf(r->name, sizeof(r->name), "%s", pkg);
+	snprintf(r->version, sizeof(r->version), "1.0.0");
+	memset(r->sha512_hex, 'a', 128);
+	snprintf(r->reasons[0].rule, POL_RULE_ID_MAX, "secret.npm-token");
+	snprintf(r->reasons[0].file, POL_FILE_MAX, "test/fixture.js");
+	snprintf(r->reasons[0].text, POL_TEXT_MAX, "an npm token");
+	r->reasons[0].offset = 3;
+	r->nreasons = r->nreasons_total = 1;
+	mkrec(&rec, reqid, pkg, POL_DENY, 403);
+	rec.report = r;
+	assert_non_null(px_store_write_async(fx->a, &rec, write_cb, &w));
+	assert_true(run_until(fx->base, &w.called, 10000));
+	assert_int_equal(w.rc, 0);
+	free(r);
+}
+
+/* One waiver call's answer, as its callback saw it. */
+struct wans {
+	int	 called, rc;
+	int64_t	 id, uses, expires_ms;
+	int	 once;
+	char	 state[16], decision[80], by[80], err[256];
+};
+
+static void
+wans_cb(void *arg, int rc, const struct px_store_waiver *w, const char *err)
+{
+	struct wans	*a = arg;
+
+	a->called++;
+	a->rc = rc;
+	snprintf(a->err, sizeof(a->err), "%s", err != NULL ? err : "(null)");
+	if (w != NULL) {
+		a->id = w->id;
+		a->uses = w->uses;
+		a->once = w->once;
+		a->expires_ms = w->expires_ms;
+		snprintf(a->state, sizeof(a->state), "%s", w->state);
+		snprintf(a->decision, sizeof(a->decision), "%s", w->decision);
+		snprintf(a->by, sizeof(a->by), "%s", w->approved_by);
+	}
+}
+
+/* approve_wait() : an approval of decision by by, waited for. */
+static struct wans
+approve_wait(struct fx *fx, const char *decision, const char *by,
+    const char *who, int once)
+{
+	struct px_store_approve	 ap;
+	struct wans		 a;
+	char			 err[256];
+
+	memset(&a, 0, sizeof(a));
+	memset(&ap, 0, sizeof(ap));
+	ap.decision = decision;
+	ap.reason = "a documented sample token";
+	ap.now_ms = 0;		/* the clock */
+	ap.expires_ms = wall_ms() + 3600000;
+	ap.once = once;
+	ap.actor.by = by;
+	ap.actor.who = who;
+	ap.actor.client = "127.0.0.1:40000";
+	ap.actor.user_agent = "admin API";
+	if (px_store_waiver_approve_async(fx->a, &ap, wans_cb, &a, err,
+	    sizeof(err)) == NULL)
+		fail_msg("px_store_waiver_approve_async: %s", err);
+	assert_int_equal(a.called, 0);
+	assert_true(run_until(fx->base, &a.called, 10000));
+	assert_int_equal(a.called, 1);
+	return a;
+}
+
+/* use_wait() : a gate's lookup for pkg@1.0.0 of sha as request reqid. */
+static struct wans
+use_wait(struct fx *fx, struct px_store *s, const char *reqid,
+    const char *pkg, const char *sha)
+{
+	struct wans	 a;
+	char		 err[256];
+
+	memset(&a, 0, sizeof(a));
+	if (px_store_waiver_use_async(s, pkg, "1.0.0", sha, reqid,
+	    "127.0.0.1:50001", PUBLISHER, 0, wans_cb, &a, err,
+	    sizeof(err)) == NULL)
+		fail_msg("px_store_waiver_use_async: %s", err);
+	assert_int_equal(a.called, 0);
+	assert_true(run_until(fx->base, &a.called, 10000));
+	return a;
+}
+
+struct wlist {
+	int	 done, n, rows;
+	int64_t	 id[8];
+	char	 state[8][16];
+	char	 err[200];
+};
+
+static int
+wrow_cb(const struct px_store_waiver *w, void *arg)
+{
+	struct wlist	*l = arg;
+
+	if (l->rows < 8) {
+		l->id[l->rows] = w->id;
+		snprintf(l->state[l->rows], sizeof(l->state[0]), "%s",
+		    w->state);
+	}
+	l->rows++;
+	return 0;
+}
+
+static void
+wlist_done(void *arg, int n, const char *err)
+{
+	struct wlist	*l = arg;
+
+	l->done = 1;
+	l->n = n;
+	snprintf(l->err, sizeof(l->err), "%s", err != NULL ? err : "");
+}
+
+static struct wlist
+list_wait(struct fx *fx, int64_t id, int active)
+{
+	struct wlist	 l;
+	char		 err[256];
+
+	memset(&l, 0, sizeof(l));
+	if (px_store_waivers_async(fx->a, id, active, 0, wrow_cb, &l,
+	    wlist_done, &l, err, sizeof(err)) == NULL)
+		fail_msg("px_store_waivers_async: %s", err);
+	assert_int_equal(l.done, 0);
+	assert_true(run_until(fx->base, &l.done, 10000));
+	return l;
+}
+
+/* The records of one kind: how many, and the first one's fields. */
+struct kinds {
+	const char	*kind;
+	int		 n, status;
+	char		 text[POL_TEXT_MAX], reqid[80], pkg[64], msg[256];
+	char		 who[80];
+};
+
+static int
+kind_cb(const struct px_store_row *r, void *arg)
+{
+	struct kinds	*k = arg;
+
+	if (strcmp(r->kind, k->kind) != 0)
+		return 0;
+	if (k->n++ == 0) {
+		snprintf(k->text, sizeof(k->text), "%s", r->nreasons > 0 ?
+		    r->reasons[0].text : "");
+		snprintf(k->reqid, sizeof(k->reqid), "%s", r->request_id);
+		snprintf(k->pkg, sizeof(k->pkg), "%s", r->package);
+		snprintf(k->msg, sizeof(k->msg), "%s", r->message);
+		snprintf(k->who, sizeof(k->who), "%s", r->who);
+		k->status = r->status;
+	}
+	return 0;
+}
+
+static void
+kdone_cb(void *arg, int n, const char *err)
+{
+	int	*done = arg;
+
+	(void)n;
+	(void)err;
+	*done = 1;
+}
+
+static struct kinds
+kinds(struct fx *fx, const char *kind)
+{
+	struct px_store_query	q;
+	struct kinds		k;
+	char			err[200];
+	int			done = 0;
+
+	memset(&k, 0, sizeof(k));
+	k.kind = kind;
+	memset(&q, 0, sizeof(q));
+	q.limit = 1000;
+	assert_non_null(px_store_query_async(fx->a, &q, kind_cb, &k, kdone_cb,
+	    &done, err, sizeof(err)));
+	assert_true(run_until(fx->base, &done, 10000));
+	return k;
+}
+
+/*
+ * Approve, list, use, revoke from the loop: the answers the blocking
+ * calls give, each change with its record, the JSON lines written.
+ */
+static void
+test_waiver_async(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store_actor	 bob;
+	struct wans		 a, u;
+	struct wlist		 l;
+	struct kinds		 k;
+	char			 text[POL_TEXT_MAX], err[256];
+	int64_t			 id;
+
+	blocked(fx, "bbbb0001-1", "@acme/w");
+	/* Refusals: no such decision, the publisher approving. */
+	a = approve_wait(fx, "bbbb0001-9", "alice", "", 1);
+	assert_int_equal(a.rc, PX_STORE_NOTFOUND);
+	assert_non_null(strstr(a.err, "no publish decision bbbb0001-9"));
+	a = approve_wait(fx, "bbbb0001-1", "mallory", PUBLISHER, 1);
+	assert_int_equal(a.rc, PX_STORE_REFUSED);
+	assert_non_null(strstr(a.err, "publisher"));
+	/* A bad reviewer name is refused at once, no callback. */
+	{
+		struct px_store_approve	ap;
+
+		memset(&ap, 0, sizeof(ap));
+		ap.decision = "bbbb0001-1";
+		ap.reason = "why";
+		ap.actor.by = "bad name";
+		ap.expires_ms = 1796119300000LL + 1000;
+		assert_null(px_store_waiver_approve_async(fx->a, &ap, wans_cb,
+		    &a, err, sizeof(err)));
+		assert_non_null(strstr(err, "reviewer"));
+	}
+	a = approve_wait(fx, "bbbb0001-1", "alice", "", 1);
+	assert_int_equal(a.rc, 0);
+	assert_true(a.id > 0);
+	id = a.id;
+	assert_string_equal(a.state, "active");
+	assert_string_equal(a.decision, "bbbb0001-1");
+	assert_string_equal(a.by, "alice");
+	assert_int_equal(a.once, 1);
+	k = kinds(fx, "waiver-approve");
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.status, 200);
+	assert_string_equal(k.pkg, "@acme/w");
+	assert_string_equal(k.msg, "a documented sample token");
+	{
+		time_t		sec = (time_t)(a.expires_ms / 1000);
+		struct tm	tm;
+		char		until[40];
+
+		gmtime_r(&sec, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(text, sizeof(text), "waiver %lld for decision "
+		    "bbbb0001-1 approved by alice, one use until %s.%03dZ",
+		    (long long)id, until, (int)(a.expires_ms % 1000));
+	}
+	assert_string_equal(k.text, text);
+	snprintf(text, sizeof(text), "-%lld", (long long)id);
+	assert_non_null(strstr(k.reqid, text));
+	l = list_wait(fx, 0, 1);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.id[0], id);
+	assert_string_equal(l.state[0], "active");
+	/* Another tarball: none applies, nothing recorded. */
+	u = use_wait(fx, fx->a, "cccc0001-1", "@acme/w", SHA_B);
+	assert_int_equal(u.rc, 0);
+	assert_int_equal(kinds(fx, "waiver-use").n, 0);
+	/* That tarball: used, recorded under the publish's request id. */
+	u = use_wait(fx, fx->a, "cccc0001-2", "@acme/w", SHA_A);
+	assert_int_equal(u.rc, 1);
+	assert_int_equal(u.id, id);
+	assert_int_equal(u.uses, 1);
+	assert_string_equal(u.state, "used");
+	k = kinds(fx, "waiver-use");
+	assert_int_equal(k.n, 1);
+	assert_string_equal(k.reqid, "cccc0001-2");
+	assert_string_equal(k.who, PUBLISHER);
+	assert_int_equal(k.status, 0);
+	snprintf(text, sizeof(text), "waiver %lld (decision bbbb0001-1, "
+	    "approved by alice) let this tarball through: use 1",
+	    (long long)id);
+	assert_string_equal(k.text, text);
+	/* Spent. */
+	u = use_wait(fx, fx->a, "cccc0001-3", "@acme/w", SHA_A);
+	assert_int_equal(u.rc, 0);
+	assert_int_equal(kinds(fx, "waiver-use").n, 1);
+	l = list_wait(fx, 0, 1);
+	assert_int_equal(l.n, 0);
+	/* Revoke: once, then not found. */
+	memset(&bob, 0, sizeof(bob));
+	bob.by = "bob";
+	bob.who = "";
+	bob.client = "127.0.0.1:40001";
+	bob.user_agent = "console";
+	memset(&a, 0, sizeof(a));
+	assert_non_null(px_store_waiver_revoke_async(fx->a, id, &bob,
+	    "approved by mistake", 0, wans_cb, &a, err, sizeof(err)));
+	assert_true(run_until(fx->base, &a.called, 10000));
+	assert_int_equal(a.rc, 0);
+	assert_string_equal(a.state, "revoked");
+	k = kinds(fx, "waiver-revoke");
+	assert_int_equal(k.n, 1);
+	snprintf(text, sizeof(text), "waiver %lld for decision bbbb0001-1 "
+	    "revoked by bob", (long long)id);
+	assert_string_equal(k.text, text);
+	assert_string_equal(k.msg, "approved by mistake");
+	memset(&a, 0, sizeof(a));
+	assert_non_null(px_store_waiver_revoke_async(fx->a, id, &bob, "again",
+	    0, wans_cb, &a, err, sizeof(err)));
+	assert_true(run_until(fx->base, &a.called, 10000));
+	assert_int_equal(a.rc, PX_STORE_NOTFOUND);
+	l = list_wait(fx, id, 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.state[0], "revoked");
+	/* The JSON lines of the three records. */
+	fflush(fx->jsonl);
+	assert_non_null(strstr(fx->jbuf, "\"kind\":\"waiver-approve\""));
+	assert_non_null(strstr(fx->jbuf, "\"kind\":\"waiver-use\""));
+	assert_non_null(strstr(fx->jbuf, "\"kind\":\"waiver-revoke\""));
+}
+
+/* A cancelled lookup's callback never runs. */
+static void
+test_waiver_cancel(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store_op	*op;
+	struct wans		 u, a;
+	char			 err[256];
+
+	blocked(fx, "bbbb0002-1", "@acme/c");
+	a = approve_wait(fx, "bbbb0002-1", "alice", "", 0);
+	assert_int_equal(a.rc, 0);
+	memset(&u, 0, sizeof(u));
+	op = px_store_waiver_use_async(fx->a, "@acme/c", "1.0.0", SHA_A,
+	    "cccc0002-1", "127.0.0.1:1", PUBLISHER, 0, wans_cb, &u, err,
+	    sizeof(err));
+	assert_non_null(op);
+	px_store_op_cancel(op);
+	/* A later use is answered: the cancelled one was before it. */
+	a = use_wait(fx, fx->a, "cccc0002-2", "@acme/c", SHA_A);
+	assert_int_equal(a.rc, 1);
+	run_for(fx->base, 100);
+	assert_int_equal(u.called, 0);
+	/* Nothing to match: refused at once. */
+	assert_null(px_store_waiver_use_async(fx->a, "@acme/c", "1.0.0", "ab",
+	    "cccc0002-3", "127.0.0.1:1", PUBLISHER, 0, wans_cb, &u, err,
+	    sizeof(err)));
+}
+
+/*
+ * PostgreSQL, four gates (four connections) race one once waiver: each
+ * reads it valid, then waits on the row a fifth session holds; released,
+ * exactly one takes the use, the others find it spent (READ COMMITTED
+ * checks the row again): one waiver-use record, uses 1.
+ */
+static void
+test_pg_waiver_race(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store		*g[4];
+	struct wans		 u[4], a;
+	struct px_store_stat	 st;
+	PGconn			*lock;
+	PGresult		*res;
+	char			 err[256], reqid[32];
+	int			 i, j, used = 0, none = 0, all, early;
+
+	blocked(fx, "bbbb0003-1", "@acme/race");
+	a = approve_wait(fx, "bbbb0003-1", "alice", "", 1);
+	assert_int_equal(a.rc, 0);
+	for (i = 0; i < 4; i++) {
+		g[i] = px_store_open_loop(fx->db, fx->base, NULL, err,
+		    sizeof(err));
+		if (g[i] == NULL)
+			fail_msg("px_store_open_loop: %s", err);
+	}
+	for (j = 0; j < 250; j++) {
+		run_for(fx->base, 20);
+		for (i = 0, all = 1; i < 4; i++) {
+			px_store_stat(g[i], &st);
+			all = all && st.up;
+		}
+		if (all)
+			break;
+	}
+	assert_true(all);
+	lock = PQconnectdb(pg_url);
+	assert_int_equal(PQstatus(lock), CONNECTION_OK);
+	res = PQexec(lock, "BEGIN; SELECT id FROM waivers FOR UPDATE");
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+	memset(u, 0, sizeof(u));
+	for (i = 0; i < 4; i++) {
+		snprintf(reqid, sizeof(reqid), "dddd0003-%d", i);
+		assert_non_null(px_store_waiver_use_async(g[i], "@acme/race",
+		    "1.0.0", SHA_A, reqid, "127.0.0.1:2", PUBLISHER, 0,
+		    wans_cb, &u[i], err, sizeof(err)));
+	}
+	run_for(fx->base, 300);		/* all four wait on the row */
+	for (i = 0, early = 0; i < 4; i++)
+		early += u[i].called;
+	res = PQexec(lock, "COMMIT");
+	PQclear(res);
+	PQfinish(lock);
+	for (i = 0; i < 4; i++) {
+		assert_true(run_until(fx->base, &u[i].called, 10000));
+		if (u[i].rc == -1)
+			fail_msg("gate %d: %s", i, u[i].err);
+		assert_int_equal(early, 0);
+		if (u[i].rc == 1)
+			used++;
+		else if (u[i].rc == 0)
+			none++;
+	}
+	assert_int_equal(used, 1);
+	assert_int_equal(none, 3);
+	assert_int_equal(kinds(fx, "waiver-use").n, 1);
+	for (i = 0; i < 4; i++)
+		px_store_close(g[i]);
+}
+
+/* PostgreSQL down: a lookup, an approval, a list are refused at once. */
+static void
+test_pg_waiver_down(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store		*d;
+	struct px_store_approve	 ap;
+	struct px_store_stat	 st;
+	struct wans		 u;
+	struct wlist		 l;
+	char			 err[256];
+	int			 i;
+
+	d = px_store_open_loop("postgresql://pubgate@127.0.0.1:1/x", fx->base,
+	    NULL, err, sizeof(err));
+	if (d == NULL)
+		fail_msg("px_store_open_loop: %s", err);
+	for (i = 0; i < 100; i++) {
+		run_for(fx->base, 20);
+		px_store_stat(d, &st);
+		if (strcmp(st.state, "down") == 0)
+			break;
+	}
+	assert_string_equal(st.state, "down");
+	memset(&u, 0, sizeof(u));
+	assert_null(px_store_waiver_use_async(d, "@acme/x", "1.0.0", SHA_A,
+	    "eeee0004-1", "127.0.0.1:3", PUBLISHER, 0, wans_cb, &u, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "down"));
+	memset(&ap, 0, sizeof(ap));
+	ap.decision = "bbbb0004-1";
+	ap.reason = "why";
+	ap.actor.by = "alice";
+	ap.actor.who = "";
+	ap.expires_ms = 1796119300000LL + 1000;
+	assert_null(px_store_waiver_approve_async(d, &ap, wans_cb, &u, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "down"));
+	memset(&l, 0, sizeof(l));
+	assert_null(px_store_waivers_async(d, 0, 0, 0, wrow_cb, &l,
+	    wlist_done, &l, err, sizeof(err)));
+	run_for(fx->base, 50);
+	assert_int_equal(u.called, 0);
+	assert_int_equal(l.done, 0);
+	px_store_close(d);
+}
+
 int
 main(void)
 {
@@ -467,6 +964,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_async, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_cancel, setup,
+		    teardown),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup,
@@ -478,6 +979,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pg_reconnect, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pg_uncertain, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_async, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiver_cancel, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pg_waiver_race, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pg_waiver_down, setup,
 		    teardown),
 	};
 
