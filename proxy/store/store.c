@@ -1635,6 +1635,8 @@ px_store_op_done(struct px_store_op *op)
 		a->op_errors++;
 	switch (op->kind) {
 	case PX_OP_INSERT:
+		if (op->rc == 0)
+			op->buf->row.id = op->id;	/* pgloop sets op->id */
 		if (op->rc == 0 && a->jsonl != NULL &&
 		    write_jsonl(a, &op->buf->row, 0) == -1)
 			a->jsonl_errors++;

@@ -247,6 +247,7 @@ test_round_trip(void **state)
 	struct px_store_stat	 st;
 	struct wres		 w1, w2;
 	struct qres		 r;
+	char			 want[64];
 	int			 i;
 
 	w1 = write_wait(fx, "aaaa0001-1", "@acme/one", 0);
@@ -269,8 +270,10 @@ test_round_trip(void **state)
 	assert_int_equal(r.status[0], 403);
 	assert_string_equal(r.pkg[1], "@acme/one");
 	assert_int_equal(r.status[1], 201);
-	/* The JSON lines: two records and the update. */
+	/* The JSON lines: two records (with their ids) and the update. */
 	fflush(fx->jsonl);
+	snprintf(want, sizeof(want), "{\"id\":%lld,", (long long)w2.id);
+	assert_non_null(strstr(fx->jbuf, want));
 	assert_non_null(strstr(fx->jbuf, "\"package\":\"@acme/one\""));
 	assert_non_null(strstr(fx->jbuf, "\"status\":201,"));
 	assert_non_null(strstr(fx->jbuf, "\"update\":true"));
