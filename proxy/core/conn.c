@@ -966,7 +966,11 @@ px_conn_close(struct px_conn *conn, const char *reason)
 static void
 client_readcb(struct bufferevent *bev, void *arg)
 {
-	px_conn_drive(arg);
+	struct px_conn	*conn = arg;
+
+	if (!conn->tls)
+		px_io_fill(bev, PX_FILL_CAP);	/* 4 KiB reads: io.c */
+	px_conn_drive(conn);
 }
 
 static void

@@ -1150,6 +1150,8 @@ px_fwd_drive(struct px_conn *conn)
 		return 0;
 	in = bufferevent_get_input(conn->up);
 	out = bufferevent_get_output(conn->client);
+	if (!px_conn_up(conn)->tls)
+		px_io_fill(conn->up, PX_FILL_CAP);	/* 4 KiB reads: io.c */
 	while (evbuffer_get_length(in) > 0) {
 		if (conn->resp_done)
 			break;

@@ -283,6 +283,16 @@ SSL	*px_tls_client_new(SSL_CTX *, const char *host);
 /* px_tls_errors() : drains the OpenSSL error queue into buf; returns buf. */
 const char	*px_tls_errors(char *buf, size_t len);
 
+/* ----------------------------------------------------------------- io.c */
+/*
+ * px_io_fill() : tops a plain socket bufferevent's input up to cap bytes
+ * with big reads when libevent's 4 KiB read came back full; the bytes
+ * added.
+ */
+size_t	px_io_fill(struct bufferevent *, size_t cap);
+#define PX_FILL_CAP		(PX_HIGH_WATER / 2)	/* below the read
+							   high watermark */
+
 /* ---------------------------------------------------------- daemon ctx */
 struct px_conn;
 

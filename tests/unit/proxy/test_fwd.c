@@ -8,7 +8,9 @@
  * packuments stay gzip end to end: the upstream is asked for gzip, a gzip
  * answer is inflated, rewritten and compressed again (or sent plain to a
  * client that does not take gzip), validators and 304s pass, a truncated
- * or corrupt stream never completes, and a gzip bomb stays bounded.
+ * or corrupt stream never completes, and a gzip bomb stays bounded; a
+ * 1 MiB body comes through byte for byte, and io.c fills a plain
+ * socket's input with big reads where libevent reads 4 KiB.
  */
 #include "px_harness.h"
 
@@ -648,6 +650,120 @@ test_packument_gzip_bounded(void **state)
 	h_teardown(&h);
 }
 
+/* pattern() : byte i of a body that no shift or repeat of 4 KiB matches. */
+static unsigned char
+pattern(size_t i)
+{
+	return (unsigned char)((i * 2654435761u) >> 13 ^ (i >> 12));
+}
+
+/*
+ * A 1 MiB Content-Length body from a plain upstream reaches the client
+ * byte for byte, the upstream writing as fast as it can (so io.c's reads
+ * take big, split reservations).
+ */
+static void
+test_big_body_intact(void **state)
+{
+	struct harness	 h;
+	unsigned char	*body;
+	const char	*b;
+	size_t		 n = 1024 * 1024 + 13, i, off = 0;
+	ssize_t		 w;
+	uint64_t	 t0;
+
+	(void)state;
+	h_setup(&h, NULL);
+	body = malloc(n);
+	assert_non_null(body);
+	for (i = 0; i < n; i++)
+		body[i] = pattern(i);
+	h_sends(&h, "GET /big.tgz HTTP/1.1\r\nHost: g\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	up_writes(&h, "HTTP/1.1 200 OK\r\nContent-Length: 1048589\r\n\r\n");
+	t0 = px_now_ms();
+	while (off < n && px_now_ms() - t0 < 20000) {
+		w = write(h.up, body + off, n - off);
+		if (w > 0)
+			off += (size_t)w;
+		h_pump(&h);
+	}
+	assert_true(h_run(&h, h_resp_complete, 20000));
+	b = h_body(&h);
+	assert_int_equal(h.resp.len - (size_t)(b - h.resp.p), n);
+	assert_memory_equal(b, body, n);
+	free(body);
+	h_teardown(&h);
+}
+
+static size_t	fill_first, fill_got;
+
+static void
+fill_readcb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	if (fill_first == 0) {
+		fill_first = evbuffer_get_length(bufferevent_get_input(bev));
+		fill_got = px_io_fill(bev, PX_FILL_CAP);
+	}
+}
+
+/*
+ * px_io_fill() : libevent's first read of a busy socket is 4 KiB; one fill
+ * in the read callback takes the input to the cap (in order), and libevent
+ * still reads the rest and reports the end afterwards.
+ */
+static void
+test_io_fill(void **state)
+{
+	struct event_base	*base;
+	struct bufferevent	*bev;
+	struct evbuffer		*in;
+	unsigned char		*data, *got;
+	size_t			 n = 200 * 1024, i, len;
+	int			 sv[2];
+	uint64_t		 t0;
+
+	(void)state;
+	base = event_base_new();
+	assert_non_null(base);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	i = 1024 * 1024;
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &i, sizeof(int));
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &i, sizeof(int));
+	data = malloc(n);
+	assert_non_null(data);
+	for (i = 0; i < n; i++)
+		data[i] = pattern(i);
+	assert_int_equal(write(sv[1], data, n), (ssize_t)n);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	assert_non_null(bev);
+	bufferevent_setwatermark(bev, EV_READ, 0, PX_HIGH_WATER);
+	bufferevent_setcb(bev, fill_readcb, NULL, NULL, NULL);
+	bufferevent_enable(bev, EV_READ);
+	fill_first = fill_got = 0;
+	event_base_loop(base, EVLOOP_ONCE);
+	in = bufferevent_get_input(bev);
+	assert_int_equal(fill_first, 4096);
+	assert_int_equal(fill_got, PX_FILL_CAP - 4096);
+	assert_int_equal(evbuffer_get_length(in), PX_FILL_CAP);
+	/* libevent goes on reading: all of it arrives, then the end. */
+	close(sv[1]);
+	t0 = px_now_ms();
+	while (evbuffer_get_length(in) < n && px_now_ms() - t0 < 5000)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	len = evbuffer_get_length(in);
+	assert_int_equal(len, n);
+	got = evbuffer_pullup(in, -1);
+	assert_memory_equal(got, data, n);
+	evbuffer_drain(in, len);
+	assert_int_equal(px_io_fill(bev, PX_FILL_CAP), 0);	/* < 4 KiB */
+	bufferevent_free(bev);
+	event_base_free(base);
+	free(data);
+}
+
 int
 main(void)
 {
@@ -664,6 +780,8 @@ main(void)
 		cmocka_unit_test(test_packument_gzip_bounded),
 		cmocka_unit_test(test_upstream_pool),
 		cmocka_unit_test(test_upstream_down),
+		cmocka_unit_test(test_big_body_intact),
+		cmocka_unit_test(test_io_fill),
 	};
 
 	px_log_init(0);
