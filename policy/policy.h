@@ -133,6 +133,16 @@ enum pol_input {
 typedef void	(*pol_file_fn)(void *arg, const char *path, uint64_t size,
 		    const unsigned char sha256[32]);
 
+/*
+ * on_tarball, if set, is a tee of the tarball's bytes as they are decoded
+ * (base64 of a publish body, or a .tgz as fed), in order, each byte once,
+ * the same bytes the report's sha512_hex and tarball_bytes are of (bytes
+ * past limits.tarball are not passed).  The buffer is borrowed for the
+ * call; the callback cannot change the verdict (proxy/gate/quarantine.c
+ * keeps a blocked publish's tarball with it).
+ */
+typedef void	(*pol_bytes_fn)(void *arg, const void *buf, size_t len);
+
 struct pol_stream_opts {
 	enum pol_input	 input;
 	const char	*url_name;	/* package name from the URL, decoded; NULL if none */
@@ -143,6 +153,8 @@ struct pol_stream_opts {
 					   POL_PENDING (a rule with diff:); 0: a
 					   publish body under such a rule is
 					   refused as diff.unreachable */
+	pol_bytes_fn	 on_tarball;	/* NULL: none */
+	void		*tarball_arg;
 };
 
 /* One reason for a deny (or a note on an allow). All strings are log-safe. */

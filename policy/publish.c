@@ -177,6 +177,9 @@ struct pol_stream {
 
 	/* The per-file reading callback (opts.on_file). */
 	pol_file_fn		 on_file;
+	/* The tee of the decoded tarball (opts.on_tarball). */
+	pol_bytes_fn		 on_tarball;
+	void			*tarball_arg;
 	void			*file_arg;
 	EVP_MD_CTX		*file_md;
 	int			 file_hashing;
@@ -1048,6 +1051,8 @@ tarball_bytes(struct pol_stream *s, const unsigned char *buf, size_t len)
 	    EVP_DigestUpdate(s->sha1, buf, len) != 1)
 		return fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
 		    "digest failed");
+	if (s->on_tarball != NULL)
+		s->on_tarball(s->tarball_arg, buf, len);
 	if (s->gz_ended)
 		return fatal(s, POL_ERR_SYNTAX, "tarball.gzip", NULL,
 		    "pack with npm pack", "data after the end of the gzip stream");
@@ -1630,6 +1635,8 @@ pol_publish_new(struct pol_policy *p, const struct pol_stream_opts *opts)
 	if (opts != NULL) {
 		s->on_file = opts->on_file;
 		s->file_arg = opts->file_arg;
+		s->on_tarball = opts->on_tarball;
+		s->tarball_arg = opts->tarball_arg;
 		s->want_prev = opts->previous != 0;
 	}
 	if (s->want_prev) {

@@ -619,7 +619,7 @@ pending(struct pol_policy *p, const unsigned char *cur, size_t len,
     int previous, enum pol_verdict want)
 {
 	struct pol_stream_opts	 o = { POL_INPUT_TGZ, NULL, NULL, NULL,
-				    previous };
+				    previous, NULL, NULL };
 	struct pol_stream	*s;
 	const struct pol_report	*r;
 

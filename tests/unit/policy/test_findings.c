@@ -119,7 +119,7 @@ static enum pol_verdict
 judge(struct pol_policy *p, const unsigned char *buf, size_t len,
     size_t chunk, struct pol_stream **sp, const struct pol_report **r)
 {
-	struct pol_stream_opts	 o = { POL_INPUT_TGZ, NULL, NULL, NULL, 0 };
+	struct pol_stream_opts	 o = { POL_INPUT_TGZ, NULL, NULL, NULL, 0, NULL, NULL };
 	size_t			 off, n;
 
 	*sp = pol_publish_new(p, &o);

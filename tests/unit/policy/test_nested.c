@@ -335,7 +335,7 @@ static char *
 run(struct pol_policy *p, const struct buf *tgz, size_t chunk,
     const char *name, enum pol_verdict *v)
 {
-	struct pol_stream_opts	 o = { POL_INPUT_TGZ, name, NULL, NULL, 0 };
+	struct pol_stream_opts	 o = { POL_INPUT_TGZ, name, NULL, NULL, 0, NULL, NULL };
 	struct pol_stream	*s;
 	const struct pol_report	*r;
 	size_t			 off, n, i, used = 0, cap = 16384;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "policy.h"
 
@@ -48,7 +49,7 @@ static char *
 judge(struct pol_policy *p, const unsigned char *buf, size_t len,
     size_t chunk, const char *url_name, enum pol_verdict *v)
 {
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, url_name, NULL, NULL, 0 };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, url_name, NULL, NULL, 0, NULL, NULL };
 	struct pol_stream	*s;
 	const struct pol_report	*r;
 	size_t			 off, n, i, cap = 16384, used = 0;
@@ -149,6 +150,118 @@ run_expect(const char *ext)
 	assert_true(seen >= 20);
 }
 
+/* The tee of the decoded tarball (opts.on_tarball): the bytes it saw. */
+struct tee {
+	unsigned char	*b;
+	size_t		 len, cap;
+	size_t		 calls;
+};
+
+static void
+tee_cb(void *arg, const void *buf, size_t len)
+{
+	struct tee	*t = arg;
+
+	assert_true(len > 0);
+	if (t->len + len > t->cap) {
+		t->cap = (t->len + len) * 2;
+		t->b = realloc(t->b, t->cap);
+		assert_non_null(t->b);
+	}
+	memcpy(t->b + t->len, buf, len);
+	t->len += len;
+	t->calls++;
+}
+
+static void
+sha512_hex(const unsigned char *b, size_t len, char out[129])
+{
+	unsigned char	 md[64];
+	unsigned int	 mdlen = 0;
+	size_t		 i;
+
+	assert_int_equal(EVP_Digest(b, len, md, &mdlen, EVP_sha512(), NULL),
+	    1);
+	for (i = 0; i < 64; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/*
+ * Every fixture's body, fed whole and in 4 KiB chunks (and 7-byte and
+ * 1-byte ones up to 256 KiB), tees exactly its .tgz (what npm would store), whatever the verdict; a
+ * stream read whole has that tarball's sha512 in its report, so a kept
+ * tarball matches its record (the waivers key on it).
+ */
+static void
+test_tarball_tee(void **state)
+{
+	static const size_t	 chunks[] = { 0, 4096, 7, 1 };
+	char			 path[1024], line[1024], *name, *save;
+	char			 want[129];
+	unsigned char		*body, *tgz;
+	size_t			 blen, tlen, i, off, n, seen = 0;
+	FILE			*f;
+	struct pol_stream_opts	 o;
+	struct pol_stream	*s;
+	const struct pol_report	*r;
+	struct tee		 t;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/expect.txt", fixdir);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((name = strtok_r(line, " \n", &save)) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.json", fixdir, name);
+		if ((body = slurp(path, &blen)) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.tgz", fixdir, name);
+		if ((tgz = slurp(path, &tlen)) == NULL) {
+			free(body);
+			continue;
+		}
+		sha512_hex(tgz, tlen, want);
+		for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+			/* Tiny feeds of the big fixtures: check_fixture()
+			 * splits them already; here the small ones do. */
+			if (chunks[i] != 0 && chunks[i] < 4096 &&
+			    blen > (256u << 10))
+				continue;
+			memset(&t, 0, sizeof(t));
+			memset(&o, 0, sizeof(o));
+			o.input = POL_INPUT_BODY;
+			o.on_tarball = tee_cb;
+			o.tarball_arg = &t;
+			assert_non_null(s = pol_publish_new(strict, &o));
+			n = chunks[i] != 0 ? chunks[i] : blen;
+			for (off = 0; off < blen; off += n)
+				if (pol_publish_feed(s, body + off, blen - off <
+				    n ? blen - off : n) != POL_CONTINUE)
+					break;
+			(void)pol_publish_end(s, &r);
+			if (r->sha512_hex[0] != '\0') {
+				/* Read whole: the tee is the tarball. */
+				if (t.len != tlen || memcmp(t.b, tgz, tlen) != 0)
+					fail_msg("%s, chunk %zu: the tee is not "
+					    "the .tgz (%zu of %zu bytes)", name,
+					    chunks[i], t.len, tlen);
+				assert_string_equal(r->sha512_hex, want);
+				assert_int_equal(r->tarball_bytes, t.len);
+			} else
+				/* Stopped early: a prefix of it, never more. */
+				assert_true(t.len <= tlen &&
+				    (t.len == 0 || memcmp(t.b, tgz, t.len) == 0));
+			pol_publish_free(s);
+			free(t.b);
+		}
+		free(body);
+		free(tgz);
+		seen++;
+	}
+	fclose(f);
+	assert_true(seen >= 20);
+}
+
 static void
 test_bodies(void **state)
 {
@@ -207,7 +320,7 @@ test_diff_unreachable(void **state)
 	};
 	static const enum pol_verdict want[] = { POL_ALLOW, POL_DENY,
 	    POL_ALLOW };
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 1 };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 1, NULL, NULL };
 	struct pol_errors	 errs;
 	struct pol_policy	*p;
 	struct pol_stream	*s;
@@ -310,7 +423,7 @@ test_render(void **state)
 	size_t			 len, need;
 	struct pol_stream	*s;
 	const struct pol_report	*r;
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0 };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0, NULL, NULL };
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/env-stripe.json", fixdir);
@@ -392,7 +505,7 @@ edit(const unsigned char *base, size_t len, const char *at, const char *with,
 static enum pol_verdict
 judge_text(const unsigned char *buf, size_t len, char *text, size_t tlen)
 {
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0 };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0, NULL, NULL };
 	struct pol_stream	*s;
 	const struct pol_report	*r;
 	enum pol_verdict	 v;
@@ -679,7 +792,7 @@ static const struct pol_report *
 judge_with(struct pol_policy *p, const char *fixture, struct pol_stream **sp,
     enum pol_verdict *v)
 {
-	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0 };
+	struct pol_stream_opts	 o = { POL_INPUT_AUTO, NULL, NULL, NULL, 0, NULL, NULL };
 	const struct pol_report	*r;
 	char			 path[1024];
 	unsigned char		*buf;
@@ -790,6 +903,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_tarballs),
+		cmocka_unit_test(test_tarball_tee),
 		cmocka_unit_test(test_url_name_mismatch),
 		cmocka_unit_test(test_diff_unreachable),
 		cmocka_unit_test(test_malformed),
