@@ -26,7 +26,7 @@ _pubgate()
 		    --tls-cert --tls-key --db --admin --egress-listen --ca-cert
 		    --ca-key --intercept --tunnel --help" ;;
 	log)	opts="--db --blocked --since --package --scope --json --limit --help" ;;
-	show)	opts="--db --json --help" ;;
+	show)	opts="--db --json --cyclonedx --quarantine --help" ;;
 	approve)	opts="--db --reason --by --expires --once --json --help" ;;
 	waivers)	opts="--db --active --json --limit --help" ;;
 	revoke)	opts="--db --reason --by --help" ;;

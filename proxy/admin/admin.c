@@ -11,12 +11,17 @@
  *   GET /-/pubgate/decisions	 the decision log as JSON (the `pubgate log`
  *				 query: blocked=1, since=<ms>, package=<glob>,
  *				 scope=@x, limit=N);
+ *   GET /-/pubgate/decisions/<id>/tarball	 the tarball a refused
+ *				 decision kept in quarantine.dir
+ *				 (application/octet-stream; 404 when not
+ *				 kept, or quarantine is off);
  *   /-/pubgate/waivers[/revoke]	 waivers (waivers.c).
  * Metrics and decisions need `Authorization: Bearer <token>` when
  * `admin.token_file` is set (compared in constant time; the token is read
  * at startup and on SIGHUP).  Counters live in struct px_ctx.
  */
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <dirent.h>
@@ -541,6 +546,7 @@ metrics(struct px_conn *conn, FILE *f)
 	px_resolve_metrics(conn->ctx, f);
 	px_egress_metrics(conn->ctx, f);
 	store_metrics(conn->ctx, f);
+	px_quar_metrics(conn->ctx, f);
 	ops_metrics(conn->ctx, f);
 	process_metrics(conn->ctx, f);
 }
@@ -782,6 +788,73 @@ dq_json_done(struct px_conn *conn, void *arg, int n, const char *qerr)
 	return px_conn_resp_done(conn);
 }
 
+/*
+ * tarball_id() : the <id> of /-/pubgate/decisions/<id>/tarball (url of
+ * plen bytes) into id, or 0 when url is not that path.
+ */
+static int
+tarball_id(const char *url, size_t plen, char *id, size_t idlen)
+{
+	static const char	 pre[] = "/-/pubgate/decisions/";
+	static const char	 suf[] = "/tarball";
+	size_t			 n;
+
+	if (plen <= sizeof(pre) - 1 + sizeof(suf) - 1 ||
+	    memcmp(url, pre, sizeof(pre) - 1) != 0 ||
+	    memcmp(url + plen - (sizeof(suf) - 1), suf, sizeof(suf) - 1) != 0)
+		return 0;
+	n = plen - (sizeof(pre) - 1) - (sizeof(suf) - 1);
+	if (n >= idlen)
+		n = idlen - 1;	/* too long: px_quar_id_ok() refuses it */
+	memcpy(id, url + sizeof(pre) - 1, n);
+	id[n] = '\0';
+	return 1;
+}
+
+int
+px_admin_tarball(struct px_conn *conn, const char *id)
+{
+	struct evbuffer	*out = bufferevent_get_output(conn->client);
+	struct stat	 st;
+	int		 fd;
+
+	if (!px_quar_id_ok(id, strlen(id))) {
+		px_admin_json_error(conn, 400, "admin API: not a decision id "
+		    "(like 1a2b3c4d-17)", NULL);
+		return px_conn_resp_done(conn);
+	}
+	if ((fd = px_quar_open_kept(conn->ctx, id, strlen(id), &st)) == -1) {
+		px_admin_json_error(conn, 404, conn->ctx->quar == NULL ?
+		    "admin API: quarantine is off (quarantine.dir in "
+		    "pubgate.yaml): no tarball is kept" : "admin API: no "
+		    "tarball kept for that decision (not refused, not a "
+		    "publish, expired, evicted, or too big to keep)", NULL);
+		return px_conn_resp_done(conn);
+	}
+	evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/octet-stream\r\n"
+	    "Content-Length: %lld\r\n"
+	    "Content-Disposition: attachment; filename=\"%s.tgz\"\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Cache-Control: no-store\r\nConnection: %s\r\n\r\n",
+	    (long long)st.st_size, id, conn->keepalive ? "keep-alive" :
+	    "close");
+	conn->status = 200;
+	conn->resp_head_sent = 1;
+	if (conn->method == HTTP_HEAD || st.st_size == 0)
+		close(fd);
+	else if (evbuffer_add_file(out, fd, 0, st.st_size) == -1) {
+		/* The head is out: the connection ends short. */
+		close(fd);
+		px_log_warnx("conn=%llu event=admin-tarball-failed id=%s",
+		    (unsigned long long)conn->id, id);
+		conn->keepalive = 0;
+		conn->resp_close = 1;
+	} else	/* sent from the file by the kernel, not read in here */
+		conn->bytes_out = (uint64_t)st.st_size;
+	return px_conn_resp_done(conn);
+}
+
 int
 px_admin_answer(struct px_conn *conn)
 {
@@ -792,7 +865,8 @@ px_admin_answer(struct px_conn *conn)
 	size_t			 blen = 0;
 	FILE			*f;
 	struct px_admin_dq	 dq;
-	int			 n, decisions;
+	int			 n, decisions, tarball;
+	char			 tid[PX_QUAR_ID_MAX + 2];
 
 	memset(&dq, 0, sizeof(dq));
 	for (plen = 0; plen < ulen && url[plen] != '?'; plen++)
@@ -810,15 +884,17 @@ px_admin_answer(struct px_conn *conn)
 		return px_admin_waivers_answer(conn,
 		    PATH_IS("/-/pubgate/waivers/revoke"), q, qlen);
 	decisions = PATH_IS("/-/pubgate/decisions");
+	tarball = tarball_id(url, plen, tid, sizeof(tid));
 	if (conn->method != HTTP_GET && conn->method != HTTP_HEAD) {
 		px_admin_json_error(conn, 405, "admin API: GET only",
 		    "Allow: GET, HEAD\r\n");
 		return px_conn_resp_done(conn);
 	}
 	if (!PATH_IS("/-/pubgate/health") && !PATH_IS("/-/pubgate/metrics") &&
-	    !decisions) {
+	    !decisions && !tarball) {
 		px_admin_json_error(conn, 404, "admin API: /-/pubgate/health, "
 		    "/-/pubgate/metrics, /-/pubgate/decisions, "
+		    "/-/pubgate/decisions/<id>/tarball, "
 		    "/-/pubgate/waivers, /-/pubgate/ui/",
 		    NULL);
 		return px_conn_resp_done(conn);
@@ -872,6 +948,8 @@ px_admin_answer(struct px_conn *conn)
 	if (!decisions && q != NULL && no_params(conn, url, plen, q,
 	    qlen) == -1)
 		return px_conn_resp_done(conn);
+	if (tarball)
+		return px_admin_tarball(conn, tid);
 	if (decisions && px_admin_parse_dq(q, q != NULL ? qlen : 0, 0,
 	    px_admin_wall_ms(), &dq, err, sizeof(err)) == -1)
 		return bad_param(conn, err);

@@ -79,6 +79,12 @@ int	px_admin_wlist(struct px_conn *, int64_t id, int active_only, int limit,
 	    int (*row)(const struct px_store_waiver *, void *), void *arg,
 	    void (*free_arg)(void *),
 	    int (*done)(struct px_conn *, void *arg, int n, const char *err));
+/*
+ * px_admin_tarball() : answers the kept tarball of decision id (checked
+ * here) from quarantine.dir: application/octet-stream, sent from the file;
+ * 404 when none is kept.  -1 if the conn was freed.
+ */
+int	px_admin_tarball(struct px_conn *, const char *id);
 /* px_admin_authorized() : the request carries the admin token (if one is set). */
 int	px_admin_authorized(struct px_conn *);
 /* px_admin_wall_ms() : wall-clock ms since the epoch. */

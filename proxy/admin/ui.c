@@ -10,6 +10,9 @@
  *				 scope, user, since, limit);
  *   GET  /-/pubgate/ui/decision?id=ID	 one decision: reasons, hashes,
  *				 who, where, the rule that judged it;
+ *   GET  /-/pubgate/ui/tarball?id=ID	 the tarball a refused decision
+ *				 kept in quarantine.dir (a download; its
+ *				 page links it when it is kept);
  *   GET  /-/pubgate/ui/policy	 the policy in force and a check of its
  *				 file as it is on disk now;
  *   GET  /-/pubgate/ui/waivers	 the waivers, with a revoke form each;
@@ -38,11 +41,14 @@
  * the store's internals: it queries through admin.c (the store's
  * asynchronous calls, the conn waiting while the loop goes on).
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
@@ -738,7 +744,33 @@ struct one_arg {
 	const struct px_ui_sess	*s;	/* &sess */
 	struct px_ui_sess	 sess;	/* a copy: the session may end first */
 	char			 id[40];
+	const struct px_ctx	*ctx;	/* for the quarantine */
 };
+
+/* ui_kept() : whether the decision's tarball is kept, with a link. */
+static void
+ui_kept(FILE *f, const struct px_ctx *ctx, const struct px_store_row *r)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (ctx->quar == NULL || r->sha512[0] == '\0' ||
+	    strcmp(r->verdict, "block") != 0)
+		return;
+	fputs("<dt>Tarball kept</dt><dd>", f);
+	fd = px_quar_open_kept(ctx, r->request_id, strlen(r->request_id),
+	    &st);
+	if (fd == -1) {
+		fputs("no (not kept, expired or evicted)</dd>", f);
+		return;
+	}
+	close(fd);
+	fputs("<a href=\"" PX_UI_PREFIX "/tarball?id=", f);
+	uesc(f, r->request_id);
+	fputs("\">", f);
+	hesc(f, r->request_id);
+	fprintf(f, ".tgz</a> (%lld bytes)</dd>", (long long)st.st_size);
+}
 
 /* ui_files() : the file list with sizes and SHA-256, escaped. */
 static void
@@ -816,6 +848,7 @@ one_cb(const struct px_store_row *r, void *arg)
 	field(f, "Body bytes", num);
 	snprintf(num, sizeof(num), "%lld", (long long)r->tarball_bytes);
 	field(f, "Tarball bytes", num);
+	ui_kept(f, oa->ctx, r);
 	snprintf(num, sizeof(num), "%lld", (long long)r->unpacked_bytes);
 	field(f, "Unpacked bytes", num);
 	snprintf(num, sizeof(num), "%lld", (long long)r->file_count);
@@ -918,11 +951,43 @@ decision_page(struct px_conn *conn, const struct px_ui_sess *s,
 		return simple(conn, 500, "Error", "out of memory", s);
 	}
 	oa->f = oa->pg.f;
+	oa->ctx = conn->ctx;
 	oa->sess = *s;
 	oa->s = &oa->sess;
 	snprintf(oa->id, sizeof(oa->id), "%s", dq.id);
 	dq.q.limit = 1;
 	return px_admin_query(conn, &dq.q, one_cb, oa, one_free, one_done);
+}
+
+/* tarball_get() : /tarball?id=ID, the kept tarball as a download. */
+static int
+tarball_get(struct px_conn *conn, const struct px_ui_sess *s, const char *q,
+    size_t qlen)
+{
+	char		 key[32], val[PX_ADMIN_ARG_MAX], id[PX_QUAR_ID_MAX + 1];
+	char		 err[300];
+	struct stat	 st;
+	int		 n, fd;
+
+	id[0] = '\0';
+	while ((n = px_admin_qnext(&q, &qlen, key, sizeof(key), val,
+	    sizeof(val), err, sizeof(err))) == 1) {
+		if (strcmp(key, "id") != 0 || strlen(val) > PX_QUAR_ID_MAX ||
+		    !px_quar_id_ok(val, strlen(val)))
+			return simple(conn, 400, "Bad request", "want "
+			    "?id=DECISION-ID", s);
+		snprintf(id, sizeof(id), "%s", val);
+	}
+	if (n == -1)
+		return simple(conn, 400, "Bad request", err, s);
+	if (id[0] == '\0')
+		return simple(conn, 400, "Bad request", "which decision? "
+		    "(?id=DECISION-ID)", s);
+	if ((fd = px_quar_open_kept(conn->ctx, id, strlen(id), &st)) == -1)
+		return simple(conn, 404, "Not found", "no tarball is kept for "
+		    "that decision", s);
+	close(fd);
+	return px_admin_tarball(conn, id);
 }
 
 /* ----------------------------------------------------------- policy */
@@ -1253,6 +1318,8 @@ px_ui_answer(struct px_conn *conn)
 		return list_page(conn, s, q, qlen);
 	if (IS("/decision"))
 		return decision_page(conn, s, q, qlen);
+	if (IS("/tarball"))
+		return tarball_get(conn, s, q, qlen);
 	if (IS("/waivers")) {
 		if (qlen > 0)
 			return simple(conn, 400, "Bad request", "the waivers "

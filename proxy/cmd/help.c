@@ -179,7 +179,8 @@ static const struct help_cmd cmds[] = {
 },
 {
 	"show",
-	"pubgate show [--db FILE] [--json] DECISION-ID",
+	"pubgate show [--db FILE] [--quarantine DIR] [--json | --cyclonedx] "
+	    "DECISION-ID",
 	"Prints one decision in full: the id a refused publish's error text\n"
 	"names (\"decision 1a2b3c4d-17: quote it to your security team\"),\n"
 	"with who, from where, what, the verdict and every reason with its\n"
@@ -189,11 +190,17 @@ static const struct help_cmd cmds[] = {
 		{ "-d, --db FILE", "the decision store (default pubgate.db)" },
 		{ "-j, --json", "one JSON object, as pubgate log --json writes "
 		    "them" },
+		{ "-c, --cyclonedx", "the published files as a CycloneDX 1.5 "
+		    "JSON SBOM" },
+		{ "-q, --quarantine DIR", "quarantine.dir of pubgate.yaml: says "
+		    "whether the refused tarball is kept there (DIR/ID.tgz)" },
 		{ "-h, --help", "this text" },
 		{ NULL, NULL },
 	},
 	{
 		"pubgate show --db /var/lib/pubgate/decisions.db 1a2b3c4d-17",
+		"pubgate show --quarantine /var/lib/pubgate/quarantine "
+		    "1a2b3c4d-17",
 		NULL,
 	},
 },

@@ -413,6 +413,8 @@ px_ctx_free(struct px_ctx *ctx)
 	px_fwd_pool_free(ctx);
 	px_egress_free(ctx);
 	px_ui_free(ctx);
+	px_quar_free(ctx->quar);	/* its timer is on the base */
+	ctx->quar = NULL;
 	for (i = 0; i < ctx->nlisteners; i++) {
 		if (ctx->listeners[i].lev != NULL)
 			evconnlistener_free(ctx->listeners[i].lev);
@@ -669,6 +671,17 @@ check_files(struct px_cfg *cfg, int *tls_ok, int *up_ok, int *eg_ok)
 	if (strcmp(cfg->audit_log, "-") != 0 && cfg->audit_log[0] != '\0' &&
 	    !writable_dir(cfg->at.audit_log, "audit_log", cfg->audit_log, 1))
 		bad++;
+	if (cfg->quar.dir[0] != '\0') {
+		char	 err[400];
+
+		/* Exists as it must be, or serve can make it: nothing made. */
+		if (px_quar_check_dir(cfg->quar.dir, 0, err, sizeof(err)) ==
+		    -1) {
+			fprintf(stderr, "%s: quarantine.dir %s: %s\n",
+			    cfg->at.quarantine, cfg->quar.dir, err);
+			bad++;
+		}
+	}
 	return bad;
 }
 
@@ -783,6 +796,13 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 		return 2;
 	}
 	snprintf(ctx.policy_sha256, sizeof(ctx.policy_sha256), "%s", sha);
+	if (px_quar_start(&ctx) == -1) {
+		pol_policy_unref(ctx.policy);
+		px_ctx_free(&ctx);
+		if (jsonl != NULL && jsonl != stderr)
+			fclose(jsonl);
+		return 2;
+	}
 	ctx.ev_hup = evsignal_new(ctx.base, SIGHUP, signal_cb, &ctx);
 	ctx.ev_term = evsignal_new(ctx.base, SIGTERM, signal_cb, &ctx);
 	ctx.ev_int = evsignal_new(ctx.base, SIGINT, signal_cb, &ctx);
@@ -1085,6 +1105,18 @@ px_serve_main(int argc, char *argv[])
 	    cfg->policy[0] ? cfg->policy : "(embedded)",
 	    pol_policy_nrules(pol), sha, dc, dn,
 	    cfg->cache_dir[0] ? cfg->cache_dir : "-");
+	if (cfg->quar.dir[0] != '\0') {
+		char	 err[400];
+
+		/* Made 0700 here, once, before any worker opens it. */
+		if (px_quar_check_dir(cfg->quar.dir, 1, err, sizeof(err)) ==
+		    -1) {
+			fprintf(stderr, "pubgate serve: %s: quarantine.dir "
+			    "%s: %s\n", cfg->at.quarantine, cfg->quar.dir,
+			    err);
+			goto out;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	if (cfg->workers > 1)

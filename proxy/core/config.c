@@ -130,6 +130,9 @@ px_cfg_defaults(struct px_cfg *cfg)
 	set_at(cfg->at.audit_log, "(default)");
 	set_at(cfg->at.admin, "(default)");
 	set_at(cfg->at.token_file, "(default)");
+	set_at(cfg->at.quarantine, "(default)");
+	cfg->quar.keep_ms = PX_QUAR_KEEP_DEFAULT_MS;
+	cfg->quar.max_bytes = PX_QUAR_MAX_DEFAULT;
 }
 
 int
@@ -357,6 +360,8 @@ get_num(struct cfg_walk *w, yaml_node_t *n, const char *key, int is_time,
 			mul = 60000;
 		else if (strcmp(ep, "h") == 0)
 			mul = 3600000;
+		else if (strcmp(ep, "d") == 0)
+			mul = 24ULL * 3600000;
 		else
 			goto bad;
 	} else {
@@ -382,7 +387,8 @@ get_num(struct cfg_walk *w, yaml_node_t *n, const char *key, int is_time,
 	return 0;
 bad:
 	node_err(w, n, "%s: \"%s\" is not a %s", key, s,
-	    is_time ? "duration (30s, 500ms, 5m)" : "size (4096, 64KB, 100MB)");
+	    is_time ? "duration (30s, 500ms, 5m, 2h, 30d)" :
+	    "size (4096, 64KB, 100MB, 10GB)");
 	return -1;
 }
 
@@ -661,6 +667,56 @@ walk_admin(struct cfg_walk *w, yaml_node_t *n)
 	}
 }
 
+/*
+ * walk_quarantine() : where blocked tarballs are kept (quarantine.c):
+ * {dir, keep, max}; dir is required (an absolute path, checked by
+ * px_cfg_apply()).
+ */
+static void
+walk_quarantine(struct cfg_walk *w, yaml_node_t *n)
+{
+	struct px_quar_cfg	*qc = &w->cfg->quar;
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key;
+	uint64_t		 x;
+	int			 have_dir = 0;
+
+	if (!is_map(w, n, "quarantine"))
+		return;
+	at(w, n, w->cfg->at.quarantine);
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "quarantine key")) == NULL)
+			continue;
+		if (strcmp(key, "dir") == 0) {
+			if (get_str(w, v, "quarantine.dir", qc->dir,
+			    sizeof(qc->dir)) == 0) {
+				have_dir = 1;
+				at(w, v, w->cfg->at.quarantine);
+				if (qc->dir[0] != '/') {
+					node_err(w, v, "quarantine.dir: \"%s\" "
+					    "must be an absolute path", qc->dir);
+					qc->dir[0] = '\0';
+				}
+			}
+		} else if (strcmp(key, "keep") == 0) {
+			if (get_num(w, v, "quarantine.keep", 1, 1000,
+			    PX_QUAR_KEEP_MAX_MS, &x) == 0)
+				qc->keep_ms = x;
+		} else if (strcmp(key, "max") == 0) {
+			if (get_num(w, v, "quarantine.max", 0, 1024,
+			    PX_QUAR_MAX_MAX, &x) == 0)
+				qc->max_bytes = x;
+		} else
+			node_err(w, k, "quarantine: unknown key \"%s\" (dir, "
+			    "keep, max)", key);
+	}
+	if (!have_dir && n->type == YAML_MAPPING_NODE)
+		node_err(w, n, "quarantine: \"dir\" is required");
+}
+
 /* walk_root() : the top-level mapping. */
 static void
 walk_root(struct cfg_walk *w, yaml_node_t *root)
@@ -735,6 +791,8 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			walk_dns(w, v);
 		else if (strcmp(key, "pool") == 0)
 			walk_pool(w, v);
+		else if (strcmp(key, "quarantine") == 0)
+			walk_quarantine(w, v);
 		else if (strcmp(key, "egress") == 0)
 			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {

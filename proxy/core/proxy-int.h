@@ -38,6 +38,9 @@
 
 struct px_store;
 struct px_prev;
+struct px_quar;
+struct px_quar_tee;
+struct stat;
 struct px_store_op;
 struct evdns_base;
 struct z_stream_s;
@@ -90,6 +93,18 @@ struct z_stream_s;
 #define PX_FILES_PATH_BYTES	(2 * 1024 * 1024)	/* file names listed in
 							   a record (record.c) */
 #define PX_USER_MAX		215		/* an npm user name + NUL */
+#define PX_QUAR_BUF		(64 * 1024)	/* tarball bytes held per
+						   quarantine write */
+#define PX_QUAR_KEEP_DEFAULT_MS	(30ULL * 24 * 3600 * 1000)	/* 30d */
+#define PX_QUAR_KEEP_MAX_MS	(3650ULL * 24 * 3600 * 1000)
+#define PX_QUAR_MAX_DEFAULT	(10ULL * 1024 * 1024 * 1024)	/* 10GB */
+#define PX_QUAR_MAX_MAX		(1ULL << 50)
+#define PX_QUAR_FILES_MAX	65536		/* kept files one sweep sees */
+#define PX_QUAR_PART_STALE_MS	3600000		/* a part nobody writes */
+#define PX_QUAR_SWEEP_MIN_MS	1000
+#define PX_QUAR_SWEEP_MAX_MS	60000
+#define PX_QUAR_ID_MAX		40		/* a decision id */
+#define PX_QUAR_NAME_MAX	96
 
 #define PX_CONNECT_TIMEOUT_MS	10000
 #define PX_IDLE_TIMEOUT_MS	60000
@@ -183,6 +198,14 @@ struct px_cfg_at {
 	char	 audit_log[PX_AT_MAX];
 	char	 admin[PX_AT_MAX];
 	char	 token_file[PX_AT_MAX];
+	char	 quarantine[PX_AT_MAX];
+};
+
+/* quarantine: blocked tarballs kept (gate/quarantine.c); dir "" off. */
+struct px_quar_cfg {
+	char		 dir[PATH_MAX];
+	uint64_t	 keep_ms;
+	uint64_t	 max_bytes;
 };
 
 struct px_cfg {
@@ -220,6 +243,7 @@ struct px_cfg {
 	int			 log_json;	/* log_format: json */
 	struct px_egress_cfg	 egress;		/* egress.c */
 	int			 allow_insecure_upstream;
+	struct px_quar_cfg	 quar;	/* quarantine: */
 	struct px_cfg_at	 at;	/* where each value came from */
 };
 
@@ -368,6 +392,7 @@ struct px_ctx {
 	int64_t			 reload_ok_ms;	/* last good reload/start */
 	int			 reload_ok;	/* the last reload's result */
 	uint64_t		 nreloads[2];	/* failed, succeeded */
+	struct px_quar		*quar;		/* quarantine.c; NULL off */
 };
 
 /* ------------------------------------------------------------ http.c */
@@ -558,6 +583,8 @@ struct px_conn {
 				    const char *);
 	struct px_filelist	*files;		/* record.c: the tarball's files */
 	char			 user[PX_USER_MAX];	/* npm user name, "" */
+	struct px_quar_tee	*quar;		/* quarantine.c: the tarball
+						   being kept, or NULL */
 
 	/* Egress mode (egress.c); both NULL on the reverse proxy's conns. */
 	const struct px_egress_up *eg_up;	/* this conn's upstream */
@@ -761,6 +788,11 @@ int	px_spool_record_then(struct px_conn *, enum pol_verdict, int status,
  */
 int	px_spool_refused(struct px_conn *, int rc);
 /*
+ * px_spool_blocked() : px_spool_refused() for a refused publish: with
+ * rc 0 its tarball is kept in quarantine first (quarantine.c).
+ */
+int	px_spool_blocked(struct px_conn *, int rc);
+/*
  * px_spool_record_reason() : a deny decided before any engine ran (a
  * refused route, charset, write body): recorded with that one reason,
  * as px_spool_record().
@@ -814,6 +846,110 @@ int	px_spool_waived(struct px_conn *, enum px_waiver_res res,
  */
 int	px_spool_verdict(struct px_conn *, enum pol_verdict,
 	    const struct pol_report *, int early);
+
+/* ----------------------------------------------------- quarantine.c */
+/*
+ * Blocked tarballs kept for review: <quarantine.dir>/<decision id>.tgz,
+ * 0600, the record's sha512; oldest deleted past max, expired past keep.
+ */
+enum px_quar_skip {
+	PX_QUAR_SKIP_INCOMPLETE,	/* not read whole: no sha512 */
+	PX_QUAR_SKIP_OVER,		/* bigger than max by itself */
+	PX_QUAR_SKIP_WRITE,		/* a file operation failed */
+	PX_QUAR_SKIP_DIGEST,		/* the bytes are not the record's */
+	PX_QUAR_SKIP_EXISTS,		/* <id>.tgz is there already */
+	PX_QUAR_SKIP_N
+};
+
+struct px_quar {
+	int		 dirfd, lockfd;
+	char		 dir[PATH_MAX];
+	uint64_t	 keep_ms, max_bytes;
+	uint64_t	 part_stale_ms;	/* a part older is a dead process's */
+	struct event	*ev_sweep;
+	unsigned	 sweep_ms;
+	/* For the metrics (this process). */
+	uint64_t	 kept, skipped[PX_QUAR_SKIP_N], failed;
+	uint64_t	 expired, evicted, parts, sweeps;
+	uint64_t	 files, bytes;	/* at the last sweep or keep */
+};
+
+/* A kept file as a sweep sees it; del is its fate. */
+enum px_quar_del { PX_QUAR_KEEP, PX_QUAR_EXPIRED, PX_QUAR_EVICTED };
+struct px_quar_ent {
+	char		 name[PX_QUAR_NAME_MAX];
+	uint64_t	 size;
+	int64_t		 mtime_ms;
+	enum px_quar_del del;
+};
+
+/* What one sweep did. */
+struct px_quar_sweep {
+	uint64_t	 expired, evicted, parts;
+	uint64_t	 files, bytes;	/* kept after it */
+	uint64_t	 ms;
+	int		 capped;	/* over PX_QUAR_FILES_MAX files */
+};
+
+/*
+ * px_quar_check_dir() : dir is a folder (not a symbolic link) owned by
+ * this user and not writable by group or others; missing, it is made
+ * 0700 when create, else it must be makeable (serve -n makes nothing).
+ * 0, or -1 and why in err.
+ */
+int	px_quar_check_dir(const char *dir, int create, char *err,
+	    size_t errlen);
+/*
+ * px_quar_new() : opens a checked folder (its descriptor and lock file);
+ * NULL and why.  px_quar_free(NULL) is a no-op.
+ */
+struct px_quar	*px_quar_new(const char *dir, uint64_t keep_ms,
+		    uint64_t max_bytes, char *err, size_t errlen);
+void	px_quar_free(struct px_quar *);
+/*
+ * px_quar_start() : a serving process's quarantine (cfg->quar.dir set):
+ * opened, swept, its sweep timer armed on ctx->base.  0, or -1 logged.
+ */
+int	px_quar_start(struct px_ctx *);
+/*
+ * px_quar_plan() : sorts e oldest first and marks each: expired (older
+ * than keep_ms at now_ms; keep_ms 0: never), then evicted, oldest first,
+ * until what stays plus incoming bytes fits in max_bytes.  Returns the
+ * bytes that stay.  Pure: the sweep's decisions, for tests.
+ */
+uint64_t	px_quar_plan(struct px_quar_ent *, size_t n, int64_t now_ms,
+		    uint64_t keep_ms, uint64_t max_bytes, uint64_t incoming);
+/*
+ * px_quar_sweep() : deletes q's expired files, stale parts and the oldest
+ * files past max (leaving room for incoming bytes), under the folder's
+ * lock taken without waiting.  0 done (sw filled), 1 another process
+ * holds the lock (nothing done), -1 error.
+ */
+int	px_quar_sweep(struct px_quar *, int64_t now_ms, uint64_t incoming,
+	    struct px_quar_sweep *sw);
+/* px_quar_begin() : a publish starts (conn->quar, when on); 0 or -1. */
+int	px_quar_begin(struct px_conn *);
+/* px_quar_tee() : the engine's pol_bytes_fn (arg: the conn). */
+void	px_quar_tee(void *arg, const void *buf, size_t len);
+/*
+ * px_quar_keep() : conn's publish was refused and its record committed:
+ * keeps its tarball as <id>.tgz when it is whole and rep's (sha512,
+ * size); else logs and counts why not.  Never fails the request.
+ */
+void	px_quar_keep(struct px_conn *, const struct pol_report *rep);
+/* px_quar_drop() : not kept: the part is unlinked (no-op without one). */
+void	px_quar_drop(struct px_conn *);
+/* px_quar_id_ok() : id has a decision id's shape (hex digits and '-'). */
+int	px_quar_id_ok(const char *id, size_t len);
+/*
+ * px_quar_open_kept() : a read-only descriptor of decision id's kept
+ * tarball, st its stat; -1 (errno ENOENT when there is none, or
+ * quarantine is off).
+ */
+int	px_quar_open_kept(const struct px_ctx *, const char *id, size_t idlen,
+	    struct stat *st);
+/* px_quar_metrics() : the pubgate_quarantine_* lines (none when off). */
+void	px_quar_metrics(const struct px_ctx *, FILE *);
 
 /* ----------------------------------------------------------- prev.c */
 /*

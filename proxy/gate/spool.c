@@ -64,6 +64,7 @@ px_spool_reset(struct px_conn *conn)
 	free(conn->rec_text);
 	conn->rec_text = NULL;
 	px_record_files_free(conn);
+	px_quar_drop(conn);
 }
 
 void
@@ -257,6 +258,15 @@ px_spool_begin(struct px_conn *conn)
 		return spool_fail(conn, 500, "pubgate: out of memory");
 	opts.on_file = px_record_on_file;
 	opts.file_arg = conn;
+	/* quarantine: a tee of the tarball; never a reason to refuse. */
+	if (px_quar_begin(conn) == -1)
+		px_log_warnx("conn=%llu req=%s event=quarantine-failed "
+		    "what=begin error=\"out of memory\"",
+		    (unsigned long long)conn->id, conn->reqid);
+	if (conn->quar != NULL) {
+		opts.on_tarball = px_quar_tee;
+		opts.tarball_arg = conn;
+	}
 	if ((conn->stream = pol_publish_new(conn->policy, &opts)) == NULL)
 		return spool_fail(conn, 500, "pubgate: out of memory");
 	if (snprintf(path, sizeof(path), "%s/pubgate-spool-XXXXXX",
@@ -386,6 +396,22 @@ px_spool_refused(struct px_conn *conn, int rc)
 }
 
 /*
+ * px_spool_blocked() : px_spool_refused() for a refused publish that may
+ * carry a tarball: once its record is committed (rc 0) the tarball is
+ * kept in quarantine (when on), before the answer; else the part goes.
+ */
+int
+px_spool_blocked(struct px_conn *conn, int rc)
+{
+	if (rc == 0 && conn->quar != NULL)
+		px_quar_keep(conn, conn->stream != NULL ?
+		    pol_publish_report(conn->stream) : NULL);
+	else
+		px_quar_drop(conn);
+	return px_spool_refused(conn, rc);
+}
+
+/*
  * write_denied() : a packument write the policy refuses (err_buf holds
  * the text): recorded, then 403.  -1 if the conn was freed.
  */
@@ -484,6 +510,7 @@ px_spool_waived(struct px_conn *conn, enum px_waiver_res res,
 		break;
 	}
 	if (v == POL_ALLOW) {
+		px_quar_drop(conn);	/* only refused tarballs are kept */
 		conn->verdict = "allow";
 		conn->ctx->npublish_allow++;
 		px_conn_set_state(conn, PX_CONN_REPLAY);
@@ -515,7 +542,8 @@ px_spool_waived(struct px_conn *conn, enum px_waiver_res res,
 		    "publish refused");
 	free(conn->rec_text);
 	conn->rec_text = text;
-	return px_spool_record_then(conn, POL_DENY, status, rep, px_spool_refused);
+	return px_spool_record_then(conn, POL_DENY, status, rep,
+	    px_spool_blocked);
 }
 
 /*

@@ -174,8 +174,11 @@ px_waiver_await(struct px_conn *conn, const struct pol_report *rep)
 		    "awaiting approval");
 	free(conn->rec_text);
 	conn->rec_text = text;
-	/* Recorded (committed) first, then the 403: px_spool_refused(). */
-	r = px_spool_record_then(conn, POL_DENY, 403, cp, px_spool_refused);
+	/*
+	 * Recorded (committed) first, then the 403: px_spool_blocked() (the
+	 * tarball waiting for a reviewer is kept in quarantine, when on).
+	 */
+	r = px_spool_record_then(conn, POL_DENY, 403, cp, px_spool_blocked);
 	free(cp);
 	return r;
 }

@@ -12,14 +12,19 @@
  * on stderr.  Text output never passes a control character from the
  * store to the terminal.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "cmd_log.h"
@@ -346,8 +351,8 @@ done:
 static void
 show_usage(FILE *f)
 {
-	fprintf(f, "usage: pubgate show [--db FILE] [--json | --cyclonedx] "
-	    "DECISION-ID\n"
+	fprintf(f, "usage: pubgate show [--db FILE] [--quarantine DIR] "
+	    "[--json | --cyclonedx] DECISION-ID\n"
 	    "\n"
 	    "Prints one decision: the id a refused publish's error text names\n"
 	    "(\"decision 1a2b3c4d-17: quote it to your security team\"), with\n"
@@ -356,6 +361,8 @@ show_usage(FILE *f)
 	    "  --db FILE   the decision store (default %s)\n"
 	    "  --json      one JSON object, as pubgate log --json writes them\n"
 	    "  --cyclonedx the published files as a CycloneDX 1.5 JSON SBOM\n"
+	    "  --quarantine DIR  quarantine.dir of pubgate.yaml: says whether\n"
+	    "              the refused tarball is kept there (DIR/ID.tgz)\n"
 	    "\n"
 	    "example: pubgate show --db /var/lib/pubgate/pubgate.db "
 	    "1a2b3c4d-17\n", PX_LOG_CMD_DEFAULT_DB);
@@ -371,9 +378,45 @@ show_field(FILE *f, const char *name, const char *v)
 }
 
 struct show_arg {
-	FILE	*out;
-	int	 nolist;
+	FILE		*out;
+	int		 nolist;
+	const char	*qdir;	/* --quarantine, NULL none */
 };
+
+/*
+ * show_kept() : whether a refused tarball is kept in the quarantine
+ * folder (a regular file DIR/<id>.tgz, symbolic links not followed).
+ */
+static void
+show_kept(const struct px_store_row *r, const char *qdir, FILE *f)
+{
+	struct stat	 st;
+	char		 line[PATH_MAX + 64];
+	int		 dfd, fd = -1;
+
+	if (qdir == NULL)
+		return;
+	if (r->sha512[0] == '\0' || strcmp(r->verdict, "block") != 0) {
+		show_field(f, "quarantine", "not kept (only a refused tarball "
+		    "read whole is)");
+		return;
+	}
+	if ((dfd = open(qdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		snprintf(line, sizeof(line), "%s.tgz", r->request_id);
+		fd = openat(dfd, line, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		    O_NONBLOCK);
+		close(dfd);
+	}
+	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		snprintf(line, sizeof(line), "kept: %s/%s.tgz (%lld bytes)",
+		    qdir, r->request_id, (long long)st.st_size);
+	else
+		snprintf(line, sizeof(line), "not kept in %s (expired, "
+		    "evicted, too big, or quarantine was off)", qdir);
+	if (fd != -1)
+		close(fd);
+	show_field(f, "quarantine", line);
+}
 
 /* show_files() : the file list, one "sha256 size path" line each. */
 static void
@@ -400,8 +443,9 @@ show_files(const struct px_store_row *r, FILE *f)
 static int
 show_cb(const struct px_store_row *r, void *arg)
 {
-	FILE	*f = arg;
-	char	 num[32];
+	struct show_arg	*sa = arg;
+	FILE		*f = sa->out;
+	char		 num[32];
 	size_t	 i;
 
 	fprintf(f, "decision %s (record %" PRId64 ")\n", r->request_id, r->id);
@@ -430,6 +474,7 @@ show_cb(const struct px_store_row *r, void *arg)
 	show_field(f, "unpacked", num);
 	snprintf(num, sizeof(num), "%" PRId64, r->file_count);
 	show_field(f, "files", num);
+	show_kept(r, sa->qdir, f);
 	if (r->inspection[0] != '\0')
 		show_field(f, "inspection", r->inspection);
 	if (r->tag_new[0] != '\0' || r->tag_old[0] != '\0') {
@@ -491,23 +536,27 @@ px_show_cmd_main(int argc, char *argv[])
 		{ "db",		required_argument,	NULL,	'd' },
 		{ "json",	no_argument,		NULL,	'j' },
 		{ "cyclonedx",	no_argument,		NULL,	'c' },
+		{ "quarantine",	required_argument,	NULL,	'q' },
 		{ "help",	no_argument,		NULL,	'h' },
 		{ NULL,		0,			NULL,	0 }
 	};
 	struct px_store_query	 q;
 	struct px_store		*a;
 	struct show_arg		 sa;
-	const char		*db = PX_LOG_CMD_DEFAULT_DB, *p;
+	const char		*db = PX_LOG_CMD_DEFAULT_DB, *p, *qdir = NULL;
 	char			 err[512];
 	int			 ch, json = 0, cdx = 0, n;
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+jcd:h", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "+jcd:q:h", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'd':
 			db = optarg;
+			break;
+		case 'q':
+			qdir = optarg;
 			break;
 		case 'j':
 			json = 1;
@@ -553,8 +602,9 @@ px_show_cmd_main(int argc, char *argv[])
 	q.limit = 1;
 	sa.out = stdout;
 	sa.nolist = 0;
+	sa.qdir = qdir;
 	n = px_store_query(a, &q, cdx ? cyclonedx_cb : json ? json_cb :
-	    show_cb, cdx ? (void *)&sa : stdout, err, sizeof(err));
+	    show_cb, json ? (void *)stdout : &sa, err, sizeof(err));
 	px_store_close(a);
 	if (n == -1) {
 		fprintf(stderr, "pubgate show: %s\n", err);

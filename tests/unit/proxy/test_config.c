@@ -134,6 +134,67 @@ test_errors_line_col(void **state)
 	assert_true(has_err(&e, "s.yaml:8:1: unknown key \"workres\""));
 }
 
+/* quarantine: {dir, keep, max}: defaults, units, errors at line:col. */
+static void
+test_quarantine(void **state)
+{
+	static const char doc[] =
+	    "quarantine: { dir: /var/lib/pubgate/quarantine, keep: 30d, "
+	    "max: 10GB }\n";
+	static const char small[] =
+	    "quarantine:\n"
+	    "  dir: /q\n"
+	    "  keep: 2s\n"
+	    "  max: 64KB\n";
+	static const char bad[] =
+	    "quarantine:\n"
+	    "  dir: quar\n"
+	    "  keep: forever\n"
+	    "  max: 1\n"
+	    "  maxx: 1GB\n";
+	static const char nodir[] = "quarantine: { keep: 1h }\n";
+	struct px_cfg		 cfg;
+	struct px_cfg_errs	 e;
+
+	(void)state;
+	px_cfg_defaults(&cfg);
+	assert_string_equal(cfg.quar.dir, "");		/* off by default */
+	assert_true(cfg.quar.keep_ms == 30ULL * 24 * 3600 * 1000);
+	assert_true(cfg.quar.max_bytes == 10ULL << 30);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "q.yaml", doc, sizeof(doc) - 1,
+	    &e), 0);
+	assert_string_equal(cfg.quar.dir, "/var/lib/pubgate/quarantine");
+	assert_true(cfg.quar.keep_ms == 30ULL * 24 * 3600 * 1000);
+	assert_true(cfg.quar.max_bytes == 10ULL << 30);
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "q.yaml", small,
+	    sizeof(small) - 1, &e), 0);
+	assert_true(cfg.quar.keep_ms == 2000);
+	assert_true(cfg.quar.max_bytes == 65536);
+
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "b.yaml", bad, sizeof(bad) - 1,
+	    &e), -1);
+	assert_int_equal(e.count, 4);
+	assert_true(has_err(&e, "b.yaml:2:8: quarantine.dir: \"quar\" must be "
+	    "an absolute path"));
+	assert_true(has_err(&e, "b.yaml:3:9: quarantine.keep: \"forever\" is "
+	    "not a duration"));
+	assert_true(has_err(&e, "b.yaml:4:8: quarantine.max: 1 out of range"));
+	assert_true(has_err(&e, "b.yaml:5:3: quarantine: unknown key "
+	    "\"maxx\""));
+	assert_string_equal(cfg.quar.dir, "");	/* never a relative one */
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "n.yaml", nodir,
+	    sizeof(nodir) - 1, &e), -1);
+	assert_true(has_err(&e, "n.yaml:1:13: quarantine: \"dir\" is "
+	    "required"));
+}
+
 /* workers: auto is one per online core; a number still works; else 1:1. */
 static void
 test_workers_auto(void **state)
@@ -485,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_log_json),
 		cmocka_unit_test(test_log_values),
 		cmocka_unit_test(test_credentials_paths),
+		cmocka_unit_test(test_quarantine),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
