@@ -43,8 +43,11 @@ def free_port():
     return p
 
 
-def recv(sock, timeout=20.0):
-    """The next notify datagram as a dict of its lines, or None."""
+def recv(sock, timeout=90.0):
+    """The next notify datagram as a dict of its lines, or None.  The wait
+    is long: without cache_dir a reload with workers: 2 compiles the
+    detectors three times (supervisor, then each worker), which took 25 s
+    under ASan on a loaded 2-core machine."""
     sock.settimeout(timeout)
     try:
         data = sock.recv(4096).decode()
