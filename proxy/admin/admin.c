@@ -547,6 +547,7 @@ metrics(struct px_conn *conn, FILE *f)
 	px_egress_metrics(conn->ctx, f);
 	store_metrics(conn->ctx, f);
 	px_quar_metrics(conn->ctx, f);
+	px_hook_metrics(conn->ctx, f);
 	ops_metrics(conn->ctx, f);
 	process_metrics(conn->ctx, f);
 }

@@ -405,6 +405,7 @@ px_ctx_free(struct px_ctx *ctx)
 	size_t	 i;
 
 	px_pp_abort_all(ctx);
+	px_hook_stop(ctx);	/* its own loop and store: first */
 	while (!TAILQ_EMPTY(&ctx->conns))
 		px_conn_close(TAILQ_FIRST(&ctx->conns), "shutdown");
 	/* Its events are on the base: closed before it. */
@@ -509,6 +510,8 @@ reload(struct px_ctx *ctx)
 		px_log_info("event=reloaded what=tls url=%s", l->cfg->url);
 	}
 	if (px_egress_reload(ctx) == -1)
+		ok = 0;
+	if (px_hook_reload(ctx) == -1)
 		ok = 0;
 	ctx->reload_ok = ok;
 	ctx->nreloads[ok]++;
@@ -682,6 +685,14 @@ check_files(struct px_cfg *cfg, int *tls_ok, int *up_ok, int *eg_ok)
 			bad++;
 		}
 	}
+	if (cfg->nhooks > 0) {
+		char	 err[PATH_MAX + 700];
+
+		if (px_hook_check(cfg, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s\n", err);
+			bad++;
+		}
+	}
 	return bad;
 }
 
@@ -802,6 +813,18 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 		if (jsonl != NULL && jsonl != stderr)
 			fclose(jsonl);
 		return 2;
+	}
+	{
+		char	 herr[PATH_MAX + 400];
+
+		if (px_hook_start(&ctx, herr, sizeof(herr)) == -1) {
+			fprintf(stderr, "pubgate serve: %s\n", herr);
+			pol_policy_unref(ctx.policy);
+			px_ctx_free(&ctx);
+			if (jsonl != NULL && jsonl != stderr)
+				fclose(jsonl);
+			return 2;
+		}
 	}
 	ctx.ev_hup = evsignal_new(ctx.base, SIGHUP, signal_cb, &ctx);
 	ctx.ev_term = evsignal_new(ctx.base, SIGTERM, signal_cb, &ctx);

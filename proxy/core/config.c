@@ -717,6 +717,150 @@ walk_quarantine(struct cfg_walk *w, yaml_node_t *n)
 		node_err(w, n, "quarantine: \"dir\" is required");
 }
 
+/* hook_name_ok() : a webhook's name: 1-63 bytes of [A-Za-z0-9._-]. */
+static int
+hook_name_ok(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return i > 0 && i <= PX_HOOK_NAME_MAX;
+}
+
+/* walk_hook_events() : a webhook's events, a list of block/waiver/monitor. */
+static void
+walk_hook_events(struct cfg_walk *w, yaml_node_t *n, struct px_hook_cfg *h)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*v;
+	const char		*s;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		node_err(w, n, "webhooks.events: expected a list of block, "
+		    "waiver, monitor");
+		return;
+	}
+	h->events = 0;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		v = yaml_document_get_node(w->doc, *it);
+		if ((s = scalar(w, v, "webhooks.events[]")) == NULL)
+			continue;
+		if (strcmp(s, "block") == 0)
+			h->events |= PX_HOOK_EV_BLOCK;
+		else if (strcmp(s, "waiver") == 0)
+			h->events |= PX_HOOK_EV_WAIVER;
+		else if (strcmp(s, "monitor") == 0)
+			h->events |= PX_HOOK_EV_MONITOR;
+		else
+			node_err(w, v, "webhooks.events: \"%s\" is not block, "
+			    "waiver or monitor", s);
+	}
+	if (h->events == 0 && n->data.sequence.items.start ==
+	    n->data.sequence.items.top)
+		node_err(w, n, "webhooks.events: empty (leave it out for "
+		    "[block])");
+}
+
+/*
+ * walk_hook() : one webhook, {name, url, format, events, secret_file,
+ * ca_file}; the url is checked by px_cfg_apply().
+ */
+static void
+walk_hook(struct cfg_walk *w, yaml_node_t *n)
+{
+	struct px_hook_cfg	*h;
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key;
+	char			 fmt[16];
+	size_t			 i;
+	int			 have_name = 0, have_url = 0;
+
+	if (!is_map(w, n, "webhooks[]"))
+		return;
+	if (w->cfg->nhooks >= PX_HOOKS_MAX) {
+		node_err(w, n, "webhooks: at most %d webhooks", PX_HOOKS_MAX);
+		return;
+	}
+	h = &w->cfg->hooks[w->cfg->nhooks++];
+	memset(h, 0, sizeof(*h));
+	h->events = PX_HOOK_EV_BLOCK;
+	at(w, n, h->at);
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "webhooks key")) == NULL)
+			continue;
+		if (strcmp(key, "name") == 0) {
+			if (get_str(w, v, "webhooks.name", h->name,
+			    sizeof(h->name)) == -1)
+				continue;
+			have_name = 1;
+			if (!hook_name_ok(h->name)) {
+				node_err(w, v, "webhooks.name: \"%s\": use "
+				    "letters, digits, '.', '_', '-'", h->name);
+				continue;
+			}
+			for (i = 0; i + 1 < w->cfg->nhooks; i++)
+				if (strcmp(w->cfg->hooks[i].name, h->name) == 0)
+					node_err(w, v, "webhooks.name: \"%s\" "
+					    "given twice", h->name);
+		} else if (strcmp(key, "url") == 0) {
+			if (get_str(w, v, "webhooks.url", h->url,
+			    sizeof(h->url)) == 0) {
+				have_url = 1;
+				at(w, v, h->at);
+			}
+		} else if (strcmp(key, "format") == 0) {
+			if (get_str(w, v, "webhooks.format", fmt,
+			    sizeof(fmt)) == -1)
+				continue;
+			if (strcmp(fmt, "json") == 0)
+				h->format = PX_HOOK_JSON;
+			else if (strcmp(fmt, "slack") == 0)
+				h->format = PX_HOOK_SLACK;
+			else
+				node_err(w, v, "webhooks.format: \"%s\" is not "
+				    "json or slack", fmt);
+		} else if (strcmp(key, "events") == 0)
+			walk_hook_events(w, v, h);
+		else if (strcmp(key, "secret_file") == 0)
+			get_path(w, v, "webhooks.secret_file", h->secret_file,
+			    sizeof(h->secret_file));
+		else if (strcmp(key, "ca_file") == 0)
+			get_path(w, v, "webhooks.ca_file", h->ca_file,
+			    sizeof(h->ca_file));
+		else
+			node_err(w, k, "webhooks: unknown key \"%s\" (name, url, "
+			    "format, events, secret_file, ca_file)", key);
+	}
+	if (!have_name)
+		node_err(w, n, "webhooks: \"name\" is required");
+	if (!have_url)
+		node_err(w, n, "webhooks: \"url\" is required");
+}
+
+/* walk_hooks() : webhooks, a list of webhooks. */
+static void
+walk_hooks(struct cfg_walk *w, yaml_node_t *n)
+{
+	yaml_node_item_t	*it;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		node_err(w, n, "webhooks: expected a list of {name, url, "
+		    "format, events, secret_file, ca_file}");
+		return;
+	}
+	w->cfg->nhooks = 0;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++)
+		walk_hook(w, yaml_document_get_node(w->doc, *it));
+}
+
 /* walk_root() : the top-level mapping. */
 static void
 walk_root(struct cfg_walk *w, yaml_node_t *root)
@@ -793,6 +937,8 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			walk_pool(w, v);
 		else if (strcmp(key, "quarantine") == 0)
 			walk_quarantine(w, v);
+		else if (strcmp(key, "webhooks") == 0)
+			walk_hooks(w, v);
 		else if (strcmp(key, "egress") == 0)
 			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {
@@ -1026,6 +1172,22 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 			px_cfg_err(errs, "%s: listen %s: proxy_protocol needs "
 			    "trusted_proxies (the balancers' addresses)",
 			    at->listen[i], cfg->listen[i].url);
+	for (i = 0; i < cfg->nhooks; i++) {
+		struct px_hook_cfg *h = &cfg->hooks[i];
+
+		if (h->url[0] == '\0')
+			continue;	/* "url" is required: said already */
+		if (px_cfg_parse_url(h->url, &h->u, &why) == -1)
+			px_cfg_err(errs, "%s: webhook %s: url: %s", h->at,
+			    h->name, why);
+		else if (!h->u.tls && !px_cfg_loopback(h->u.host))
+			px_cfg_err(errs, "%s: webhook %s: url: plain http only "
+			    "to a loopback address (use https://)", h->at,
+			    h->name);
+		else if (!h->u.tls && h->ca_file[0] != '\0')
+			px_cfg_err(errs, "%s: webhook %s: ca_file for a plain "
+			    "http url", h->at, h->name);
+	}
 	if (fl->verbose)
 		cfg->verbose = fl->verbose;
 	(void)px_egress_cfg_apply(cfg, fl, errs, where);

@@ -201,6 +201,27 @@ struct px_cfg_at {
 	char	 quarantine[PX_AT_MAX];
 };
 
+/*
+ * webhooks: alerts POSTed from the decision store's outbox (gate/webhook.c).
+ * name is [A-Za-z0-9._-], at most PX_STORE_HOOK_MAX bytes, unique.
+ */
+#define PX_HOOKS_MAX		16
+#define PX_HOOK_NAME_MAX	63
+#define PX_HOOK_EV_BLOCK	0x1
+#define PX_HOOK_EV_WAIVER	0x2
+#define PX_HOOK_EV_MONITOR	0x4
+enum px_hook_format { PX_HOOK_JSON = 0, PX_HOOK_SLACK = 1 };
+struct px_hook_cfg {
+	char			 name[PX_HOOK_NAME_MAX + 1];
+	char			 url[PX_URL_MAX];
+	struct px_url		 u;		/* parsed url (px_cfg_apply) */
+	enum px_hook_format	 format;
+	unsigned		 events;	/* PX_HOOK_EV_* */
+	char			 secret_file[PATH_MAX];	/* "" unsigned */
+	char			 ca_file[PATH_MAX];	/* "" system store */
+	char			 at[PX_AT_MAX];	/* where it was set */
+};
+
 /* quarantine: blocked tarballs kept (gate/quarantine.c); dir "" off. */
 struct px_quar_cfg {
 	char		 dir[PATH_MAX];
@@ -244,6 +265,8 @@ struct px_cfg {
 	struct px_egress_cfg	 egress;		/* egress.c */
 	int			 allow_insecure_upstream;
 	struct px_quar_cfg	 quar;	/* quarantine: */
+	struct px_hook_cfg	 hooks[PX_HOOKS_MAX];	/* webhooks: */
+	size_t			 nhooks;
 	struct px_cfg_at	 at;	/* where each value came from */
 };
 
@@ -393,6 +416,7 @@ struct px_ctx {
 	int			 reload_ok;	/* the last reload's result */
 	uint64_t		 nreloads[2];	/* failed, succeeded */
 	struct px_quar		*quar;		/* quarantine.c; NULL off */
+	struct px_hooks		*hooks;		/* webhook.c; NULL off */
 };
 
 /* ------------------------------------------------------------ http.c */
@@ -571,6 +595,7 @@ struct px_conn {
 	struct px_store_op	*store_op;	/* NULL: none pending */
 	int			(*rec_next)(struct px_conn *, int rc);
 	enum px_conn_state	 rec_state;	/* the state to go back to */
+	int			 rec_alerts;	/* the record has outbox rows */
 	int			 rec_status;	/* the record's HTTP status */
 	enum pol_verdict	 waiver_v;	/* waiver.c: the verdict a
 						   pending waiver lookup
@@ -970,6 +995,7 @@ struct px_record_bufs {
 	char	 target[300];
 	char	 tag[64];
 	char	 tag_new[128];
+	char	 outbox[PX_HOOKS_MAX * (PX_HOOK_NAME_MAX + 1)];
 };
 /* px_record_files_begin() : a publish starts: an empty file list; 0/-1. */
 int	px_record_files_begin(struct px_conn *);
@@ -984,6 +1010,48 @@ void	px_record_on_file(void *arg, const char *path, uint64_t size,
  */
 void	px_record_fill(struct px_conn *, struct px_store_rec *,
 	    struct px_record_bufs *);
+/*
+ * px_record_outbox() : the names of cfg's webhooks that take event (a
+ * PX_HOOK_EV_* bit), one per line, into out ("" none).
+ */
+void	px_record_outbox(const struct px_cfg *, unsigned event, char *out,
+	    size_t outlen);
+
+/* --------------------------------------------------------- webhook.c */
+struct px_hooks;
+struct px_store_row;
+/*
+ * px_hook_start() : worker 0 of a gate with webhooks: reads the secrets
+ * and starts the deliverer's thread (ctx->hooks); 0, or -1 with one line
+ * in err (a secret that cannot be read).  Nothing without webhooks.
+ */
+int	px_hook_start(struct px_ctx *, char *err, size_t errlen);
+/* px_hook_stop() : gives the leases in flight back, joins the thread. */
+void	px_hook_stop(struct px_ctx *);
+/* px_hook_wake() : a record with alerts was committed: poll now. */
+void	px_hook_wake(struct px_ctx *);
+/* px_hook_reload() : SIGHUP: the secret files read again; 0 or -1. */
+int	px_hook_reload(struct px_ctx *);
+/* px_hook_check() : serve -n: secret files and CA files load; 0 or -1. */
+int	px_hook_check(const struct px_cfg *, char *err, size_t errlen);
+/* px_hook_metrics() : pubgate_webhook_* for /-/pubgate/metrics. */
+void	px_hook_metrics(struct px_ctx *, FILE *);
+/* px_hook_event() : "block", "waiver" or "monitor": what r alerts of. */
+const char *px_hook_event(const struct px_store_row *);
+/*
+ * px_hook_payload() : the body POSTed for r as delivery of webhook hook:
+ * the generic JSON document or Slack's {"text"}; 0, or -1.
+ */
+int	px_hook_payload(FILE *, const struct px_store_row *, int64_t delivery,
+	    const char *hook, enum px_hook_format);
+/* px_hook_sign() : "sha256=<hex HMAC-SHA256 of body under key>". */
+void	px_hook_sign(const unsigned char *key, size_t keylen,
+	    const void *body, size_t len, char out[72]);
+/* px_hook_backoff_ms() : the wait after a failed attempt (jitter rnd). */
+int64_t	px_hook_backoff_ms(int attempts, uint32_t rnd);
+/* px_hook_read_secret() : a secret_file's key (trailing newlines cut). */
+int	px_hook_read_secret(const char *path, unsigned char **key,
+	    size_t *len, char *err, size_t errlen);
 
 /* ---------------------------------------------------------- admin.c */
 /* px_admin_answer() : answers an admin request; -1 if the conn was freed. */

@@ -6,7 +6,8 @@
  * the rest counted), the path the request came by (reverse, or egress
  * with its CONNECT target), the policy that judged it (SHA-256 of its
  * text, its name and revision), the npm user name whoami.c knows for the
- * token's fingerprint, and a dist-tag write's new value.
+ * token's fingerprint, a dist-tag write's new value, and the webhooks
+ * the decision alerts (the outbox rows written in its transaction).
  *
  * The list belongs to the conn (conn->files) and is freed by
  * px_spool_reset().  Never logs a path or a token.
@@ -152,6 +153,26 @@ tag_name(struct px_conn *conn, char *out, size_t outlen)
 static const struct px_store_file no_files;
 
 void
+px_record_outbox(const struct px_cfg *cfg, unsigned event, char *out,
+    size_t outlen)
+{
+	size_t	i, len = 0, n;
+
+	out[0] = '\0';
+	for (i = 0; i < cfg->nhooks && event != 0; i++) {
+		if ((cfg->hooks[i].events & event) == 0)
+			continue;
+		n = strlen(cfg->hooks[i].name);
+		if (len + (len > 0) + n + 1 > outlen)
+			break;	/* cannot happen: sized for every name */
+		if (len > 0)
+			out[len++] = '\n';
+		memcpy(out + len, cfg->hooks[i].name, n + 1);
+		len += n;
+	}
+}
+
+void
 px_record_fill(struct px_conn *conn, struct px_store_rec *rec,
     struct px_record_bufs *b)
 {
@@ -177,6 +198,17 @@ px_record_fill(struct px_conn *conn, struct px_store_rec *rec,
 			rec->tag = b->tag;
 		rec->tag_new = b->tag_new;
 	}
+	/* The alerts this decision raises, committed with it. */
+	b->outbox[0] = '\0';
+	if (conn->ctx->cfg == NULL)
+		;	/* unit tests */
+	else if (rec->verdict == POL_DENY)
+		px_record_outbox(conn->ctx->cfg, PX_HOOK_EV_BLOCK, b->outbox,
+		    sizeof(b->outbox));
+	else if (rec->report != NULL && rec->report->monitor)
+		px_record_outbox(conn->ctx->cfg, PX_HOOK_EV_MONITOR, b->outbox,
+		    sizeof(b->outbox));
+	rec->outbox = b->outbox;
 	if (fl != NULL && rec->report != NULL) {
 		rec->files = fl->ents != NULL ? fl->ents : &no_files;
 		rec->nfiles = fl->n;

@@ -130,6 +130,8 @@ spool_recorded(void *arg, int rc, int64_t id)
 	conn->rec_next = NULL;
 	if (rc == 0 && conn->rec_status == 0)
 		conn->audit_id = id;
+	if (rc == 0 && conn->rec_alerts)
+		px_hook_wake(conn->ctx);
 	if (rc == -1)
 		px_log_warnx("conn=%llu req=%s event=audit-write-failed "
 		    "error=\"not committed\"", (unsigned long long)conn->id,
@@ -166,6 +168,7 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	rec.status = status;
 	rec.report = rep;
 	px_record_fill(conn, &rec, &rb);
+	conn->rec_alerts = rec.outbox[0] != '\0';
 	op = px_store_write_async(conn->ctx->audit, &rec, next != NULL ?
 	    spool_recorded : NULL, conn);
 	if (op == NULL) {

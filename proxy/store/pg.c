@@ -1159,6 +1159,24 @@ pg_outbox_finish(void *be, int64_t id, int64_t now_ms, int result,
 	return rc;
 }
 
+static int64_t
+pg_outbox_pending(void *be, char *err, size_t errlen)
+{
+	struct px_pg	*p = be;
+	PGresult	*res;
+	int64_t		 n = -1;
+
+	res = PQexecParams(p->conn, "SELECT count(*) FROM outbox WHERE"
+	    " delivered_ms = 0 AND gave_up_ms = 0", 0, NULL, NULL, NULL, NULL,
+	    0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		px_pg_errmsg(p->conn, res, err, errlen);
+	PQclear(res);
+	return n;
+}
+
 const struct px_store_ops px_pg_ops = {
 	.name = "postgresql",
 	.insert = pg_insert,
@@ -1170,6 +1188,7 @@ const struct px_store_ops px_pg_ops = {
 	.waivers = pg_waivers,
 	.outbox_claim = pg_outbox_claim,
 	.outbox_finish = pg_outbox_finish,
+	.outbox_pending = pg_outbox_pending,
 };
 
 /* ------------------------------------------- waivers from the loop */

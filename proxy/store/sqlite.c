@@ -936,6 +936,24 @@ fail:
 	return -1;
 }
 
+static int64_t
+sqlite_outbox_pending(void *be, char *err, size_t errlen)
+{
+	struct px_sqlite	*a = be;
+	sqlite3_stmt		*st = NULL;
+	int64_t			 n = -1;
+
+	if (sqlite3_prepare_v2(a->db, "SELECT count(*) FROM outbox WHERE"
+	    " delivered_ms = 0 AND gave_up_ms = 0", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		px_store_seterr(err, errlen, "sqlite: outbox: %s",
+		    sqlite3_errmsg(a->db));
+	sqlite3_finalize(st);
+	return n;
+}
+
 const struct px_store_ops px_sqlite_ops = {
 	.name = "sqlite",
 	.insert = sqlite_insert,
@@ -947,6 +965,7 @@ const struct px_store_ops px_sqlite_ops = {
 	.waivers = sqlite_waivers,
 	.outbox_claim = sqlite_outbox_claim,
 	.outbox_finish = sqlite_outbox_finish,
+	.outbox_pending = sqlite_outbox_pending,
 };
 
 int

@@ -175,6 +175,7 @@ struct px_store_ops {
 	int		(*outbox_finish)(void *be, int64_t id, int64_t now_ms,
 			    int result, int64_t due_ms, const char *error,
 			    char *err, size_t errlen);
+	int64_t		(*outbox_pending)(void *be, char *err, size_t errlen);
 };
 
 /* px_store_wbuf_link() : points wb->w's strings at wb's own arrays. */

@@ -1498,6 +1498,41 @@ px_store_outbox_finish(struct px_store *a, int64_t id, int64_t now,
 	return rc;
 }
 
+int64_t
+px_store_outbox_pending(struct px_store *a, char *err, size_t errlen)
+{
+	int64_t	n;
+
+	if (a == NULL || a->pl != NULL) {
+		px_store_seterr(err, errlen, "the outbox is not counted from a "
+		    "PostgreSQL gate's event loop by a blocking call");
+		return -1;
+	}
+	pthread_mutex_lock(&a->mtx);
+	n = a->ops->outbox_pending(a->be, err, errlen);
+	pthread_mutex_unlock(&a->mtx);
+	return n;
+}
+
+int
+px_store_by_id(struct px_store *a, int64_t id,
+    void (*cb)(const struct px_store_row *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	int	rc;
+
+	if (a == NULL || a->pl != NULL || id < 1 || cb == NULL) {
+		px_store_seterr(err, errlen, "bad record read");
+		return -1;
+	}
+	pthread_mutex_lock(&a->mtx);
+	rc = a->ops->by_id(a->be, id, &a->rbuf);
+	if (rc == 0)
+		cb(&a->rbuf.row, arg);
+	pthread_mutex_unlock(&a->mtx);
+	return rc == 0 ? 1 : 0;
+}
+
 /* ------------------------------------------- asynchronous (the loop) */
 
 void

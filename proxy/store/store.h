@@ -556,4 +556,19 @@ int		 px_store_outbox_finish(struct px_store *, int64_t id,
 		    int64_t now_ms, enum px_alert_result result, int64_t due_ms,
 		    const char *error, char *err, size_t errlen);
 
+/*
+ * px_store_outbox_pending() : how many alerts are neither delivered nor
+ * given up (due or waiting for a retry); -1 on failure.  Blocking.
+ */
+int64_t		 px_store_outbox_pending(struct px_store *, char *err,
+		    size_t errlen);
+/*
+ * px_store_by_id() : calls cb(row, arg) with record id (the outbox's
+ * decision_id), reasons and file list read; 1 found, 0 none, -1 error.
+ * Blocking.
+ */
+int		 px_store_by_id(struct px_store *, int64_t id,
+		    void (*cb)(const struct px_store_row *, void *), void *arg,
+		    char *err, size_t errlen);
+
 #endif /* PUBGATE_STORE_H */
