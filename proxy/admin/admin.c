@@ -18,7 +18,8 @@
  *   /-/pubgate/waivers[/revoke]	 waivers (waivers.c).
  * Metrics and decisions need `Authorization: Bearer <token>` when
  * `admin.token_file` is set (compared in constant time; the token is read
- * at startup and on SIGHUP).  Counters live in struct px_ctx.
+ * at startup and on SIGHUP).  Counters live in each worker's metric slot
+ * (metrics.c); a scrape sums every worker's: the whole gate's figures.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -60,9 +61,9 @@ px_admin_count(struct px_conn *conn)
 	c = conn->status / 100;
 	if (c < 1 || c > 5)
 		c = 0;
-	ctx->m.requests[k][c]++;
-	ctx->m.bytes_in += conn->bytes_in;
-	ctx->m.bytes_out += conn->bytes_out;
+	PX_MADD(ctx->m->requests[k][c], 1);
+	PX_MADD(ctx->m->bytes_in, conn->bytes_in);
+	PX_MADD(ctx->m->bytes_out, conn->bytes_out);
 }
 
 void
@@ -73,9 +74,9 @@ px_admin_observe(struct px_ctx *ctx, uint64_t ms)
 
 	for (i = 0; i < PX_HIST_BUCKETS; i++)
 		if (s <= px_admin_buckets[i])
-			ctx->m.inspect_hist[i]++;
-	ctx->m.inspect_count++;
-	ctx->m.inspect_ms_sum += ms;
+			PX_MADD(ctx->m->inspect_hist[i], 1);
+	PX_MADD(ctx->m->inspect_ms_sum, ms);
+	PX_MADD(ctx->m->inspect_count, 1);	/* last: see px_metrics_sum */
 }
 
 int
@@ -348,7 +349,7 @@ reply(struct px_conn *conn, int status, const char *ctype, const char *body,
  * as a label), and the last SIGHUP reload (a start counts as a good one).
  */
 static void
-ops_metrics(const struct px_ctx *ctx, FILE *f)
+ops_metrics(const struct px_ctx *ctx, const struct px_metrics *sum, FILE *f)
 {
 	fprintf(f, "# HELP pubgate_build_info The running build (always 1).\n"
 	    "# TYPE pubgate_build_info gauge\n"
@@ -361,29 +362,33 @@ ops_metrics(const struct px_ctx *ctx, FILE *f)
 	    "# TYPE pubgate_policy_rules gauge\n"
 	    "pubgate_policy_rules %zu\n"
 	    "# HELP pubgate_config_last_reload_successful Whether the last "
-	    "reload (SIGHUP) loaded everything: policy, token, TLS, CA.\n"
+	    "reload (SIGHUP) loaded everything in every worker: policy, "
+	    "token, TLS, CA.\n"
 	    "# TYPE pubgate_config_last_reload_successful gauge\n"
 	    "pubgate_config_last_reload_successful %d\n"
 	    "# HELP pubgate_config_last_reload_success_timestamp_seconds "
-	    "Time of the last good reload, or of the start.\n"
+	    "Time of the last good reload, or of the start (the oldest of "
+	    "the workers').\n"
 	    "# TYPE pubgate_config_last_reload_success_timestamp_seconds "
 	    "gauge\n"
 	    "pubgate_config_last_reload_success_timestamp_seconds %.3f\n"
-	    "# HELP pubgate_config_reloads_total Reloads (SIGHUP) by result.\n"
+	    "# HELP pubgate_config_reloads_total Reloads (SIGHUP) by result "
+	    "(the most any worker counted).\n"
 	    "# TYPE pubgate_config_reloads_total counter\n"
 	    "pubgate_config_reloads_total{result=\"ok\"} %llu\n"
 	    "pubgate_config_reloads_total{result=\"fail\"} %llu\n",
 	    PUBGATE_VERSION, ctx->policy_sha256[0] ? ctx->policy_sha256 :
 	    "unknown", ctx->cfg->policy[0] ? "file" : "embedded",
 	    ctx->policy ? pol_policy_nrules(ctx->policy) : 0,
-	    ctx->reload_ok, (double)ctx->reload_ok_ms / 1000.0,
-	    (unsigned long long)ctx->nreloads[1],
-	    (unsigned long long)ctx->nreloads[0]);
+	    (int)sum->reload_ok, (double)sum->reload_ok_ms / 1000.0,
+	    (unsigned long long)sum->reloads[1],
+	    (unsigned long long)sum->reloads[0]);
 }
 
 /*
  * process_metrics() : the standard process_* family of Prometheus
- * clients, for this process (worker 0 with `workers:` > 1): CPU from
+ * clients, for this process (worker 0, which answers the admin API, with
+ * `workers:` > 1; pubgate_workers says how many serve): CPU from
  * getrusage(), memory from /proc/self/statm, descriptors counted in
  * /proc/self/fd.  A /proc that cannot be read leaves its lines out.
  */
@@ -444,16 +449,13 @@ process_metrics(const struct px_ctx *ctx, FILE *f)
 
 /* store_metrics() : the decision store's state (none without a store). */
 static void
-store_metrics(struct px_ctx *ctx, FILE *f)
+store_metrics(struct px_ctx *ctx, const struct px_metrics *sum, FILE *f)
 {
-	struct px_store_stat	 st;
-
 	if (ctx->audit == NULL)
 		return;
-	px_store_stat(ctx->audit, &st);
 	fprintf(f, "# HELP pubgate_store_up 1 when the decision store can "
-	    "commit records now (publishes and writes are answered 503 at "
-	    "0).\n"
+	    "commit records now in every worker (publishes and writes are "
+	    "answered 503 at 0).\n"
 	    "# TYPE pubgate_store_up gauge\n"
 	    "pubgate_store_up{backend=\"%s\"} %d\n"
 	    "# HELP pubgate_store_errors_total Failed store operations and "
@@ -468,8 +470,9 @@ store_metrics(struct px_ctx *ctx, FILE *f)
 	    "flight.\n"
 	    "# TYPE pubgate_store_pending gauge\n"
 	    "pubgate_store_pending %llu\n", px_store_backend(ctx->audit),
-	    st.up, (unsigned long long)st.errors,
-	    (unsigned long long)st.reconnects, (unsigned long long)st.pending);
+	    (int)sum->store_up, (unsigned long long)sum->store_errors,
+	    (unsigned long long)sum->store_reconnects,
+	    (unsigned long long)sum->store_pending);
 }
 
 static void
@@ -478,8 +481,12 @@ metrics(struct px_conn *conn, FILE *f)
 	static const char *const kinds[] = { "read", "publish", "write" };
 	static const char *const classes[] = { "other", "1xx", "2xx", "3xx",
 	    "4xx", "5xx" };
-	struct px_metrics	*m = &conn->ctx->m;
+	struct px_metrics	 sum, *m = &sum;
 	int			 k, c, i;
+
+	/* This worker's pulled figures are fresh; others' at most 1 s old. */
+	px_metrics_pull(conn->ctx);
+	px_metrics_sum(conn->ctx->mall, conn->ctx->mn, &sum);
 
 	fprintf(f, "# HELP pubgate_requests_total Requests answered, by "
 	    "route kind and status class.\n"
@@ -493,11 +500,11 @@ metrics(struct px_conn *conn, FILE *f)
 	    "verdict.\n# TYPE pubgate_publishes_total counter\n"
 	    "pubgate_publishes_total{verdict=\"allow\"} %llu\n"
 	    "pubgate_publishes_total{verdict=\"deny\"} %llu\n",
-	    (unsigned long long)conn->ctx->npublish_allow,
-	    (unsigned long long)conn->ctx->npublish_deny);
+	    (unsigned long long)m->publishes[0],
+	    (unsigned long long)m->publishes[1]);
 	fprintf(f, "# HELP pubgate_denials_by_rule_total Publish denials by "
 	    "the first rule.\n# TYPE pubgate_denials_by_rule_total counter\n");
-	for (i = 0; i < m->nrules; i++)
+	for (i = 0; (uint64_t)i < m->nrules; i++)
 		fprintf(f, "pubgate_denials_by_rule_total{rule=\"%s\"} %llu\n",
 		    m->rules[i].rule, (unsigned long long)m->rules[i].n);
 	fprintf(f, "# HELP pubgate_received_bytes_total Bytes received from "
@@ -512,9 +519,12 @@ metrics(struct px_conn *conn, FILE *f)
 	    "# TYPE pubgate_upstream_errors_total counter\n"
 	    "pubgate_upstream_errors_total %llu\n"
 	    "# HELP pubgate_connections Client connections open now.\n"
-	    "# TYPE pubgate_connections gauge\npubgate_connections %zu\n",
+	    "# TYPE pubgate_connections gauge\npubgate_connections %llu\n"
+	    "# HELP pubgate_workers Serving processes running now.\n"
+	    "# TYPE pubgate_workers gauge\npubgate_workers %llu\n",
 	    (unsigned long long)m->bytes_in, (unsigned long long)m->bytes_out,
-	    (unsigned long long)m->upstream_errors, conn->ctx->nconns);
+	    (unsigned long long)m->upstream_errors,
+	    (unsigned long long)m->conns, (unsigned long long)m->live);
 	fprintf(f, "# HELP pubgate_client_cap_refused_total Connections closed "
 	    "at accept: their address held limits.client_conns.\n"
 	    "# TYPE pubgate_client_cap_refused_total counter\n"
@@ -543,37 +553,19 @@ metrics(struct px_conn *conn, FILE *f)
 	    (unsigned long long)m->inspect_count,
 	    (double)m->inspect_ms_sum / 1000.0,
 	    (unsigned long long)m->inspect_count);
-	px_resolve_metrics(conn->ctx, f);
-	px_egress_metrics(conn->ctx, f);
-	store_metrics(conn->ctx, f);
-	px_quar_metrics(conn->ctx, f);
+	px_resolve_metrics(conn->ctx, m, f);
+	px_egress_metrics(conn->ctx, m, f);
+	store_metrics(conn->ctx, m, f);
+	px_quar_metrics(conn->ctx, m, f);
 	px_hook_metrics(conn->ctx, f);
-	ops_metrics(conn->ctx, f);
+	ops_metrics(conn->ctx, m, f);
 	process_metrics(conn->ctx, f);
 }
 
 void
 px_admin_rule(struct px_ctx *ctx, const char *rule)
 {
-	struct px_metrics	*m = &ctx->m;
-	int			 i;
-
-	if (rule == NULL || rule[0] == '\0')
-		return;
-	for (i = 0; i < m->nrules; i++)
-		if (strcmp(m->rules[i].rule, rule) == 0) {
-			m->rules[i].n++;
-			return;
-		}
-	if (m->nrules >= PX_METRIC_RULES)
-		return;	/* capped: the first rules seen are kept */
-	snprintf(m->rules[m->nrules].rule, sizeof(m->rules[0].rule), "%s",
-	    rule);
-	for (i = 0; m->rules[m->nrules].rule[i] != '\0'; i++)
-		if (m->rules[m->nrules].rule[i] == '"' ||
-		    m->rules[m->nrules].rule[i] == '\\')
-			m->rules[m->nrules].rule[i] = '_';
-	m->rules[m->nrules++].n = 1;
+	px_metrics_rule(ctx->m, rule);
 }
 
 int64_t

@@ -350,6 +350,10 @@ px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
 	ctx->policy = pol;
 	ctx->start_ms = ctx->reload_ok_ms = wall_ms();
 	ctx->reload_ok = 1;
+	ctx->m = ctx->mall = &ctx->m_own;
+	ctx->mn = 1;
+	px_metrics_attach(ctx->m, (uint64_t)getpid());
+	PX_MSET(ctx->m->reload_ok_ms, (uint64_t)ctx->reload_ok_ms);
 	if (RAND_bytes((unsigned char *)&ctx->boot, sizeof(ctx->boot)) != 1)
 		ctx->boot = (uint32_t)getpid();
 	if ((ctx->base = event_base_new()) == NULL)
@@ -435,7 +439,10 @@ px_ctx_free(struct px_ctx *ctx)
 		event_free(ctx->ev_int);
 	if (ctx->ev_drain != NULL)
 		event_free(ctx->ev_drain);
+	if (ctx->ev_mpull != NULL)
+		event_free(ctx->ev_mpull);
 	ctx->ev_hup = ctx->ev_term = ctx->ev_int = ctx->ev_drain = NULL;
+	ctx->ev_mpull = NULL;
 	SSL_CTX_free(ctx->up_ssl);
 	free(ctx->clients);
 	ctx->clients = NULL;
@@ -517,6 +524,9 @@ reload(struct px_ctx *ctx)
 	ctx->nreloads[ok]++;
 	if (ok)
 		ctx->reload_ok_ms = wall_ms();
+	PX_MADD(ctx->m->reloads[ok], 1);
+	PX_MSET(ctx->m->reload_ok_ms, (uint64_t)ctx->reload_ok_ms);
+	PX_MSET(ctx->m->reload_ok, (uint64_t)ok);
 	ready(ctx->cfg);
 }
 
@@ -550,6 +560,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	ctx->ev_drain = evtimer_new(ctx->base, drain_timeout_cb, ctx);
 	if (ctx->ev_drain != NULL)
 		evtimer_add(ctx->ev_drain, &tv);
+	if (ctx->ev_mpull != NULL)
+		event_del(ctx->ev_mpull);	/* the loop may end */
 	px_ctx_drain(ctx);
 }
 
@@ -787,6 +799,20 @@ open_audit(struct px_ctx *ctx, FILE **jsonl)
 }
 
 /*
+ * The supervisor's metric slots, one per worker (NULL with one worker):
+ * inherited by each fork, so a worker started again finds its slot.
+ */
+static struct px_metrics *shared_slots;
+
+static void
+mpull_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	px_metrics_pull(arg);
+}
+
+/*
  * serve_one() : one serving process: context, listeners, decision store,
  * signal events, the loop.  Takes ownership of pol.  Returns the exit
  * code.
@@ -796,10 +822,24 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 {
 	struct px_ctx	 ctx;
 	FILE		*jsonl = NULL;
+	struct timeval	 tv = { 1, 0 };
 
 	if (px_ctx_init(&ctx, cfg, pol, 1) == -1) {
 		pol_policy_unref(pol);
 		return 2;
+	}
+	if (shared_slots != NULL) {
+		/* Counted in this worker's slot, where its predecessor's are. */
+		ctx.mall = shared_slots;
+		ctx.mn = (size_t)cfg->workers;
+		ctx.m = &shared_slots[cfg->worker];
+		px_metrics_attach(ctx.m, (uint64_t)getpid());
+		PX_MSET(ctx.m->reload_ok_ms, (uint64_t)ctx.reload_ok_ms);
+		/* The store's figures, pulled for worker 0's scrapes. */
+		if ((ctx.ev_mpull = event_new(ctx.base, -1, EV_PERSIST,
+		    mpull_cb, &ctx)) == NULL || evtimer_add(ctx.ev_mpull,
+		    &tv) == -1)
+			px_log_fatalx("event=metrics-timer-failed");
 	}
 	if (open_audit(&ctx, &jsonl) == -1) {
 		pol_policy_unref(ctx.policy);
@@ -932,6 +972,12 @@ supervise(struct px_cfg *cfg, struct pol_policy *pol, const char *sha0)
 	sigprocmask(SIG_BLOCK, &set, &old);
 	snprintf(sha, sizeof(sha), "%s", sha0);
 	awaited = cfg->workers;	/* ready signals before READY=1 */
+	if ((shared_slots = px_metrics_map((size_t)cfg->workers)) == NULL) {
+		px_log_warn("event=metrics-map-failed workers=%d", cfg->workers);
+		pol_policy_unref(pol);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return 2;
+	}
 	for (i = 0; i < cfg->workers; i++)
 		if ((pids[i] = spawn(cfg, pol, sha, i, &old)) == -1)
 			stopping = 1;
@@ -979,6 +1025,7 @@ supervise(struct px_cfg *cfg, struct pol_policy *pol, const char *sha0)
 			if (i == cfg->workers)
 				continue;
 			pids[i] = 0;
+			px_metrics_gone(&shared_slots[i]);
 			/* A dead worker will not answer. */
 			if (awaited > 0 && --awaited == 0 && !stopping)
 				px_notify("READY=1\nSTATUS=serving");

@@ -145,7 +145,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (conn->state == PX_CONN_LINGER || conn->in_drive)
 		return;
 	if (!conn->deadline_body) {
-		ctx->m.head_timeouts++;
+		PX_MADD(ctx->m->head_timeouts, 1);
 		px_log_info("conn=%llu event=head-deadline client=%s state=%s",
 		    (unsigned long long)conn->id, conn->peer,
 		    state_names[conn->state]);
@@ -161,7 +161,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	got = conn->body_bytes - conn->rate_mark;
 	if (got * 1000 < ctx->cfg->body_min_rate * ctx->cfg->rate_window_ms) {
-		ctx->m.body_too_slow++;
+		PX_MADD(ctx->m->body_too_slow, 1);
 		px_log_info("conn=%llu event=body-too-slow client=%s bytes=%llu "
 		    "window_ms=%u", (unsigned long long)conn->id, conn->peer,
 		    (unsigned long long)got, ctx->cfg->rate_window_ms);
@@ -956,6 +956,7 @@ px_conn_close(struct px_conn *conn, const char *reason)
 		px_client_drop(ctx, conn->peer);
 	TAILQ_REMOVE(&ctx->conns, conn, entry);
 	ctx->nconns--;
+	PX_MSET(ctx->m->conns, ctx->nconns);
 	free(conn);
 	if (ctx->draining && ctx->nconns == 0)
 		event_base_loopexit(ctx->base, NULL);
@@ -1295,6 +1296,7 @@ conn_start(struct px_conn *conn)
 	conn->client_counted = 1;
 	TAILQ_INSERT_TAIL(&ctx->conns, conn, entry);
 	ctx->nconns++;
+	PX_MSET(ctx->m->conns, ctx->nconns);
 	px_http_head_init(&conn->req, ctx->cfg->header_bytes,
 	    ctx->cfg->headers);
 	px_http_head_init(&conn->resp, PX_RESP_HEAD_BYTES, PX_RESP_HEADERS);

@@ -1032,7 +1032,7 @@ upstream_failed(struct px_conn *conn, int status, const char *why)
 		px_fwd_free_up(conn);
 	}
 	if (conn->state != PX_CONN_IDLE)
-		conn->ctx->m.upstream_errors++;
+		PX_MADD(conn->ctx->m->upstream_errors, 1);
 	if (conn->state == PX_CONN_IDLE) {
 		return;	/* an idle keep-alive upstream went away */
 	}

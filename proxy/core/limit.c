@@ -69,13 +69,13 @@ px_client_take(struct px_ctx *ctx, const char *peer)
 		ctx->nclients++;
 	}
 	if (t[i].count >= ctx->cfg->client_conns) {
-		ctx->m.client_cap_refused++;
+		PX_MADD(ctx->m->client_cap_refused, 1);
 		/* At most one line a second, not one per refused socket. */
 		if (px_now_ms() - ctx->client_cap_log_ms >= 1000) {
 			ctx->client_cap_log_ms = px_now_ms();
 			px_log_warnx("event=client-cap client=%s limit=%u "
 			    "refused_total=%llu", host, ctx->cfg->client_conns,
-			    (unsigned long long)ctx->m.client_cap_refused);
+			    (unsigned long long)PX_MGET(ctx->m->client_cap_refused));
 		}
 		return -1;
 	}

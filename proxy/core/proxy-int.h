@@ -352,20 +352,95 @@ struct px_listener {
 	struct event		*ev_retry;	/* re-enables after EMFILE */
 };
 
-/* Counters for /-/pubgate/metrics (admin.c). */
+/*
+ * Metrics (metrics.c).  With `workers:` > 1 the supervisor maps one
+ * struct px_metrics per worker (MAP_SHARED|MAP_ANONYMOUS) before it forks;
+ * each worker writes only its own slot (relaxed atomic stores, PX_MADD),
+ * worker 0 sums every slot for a scrape.  A restarted worker continues its
+ * predecessor's slot, so counters never go down; gauges are of the live
+ * worker and zeroed when it is gone.  With one worker the slot is in
+ * struct px_ctx.
+ */
+#define PX_MGET(f)	__atomic_load_n(&(f), __ATOMIC_RELAXED)
+#define PX_MSET(f, v)	__atomic_store_n(&(f), (v), __ATOMIC_RELAXED)
+#define PX_MADD(f, n)	PX_MSET(f, PX_MGET(f) + (n))	/* one writer */
+
+enum px_quar_skip {
+	PX_QUAR_SKIP_INCOMPLETE,	/* not read whole: no sha512 */
+	PX_QUAR_SKIP_OVER,		/* bigger than max by itself */
+	PX_QUAR_SKIP_WRITE,		/* a file operation failed */
+	PX_QUAR_SKIP_DIGEST,		/* the bytes are not the record's */
+	PX_QUAR_SKIP_EXISTS,		/* <id>.tgz is there already */
+	PX_QUAR_SKIP_N
+};
+
+/* Quarantine figures (quarantine.c), in a worker's slot. */
+struct px_quar_count {
+	uint64_t	 kept, skipped[PX_QUAR_SKIP_N], failed;
+	uint64_t	 expired, evicted, parts, sweeps;
+	uint64_t	 files, bytes;	/* gauges: at the last sweep or keep */
+	uint64_t	 at_ms;		/* wall clock of files and bytes */
+};
+
+/* An upstream address as a worker's resolver holds it (resolve.c). */
+struct px_maddr {
+	char		 text[48];	/* INET6_ADDRSTRLEN */
+	uint64_t	 fails;		/* failed connects */
+	uint64_t	 bad_until;	/* px_now_ms() (CLOCK_MONOTONIC,
+					   one clock for all); 0 usable */
+};
+
 struct px_metrics {
+	/* Counters: kept across a worker's restart. */
 	uint64_t	 requests[3][6];	/* read/publish/write x class */
 	uint64_t	 bytes_in, bytes_out, upstream_errors;
 	uint64_t	 client_cap_refused;	/* limit.c */
 	uint64_t	 head_timeouts, body_too_slow;	/* conn.c */
 	uint64_t	 inspect_hist[PX_HIST_BUCKETS];
 	uint64_t	 inspect_count, inspect_ms_sum;
+	uint64_t	 publishes[2];		/* allow, deny (spool.c) */
+	uint64_t	 resolve[3];		/* ok, fail, retries */
+	uint64_t	 egress[3];		/* intercept, tunnel, refuse */
+	uint64_t	 reloads[2];		/* failed, succeeded */
+	uint64_t	 store_errors, store_reconnects;	/* pulled */
+	struct px_quar_count quar;
 	struct {
 		char		 rule[POL_RULE_ID_MAX];
 		uint64_t	 n;
 	}		 rules[PX_METRIC_RULES];
-	int		 nrules;
+	uint64_t	 nrules;	/* release-stored after the name */
+	/* Gauges of the live worker. */
+	uint64_t	 live;		/* its pid; 0 none (or gone) */
+	uint64_t	 conns;
+	uint64_t	 store_on, store_up, store_pending;
+	uint64_t	 reload_ok, reload_ok_ms;
+	uint64_t	 addr_gen;	/* odd while addrs change */
+	struct px_maddr	 addrs[PX_DNS_ADDRS_MAX];
+	uint64_t	 naddrs;
+	/* This worker's own (not shared): pulled counters at its start. */
+	uint64_t	 base_store_errors, base_store_reconnects;
 };
+
+/* px_metrics_attach() : a worker (pid) starts serving from slot m. */
+void	px_metrics_attach(struct px_metrics *, uint64_t pid);
+/* px_metrics_gone() : the supervisor reaped slot m's worker. */
+void	px_metrics_gone(struct px_metrics *);
+/*
+ * px_metrics_sum() : the gate's figures from n slots into out: counters
+ * summed over every slot, gauges over the live ones (conns, store_pending
+ * summed; store_up, reload_ok the least; reloads the most any counted;
+ * quarantine files and bytes the newest), rules and addresses merged by
+ * name up to their caps; out->live is the number of live workers.
+ */
+void	px_metrics_sum(const struct px_metrics *slots, size_t n,
+	    struct px_metrics *out);
+/* px_metrics_rule() : one denial by rule in slot m (capped, first kept). */
+void	px_metrics_rule(struct px_metrics *, const char *rule);
+/* px_metrics_map() : n zeroed slots shared with children; NULL + errno. */
+struct px_metrics *px_metrics_map(size_t n);
+struct px_ctx;
+/* px_metrics_pull() : refreshes ctx's slot from the store (pulled). */
+void	px_metrics_pull(struct px_ctx *);
 
 TAILQ_HEAD(px_conn_list, px_conn);
 
@@ -401,7 +476,11 @@ struct px_ctx {
 	/* Counters for the access log and metrics. */
 	uint64_t		 nrequests, npublish_allow, npublish_deny;
 	struct px_egress	*egress;	/* egress.c; NULL when off */
-	struct px_metrics	 m;		/* admin.c */
+	struct px_metrics	*m;		/* this worker's slot */
+	struct px_metrics	*mall;		/* every worker's slot */
+	size_t			 mn;		/* slots in mall */
+	struct event		*ev_mpull;	/* metrics.c, workers > 1 */
+	struct px_metrics	 m_own;		/* the slot of workers: 1 */
 	char			 admin_token[256];	/* "" none */
 	struct px_ui		*ui;		/* ui.c: console sessions */
 	struct px_ppwait	*ppwaits;	/* conn.c: PROXY headers awaited */
@@ -759,7 +838,8 @@ struct px_resolve_stats {
 };
 void	px_resolve_stats(const struct px_ctx *, struct px_resolve_stats *);
 /* px_resolve_metrics() : the upstream lines of /-/pubgate/metrics. */
-void	px_resolve_metrics(const struct px_ctx *, FILE *);
+void	px_resolve_metrics(const struct px_ctx *, const struct px_metrics *sum,
+	    FILE *);
 
 /* ---------------------------------------------------------- spool.c */
 /* px_spool_begin() : a publish head arrived; -1 if the conn was freed. */
@@ -877,14 +957,6 @@ int	px_spool_verdict(struct px_conn *, enum pol_verdict,
  * Blocked tarballs kept for review: <quarantine.dir>/<decision id>.tgz,
  * 0600, the record's sha512; oldest deleted past max, expired past keep.
  */
-enum px_quar_skip {
-	PX_QUAR_SKIP_INCOMPLETE,	/* not read whole: no sha512 */
-	PX_QUAR_SKIP_OVER,		/* bigger than max by itself */
-	PX_QUAR_SKIP_WRITE,		/* a file operation failed */
-	PX_QUAR_SKIP_DIGEST,		/* the bytes are not the record's */
-	PX_QUAR_SKIP_EXISTS,		/* <id>.tgz is there already */
-	PX_QUAR_SKIP_N
-};
 
 struct px_quar {
 	int		 dirfd, lockfd;
@@ -893,10 +965,8 @@ struct px_quar {
 	uint64_t	 part_stale_ms;	/* a part older is a dead process's */
 	struct event	*ev_sweep;
 	unsigned	 sweep_ms;
-	/* For the metrics (this process). */
-	uint64_t	 kept, skipped[PX_QUAR_SKIP_N], failed;
-	uint64_t	 expired, evicted, parts, sweeps;
-	uint64_t	 files, bytes;	/* at the last sweep or keep */
+	/* For the metrics: the worker's slot (or own, unserved). */
+	struct px_quar_count own, *c;
 };
 
 /* A kept file as a sweep sees it; del is its fate. */
@@ -974,7 +1044,8 @@ int	px_quar_id_ok(const char *id, size_t len);
 int	px_quar_open_kept(const struct px_ctx *, const char *id, size_t idlen,
 	    struct stat *st);
 /* px_quar_metrics() : the pubgate_quarantine_* lines (none when off). */
-void	px_quar_metrics(const struct px_ctx *, FILE *);
+void	px_quar_metrics(const struct px_ctx *, const struct px_metrics *sum,
+	    FILE *);
 
 /* ----------------------------------------------------------- prev.c */
 /*
@@ -1146,7 +1217,8 @@ void	px_egress_stats(const struct px_ctx *, struct px_egress_stats *);
  */
 int	px_egress_reload(struct px_ctx *);
 /* px_egress_metrics() : egress lines of /-/pubgate/metrics (if on). */
-void	px_egress_metrics(const struct px_ctx *, FILE *);
+void	px_egress_metrics(const struct px_ctx *, const struct px_metrics *sum,
+	    FILE *);
 /* px_egress_check() : for -n: the CA and leaf minting work; 0 or -1 + err. */
 int	px_egress_check(const struct px_cfg *, char *err, size_t errlen);
 

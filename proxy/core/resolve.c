@@ -81,6 +81,30 @@ struct px_resolver {
 
 static void	lookup_start(struct px_resolver *);
 
+/*
+ * addr_publish() : r's addresses into the worker's metric slot, which the
+ * scrape may read meanwhile: addr_gen is odd while the table changes.
+ */
+static void
+addr_publish(struct px_resolver *r)
+{
+	struct px_metrics	*m = r->ctx->m;
+	uint64_t		 g = PX_MGET(m->addr_gen);
+	size_t			 i;
+
+	__atomic_store_n(&m->addr_gen, g + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (i = 0; i < r->naddrs && i < PX_DNS_ADDRS_MAX; i++) {
+		snprintf(m->addrs[i].text, sizeof(m->addrs[i].text), "%s",
+		    r->addrs[i].text);
+		PX_MSET(m->addrs[i].fails, r->addrs[i].connect_fails);
+		PX_MSET(m->addrs[i].bad_until, r->literal ? 0 :
+		    r->addrs[i].bad_until);
+	}
+	PX_MSET(m->naddrs, i);
+	__atomic_store_n(&m->addr_gen, g + 2, __ATOMIC_RELEASE);
+}
+
 static void
 set_addr(struct px_raddr *a, int family, const void *ip, int port)
 {
@@ -128,6 +152,7 @@ resolver(struct px_ctx *ctx)
 		r->naddrs = r->literal = 1;
 	}
 	ctx->resolver = r;
+	addr_publish(r);
 	return r;
 }
 
@@ -217,6 +242,7 @@ lookup_done(struct px_resolver *r, const struct px_raddr *a, size_t n,
 	r->hosts = 0;
 	if (n == 0) {
 		r->n_fail++;
+		PX_MADD(r->ctx->m->resolve[1], 1);
 		snprintf(r->last_error, sizeof(r->last_error), "%s", why);
 		px_log_warnx("event=dns-error host=%s error=\"%s\" kept=%zu",
 		    r->host, why, r->naddrs);
@@ -226,6 +252,7 @@ lookup_done(struct px_resolver *r, const struct px_raddr *a, size_t n,
 		return;
 	}
 	r->n_ok++;
+	PX_MADD(r->ctx->m->resolve[0], 1);
 	r->last_error[0] = '\0';
 	for (i = 0; i < n; i++) {
 		struct px_raddr	 na = a[i];
@@ -243,6 +270,7 @@ lookup_done(struct px_resolver *r, const struct px_raddr *a, size_t n,
 	r->naddrs = n;
 	if (r->rr >= n)
 		r->rr = 0;
+	addr_publish(r);
 	r->ttl_ms = clamp(cfg, ttl);
 	r->resolved_ms = now;
 	r->expires_ms = now + r->ttl_ms;
@@ -491,12 +519,16 @@ px_resolve_result(struct px_conn *conn, int ok)
 		return;
 	a = &r->addrs[conn->up_addr];
 	if (ok) {
-		a->bad_until = 0;
+		if (a->bad_until != 0) {
+			a->bad_until = 0;
+			addr_publish(r);
+		}
 		return;
 	}
 	a->connect_fails++;
 	if (!r->literal)
 		a->bad_until = px_now_ms() + PX_ADDR_PENALTY_MS;
+	addr_publish(r);
 }
 
 int
@@ -514,6 +546,7 @@ px_resolve_may_retry(struct px_conn *conn)
 	if (conn->up_tries >= tries)
 		return 0;
 	r->n_retries++;
+	PX_MADD(r->ctx->m->resolve[2], 1);
 	return 1;
 }
 
@@ -558,7 +591,8 @@ px_resolve_stats(const struct px_ctx *ctx, struct px_resolve_stats *st)
 }
 
 void
-px_resolve_metrics(const struct px_ctx *ctx, FILE *f)
+px_resolve_metrics(const struct px_ctx *ctx, const struct px_metrics *sum,
+    FILE *f)
 {
 	const struct px_resolver *r = ctx->resolver;
 	const struct px_url	*up = &ctx->cfg->up;
@@ -568,26 +602,28 @@ px_resolve_metrics(const struct px_ctx *ctx, FILE *f)
 	fprintf(f, "# HELP pubgate_upstream_address The upstream's addresses "
 	    "in use (1), or set aside after a failed connect (0).\n"
 	    "# TYPE pubgate_upstream_address gauge\n");
-	for (i = 0; r != NULL && i < r->naddrs; i++)
+	for (i = 0; i < sum->naddrs; i++)
 		fprintf(f, "pubgate_upstream_address{host=\"%s\",addr=\"%s\"} "
-		    "%d\n", up->host, r->addrs[i].text,
-		    r->addrs[i].bad_until <= now);
+		    "%d\n", up->host, sum->addrs[i].text,
+		    sum->addrs[i].bad_until <= now);
 	fprintf(f, "# HELP pubgate_upstream_connect_failures_total Failed "
 	    "connects to each upstream address.\n"
 	    "# TYPE pubgate_upstream_connect_failures_total counter\n");
-	for (i = 0; r != NULL && i < r->naddrs; i++)
+	for (i = 0; i < sum->naddrs; i++)
 		fprintf(f, "pubgate_upstream_connect_failures_total{host=\"%s\","
-		    "addr=\"%s\"} %llu\n", up->host, r->addrs[i].text,
-		    (unsigned long long)r->addrs[i].connect_fails);
+		    "addr=\"%s\"} %llu\n", up->host, sum->addrs[i].text,
+		    (unsigned long long)sum->addrs[i].fails);
 	fprintf(f, "# HELP pubgate_upstream_resolve_total Lookups of the "
 	    "upstream's name by result.\n"
 	    "# TYPE pubgate_upstream_resolve_total counter\n"
 	    "pubgate_upstream_resolve_total{host=\"%s\",result=\"ok\"} %llu\n"
 	    "pubgate_upstream_resolve_total{host=\"%s\",result=\"fail\"} "
-	    "%llu\n", up->host, r ? (unsigned long long)r->n_ok : 0ULL,
-	    up->host, r ? (unsigned long long)r->n_fail : 0ULL);
+	    "%llu\n", up->host, (unsigned long long)sum->resolve[0],
+	    up->host, (unsigned long long)sum->resolve[1]);
+	/* Each worker resolves for itself: this one's answer. */
 	fprintf(f, "# HELP pubgate_upstream_resolve_age_seconds Age of the "
-	    "upstream addresses in use (-1: none yet).\n"
+	    "upstream addresses in use by the answering worker (-1: none "
+	    "yet).\n"
 	    "# TYPE pubgate_upstream_resolve_age_seconds gauge\n"
 	    "pubgate_upstream_resolve_age_seconds{host=\"%s\"} %.3f\n",
 	    up->host, r == NULL || r->naddrs == 0 ? -1.0 : r->literal ? 0.0 :
@@ -596,5 +632,5 @@ px_resolve_metrics(const struct px_ctx *ctx, FILE *f)
 	    "reads sent again after a failed connect.\n"
 	    "# TYPE pubgate_upstream_connect_retries_total counter\n"
 	    "pubgate_upstream_connect_retries_total %llu\n",
-	    r ? (unsigned long long)r->n_retries : 0ULL);
+	    (unsigned long long)sum->resolve[2]);
 }

@@ -270,6 +270,9 @@ count(struct px_egress *eg, const char *v)
 		eg->nverdict[1]++;
 	else
 		eg->nverdict[2]++;
+	/* The slot keeps them across a restart of worker 0. */
+	PX_MADD(eg->ctx->m->egress[strcmp(v, "intercept") == 0 ? 0 :
+	    strcmp(v, "tunnel") == 0 ? 1 : 2], 1);
 }
 
 /* access_log() : the one line of a CONNECT or refused request. */
@@ -1020,7 +1023,7 @@ eg_head_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->state != PX_EG_HEAD)
 		return;
-	c->eg->ctx->m.head_timeouts++;
+	PX_MADD(c->eg->ctx->m->head_timeouts, 1);
 	px_log_info("conn=%llu event=head-deadline listener=egress client=%s",
 	    (unsigned long long)c->id, c->peer);
 	if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
@@ -1467,7 +1470,8 @@ px_egress_free(struct px_ctx *ctx)
 }
 
 void
-px_egress_metrics(const struct px_ctx *ctx, FILE *f)
+px_egress_metrics(const struct px_ctx *ctx, const struct px_metrics *sum,
+    FILE *f)
 {
 	struct px_egress	*eg = ctx->egress;
 	struct cert_cache_stats	 cs;
@@ -1496,9 +1500,9 @@ px_egress_metrics(const struct px_ctx *ctx, FILE *f)
 	    "# HELP pubgate_egress_tunnels CONNECT tunnels open now.\n"
 	    "# TYPE pubgate_egress_tunnels gauge\n"
 	    "pubgate_egress_tunnels %zu\n",
-	    (unsigned long long)eg->nverdict[0],
-	    (unsigned long long)eg->nverdict[1],
-	    (unsigned long long)eg->nverdict[2],
+	    (unsigned long long)sum->egress[0],
+	    (unsigned long long)sum->egress[1],
+	    (unsigned long long)sum->egress[2],
 	    (unsigned long long)cs.hits, (unsigned long long)cs.misses,
 	    (unsigned long long)cs.evictions, cs.size, eg->ntunnels);
 }

@@ -157,6 +157,7 @@ px_quar_new(const char *dir, uint64_t keep_ms, uint64_t max_bytes, char *err,
 		return NULL;
 	}
 	q->dirfd = q->lockfd = -1;
+	q->c = &q->own;
 	snprintf(q->dir, sizeof(q->dir), "%s", dir);
 	q->keep_ms = keep_ms;
 	q->max_bytes = max_bytes;
@@ -389,12 +390,13 @@ px_quar_sweep(struct px_quar *q, int64_t now_ms, uint64_t incoming,
 	flock(q->lockfd, LOCK_UN);
 	sw->bytes = left;
 	sw->ms = px_now_ms() - t0;
-	q->files = sw->files;
-	q->bytes = left;
-	q->expired += sw->expired;
-	q->evicted += sw->evicted;
-	q->parts += sw->parts;
-	q->sweeps++;
+	PX_MSET(q->c->files, sw->files);
+	PX_MSET(q->c->bytes, left);
+	PX_MSET(q->c->at_ms, (uint64_t)now_ms);
+	PX_MADD(q->c->expired, sw->expired);
+	PX_MADD(q->c->evicted, sw->evicted);
+	PX_MADD(q->c->parts, sw->parts);
+	PX_MADD(q->c->sweeps, 1);
 	return 0;
 }
 
@@ -437,7 +439,7 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 		sweep_log(q, "timer", &sw);
 		break;
 	case -1:
-		q->failed++;
+		PX_MADD(q->c->failed, 1);
 		px_log_warn("event=quarantine-sweep-failed dir=%s", q->dir);
 		break;
 	default:
@@ -476,6 +478,8 @@ px_quar_start(struct px_ctx *ctx)
 		px_quar_free(q);
 		return -1;
 	}
+	/* Counted in the worker's slot from now on. */
+	q->c = &ctx->m->quar;
 	ctx->quar = q;
 	if (px_quar_sweep(q, wall_ms(), 0, &sw) == 0)
 		sweep_log(q, "start", &sw);
@@ -483,7 +487,7 @@ px_quar_start(struct px_ctx *ctx)
 	px_log_info("event=quarantine dir=%s keep_ms=%llu max_bytes=%llu "
 	    "files=%llu bytes=%llu", q->dir,
 	    (unsigned long long)q->keep_ms, (unsigned long long)q->max_bytes,
-	    (unsigned long long)q->files, (unsigned long long)q->bytes);
+	    (unsigned long long)q->c->files, (unsigned long long)q->c->bytes);
 	return 0;
 }
 
@@ -520,7 +524,7 @@ tee_flush(struct px_conn *conn)
 			px_log_warn("conn=%llu req=%s event=quarantine-failed "
 			    "what=write dir=%s", (unsigned long long)conn->id,
 			    conn->reqid, conn->ctx->quar->dir);
-			conn->ctx->quar->failed++;
+			PX_MADD(conn->ctx->quar->c->failed, 1);
 			t->buflen = 0;
 			tee_fail(conn, "write-failed");
 			return -1;
@@ -555,7 +559,7 @@ tee_open(struct px_conn *conn)
 		px_log_warn("conn=%llu req=%s event=quarantine-failed "
 		    "what=open dir=%s", (unsigned long long)conn->id,
 		    conn->reqid, q->dir);
-		q->failed++;
+		PX_MADD(q->c->failed, 1);
 		tee_fail(conn, "write-failed");
 		return -1;
 	}
@@ -646,7 +650,7 @@ px_quar_drop(struct px_conn *conn)
 static void
 skip(struct px_conn *conn, enum px_quar_skip r, uint64_t bytes)
 {
-	conn->ctx->quar->skipped[r]++;
+	PX_MADD(conn->ctx->quar->c->skipped[r], 1);
 	px_log_info("conn=%llu req=%s event=quarantine-skipped reason=%s "
 	    "bytes=%llu", (unsigned long long)conn->id, conn->reqid,
 	    skip_names[r], (unsigned long long)bytes);
@@ -708,7 +712,7 @@ px_quar_keep(struct px_conn *conn, const struct pol_report *rep)
 		px_log_warnx("conn=%llu req=%s event=quarantine-failed "
 		    "what=digest note=\"the bytes written are not the "
 		    "record's\"", (unsigned long long)conn->id, conn->reqid);
-		q->failed++;
+		PX_MADD(q->c->failed, 1);
 		skip(conn, PX_QUAR_SKIP_DIGEST, t->bytes);
 		return;
 	}
@@ -723,14 +727,14 @@ px_quar_keep(struct px_conn *conn, const struct pol_report *rep)
 	else if (r == 1)
 		sweep_arm(q, PX_QUAR_SWEEP_MIN_MS);	/* another sweeps */
 	else {
-		q->failed++;
+		PX_MADD(q->c->failed, 1);
 		px_log_warn("event=quarantine-sweep-failed dir=%s", q->dir);
 	}
 	snprintf(name, sizeof(name), "%.40s.tgz", conn->reqid);
 	if (close(t->fd) == -1) {
 		t->fd = -1;
 		(void)unlinkat(q->dirfd, t->part, 0);
-		q->failed++;
+		PX_MADD(q->c->failed, 1);
 		px_log_warn("conn=%llu req=%s event=quarantine-failed "
 		    "what=close dir=%s", (unsigned long long)conn->id,
 		    conn->reqid, q->dir);
@@ -748,7 +752,7 @@ px_quar_keep(struct px_conn *conn, const struct pol_report *rep)
 			skip(conn, PX_QUAR_SKIP_EXISTS, t->bytes);
 			return;
 		}
-		q->failed++;
+		PX_MADD(q->c->failed, 1);
 		px_log_warn("conn=%llu req=%s event=quarantine-failed "
 		    "what=link dir=%s", (unsigned long long)conn->id,
 		    conn->reqid, q->dir);
@@ -756,9 +760,10 @@ px_quar_keep(struct px_conn *conn, const struct pol_report *rep)
 		return;
 	}
 	(void)unlinkat(q->dirfd, t->part, 0);
-	q->kept++;
-	q->files++;
-	q->bytes += t->bytes;
+	PX_MADD(q->c->kept, 1);
+	PX_MADD(q->c->files, 1);
+	PX_MADD(q->c->bytes, t->bytes);
+	PX_MSET(q->c->at_ms, (uint64_t)wall_ms());
 	px_log_info("conn=%llu req=%s event=quarantined file=%s bytes=%llu "
 	    "evicted=%llu", (unsigned long long)conn->id, conn->reqid, name,
 	    (unsigned long long)t->bytes, (unsigned long long)(r == 0 ?
@@ -793,12 +798,13 @@ px_quar_open_kept(const struct px_ctx *ctx, const char *id, size_t idlen,
 }
 
 void
-px_quar_metrics(const struct px_ctx *ctx, FILE *f)
+px_quar_metrics(const struct px_ctx *ctx, const struct px_metrics *sum,
+    FILE *f)
 {
-	const struct px_quar	*q = ctx->quar;
+	const struct px_quar_count *q = &sum->quar;
 	int			 i;
 
-	if (q == NULL)
+	if (ctx->quar == NULL)
 		return;
 	fprintf(f, "# HELP pubgate_quarantine_kept_total Blocked tarballs "
 	    "kept in quarantine.dir.\n"
@@ -821,11 +827,11 @@ px_quar_metrics(const struct px_ctx *ctx, FILE *f)
 	    "# TYPE pubgate_quarantine_errors_total counter\n"
 	    "pubgate_quarantine_errors_total %llu\n"
 	    "# HELP pubgate_quarantine_files Kept tarballs at the last sweep "
-	    "or keep of this process.\n"
+	    "or keep of any worker.\n"
 	    "# TYPE pubgate_quarantine_files gauge\n"
 	    "pubgate_quarantine_files %llu\n"
 	    "# HELP pubgate_quarantine_bytes Bytes of kept tarballs at the "
-	    "last sweep or keep of this process.\n"
+	    "last sweep or keep of any worker.\n"
 	    "# TYPE pubgate_quarantine_bytes gauge\n"
 	    "pubgate_quarantine_bytes %llu\n",
 	    (unsigned long long)q->expired, (unsigned long long)q->evicted,

@@ -516,6 +516,7 @@ px_spool_waived(struct px_conn *conn, enum px_waiver_res res,
 		px_quar_drop(conn);	/* only refused tarballs are kept */
 		conn->verdict = "allow";
 		conn->ctx->npublish_allow++;
+		PX_MADD(conn->ctx->m->publishes[0], 1);
 		px_conn_set_state(conn, PX_CONN_REPLAY);
 		conn->replay_started = 0;
 		if (px_fwd_connect(conn) == -1) {
@@ -531,6 +532,7 @@ px_spool_waived(struct px_conn *conn, enum px_waiver_res res,
 
 	conn->verdict = "deny";
 	conn->ctx->npublish_deny++;
+	PX_MADD(conn->ctx->m->publishes[1], 1);
 	px_admin_rule(conn->ctx, conn->rule[0] ? conn->rule :
 	    pol_status_str(st));
 	status = deny_status(st);

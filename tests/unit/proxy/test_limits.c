@@ -80,7 +80,7 @@ test_client_cap(void **state)
 	}
 	assert_true(closed_by_gate(&h, cli[2], 1000));
 	assert_false(closed_by_gate(&h, cli[0], 100));
-	assert_int_equal(h.ctx.m.client_cap_refused, 1);
+	assert_int_equal(h.ctx.m->client_cap_refused, 1);
 
 	tcp_pair(lfd, "127.0.0.3", &cli[3], &srv, &peer);
 	assert_non_null(px_conn_new(&h.ctx, srv, (struct sockaddr *)&peer,
@@ -161,7 +161,7 @@ test_head_deadline(void **state)
 	assert_true(h_run(&h, h_resp_complete, 2000));
 	assert_int_equal(h_status(&h), 408);
 	assert_true(px_now_ms() - t0 < 1500);
-	assert_int_equal(h.ctx.m.head_timeouts, 1);
+	assert_int_equal(h.ctx.m->head_timeouts, 1);
 	h_teardown(&h);
 }
 
@@ -201,7 +201,7 @@ test_body_rate(void **state)
 	assert_true(h_run(&h, h_resp_complete, 3000));
 	assert_int_equal(h_status(&h), 408);
 	assert_int_equal(h.up, -1);
-	assert_int_equal(h.ctx.m.body_too_slow, 1);
+	assert_int_equal(h.ctx.m->body_too_slow, 1);
 	h_teardown(&h);
 
 	/* 2000 bytes every 100 ms (20 KB/s): still being read at 1.5 s. */
@@ -216,7 +216,7 @@ test_body_rate(void **state)
 		h_run(&h, h_resp_complete, 100);
 	}
 	assert_int_equal(h_status(&h), 0);
-	assert_int_equal(h.ctx.m.body_too_slow, 0);
+	assert_int_equal(h.ctx.m->body_too_slow, 0);
 	h_teardown(&h);
 }
 

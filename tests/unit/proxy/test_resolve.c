@@ -160,12 +160,14 @@ one_read(struct harness *h)
 static char *
 metrics(struct harness *h)
 {
-	char	*buf = NULL;
-	size_t	 len = 0;
-	FILE	*f = open_memstream(&buf, &len);
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*f = open_memstream(&buf, &len);
+	struct px_metrics	 sum;
 
 	assert_non_null(f);
-	px_resolve_metrics(&h->ctx, f);
+	px_metrics_sum(h->ctx.mall, h->ctx.mn, &sum);
+	px_resolve_metrics(&h->ctx, &sum, f);
 	fclose(f);
 	return buf;
 }
@@ -314,7 +316,7 @@ test_refused_address_retried(void **state)
 	assert_int_equal(one_read(&h), 200);
 	px_resolve_stats(&h.ctx, &st);
 	assert_int_equal(st.retries, 1);
-	assert_int_equal(h.ctx.m.upstream_errors, 0);
+	assert_int_equal(h.ctx.m->upstream_errors, 0);
 	teardown(&h, &s);
 }
 
