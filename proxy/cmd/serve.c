@@ -847,6 +847,13 @@ serve_one(struct px_cfg *cfg, struct pol_policy *pol, const char *sha)
 		return 2;
 	}
 	snprintf(ctx.policy_sha256, sizeof(ctx.policy_sha256), "%s", sha);
+	{
+		/* Waiver records (approval, use, revocation) alert these. */
+		char	 names[PX_HOOKS_MAX * (PX_HOOK_NAME_MAX + 1)];
+
+		px_record_outbox(cfg, PX_HOOK_EV_WAIVER, names, sizeof(names));
+		px_store_set_waiver_outbox(ctx.audit, names);
+	}
 	if (px_quar_start(&ctx) == -1) {
 		pol_policy_unref(ctx.policy);
 		px_ctx_free(&ctx);

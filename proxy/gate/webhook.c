@@ -2,10 +2,12 @@
  * proxy/gate/webhook.c: the webhook deliverer (issue 10): the alerts of the
  * decision store's outbox POSTed to the `webhooks:` of pubgate.yaml.
  *
- * A decision that raises alerts (a block; a monitor-mode would-block) has
- * one outbox row per webhook written in its own transaction (record.c
- * names them), so an alert exists iff its record is committed, before
- * the client's answer, and survives any restart.
+ * A decision that raises alerts (a block; a monitor-mode would-block; a
+ * waiver's approval, use or revocation) has one outbox row per webhook
+ * written in its own transaction (record.c names them for the gate's
+ * records, px_store_set_waiver_outbox() for the store's waiver records),
+ * so an alert exists iff its record is committed, before the client's
+ * answer, and survives any restart.
  *
  * Delivery runs on a thread of its own in one process (worker 0, the one
  * that serves admin and egress): its own event loop, its own store handle

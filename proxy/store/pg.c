@@ -1201,9 +1201,10 @@ const struct px_store_ops px_pg_ops = {
  * cut to POL_TEXT_MAX - 1 bytes as snprintf() there; every part ASCII).
  * Parameters: $1 now (ms), $2 its time text, $3 the record's request id
  * (a use) or its prefix (then prefix-<waiver id>), $4 client, $5 who,
- * $6 user agent; the change's from $7.
+ * $6 user agent; the change's from $7; its webhook names (a text[], the
+ * outbox rows of its record) last.
  */
-#define PG_WREC(reqid, kind, status, msg, rule, text) \
+#define PG_WREC(reqid, kind, status, msg, rule, text, hooks) \
     " d AS (INSERT INTO decisions (time_ms, time, request_id, client, who," \
     " npm_command, user_agent, kind, package, version, tag, access," \
     " verdict, status, rule_match, message, inspection, sha512, integrity," \
@@ -1214,7 +1215,10 @@ const struct px_store_ops px_pg_ops = {
     " RETURNING id)," \
     " r AS (INSERT INTO reasons (decision_id, seq, rule, file, text, hint," \
     " byte_offset) SELECT d.id, 0, '" rule "', '', left(" text ", 199)," \
-    " '', -1 FROM d, w)" \
+    " '', -1 FROM d, w)," \
+    " o AS (INSERT INTO outbox (decision_id, hook, created_ms, due_ms)" \
+    " SELECT d.id, h, $1::bigint, $1::bigint FROM d, unnest(" hooks \
+    "::text[]) AS h WHERE h <> '')" \
     " SELECT w.*, d.id FROM w, d"
 
 /* Under READ COMMITTED a racing gate's UPDATE waits for the row, then
@@ -1229,7 +1233,7 @@ static const char pg_sql_wa_use[] =
     " RETURNING " PX_STORE_WCOLS "),"
     PG_WREC("$3::text", "waiver-use", "0", "w.reason", "waiver.use",
     "format('waiver %s (decision %s, approved by %s) let this tarball"
-    " through: use %s', w.id, w.decision, w.approved_by, w.uses)");
+    " through: use %s', w.id, w.decision, w.approved_by, w.uses)", "$10");
 
 static const char pg_sql_wa_revoke[] =
     "WITH w AS (UPDATE waivers SET revoked_ms = $1::bigint,"
@@ -1239,7 +1243,7 @@ static const char pg_sql_wa_revoke[] =
     PG_WREC("$3::text || '-' || w.id", "waiver-revoke", "200",
     "w.revoke_reason", "waiver.revoke",
     "format('waiver %s for decision %s revoked by %s', w.id, w.decision,"
-    " w.revoked_by)");
+    " w.revoked_by)", "$10");
 
 static const char pg_sql_wa_add[] =
     "WITH w AS (INSERT INTO waivers (created_ms, expires_ms, once,"
@@ -1251,7 +1255,7 @@ static const char pg_sql_wa_add[] =
     "waiver.approve",
     "format('waiver %s for decision %s approved by %s, %s until %s',"
     " w.id, w.decision, w.approved_by, CASE WHEN w.once <> 0 THEN"
-    " 'one use' ELSE 'any use' END, $16::text)");
+    " 'one use' ELSE 'any use' END, $16::text)", "$17");
 
 int
 px_pg_wsend(PGconn *c, struct px_store_op *op)
@@ -1259,8 +1263,9 @@ px_pg_wsend(PGconn *c, struct px_store_op *op)
 	struct px_store_wasync	*wa = op->w;
 	struct px_store_wbuf	*wb = &wa->wb;
 	char			 num[4][24];
-	const char		*v[16], *sql;
-	int			 n;
+	const char		*v[17], *sql;
+	char			*hooks;
+	int			 n, ok;
 
 	if (wa->list) {
 		snprintf(num[0], sizeof(num[0]), "%" PRId64, wa->id);
@@ -1295,7 +1300,7 @@ px_pg_wsend(PGconn *c, struct px_store_op *op)
 		v[6] = wa->package;
 		v[7] = wa->version;
 		v[8] = wa->sha512;
-		n = 9;
+		n = 10;
 		sql = pg_sql_wa_use;
 		break;
 	case PX_WOP_REVOKE:
@@ -1303,7 +1308,7 @@ px_pg_wsend(PGconn *c, struct px_store_op *op)
 		v[6] = num[1];
 		v[7] = wb->revoked_by;
 		v[8] = wb->revoke_reason;
-		n = 9;
+		n = 10;
 		sql = pg_sql_wa_revoke;
 		break;
 	case PX_WOP_ADD:
@@ -1319,13 +1324,19 @@ px_pg_wsend(PGconn *c, struct px_store_op *op)
 		v[13] = wb->approved_by;
 		v[14] = wb->reason;
 		v[15] = wa->until;
-		n = 16;
+		n = 17;
 		sql = pg_sql_wa_add;
 		break;
 	default:
 		return 0;
 	}
-	return PQsendQueryParams(c, sql, n, NULL, v, NULL, NULL, 0) ? 1 : 0;
+	px_store_utf8_fix(wa->outbox);
+	if ((hooks = outbox_array(wa->outbox)) == NULL)
+		return 0;
+	v[n - 1] = hooks;
+	ok = PQsendQueryParams(c, sql, n, NULL, v, NULL, NULL, 0);
+	free(hooks);
+	return ok ? 1 : 0;
 }
 
 int

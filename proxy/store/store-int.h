@@ -256,6 +256,8 @@ struct px_store_wasync {
 	char			 who[PX_STORE_WHO_MAX + 1];	/* as stored */
 	char			 awho[PX_STORE_WHO_MAX + 1];	/* ADD: as given */
 	char			 ua[PX_STORE_UA_MAX + 1];
+	char			 outbox[PX_STORE_OUTBOX_MAX + 1];	/* the
+						   record's webhook names */
 	char			 package[PX_STORE_PKG_MAX + 1];	/* USE */
 	char			 version[PX_STORE_VERSION_MAX + 1];
 	char			 sha512[PX_STORE_SHA_MAX + 1];

@@ -52,6 +52,8 @@ struct px_store {
 	struct px_store_buf	 wbuf;		/* under mtx */
 	struct px_store_buf	 rbuf;		/* under mtx */
 	struct px_store_wbuf	 wwb;		/* under mtx */
+	/* Webhook names a waiver's record alerts (one per line), "" none. */
+	char			 waiver_outbox[PX_STORE_OUTBOX_MAX + 1];
 };
 
 void
@@ -969,6 +971,7 @@ struct wrec {
 	const char		*by;
 	const char		*prefix;	/* request_id NULL: prefix-<id>,
 						   NULL: a random prefix */
+	const char		*outbox;	/* webhook names, NULL none */
 };
 
 /* rand_prefix() : 8 random hex digits, a record id's first part. */
@@ -1033,6 +1036,7 @@ wop_fill(struct px_store_wop *op)
 	BCOPY(b, inspection, "");
 	BCOPY(b, sha512, w->sha512);
 	BCOPY(b, integrity, "");
+	BCOPY(b, outbox, wr->outbox != NULL ? wr->outbox : "");
 	fmt_time(w->expires_ms, until, sizeof(until));
 	switch (op->kind) {
 	case PX_WOP_ADD:
@@ -1283,6 +1287,7 @@ px_store_waiver_approve(struct px_store *a, const struct px_store_approve *ap,
 	PX_STORE_SET(wb, revoke_reason, "");
 	memset(&wr, 0, sizeof(wr));
 	wr.kind = "waiver-approve";
+	wr.outbox = a->waiver_outbox;
 	wr.client = ap->actor.client;
 	wr.who = ap->actor.who;
 	wr.user_agent = ap->actor.user_agent;
@@ -1335,6 +1340,7 @@ px_store_waiver_revoke(struct px_store *a, int64_t id,
 	PX_STORE_SET(wb, revoke_reason, reason);
 	memset(&wr, 0, sizeof(wr));
 	wr.kind = "waiver-revoke";
+	wr.outbox = a->waiver_outbox;
 	wr.client = actor->client;
 	wr.who = actor->who;
 	wr.user_agent = actor->user_agent;
@@ -1390,6 +1396,7 @@ px_store_waiver_use(struct px_store *a, const char *package,
 	wb = &a->wwb;
 	memset(&wr, 0, sizeof(wr));
 	wr.kind = "waiver-use";
+	wr.outbox = a->waiver_outbox;
 	wr.request_id = request_id;
 	wr.client = client;
 	wr.who = who;
@@ -1496,6 +1503,17 @@ px_store_outbox_finish(struct px_store *a, int64_t id, int64_t now,
 	    errlen);
 	pthread_mutex_unlock(&a->mtx);
 	return rc;
+}
+
+void
+px_store_set_waiver_outbox(struct px_store *a, const char *names)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->mtx);
+	px_store_copy(a->waiver_outbox, sizeof(a->waiver_outbox),
+	    names != NULL ? names : "");
+	pthread_mutex_unlock(&a->mtx);
 }
 
 int64_t
@@ -1894,6 +1912,7 @@ wop_new(struct px_store *a, enum px_wop_kind kind, int64_t now,
 	op->w->now_ms = now > 0 ? now : now_ms();
 	fmt_time(op->w->now_ms, op->w->time, sizeof(op->w->time));
 	rand_prefix(op->w->prefix);
+	px_store_copy(op->w->outbox, sizeof(op->w->outbox), a->waiver_outbox);
 	op->w->cb = cb;
 	op->arg = arg;
 	return op;
@@ -2042,6 +2061,7 @@ wdone(struct px_store_op *op)
 	    PX_WOP_ADD ? "waiver-approve" : "waiver-revoke";
 	wr.request_id = wa->kind == PX_WOP_USE ? wa->reqid : NULL;
 	wr.prefix = wa->prefix;
+	wr.outbox = wa->outbox;
 	wr.client = wa->client;
 	wr.who = wa->who;
 	wr.user_agent = wa->ua;

@@ -557,6 +557,12 @@ int		 px_store_outbox_finish(struct px_store *, int64_t id,
 		    const char *error, char *err, size_t errlen);
 
 /*
+ * px_store_set_waiver_outbox() : the webhook names (one per line, "" or
+ * NULL none) whose outbox rows every later waiver record (approval, use,
+ * revocation) through this store gets, in its own transaction.
+ */
+void		 px_store_set_waiver_outbox(struct px_store *, const char *names);
+/*
  * px_store_outbox_pending() : how many alerts are neither delivered nor
  * given up (due or waiting for a retry); -1 on failure.  Blocking.
  */

@@ -1,15 +1,16 @@
 #!/bin/bash
 # tests/integration/webhook.sh: alerts (issue 10, webhooks).  A receiver
 # started here (hookrecv.js) takes the POSTs of two webhooks: "sec"
-# (generic JSON, signed with secret_file, events block and monitor) and
-# "chat" (Slack's {"text"}, blocks only).  The real npm client publishes a
-# package that leaks a credential: the block delivers exactly one POST to
-# each, with npm's decision id and the reasons and never the credential;
-# the signature verifies with the secret.  With the receiver down a second
-# block is retried, pubgate is stopped, started again, the receiver comes
-# back: that alert arrives, once.  A monitor-mode leak goes to "sec"
-# alone.  serve -n refuses bad webhooks at file:line:col; the metrics
-# count the deliveries and pass promtool.
+# (generic JSON, signed with secret_file, events block, monitor and
+# waiver) and "chat" (Slack's {"text"}, blocks only).  The real npm
+# client publishes a package that leaks a credential: the block delivers
+# exactly one POST to each, with npm's decision id and the reasons and
+# never the credential; the signature verifies with the secret.  A
+# monitor-mode leak and a waiver approved through the admin API go to
+# "sec" alone.  With the receiver down a second block is retried,
+# pubgate is stopped, started again, the receiver comes back: that alert
+# arrives, once.  serve -n refuses bad webhooks at file:line:col; the
+# metrics count the deliveries and pass promtool.
 . "$(dirname "$0")/lib.sh"
 it_init
 it_need promtool
@@ -52,7 +53,7 @@ admin:
 webhooks:
   - name: sec
     url: http://127.0.0.1:$HOOK_PORT/hook
-    events: [block, monitor]
+    events: [block, monitor, waiver]
     secret_file: $T/hook.secret
   - name: chat
     url: http://127.0.0.1:$HOOK_PORT/slack
@@ -179,10 +180,25 @@ wait_posts /hook 2
 it_expect_eq "$(body 2 /hook d.event)" monitor "the monitor event"
 it_expect_eq "$(body 2 /hook d.verdict)" allow "the monitor verdict"
 it_expect_eq "$(body 2 /hook d.decision)" "$id" "the monitor decision"
+
+# 3. A waiver approved through the admin API: "sec" hears of it.
+code=$(curl -sS -o "$T/admin.json" -w '%{http_code}' -X POST \
+    -H 'content-type: application/x-www-form-urlencoded' \
+    --data "decision=$id1&reason=rotated+already+%28SEC-7%29&by=bob" \
+    "http://127.0.0.1:$ADMIN_PORT/-/pubgate/waivers")
+it_expect_eq "$code" 201 "the approval ($(cat "$T/admin.json"))"
+wait_posts /hook 3
+it_expect_eq "$(body 3 /hook d.event)" waiver "the waiver event"
+it_expect_eq "$(line 3 /hook d.event)" waiver "X-Pubgate-Event of a waiver"
+it_expect_eq "$(body 3 /hook d.kind)" waiver-approve "the waiver's record"
+it_expect_eq "$(body 3 /hook d.message)" "rotated already (SEC-7)" \
+    "the reviewer's reason"
+it_expect_grep "approved by bob" <(body 3 /hook 'd.reasons[0].text') \
+    "the approval's text"
 sleep 2
 it_expect_eq "$(posts /slack)" 1 "chat takes blocks only"
 
-# 3. The receiver is down during a block; pubgate restarts meanwhile.
+# 4. The receiver is down during a block; pubgate restarts meanwhile.
 recv_stop
 leak @pgtest/hook2
 [ "$rc" -ne 0 ] || it_fail "the second leak was not refused"
@@ -195,17 +211,17 @@ it_expect_grep 'event=webhook-failed webhook=sec delivery=[0-9]+ attempts=1 retr
     "$T/pubgate.err" "the failed attempt is logged"
 sleep 2
 it_stop_pubgate || it_fail "pubgate did not stop cleanly"
-it_expect_eq "$(posts /hook)" 2 "nothing arrived while the receiver was down"
+it_expect_eq "$(posts /hook)" 3 "nothing arrived while the receiver was down"
 recv_start
 it_start_pubgate -c "$T/pubgate.yaml"
-wait_posts /hook 3
+wait_posts /hook 4
 wait_posts /slack 2
-it_expect_eq "$(body 3 /hook d.decision)" "$id2" "the late alert's decision"
-it_expect_eq "$(line 3 /hook d.sig_ok)" true "the late alert's signature"
+it_expect_eq "$(body 4 /hook d.decision)" "$id2" "the late alert's decision"
+it_expect_eq "$(line 4 /hook d.sig_ok)" true "the late alert's signature"
 body 2 /slack d.text >"$T/slack.txt"
 it_expect_grep "$id2" "$T/slack.txt" "the late Slack alert"
 sleep 3
-it_expect_eq "$(posts /hook)" 3 "each alert once on sec"
+it_expect_eq "$(posts /hook)" 4 "each alert once on sec"
 it_expect_eq "$(posts /slack)" 2 "each alert once on chat"
 it_expect_eq "$(grep -c "$id2" "$T/hooks.jsonl")" 2 \
     "the late alert once per webhook"
@@ -215,7 +231,7 @@ it_expect_no_secret "$(head -1 "$T/hook.secret")" "$T/pubgate.err" \
     "the webhook secret in the log"
 it_expect_no_grep ":$HOOK_PORT/" "$T/pubgate.err" "a webhook URL in the log"
 
-# 4. Metrics.
+# 5. Metrics.
 curl -sS "http://127.0.0.1:$ADMIN_PORT/-/pubgate/metrics" >"$T/metrics.txt"
 it_expect_grep '^pubgate_webhook_deliveries_total\{result="delivered"\} 2$' \
     "$T/metrics.txt" "delivered since the restart"

@@ -687,6 +687,47 @@ kinds(struct fx *fx, const char *kind)
 	return k;
 }
 
+static void
+outbox_row(const struct px_store_row *r, void *arg)
+{
+	assert_true(strncmp(r->kind, "waiver-", 7) == 0);
+	assert_true(r->nreasons == 1);
+	assert_true(strncmp(r->reasons[0].rule, "waiver.", 7) == 0);
+	(*(int *)arg)++;
+}
+
+/*
+ * outbox_check() : through a second (blocking) store on the same
+ * database, as the webhook deliverer reads it: want alerts pending, each
+ * a waiver record's (px_store_by_id()).
+ */
+static void
+outbox_check(struct fx *fx, int want)
+{
+	struct px_store_alert	 al[16];
+	struct px_store		*b;
+	char			 err[256];
+	int			 i, n, rows = 0;
+
+	b = px_store_open(fx->db, NULL, err, sizeof(err));
+	if (b == NULL)
+		fail_msg("px_store_open: %s", err);
+	assert_int_equal(px_store_outbox_pending(b, err, sizeof(err)), want);
+	n = px_store_outbox_claim(b, 4102444800000LL, 60000, al, 16,
+	    err, sizeof(err));
+	assert_int_equal(n, want);
+	for (i = 0; i < n; i++) {
+		assert_true(strcmp(al[i].hook, "sec") == 0 ||
+		    strcmp(al[i].hook, "soc") == 0);
+		assert_int_equal(px_store_by_id(b, al[i].decision_id,
+		    outbox_row, &rows, err, sizeof(err)), 1);
+	}
+	assert_int_equal(rows, want);
+	assert_int_equal(px_store_by_id(b, 999999, outbox_row, &rows, err,
+	    sizeof(err)), 0);
+	px_store_close(b);
+}
+
 /*
  * Approve, list, use, revoke from the loop: the answers the blocking
  * calls give, each change with its record, the JSON lines written.
@@ -702,6 +743,8 @@ test_waiver_async(void **state)
 	char			 text[POL_TEXT_MAX], err[256];
 	int64_t			 id;
 
+	/* Each waiver record alerts two webhooks (the outbox). */
+	px_store_set_waiver_outbox(fx->a, "sec\nsoc");
 	blocked(fx, "bbbb0001-1", "@acme/w");
 	/* Refusals: no such decision, the publisher approving. */
 	a = approve_wait(fx, "bbbb0001-9", "alice", "", 1);
@@ -810,6 +853,7 @@ test_waiver_async(void **state)
 	assert_non_null(strstr(fx->jbuf, "\"kind\":\"waiver-approve\""));
 	assert_non_null(strstr(fx->jbuf, "\"kind\":\"waiver-use\""));
 	assert_non_null(strstr(fx->jbuf, "\"kind\":\"waiver-revoke\""));
+	outbox_check(fx, 6);
 }
 
 /* A cancelled lookup's callback never runs. */
