@@ -25,7 +25,7 @@ _pubgate()
 	serve)	opts="--config -n -v --listen --upstream --upstream-ca --policy
 		    --tls-cert --tls-key --db --admin --egress-listen --ca-cert
 		    --ca-key --intercept --tunnel --help" ;;
-	log)	opts="--db --blocked --since --package --scope --json --limit --help" ;;
+	log)	opts="--db --blocked --since --package --scope --user --json --limit --help" ;;
 	show)	opts="--db --json --cyclonedx --quarantine --help" ;;
 	approve)	opts="--db --reason --by --expires --once --json --help" ;;
 	waivers)	opts="--db --active --json --limit --help" ;;

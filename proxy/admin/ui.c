@@ -576,7 +576,13 @@ list_cb(const struct px_store_row *r, void *arg)
 		fputs("@", la->f);
 		hesc(la->f, r->version);
 	}
-	fputs("</a></td><td><code>", la->f);
+	fputs("</a></td><td>", la->f);
+	if (r->user[0] != '\0') {
+		/* The npm user name (whoami.c), then the fingerprint. */
+		hesc(la->f, r->user);
+		fputs(" ", la->f);
+	}
+	fputs("<code>", la->f);
 	hesc(la->f, bare_who(r->who)[0] ? bare_who(r->who) : "-");
 	fputs("</code></td><td>", la->f);
 	hesc(la->f, r->client);

@@ -152,9 +152,10 @@ static const struct help_cmd cmds[] = {
 	"log",
 	"pubgate log [--db FILE] [--blocked] [--since DURATION|TIME] "
 	    "[--package GLOB]\n"
-	"            [--scope @x] [--json] [--limit N]",
+	"            [--scope @x] [--user NAME|FINGERPRINT] [--json] "
+	    "[--limit N]",
 	"Lists the gate's recorded decisions, newest first, one line each\n"
-	"(time, verdict, status, kind, package@version, who, reasons), or\n"
+	"(time, verdict, status, kind, package@version, user, who, reasons), or\n"
 	"with --json the array the admin API serves.  Reads the store while\n"
 	"the gate writes it.  Exit 0, or 2 with one line on stderr.",
 	{
@@ -164,6 +165,8 @@ static const struct help_cmd cmds[] = {
 		    "or 2026-11-24T10:00:00Z" },
 		{ "-p, --package GLOB", "package names (@acme/*)" },
 		{ "-S, --scope @x", "one scope" },
+		{ "-u, --user NAME|FINGERPRINT", "an npm user name (whoami) "
+		    "or the start of a token fingerprint" },
 		{ "-j, --json", "a JSON array" },
 		{ "-n, --limit N", "at most N rows (default 100, at most "
 		    "10000)" },

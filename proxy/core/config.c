@@ -133,6 +133,9 @@ px_cfg_defaults(struct px_cfg *cfg)
 	set_at(cfg->at.quarantine, "(default)");
 	cfg->quar.keep_ms = PX_QUAR_KEEP_DEFAULT_MS;
 	cfg->quar.max_bytes = PX_QUAR_MAX_DEFAULT;
+	cfg->whoami.ttl_ms = PX_WHOAMI_TTL_DEFAULT_MS;
+	cfg->whoami.timeout_ms = PX_WHOAMI_TIMEOUT_DEFAULT_MS;
+	cfg->whoami.max = PX_WHOAMI_MAX_DEFAULT;
 }
 
 int
@@ -861,6 +864,56 @@ walk_hooks(struct cfg_walk *w, yaml_node_t *n)
 		walk_hook(w, yaml_document_get_node(w->doc, *it));
 }
 
+/*
+ * walk_whoami() : the npm user name lookup (whoami.c): off (or false),
+ * or {ttl, timeout, max}.
+ */
+static void
+walk_whoami(struct cfg_walk *w, yaml_node_t *n)
+{
+	struct px_whoami_cfg	*wc = &w->cfg->whoami;
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key, *s;
+	uint64_t		 x;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		s = (const char *)n->data.scalar.value;
+		if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)
+			wc->off = 1;
+		else if (strcmp(s, "on") == 0 || strcmp(s, "true") == 0)
+			wc->off = 0;
+		else
+			node_err(w, n, "whoami: \"%s\" is not off, on or a "
+			    "mapping {ttl, timeout, max}", s);
+		return;
+	}
+	if (!is_map(w, n, "whoami"))
+		return;
+	wc->off = 0;
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "whoami key")) == NULL)
+			continue;
+		if (strcmp(key, "ttl") == 0) {
+			if (get_num(w, v, "whoami.ttl", 1, 0,
+			    PX_WHOAMI_TTL_MAX_MS, &x) == 0)
+				wc->ttl_ms = (unsigned)x;
+		} else if (strcmp(key, "timeout") == 0) {
+			if (get_num(w, v, "whoami.timeout", 1, 100,
+			    PX_WHOAMI_TIMEOUT_MAX_MS, &x) == 0)
+				wc->timeout_ms = (unsigned)x;
+		} else if (strcmp(key, "max") == 0) {
+			if (get_num(w, v, "whoami.max", 0, 1,
+			    PX_WHOAMI_MAX_MAX, &x) == 0)
+				wc->max = (size_t)x;
+		} else
+			node_err(w, k, "whoami: unknown key \"%s\" (ttl, "
+			    "timeout, max)", key);
+	}
+}
+
 /* walk_root() : the top-level mapping. */
 static void
 walk_root(struct cfg_walk *w, yaml_node_t *root)
@@ -939,6 +992,8 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			walk_quarantine(w, v);
 		else if (strcmp(key, "webhooks") == 0)
 			walk_hooks(w, v);
+		else if (strcmp(key, "whoami") == 0)
+			walk_whoami(w, v);
 		else if (strcmp(key, "egress") == 0)
 			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {

@@ -194,6 +194,7 @@ req_on_message_begin(llhttp_t *p)
 	conn->kind = "read";
 	conn->pkg[0] = '\0';
 	conn->who[0] = '\0';
+	conn->user[0] = '\0';
 	conn->rule[0] = '\0';
 	conn->verdict = "-";
 	conn->status = 0;
@@ -500,10 +501,13 @@ route(struct px_conn *conn)
 		px_conn_set_state(conn, PX_CONN_SPOOL);
 		if (px_spool_begin(conn) == -1)
 			return HPE_USER;	/* err_status set */
+		px_whoami_start(conn);	/* meanwhile: the record's user */
 		return 0;
 	}
 	if (conn->route == PX_ROUTE_WRITE) {
 		struct pol_reason	 why;
+
+		px_whoami_start(conn);
 
 		if (pol_check_write(ctx->policy, conn->pkg, conn->kind, &why) !=
 		    POL_ALLOW)

@@ -93,6 +93,13 @@ struct z_stream_s;
 #define PX_FILES_PATH_BYTES	(2 * 1024 * 1024)	/* file names listed in
 							   a record (record.c) */
 #define PX_USER_MAX		215		/* an npm user name + NUL */
+#define PX_WHOAMI_BODY_MAX	4096		/* a whoami answer's body */
+#define PX_WHOAMI_TTL_DEFAULT_MS	600000U	/* 10m */
+#define PX_WHOAMI_TTL_MAX_MS	(24U * 3600 * 1000)
+#define PX_WHOAMI_TIMEOUT_DEFAULT_MS	3000U
+#define PX_WHOAMI_TIMEOUT_MAX_MS	30000U
+#define PX_WHOAMI_MAX_DEFAULT	1024		/* names cached per process */
+#define PX_WHOAMI_MAX_MAX	65536
 #define PX_QUAR_BUF		(64 * 1024)	/* tarball bytes held per
 						   quarantine write */
 #define PX_QUAR_KEEP_DEFAULT_MS	(30ULL * 24 * 3600 * 1000)	/* 30d */
@@ -229,6 +236,14 @@ struct px_quar_cfg {
 	uint64_t	 max_bytes;
 };
 
+/* whoami: the npm user name lookup (whoami.c). */
+struct px_whoami_cfg {
+	int		 off;
+	unsigned	 ttl_ms;
+	unsigned	 timeout_ms;
+	size_t		 max;		/* names cached */
+};
+
 struct px_cfg {
 	char			 file[PATH_MAX];	/* "" without a file */
 	struct px_listen_cfg	 listen[PX_LISTEN_MAX];
@@ -267,6 +282,7 @@ struct px_cfg {
 	struct px_quar_cfg	 quar;	/* quarantine: */
 	struct px_hook_cfg	 hooks[PX_HOOKS_MAX];	/* webhooks: */
 	size_t			 nhooks;
+	struct px_whoami_cfg	 whoami;	/* whoami: */
 	struct px_cfg_at	 at;	/* where each value came from */
 };
 
@@ -467,6 +483,7 @@ struct px_ctx {
 	struct px_conn_list	 conns;
 	struct px_pool		 pool;		/* idle upstream connections */
 	struct px_resolver	*resolver;	/* resolve.c; NULL until used */
+	struct px_whoami	*whoami;	/* whoami.c; NULL until used */
 	size_t			 npool;
 	size_t			 nconns;
 	uint64_t		 next_id;
@@ -687,6 +704,11 @@ struct px_conn {
 				    const char *);
 	struct px_filelist	*files;		/* record.c: the tarball's files */
 	char			 user[PX_USER_MAX];	/* npm user name, "" */
+	struct px_wm_ent	*wm;		/* whoami.c: the lookup this
+						   request waits for, or NULL */
+	TAILQ_ENTRY(px_conn)	 wm_entry;
+	struct px_wm_defer	*wm_defer;	/* spool.c: a record waiting
+						   for it */
 	struct px_quar_tee	*quar;		/* quarantine.c: the tarball
 						   being kept, or NULL */
 
@@ -1046,6 +1068,82 @@ int	px_quar_open_kept(const struct px_ctx *, const char *id, size_t idlen,
 /* px_quar_metrics() : the pubgate_quarantine_* lines (none when off). */
 void	px_quar_metrics(const struct px_ctx *, const struct px_metrics *sum,
 	    FILE *);
+
+/* px_tv_ms() : *tv set to ms milliseconds; returns tv. */
+static inline struct timeval *
+px_tv_ms(struct timeval *tv, unsigned ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+/* ---------------------------------------------------------- upget.c */
+/*
+ * A GET to the upstream registry (prev.c, whoami.c).  head: the status
+ * and the content coding (gzip, or bad: another or several); body: the
+ * body's bytes as they arrive; each returns 0, or -1 to end the fetch
+ * as unreadable (fail with parse 1).  done: the answer is complete (the
+ * connection is idle: px_upget_get() may send another GET).  fail: the
+ * fetch failed with a log-safe reason (parse: the answer could not be
+ * read, else the connection).  After done or fail the ops own ug again:
+ * free it, or ask again.
+ */
+struct px_upget;
+struct px_upget_ops {
+	int	(*head)(void *arg, int status, int gzip, int bad);
+	int	(*body)(void *arg, const char *at, size_t len);
+	void	(*done)(void *arg);
+	void	(*fail)(void *arg, int parse, const char *why);
+};
+/*
+ * px_upget_new() : a fetcher for conn's upstream (the reverse proxy's,
+ * or an egress conn's intercepted host), copied: it may outlive conn.
+ */
+struct px_upget	*px_upget_new(const struct px_conn *,
+		    const struct px_upget_ops *, void *arg);
+/*
+ * px_upget_get() : sends GET path with headers (each line ending in
+ * CRLF, or NULL) and, when auth is not NULL, the Authorization value
+ * auth[0..authlen) (never logged; wiped once answered).  0, or -1 (no
+ * op is called).
+ */
+int		 px_upget_get(struct px_upget *, const char *path,
+		    const char *headers, const char *auth, size_t authlen);
+/* px_upget_url() : the upstream it asks. */
+const struct px_url *px_upget_url(const struct px_upget *);
+/*
+ * px_upget_free() : ends it; a complete keep-alive answer's connection
+ * goes to the pool when reusable.  NULL is a no-op.
+ */
+void		 px_upget_free(struct px_upget *, int reusable);
+
+/* --------------------------------------------------------- whoami.c */
+struct px_whoami;
+struct px_wm_ent;
+struct px_wm_defer;
+/*
+ * px_whoami_start() : a gated write's head is read: conn->user is the
+ * cached npm user name of its token (or ""), or a lookup is started (or
+ * joined) and conn->wm set until it ends.  Never fails the request.
+ */
+void	px_whoami_start(struct px_conn *);
+/* px_whoami_cancel() : conn no longer waits (it ended); no-op if not. */
+void	px_whoami_cancel(struct px_conn *);
+/* px_whoami_free() : the cache and its lookups (ctx->whoami); NULL ok. */
+void	px_whoami_free(struct px_whoami *);
+/* px_whoami_username() : the "username" of a whoami answer; 0 or -1. */
+int	px_whoami_username(const char *, size_t, char *out, size_t outlen);
+struct px_whoami_stats {
+	uint64_t	 lookups, hits, failures, evictions;
+	size_t		 entries;
+};
+void	px_whoami_stats(const struct px_ctx *, struct px_whoami_stats *);
+/*
+ * px_spool_whoami_done() : (spool.c) conn's lookup ended, conn->user is
+ * set: a record deferred for it is written now.
+ */
+void	px_spool_whoami_done(struct px_conn *);
 
 /* ----------------------------------------------------------- prev.c */
 /*

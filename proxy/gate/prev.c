@@ -24,32 +24,20 @@
  * diff.unreachable, which blocks unless the rule says
  * diff.unreachable: allow.
  *
- * The connection comes from the upstream pool (fwd.c) or is dialed afresh
- * with resolve.c's cached address (evdns for the name otherwise) and TLS
- * verified as every upstream connection (tls.c); a reused one that fails
- * before any answer is dialed once more.  A complete keep-alive answer
- * leaves it in the pool.  Memory is bounded: responses are parsed as they
+ * The GETs go through upget.c (a pooled or fresh upstream connection,
+ * TLS verified, one retry of a reused one that fails before any answer;
+ * a complete keep-alive answer leaves it in the pool).  Memory is bounded: responses are parsed as they
  * arrive (the read watermark holds at most PX_HIGH_WATER), nothing of
  * them is kept but what policy/prev.c and the file lists keep.  The
  * Authorization value is held only for the fetch, never logged, and
  * wiped when the fetch ends.
  */
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/dns.h>
-#include <openssl/err.h>
 
 #include "log.h"
 #include "proxy-int.h"
@@ -59,27 +47,12 @@ enum { ST_PACKUMENT = 1, ST_TARBALL = 2 };
 struct px_prev {
 	struct px_conn		*conn;
 	struct px_ctx		*ctx;
-	struct bufferevent	*bev;
-	int			 tls;
-	int			 pooled;	/* bev came from the pool */
-	int			 connected;
-	int			 answered;	/* a response byte arrived */
-	int			 retried;
-	llhttp_t		 p;
-	llhttp_settings_t	 set;
+	struct px_upget		*ug;		/* upget.c: the GETs */
 	int			 stage;
 	int			 status;	/* of the current response */
 	int			 gzip;		/* Content-Encoding: gzip */
 	int			 bad_coding;	/* another coding */
-	int			 done;		/* response complete */
-	int			 keepalive;
 	uint64_t		 body;		/* bytes of the body */
-	char			 hname[24];	/* header name being read */
-	size_t			 hnlen;
-	int			 in_value;
-	int			 ce;		/* reading Content-Encoding */
-	char			 ceval[32];
-	size_t			 celen;
 	struct pol_prev		*pp;
 	struct event		*timer;
 	uint64_t		 t0;
@@ -92,46 +65,14 @@ struct px_prev {
 	char			 path[PX_URL_MAX * 3];	/* of the current GET */
 };
 
-static int	drive(struct px_prev *);
-static void	prev_readcb(struct bufferevent *, void *);
-static void	prev_eventcb(struct bufferevent *, short, void *);
 static int	prev_request(struct px_prev *);
-
-static struct timeval *
-tv_ms(struct timeval *tv, unsigned ms)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-	return tv;
-}
-
-/* drop_bev() : the connection, parked when idle and reusable, else freed. */
-static void
-drop_bev(struct px_prev *pv, int reusable)
-{
-	SSL	*ssl;
-
-	if (pv->bev == NULL)
-		return;
-	bufferevent_setcb(pv->bev, NULL, NULL, NULL, NULL);
-	if (reusable && pv->conn->eg_up == NULL && pv->connected)
-		px_fwd_pool_give(pv->ctx, pv->bev, pv->tls);
-	else {
-		if (pv->tls && pv->connected &&
-		    (ssl = bufferevent_openssl_get_ssl(pv->bev)) != NULL)
-			SSL_shutdown(ssl);
-		bufferevent_free(pv->bev);
-	}
-	pv->bev = NULL;
-	pv->connected = 0;
-}
 
 void
 px_prev_free(struct px_prev *pv)
 {
 	if (pv == NULL)
 		return;
-	drop_bev(pv, 0);
+	px_upget_free(pv->ug, 0);
 	if (pv->timer != NULL)
 		event_free(pv->timer);
 	pol_prev_free(pv->pp);
@@ -167,7 +108,8 @@ finish(struct px_prev *pv, const char *version, const char *why)
 	    "first-publish"), (unsigned long long)(px_now_ms() - pv->t0),
 	    why != NULL ? " reason=\"" : "", why != NULL ? why : "",
 	    why != NULL ? "\"" : "");
-	drop_bev(pv, pv->done && pv->keepalive && why == NULL);
+	px_upget_free(pv->ug, why == NULL);
+	pv->ug = NULL;
 	px_prev_free(pv);
 	conn->prev = NULL;
 	px_conn_set_state(conn, PX_CONN_SPOOL);
@@ -205,84 +147,14 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------- the response */
 
 static int
-on_message_begin(llhttp_t *p)
+prev_head(void *arg, int status, int gzip, int bad)
 {
-	struct px_prev	*pv = p->data;
+	struct px_prev	*pv = arg;
 
-	pv->status = 0;
-	pv->gzip = pv->bad_coding = 0;
-	pv->done = 0;
+	pv->status = status;
+	pv->gzip = gzip;
+	pv->bad_coding = bad;
 	pv->body = 0;
-	pv->hnlen = 0;
-	pv->in_value = 0;
-	pv->ce = 0;
-	pv->celen = 0;
-	return 0;
-}
-
-static int
-on_header_field(llhttp_t *p, const char *at, size_t len)
-{
-	struct px_prev	*pv = p->data;
-
-	if (pv->in_value) {
-		pv->in_value = 0;
-		pv->hnlen = 0;
-	}
-	if (pv->hnlen + len >= sizeof(pv->hname))
-		len = pv->hnlen < sizeof(pv->hname) - 1 ?
-		    sizeof(pv->hname) - 1 - pv->hnlen : 0;
-	memcpy(pv->hname + pv->hnlen, at, len);
-	pv->hnlen += len;
-	pv->hname[pv->hnlen] = '\0';
-	return 0;
-}
-
-static int
-on_header_value(llhttp_t *p, const char *at, size_t len)
-{
-	struct px_prev	*pv = p->data;
-
-	if (!pv->in_value) {
-		pv->in_value = 1;
-		pv->ce = strcasecmp(pv->hname, "content-encoding") == 0;
-		if (pv->ce && pv->celen > 0)
-			pv->bad_coding = 1;	/* twice */
-		pv->celen = 0;
-	}
-	if (!pv->ce)
-		return 0;
-	if (pv->celen + len >= sizeof(pv->ceval)) {
-		pv->bad_coding = 1;
-		return 0;
-	}
-	memcpy(pv->ceval + pv->celen, at, len);
-	pv->celen += len;
-	pv->ceval[pv->celen] = '\0';
-	return 0;
-}
-
-static int
-on_headers_complete(llhttp_t *p)
-{
-	struct px_prev	*pv = p->data;
-	const char	*v = pv->ceval;
-	size_t		 n = pv->celen;
-
-	pv->status = p->status_code;
-	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
-	while (n > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		n--;
-	}
-	if (n == 0 || (n == 8 && strncasecmp(v, "identity", 8) == 0))
-		pv->gzip = 0;
-	else if ((n == 4 && strncasecmp(v, "gzip", 4) == 0) ||
-	    (n == 6 && strncasecmp(v, "x-gzip", 6) == 0))
-		pv->gzip = 1;
-	else
-		pv->bad_coding = 1;
 	/* A tarball travels as it is: a coding on it is not expected. */
 	if (pv->stage == ST_TARBALL && pv->gzip)
 		pv->bad_coding = 1;
@@ -294,9 +166,9 @@ on_headers_complete(llhttp_t *p)
 }
 
 static int
-on_body(llhttp_t *p, const char *at, size_t len)
+prev_body(void *arg, const char *at, size_t len)
 {
-	struct px_prev	*pv = p->data;
+	struct px_prev	*pv = arg;
 
 	pv->body += len;
 	if (pv->status != 200 || pv->bad_coding) {
@@ -315,14 +187,20 @@ on_body(llhttp_t *p, const char *at, size_t len)
 	return 0;
 }
 
-static int
-on_message_complete(llhttp_t *p)
+static void
+prev_fail(void *arg, int parse, const char *why)
 {
-	struct px_prev	*pv = p->data;
+	struct px_prev	*pv = arg;
 
-	pv->done = 1;
-	pv->keepalive = llhttp_should_keep_alive(p);
-	return HPE_PAUSED;
+	if (!parse)
+		(void)fail(pv, "%s", why);
+	else if (pv->stage == ST_PACKUMENT && pv->pp != NULL &&
+	    pv->body > PX_PREV_PACKUMENT_MAX)
+		(void)fail(pv, "the packument is over %llu bytes",
+		    (unsigned long long)PX_PREV_PACKUMENT_MAX);
+	else
+		(void)fail(pv, "%s: %s", pv->stage == ST_PACKUMENT ?
+		    "packument" : "tarball", why);
 }
 
 /*
@@ -379,9 +257,6 @@ response_done(struct px_prev *pv)
 			return finish(pv, NULL, NULL);	/* nothing before */
 		tarball_path(pv, tarball);
 		pv->stage = ST_TARBALL;
-		if (!pv->keepalive)
-			drop_bev(pv, 0);
-		pv->retried = 0;
 		if (prev_request(pv) == -1)
 			return fail(pv, "cannot connect to the registry");
 		return 0;
@@ -393,211 +268,32 @@ response_done(struct px_prev *pv)
 	return finish(pv, pv->prev, NULL);
 }
 
-/* drive() : parses what the upstream sent; -1 if the conn was freed. */
-static int
-drive(struct px_prev *pv)
-{
-	struct evbuffer		*in = bufferevent_get_input(pv->bev);
-	struct evbuffer_iovec	 v;
-	llhttp_errno_t		 err;
-	size_t			 n, used;
-
-	while (!pv->done && evbuffer_get_length(in) > 0) {
-		pv->answered = 1;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			break;
-		n = v.iov_len < PX_FEED_CHUNK ? v.iov_len : PX_FEED_CHUNK;
-		err = llhttp_execute(&pv->p, v.iov_base, n);
-		if (err == HPE_OK)
-			used = n;
-		else if (err == HPE_PAUSED)
-			used = (size_t)(llhttp_get_error_pos(&pv->p) -
-			    (const char *)v.iov_base);
-		else {
-			if (pv->stage == ST_PACKUMENT && pv->pp != NULL &&
-			    pv->body > PX_PREV_PACKUMENT_MAX)
-				return fail(pv, "the packument is over %llu "
-				    "bytes", (unsigned long long)
-				    PX_PREV_PACKUMENT_MAX);
-			return fail(pv, "%s: %s", pv->stage == ST_PACKUMENT ?
-			    "packument" : "tarball", pv->status != 200 &&
-			    pv->status != 0 ? "error body too long" :
-			    "unreadable answer");
-		}
-		evbuffer_drain(in, used);
-	}
-	if (pv->done) {
-		if (evbuffer_get_length(in) > 0)
-			pv->keepalive = 0;	/* bytes nobody asked for */
-		return response_done(pv);
-	}
-	return 0;
-}
-
 static void
-prev_readcb(struct bufferevent *bev, void *arg)
+prev_done(void *arg)
 {
-	(void)bev;
-	(void)drive(arg);
+	(void)response_done(arg);
 }
 
-static void
-prev_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	struct px_prev	*pv = arg;
-	struct timeval	 tv;
-	unsigned long	 e;
-	char		 tlserr[256];
-	int		 dnserr, serr, one = 1;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		pv->connected = 1;
-		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
-		    TCP_NODELAY, &one, sizeof(one));
-		bufferevent_set_timeouts(bev, tv_ms(&tv,
-		    pv->ctx->cfg->request_ms), &tv);
-		return;
-	}
-	if ((what & BEV_EVENT_EOF) && pv->connected) {
-		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 &&
-		    drive(pv) != 0)
-			return;
-		/* A close-delimited answer ends here. */
-		if (!pv->done && llhttp_finish(&pv->p) == HPE_OK && pv->done) {
-			pv->keepalive = 0;
-			(void)response_done(pv);
-			return;
-		}
-	}
-	if (pv->pooled && !pv->answered && !pv->retried) {
-		/* A kept-alive connection the registry had just closed. */
-		pv->retried = 1;
-		drop_bev(pv, 0);
-		if (prev_request(pv) == 0)
-			return;
-		(void)fail(pv, "cannot connect to the registry");
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		(void)fail(pv, "%s timed out", pv->connected ?
-		    "the registry's answer" : "connect");
-		return;
-	}
-	serr = errno;
-	dnserr = bufferevent_socket_get_dns_error(bev);
-	tlserr[0] = '\0';
-	if (pv->tls && (e = bufferevent_get_openssl_error(bev)) != 0) {
-		ERR_error_string_n(e, tlserr, sizeof(tlserr));
-		while (bufferevent_get_openssl_error(bev) != 0)
-			;
-	}
-	ERR_clear_error();
-	if (dnserr != 0)
-		(void)fail(pv, "cannot resolve %s: %s",
-		    px_conn_up(pv->conn)->host, evutil_gai_strerror(dnserr));
-	else if (!pv->connected && serr != 0)
-		(void)fail(pv, "connect: %s", strerror(serr));
-	else if (tlserr[0])
-		(void)fail(pv, "TLS: %s", tlserr);
-	else if (what & BEV_EVENT_EOF)
-		(void)fail(pv, "the registry closed the connection");
-	else
-		(void)fail(pv, "%s", errno != 0 ? strerror(errno) :
-		    "connection error");
-}
+static const struct px_upget_ops prev_ops = {
+	prev_head, prev_body, prev_done, prev_fail
+};
 
 /* ------------------------------------------------------- the requests */
 
-/* dial() : pv->bev, pooled or connecting; 0 or -1. */
-static int
-dial(struct px_prev *pv)
-{
-	struct px_conn		*conn = pv->conn;
-	struct px_ctx		*ctx = pv->ctx;
-	const struct px_url	*up = px_conn_up(conn);
-	const char		*host = conn->eg_up ? conn->eg_up->addr :
-				    up->host;
-	const char		*port = conn->eg_up ? conn->eg_up->port :
-				    up->port;
-	SSL_CTX			*sslctx = conn->eg_up ? conn->eg_up->ssl :
-				    ctx->up_ssl;
-	struct sockaddr_storage	 ss;
-	struct timeval		 tv;
-	SSL			*ssl;
-	int			 sslen;
-	const int		 opts = BEV_OPT_CLOSE_ON_FREE |
-				    BEV_OPT_DEFER_CALLBACKS;
-
-	pv->tls = up->tls;
-	pv->pooled = 0;
-	pv->answered = 0;
-	if (conn->eg_up == NULL && !pv->retried &&
-	    (pv->bev = px_fwd_pool_take(ctx)) != NULL) {
-		pv->pooled = 1;
-		pv->connected = 1;
-	} else if (up->tls) {
-		if ((ssl = px_tls_client_new(sslctx, up->host)) == NULL)
-			return -1;
-		/* The bev owns ssl from here, even when this fails. */
-		pv->bev = bufferevent_openssl_socket_new(ctx->base, -1, ssl,
-		    BUFFEREVENT_SSL_CONNECTING, opts);
-	} else
-		pv->bev = bufferevent_socket_new(ctx->base, -1, opts);
-	if (pv->bev == NULL)
-		return -1;
-	bufferevent_setcb(pv->bev, prev_readcb, NULL, prev_eventcb, pv);
-	bufferevent_setwatermark(pv->bev, EV_READ, 0, PX_HIGH_WATER);
-	bufferevent_set_max_single_read(pv->bev, PX_FEED_CHUNK);
-	bufferevent_set_timeouts(pv->bev, tv_ms(&tv, pv->connected ?
-	    ctx->cfg->request_ms : ctx->cfg->connect_ms), &tv);
-	bufferevent_enable(pv->bev, EV_READ | EV_WRITE);
-	if (pv->connected)
-		return 0;
-	if (conn->eg_up == NULL && px_resolve_addr(ctx, &ss, &sslen) == 0)
-		return bufferevent_socket_connect(pv->bev,
-		    (struct sockaddr *)&ss, sslen);
-	return bufferevent_socket_connect_hostname(pv->bev, ctx->dns,
-	    AF_UNSPEC, host, atoi(port));
-}
-
-/* prev_request() : sends the GET of pv->stage (dialing if needed); 0/-1. */
+/* prev_request() : sends the GET of pv->stage; 0/-1. */
 static int
 prev_request(struct px_prev *pv)
 {
-	const struct px_url	*up = px_conn_up(pv->conn);
-	struct evbuffer		*out;
-	int			 r = 0;
-
-	if (pv->bev == NULL && dial(pv) == -1) {
-		drop_bev(pv, 0);
-		return -1;
-	}
-	llhttp_init(&pv->p, HTTP_RESPONSE, &pv->set);
-	pv->p.data = pv;
-	pv->done = 0;
-	out = bufferevent_get_output(pv->bev);
-	r |= evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s\r\n"
-	    "User-Agent: pubgate (previous version for diff:)\r\n",
-	    pv->path, up->hostport) < 0;
-	if (pv->stage == ST_PACKUMENT)
-		r |= evbuffer_add_printf(out, "Accept: application/vnd.npm."
-		    "install-v1+json; q=1.0, application/json; q=0.8\r\n"
-		    "Accept-Encoding: gzip\r\n") < 0;
-	else
-		r |= evbuffer_add_printf(out, "Accept: */*\r\n"
-		    "Accept-Encoding: identity\r\n") < 0;
-	if (pv->auth != NULL) {
-		r |= evbuffer_add(out, "Authorization: ", 15);
-		r |= evbuffer_add(out, pv->auth, pv->authlen);
-		r |= evbuffer_add(out, "\r\n", 2);
-	}
-	r |= evbuffer_add(out, "\r\n", 2);
-	if (r != 0)
-		return -1;
 	px_log_debug("conn=%llu req=%s event=previous-get stage=%s",
 	    (unsigned long long)pv->conn->id, pv->conn->reqid,
 	    pv->stage == ST_PACKUMENT ? "packument" : "tarball");
-	return 0;
+	return px_upget_get(pv->ug, pv->path, pv->stage == ST_PACKUMENT ?
+	    "User-Agent: pubgate (previous version for diff:)\r\n"
+	    "Accept: application/vnd.npm.install-v1+json; q=1.0, "
+	    "application/json; q=0.8\r\nAccept-Encoding: gzip\r\n" :
+	    "User-Agent: pubgate (previous version for diff:)\r\n"
+	    "Accept: */*\r\nAccept-Encoding: identity\r\n", pv->auth,
+	    pv->authlen);
 }
 
 int
@@ -626,13 +322,8 @@ px_prev_start(struct px_conn *conn)
 	    rep->name);
 	snprintf(pv->version, sizeof(pv->version), "%s", rep->version);
 	snprintf(pv->tag, sizeof(pv->tag), "%s", rep->tag);
-	llhttp_settings_init(&pv->set);
-	pv->set.on_message_begin = on_message_begin;
-	pv->set.on_header_field = on_header_field;
-	pv->set.on_header_value = on_header_value;
-	pv->set.on_headers_complete = on_headers_complete;
-	pv->set.on_body = on_body;
-	pv->set.on_message_complete = on_message_complete;
+	if ((pv->ug = px_upget_new(conn, &prev_ops, pv)) == NULL)
+		return fail(pv, "out of memory") == -1 ? -1 : 0;
 	if ((auth = px_http_head_get(&conn->req, "authorization", &alen)) !=
 	    NULL && alen > 0 && memchr(auth, '\r', alen) == NULL &&
 	    memchr(auth, '\n', alen) == NULL) {
@@ -650,7 +341,7 @@ px_prev_start(struct px_conn *conn)
 		snprintf(pv->path, sizeof(pv->path), "%s/%s", up->prefix,
 		    pv->name);
 	if ((pv->timer = evtimer_new(pv->ctx->base, timer_cb, pv)) == NULL ||
-	    evtimer_add(pv->timer, tv_ms(&tv, PX_PREV_TIMEOUT_MS)) == -1)
+	    evtimer_add(pv->timer, px_tv_ms(&tv, PX_PREV_TIMEOUT_MS)) == -1)
 		return fail(pv, "out of memory") == -1 ? -1 : 0;
 	if (prev_request(pv) == -1)
 		return fail(pv, "cannot connect to the registry") == -1 ?

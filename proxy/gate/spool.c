@@ -37,6 +37,25 @@
 #include "log.h"
 #include "proxy-int.h"
 
+/* A record waiting for the npm user name (whoami.c). */
+struct px_wm_defer {
+	enum pol_verdict	 verdict;
+	int			 status;
+	struct pol_report	*rep;		/* a copy, or NULL */
+	px_spool_next		*next;
+	enum px_conn_state	 state;		/* the conn's before waiting */
+};
+
+static void
+wm_defer_free(struct px_conn *conn)
+{
+	if (conn->wm_defer == NULL)
+		return;
+	free(conn->wm_defer->rep);
+	free(conn->wm_defer);
+	conn->wm_defer = NULL;
+}
+
 void
 px_spool_reset(struct px_conn *conn)
 {
@@ -65,6 +84,8 @@ px_spool_reset(struct px_conn *conn)
 	conn->rec_text = NULL;
 	px_record_files_free(conn);
 	px_quar_drop(conn);
+	px_whoami_cancel(conn);
+	wm_defer_free(conn);
 }
 
 void
@@ -154,6 +175,30 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	conn->rec_status = status;
 	if (conn->ctx->audit == NULL)
 		return 1;	/* no store configured (unit tests) */
+	if (conn->wm != NULL && next != NULL && conn->wm_defer == NULL) {
+		/*
+		 * The npm user name is being looked up: the record waits for
+		 * it (at most whoami.timeout from the lookup's start), as if
+		 * the store were committing it.
+		 */
+		struct px_wm_defer	*d;
+
+		if ((d = calloc(1, sizeof(*d))) == NULL ||
+		    (rep != NULL && (d->rep = malloc(sizeof(*rep))) == NULL)) {
+			free(d);
+			goto write;
+		}
+		if (rep != NULL)
+			memcpy(d->rep, rep, sizeof(*rep));
+		d->verdict = verdict;
+		d->status = status;
+		d->next = next;
+		d->state = conn->state;
+		conn->wm_defer = d;
+		px_conn_set_state(conn, PX_CONN_RECORD);
+		return 0;
+	}
+write:
 	gettimeofday(&tv, NULL);
 	memset(&rec, 0, sizeof(rec));
 	rec.time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
@@ -184,6 +229,37 @@ px_spool_record(struct px_conn *conn, enum pol_verdict verdict, int status,
 	conn->rec_state = conn->state;
 	px_conn_set_state(conn, PX_CONN_RECORD);
 	return 0;
+}
+
+void
+px_spool_whoami_done(struct px_conn *conn)
+{
+	struct px_wm_defer	*d = conn->wm_defer;
+	px_spool_next		*next;
+	int			 r;
+
+	if (d == NULL)
+		return;
+	conn->wm_defer = NULL;
+	if (conn->state != PX_CONN_RECORD) {
+		/*
+		 * The conn was answered meanwhile (the upstream failed, say):
+		 * the decision is still recorded; nobody waits for it.
+		 */
+		(void)px_spool_record(conn, d->verdict, d->status, d->rep, NULL);
+		free(d->rep);
+		free(d);
+		return;
+	}
+	px_conn_set_state(conn, d->state);
+	next = d->next;
+	r = px_spool_record(conn, d->verdict, d->status, d->rep, next);
+	free(d->rep);
+	free(d);
+	if (r == 1)
+		(void)next(conn, 0);
+	else if (r == -1)
+		(void)next(conn, -1);
 }
 
 int

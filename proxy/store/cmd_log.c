@@ -36,7 +36,8 @@ log_usage(FILE *f)
 {
 	fprintf(f, "usage: pubgate log [--db FILE] [--blocked] "
 	    "[--since DURATION|TIME] [--package GLOB]\n"
-	    "                   [--scope @x] [--json] [--limit N]\n");
+	    "                   [--scope @x] [--user NAME|FINGERPRINT] "
+	    "[--json] [--limit N]\n");
 }
 
 /* digits() : parses exactly n decimal digits at s into *v; 0 or -1. */
@@ -220,6 +221,10 @@ text_cb(const struct px_store_row *r, void *arg)
 		putc('@', f);
 		put_safe(r->version, f);
 	}
+	if (r->user[0] != '\0') {
+		fputs(" user=", f);
+		put_safe(r->user, f);
+	}
 	fputs(" who=", f);
 	put_safe(r->who[0] != '\0' ? r->who : "-", f);
 	for (i = 0; i < r->nreasons; i++) {
@@ -242,6 +247,34 @@ text_cb(const struct px_store_row *r, void *arg)
 	return 0;
 }
 
+/*
+ * --user: the records whose npm user name is NAME or whose token
+ * fingerprint starts with it (as the console's filter), up to want.
+ */
+struct user_arg {
+	const char		*user;
+	int			 want, n, json;
+	struct px_store_json	 js;
+};
+
+static int
+user_cb(const struct px_store_row *r, void *arg)
+{
+	struct user_arg	*ua = arg;
+	const char	*w = r->who;
+
+	if (strncmp(w, "sha256:", 7) == 0)
+		w += 7;
+	if (strcmp(r->user, ua->user) != 0 &&
+	    strncmp(w, ua->user, strlen(ua->user)) != 0)
+		return 0;
+	if (ua->json)
+		(void)px_store_json_row(r, &ua->js);
+	else
+		(void)text_cb(r, stdout);
+	return ++ua->n >= ua->want;
+}
+
 int
 px_log_cmd_main(int argc, char *argv[])
 {
@@ -251,6 +284,7 @@ px_log_cmd_main(int argc, char *argv[])
 		{ "since",	required_argument,	NULL,	's' },
 		{ "package",	required_argument,	NULL,	'p' },
 		{ "scope",	required_argument,	NULL,	'S' },
+		{ "user",	required_argument,	NULL,	'u' },
 		{ "json",	no_argument,		NULL,	'j' },
 		{ "limit",	required_argument,	NULL,	'n' },
 		{ "help",	no_argument,		NULL,	'h' },
@@ -262,12 +296,14 @@ px_log_cmd_main(int argc, char *argv[])
 	const char		*db = PX_LOG_CMD_DEFAULT_DB;
 	char			 err[512], *end;
 	long			 l;
+	struct user_arg		 ua;
 	int			 ch, json = 0, n, rc = 2;
 
 	memset(&q, 0, sizeof(q));
+	memset(&ua, 0, sizeof(ua));
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+bjd:s:p:S:n:h", longopts,
+	while ((ch = getopt_long(argc, argv, "+bjd:s:p:S:u:n:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -292,6 +328,15 @@ px_log_cmd_main(int argc, char *argv[])
 			break;
 		case 'S':
 			q.scope = optarg;
+			break;
+		case 'u':
+			if (optarg[0] == '\0' || strlen(optarg) >= 215) {
+				fprintf(stderr, "pubgate log: bad --user \"%s\""
+				    " (an npm user name or a token "
+				    "fingerprint)\n", optarg);
+				return 2;
+			}
+			ua.user = optarg;
 			break;
 		case 'j':
 			json = 1;
@@ -327,7 +372,16 @@ px_log_cmd_main(int argc, char *argv[])
 		fprintf(stderr, "pubgate log: %s\n", err);
 		return 2;
 	}
-	if (json)
+	if (ua.user != NULL) {
+		/* Filtered here: scan up to the cap for --limit matches. */
+		ua.want = q.limit > 0 ? q.limit : 100;
+		ua.json = json;
+		ua.js.out = stdout;
+		q.limit = PX_LOG_CMD_LIMIT_MAX;
+		n = px_store_query(a, &q, user_cb, &ua, err, sizeof(err));
+		if (n != -1 && json)
+			px_store_json_end(&ua.js);
+	} else if (json)
 		n = px_store_query_json(a, &q, stdout, err, sizeof(err));
 	else
 		n = px_store_query(a, &q, text_cb, stdout, err, sizeof(err));

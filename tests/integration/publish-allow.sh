@@ -63,7 +63,7 @@ it_expect_no_secret "$TOKEN" "$T/pubgate.err" "the token in pubgate's log"
 
 # Without --db, pubgate log reads ./pubgate.db, as serve writes it.
 (cd "$T" && "$PUBGATE" log) >"$T/log.txt" || it_fail "pubgate log (default --db) failed"
-it_expect_grep ' allow .* publish @pgtest/hello@1\.0\.0 who=[0-9a-f]+$' \
+it_expect_grep ' allow .* publish @pgtest/hello@1\.0\.0 user=alice who=[0-9a-f]+$' \
     "$T/log.txt" "pubgate log text line"
 
 # Publishing the same version again (with curl: npm 11 refuses on its own

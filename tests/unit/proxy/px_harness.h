@@ -98,6 +98,8 @@ h_setup_host(struct harness *h, struct pol_policy *pol, const char *host)
 	fl.upstream = url;
 	/* A test name (resolved to 127.0.0.1 by the test) over plain http. */
 	h->cfg.allow_insecure_upstream = 1;
+	/* No whoami GET on the one fake upstream (test_whoami turns it on). */
+	h->cfg.whoami.off = 1;
 	assert_int_equal(px_cfg_apply(&h->cfg, &fl, &errs), 0);
 	assert_int_equal(px_ctx_init(&h->ctx, &h->cfg, pol, 0), 0);
 
