@@ -455,6 +455,13 @@ px_hook_check(const struct px_cfg *cfg, char *err, size_t errlen)
 	for (i = 0; i < cfg->nhooks; i++) {
 		if (!cfg->hooks[i].u.tls)
 			continue;
+		if (cfg->hooks[i].ca_file[0] != '\0' &&
+		    access(cfg->hooks[i].ca_file, R_OK) == -1) {
+			snprintf(err, errlen, "%s: webhook %s: ca_file %s: %s",
+			    cfg->hooks[i].at, cfg->hooks[i].name,
+			    cfg->hooks[i].ca_file, strerror(errno));
+			return -1;
+		}
 		if ((ssl = px_tls_client_ctx(cfg->hooks[i].ca_file, e,
 		    sizeof(e))) == NULL) {
 			snprintf(err, errlen, "%s: webhook %s: %s",

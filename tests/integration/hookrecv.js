@@ -4,16 +4,23 @@
 // line: {path, delivery, event, signature, sig_ok, body} where sig_ok says
 // whether X-Pubgate-Signature is "sha256=" + the hex HMAC-SHA256 of the
 // body under SECRETFILE's key (trailing newlines cut; null without a
-// SECRETFILE).  Answers 200 "ok".  Exits on SIGTERM.
+// SECRETFILE).  Answers 200 "ok".  Exits on SIGTERM.  With HOOK_TLS_CERT
+// and HOOK_TLS_KEY in the environment it serves https with that pair.
 'use strict';
 const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const crypto = require('crypto');
 
 const [port, out, secretFile] = process.argv.slice(2);
 const key = secretFile !== undefined ?
     fs.readFileSync(secretFile, 'utf8').replace(/[\r\n]+$/, '') : null;
-const srv = http.createServer((req, res) => {
+const handler = (req, res) => {
+	if (req.method !== 'POST') {	/* the test's start probe */
+		res.writeHead(204);
+		res.end();
+		return;
+	}
 	const chunks = [];
 	req.on('data', (c) => chunks.push(c));
 	req.on('end', () => {
@@ -40,6 +47,11 @@ const srv = http.createServer((req, res) => {
 		res.writeHead(200, { 'content-type': 'text/plain' });
 		res.end('ok\n');
 	});
-});
+};
+const tls = process.env.HOOK_TLS_CERT;
+const srv = tls !== undefined ?
+    https.createServer({ cert: fs.readFileSync(tls),
+	key: fs.readFileSync(process.env.HOOK_TLS_KEY) }, handler) :
+    http.createServer(handler);
 srv.listen(Number(port), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));

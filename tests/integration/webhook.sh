@@ -28,6 +28,7 @@ cat >>"$IT_POLICY" <<'YAML'
     secrets: block
 YAML
 HOOK_PORT=$(it_free_port)
+TLS_PORT=$(it_free_port)
 ADMIN_PORT=$(it_free_port)
 printf 'hook-key-%s\n' "$RANDOM$RANDOM" >"$T/hook.secret"
 RECV_PID=
@@ -44,7 +45,14 @@ recv_stop() {
 	wait "$RECV_PID" 2>/dev/null || true
 	RECV_PID=
 }
-IT_ON_EXIT=recv_stop
+# The https receiver (the test CA's server certificate) stays up.
+HOOK_TLS_CERT="$T/server.pem" HOOK_TLS_KEY="$T/server.key" \
+    node "$IT_HERE/hookrecv.js" "$TLS_PORT" "$T/hooks.jsonl" \
+    2>>"$T/recv.err" &
+TLS_PID=$!
+IT_ON_EXIT='recv_stop; kill $TLS_PID 2>/dev/null; wait $TLS_PID 2>/dev/null'
+it_wait_http "https://127.0.0.1:$TLS_PORT/" --cacert "$T/ca.pem" ||
+    it_fail "the https receiver did not start"
 : >"$T/hooks.jsonl"
 
 cat >"$T/pubgate.yaml" <<EOF
@@ -58,6 +66,11 @@ webhooks:
   - name: chat
     url: http://127.0.0.1:$HOOK_PORT/slack
     format: slack
+  - name: tls
+    url: https://localhost:$TLS_PORT/tls
+    ca_file: $T/ca.pem
+  - name: untrusted
+    url: https://127.0.0.1:$TLS_PORT/untrusted
 EOF
 
 # serve -n: bad webhooks, each at its place.
@@ -87,6 +100,9 @@ bad "a missing secret_file" \
 bad "an unknown format" \
     "webhooks: [{name: a, url: 'https://h.example/x', format: xml}]" \
     'bad.yaml:1:[0-9]+: webhooks.format: "xml" is not json or slack'
+bad "a missing ca_file" \
+    "webhooks: [{name: a, url: 'https://h.example/x', ca_file: $T/nope.pem}]" \
+    "bad.yaml:1:[0-9]+: webhook a: ca_file $T/nope.pem: No such file"
 bad "a name twice" \
     "webhooks: [{name: a, url: 'https://h.example/x'}, {name: a, url: 'https://h.example/y'}]" \
     'webhooks.name: "a" given twice'
@@ -165,6 +181,20 @@ it_expect_eq "$(line 1 /slack 'd.signature === "" ? "none" : "signed"')" \
 it_expect_no_secret "$LEAK" "$T/hooks.jsonl" "the credential in an alert"
 it_expect_no_secret "$(head -1 "$T/hook.secret")" "$T/hooks.jsonl" \
     "the webhook secret in an alert"
+# https: verified against ca_file (by name); the system store does not
+# know the test CA, so "untrusted" is refused and retried, never sent.
+wait_posts /tls 1
+it_expect_eq "$(body 1 /tls d.decision)" "$id1" "the https alert"
+it_expect_eq "$(line 1 /tls 'd.signature === "" ? "none" : "signed"')" \
+    none "tls has no secret: unsigned"
+for i in $(seq 1 50); do
+	grep -q 'event=webhook-failed webhook=untrusted' "$T/pubgate.err" &&
+	    break
+	sleep 0.2
+done
+it_expect_grep 'event=webhook-failed webhook=untrusted delivery=[0-9]+ attempts=1 ' \
+    "$T/pubgate.err" "an untrusted certificate is a failure"
+it_expect_eq "$(posts /untrusted)" 0 "nothing sent to an untrusted server"
 # The check can fail: another key does not verify the same body.
 it_expect_eq "$(grep '"path":"/hook"' "$T/hooks.jsonl" | head -1 |
     node -e 'const c = require("crypto"), fs = require("fs");
@@ -223,19 +253,23 @@ it_expect_grep "$id2" "$T/slack.txt" "the late Slack alert"
 sleep 3
 it_expect_eq "$(posts /hook)" 4 "each alert once on sec"
 it_expect_eq "$(posts /slack)" 2 "each alert once on chat"
-it_expect_eq "$(grep -c "$id2" "$T/hooks.jsonl")" 2 \
+it_expect_eq "$(posts /tls)" 2 "each alert once on tls"
+it_expect_eq "$(posts /untrusted)" 0 "never on untrusted"
+it_expect_eq "$(grep -c "$id2" "$T/hooks.jsonl")" 3 \
     "the late alert once per webhook"
 it_expect_no_secret "$LEAK" "$T/hooks.jsonl" "the credential in an alert"
 it_expect_no_secret "$LEAK" "$T/pubgate.err" "the credential in the log"
 it_expect_no_secret "$(head -1 "$T/hook.secret")" "$T/pubgate.err" \
     "the webhook secret in the log"
-it_expect_no_grep ":$HOOK_PORT/" "$T/pubgate.err" "a webhook URL in the log"
+it_expect_no_grep ":($HOOK_PORT|$TLS_PORT)/" "$T/pubgate.err" \
+    "a webhook URL in the log"
 
 # 5. Metrics.
 curl -sS "http://127.0.0.1:$ADMIN_PORT/-/pubgate/metrics" >"$T/metrics.txt"
 it_expect_grep '^pubgate_webhook_deliveries_total\{result="delivered"\} 2$' \
     "$T/metrics.txt" "delivered since the restart"
-it_expect_grep '^pubgate_webhook_pending 0$' "$T/metrics.txt" "none pending"
+it_expect_grep '^pubgate_webhook_pending 2$' "$T/metrics.txt" \
+    "the two untrusted alerts pending"
 promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1 ||
     it_fail "promtool: $(cat "$T/promtool.out")"
 it_stop_pubgate || it_fail "pubgate did not stop cleanly"
