@@ -521,10 +521,16 @@ metrics(struct px_conn *conn, FILE *f)
 	    "# HELP pubgate_connections Client connections open now.\n"
 	    "# TYPE pubgate_connections gauge\npubgate_connections %llu\n"
 	    "# HELP pubgate_workers Serving processes running now.\n"
-	    "# TYPE pubgate_workers gauge\npubgate_workers %llu\n",
+	    "# TYPE pubgate_workers gauge\npubgate_workers %llu\n"
+	    "# HELP pubgate_cpu_seconds_total User and system CPU time of "
+	    "every serving process, those restarted included (each "
+	    "worker's at most 1 s old).\n"
+	    "# TYPE pubgate_cpu_seconds_total counter\n"
+	    "pubgate_cpu_seconds_total %.3f\n",
 	    (unsigned long long)m->bytes_in, (unsigned long long)m->bytes_out,
 	    (unsigned long long)m->upstream_errors,
-	    (unsigned long long)m->conns, (unsigned long long)m->live);
+	    (unsigned long long)m->conns, (unsigned long long)m->live,
+	    (double)m->cpu_us / 1e6);
 	fprintf(f, "# HELP pubgate_client_cap_refused_total Connections closed "
 	    "at accept: their address held limits.client_conns.\n"
 	    "# TYPE pubgate_client_cap_refused_total counter\n"

@@ -10,6 +10,7 @@
  * totals, gauges start again.  Fixed size: every label set has a cap.
  */
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <string.h>
@@ -51,6 +52,7 @@ px_metrics_attach(struct px_metrics *m, uint64_t pid)
 	/* The store's own counters start at 0 in this process. */
 	m->base_store_errors = PX_MGET(m->store_errors);
 	m->base_store_reconnects = PX_MGET(m->store_reconnects);
+	m->base_cpu_us = PX_MGET(m->cpu_us);
 	PX_MSET(m->reload_ok, 1);
 	PX_MSET(m->live, pid);
 }
@@ -85,8 +87,14 @@ px_metrics_pull(struct px_ctx *ctx)
 {
 	struct px_metrics	*m = ctx->m;
 	struct px_store_stat	 st;
+	struct rusage		 ru;
 
 	PX_MSET(m->conns, ctx->nconns);
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		PX_MSET(m->cpu_us, m->base_cpu_us +
+		    (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+		    1000000 + (uint64_t)(ru.ru_utime.tv_usec +
+		    ru.ru_stime.tv_usec));
 	if (ctx->audit == NULL)
 		return;
 	px_store_stat(ctx->audit, &st);
@@ -213,6 +221,7 @@ px_metrics_sum(const struct px_metrics *slots, size_t n,
 		}
 		out->store_errors += PX_MGET(s->store_errors);
 		out->store_reconnects += PX_MGET(s->store_reconnects);
+		out->cpu_us += PX_MGET(s->cpu_us);
 		out->quar.kept += PX_MGET(s->quar.kept);
 		for (k = 0; k < PX_QUAR_SKIP_N; k++)
 			out->quar.skipped[k] += PX_MGET(s->quar.skipped[k]);

@@ -419,6 +419,7 @@ struct px_metrics {
 	uint64_t	 egress[3];		/* intercept, tunnel, refuse */
 	uint64_t	 reloads[2];		/* failed, succeeded */
 	uint64_t	 store_errors, store_reconnects;	/* pulled */
+	uint64_t	 cpu_us;		/* pulled: user + system */
 	struct px_quar_count quar;
 	struct {
 		char		 rule[POL_RULE_ID_MAX];
@@ -434,7 +435,7 @@ struct px_metrics {
 	struct px_maddr	 addrs[PX_DNS_ADDRS_MAX];
 	uint64_t	 naddrs;
 	/* This worker's own (not shared): pulled counters at its start. */
-	uint64_t	 base_store_errors, base_store_reconnects;
+	uint64_t	 base_store_errors, base_store_reconnects, base_cpu_us;
 };
 
 /* px_metrics_attach() : a worker (pid) starts serving from slot m. */
@@ -455,7 +456,7 @@ void	px_metrics_rule(struct px_metrics *, const char *rule);
 /* px_metrics_map() : n zeroed slots shared with children; NULL + errno. */
 struct px_metrics *px_metrics_map(size_t n);
 struct px_ctx;
-/* px_metrics_pull() : refreshes ctx's slot from the store (pulled). */
+/* px_metrics_pull() : refreshes ctx's slot: store, CPU (pulled). */
 void	px_metrics_pull(struct px_ctx *);
 
 TAILQ_HEAD(px_conn_list, px_conn);

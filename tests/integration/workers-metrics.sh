@@ -81,6 +81,11 @@ it_expect_eq "$(value 'pubgate_requests_total{kind="read",status="2xx"}')" \
     "$((base2 + N))" "2xx reads"
 it_expect_eq "$(value pubgate_workers)" 4 "workers serving"
 sent=$(value pubgate_sent_bytes_total)
+cpu=$(value pubgate_cpu_seconds_total)
+node -e 'const [g, p] = process.argv.slice(1).map(Number);
+    process.exit(g > 0 && g >= p ? 0 : 1)' "$cpu" \
+    "$(value process_cpu_seconds_total)" ||
+    it_fail "pubgate_cpu_seconds_total $cpu below worker 0's own CPU"
 it_log "$N reads answered by $served workers, all counted: $total requests"
 
 # SIGKILL a worker that does not answer scrapes: the supervisor starts
@@ -101,6 +106,9 @@ scrape
 it_expect_eq "$(requests)" "$total" "requests after a worker was killed"
 [ "$(value pubgate_sent_bytes_total)" -ge "$sent" ] ||
     it_fail "sent bytes went down after a worker was killed"
+node -e 'process.exit(Number(process.argv[2]) >= Number(process.argv[1]) ? 0 : 1)' \
+    "$cpu" "$(value pubgate_cpu_seconds_total)" ||
+    it_fail "pubgate_cpu_seconds_total went down after a worker was killed"
 it_expect_eq "$(value pubgate_workers)" 4 "workers after the restart"
 reads 20
 scrape

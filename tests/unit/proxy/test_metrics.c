@@ -40,6 +40,8 @@ test_sum(void **state)
 	PX_MSET(s[0].store_up, 1);
 	PX_MSET(s[1].store_on, 1);
 	PX_MSET(s[1].store_up, 0);
+	PX_MSET(s[0].cpu_us, 1500000);
+	PX_MSET(s[2].cpu_us, 500000);
 	PX_MADD(s[0].reloads[1], 2);
 	PX_MADD(s[1].reloads[1], 2);
 	PX_MSET(s[0].reload_ok_ms, 50);
@@ -69,6 +71,7 @@ test_sum(void **state)
 	assert_int_equal(sum.quar.kept, 3);
 	assert_int_equal(sum.quar.files, 4);
 	assert_int_equal(sum.conns, 12);
+	assert_int_equal(sum.cpu_us, 2000000);
 	assert_int_equal(sum.store_on, 1);
 	assert_int_equal(sum.store_up, 0);	/* one worker's store is down */
 	assert_int_equal(sum.reloads[1], 2);	/* each saw both SIGHUPs */
@@ -182,8 +185,10 @@ test_slot_reuse(void **state)
 	assert_int_equal(sum.live, 1);
 	/* Its successor goes on from the slot's totals. */
 	PX_MSET(s[1].store_errors, 4);
+	PX_MSET(s[1].cpu_us, 7);
 	waitpid(worker(s, 1, 5, 2, 0), &st, 0);
 	assert_int_equal(s[1].base_store_errors, 4);
+	assert_int_equal(s[1].base_cpu_us, 7);
 	px_metrics_sum(s, 2, &sum);
 	assert_int_equal(sum.requests[0][2], 35);
 	assert_int_equal(sum.bytes_out, 3500);
