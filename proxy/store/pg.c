@@ -216,8 +216,12 @@ px_pg_check_url(const char *url, char *err, size_t errlen)
 	char			*perr = NULL;
 	int			 rc = 0;
 
+	if (px_pq_load(err, errlen) == -1)
+		return -1;
 	if ((opts = PQconninfoParse(url, &perr)) == NULL) {
-		px_store_seterr(err, errlen, "db: bad PostgreSQL URL: %s",
+		/* libpq's message ends with a newline: one line here. */
+		px_store_seterr(err, errlen, "db: bad PostgreSQL URL: %.*s",
+		    perr != NULL ? (int)strcspn(perr, "\n") : 13,
 		    perr != NULL ? perr : "out of memory");
 		PQfreemem(perr);
 		return -1;
@@ -812,6 +816,8 @@ px_pg_open(const char *url, int create, char *err, size_t errlen)
 {
 	struct px_pg	*p;
 
+	if (px_pq_load(err, errlen) == -1)
+		return NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		px_store_seterr(err, errlen, "out of memory");
 		return NULL;

@@ -581,6 +581,8 @@ px_pgloop_new(struct event_base *base, const char *url, char *err,
 {
 	struct px_pgloop	*pl;
 
+	if (px_pq_load(err, errlen) == -1)
+		return NULL;
 	if ((pl = calloc(1, sizeof(*pl))) == NULL ||
 	    (pl->url = strdup(url)) == NULL ||
 	    (pl->ev_timer = evtimer_new(base, pl_timer_cb, pl)) == NULL) {

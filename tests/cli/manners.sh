@@ -166,4 +166,22 @@ run 2 "scan a folder without package.json" -- "$pubgate" scan "$tmp/nopkg" &&
     one_line "scan a folder without package.json" "no package.json"
 [ -s "$tmp/out" ] && bad "scan printed a verdict for a non-publish" ||:
 
+# libpq is loaded only for a PostgreSQL store (store/pq.c): the binary
+# does not need it, nor what it drags in (Kerberos, LDAP, GnuTLS), so a
+# scan or a gate on SQLite starts without them.
+needed=$(readelf -d "$pubgate" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+case " $(echo $needed) " in
+*libpq*|*krb5*|*ldap*|*gnutls*)
+	bad "the binary links libpq or its dependencies: $(echo $needed)" ;;
+*libcrypto*)
+	ok "NEEDED without libpq: $(echo $needed)" ;;
+*)
+	bad "readelf listed no libcrypto (did it run?): $(echo $needed)" ;;
+esac
+# A PostgreSQL URL reaches libpq through dlopen: a malformed one is
+# refused by libpq's own parser, one line, exit 2.
+run 2 "log on a malformed PostgreSQL URL" -- "$pubgate" log \
+    --db 'postgresql://x@/db?nosuchoption=1' &&
+    one_line "log on a malformed PostgreSQL URL" "nosuchoption"
+
 exit $fail
