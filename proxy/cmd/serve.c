@@ -442,8 +442,10 @@ px_ctx_free(struct px_ctx *ctx)
 		event_free(ctx->ev_drain);
 	if (ctx->ev_mpull != NULL)
 		event_free(ctx->ev_mpull);
+	if (ctx->ev_flush != NULL)
+		event_free(ctx->ev_flush);
 	ctx->ev_hup = ctx->ev_term = ctx->ev_int = ctx->ev_drain = NULL;
-	ctx->ev_mpull = NULL;
+	ctx->ev_mpull = ctx->ev_flush = NULL;
 	SSL_CTX_free(ctx->up_ssl);
 	free(ctx->clients);
 	ctx->clients = NULL;
@@ -536,7 +538,14 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct px_ctx	*ctx = arg;
 
-	px_log_warnx("event=drain-timeout open=%zu", ctx->nconns);
+	struct px_store_stat	 st;
+
+	memset(&st, 0, sizeof(st));
+	if (ctx->audit != NULL)
+		px_store_stat(ctx->audit, &st);
+	/* pending: store operations (upstream statuses) that are lost. */
+	px_log_warnx("event=drain-timeout open=%zu store_pending=%llu",
+	    ctx->nconns, (unsigned long long)st.pending);
 	event_base_loopexit(ctx->base, NULL);
 }
 

@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "proxy-int.h"
+#include "store.h"
 
 /* err_status: a publish was decided before its body ended. */
 #define PX_ERR_DECIDED	(-2)
@@ -963,7 +964,7 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	PX_MSET(ctx->m->conns, ctx->nconns);
 	free(conn);
 	if (ctx->draining && ctx->nconns == 0)
-		event_base_loopexit(ctx->base, NULL);
+		px_ctx_drained(ctx);
 }
 
 /* --------------------------------------------------- client callbacks */
@@ -1355,5 +1356,35 @@ px_ctx_drain(struct px_ctx *ctx)
 			px_conn_close(conn, "draining");
 	}
 	if (ctx->nconns == 0)
+		px_ctx_drained(ctx);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	px_ctx_drained(arg);
+}
+
+void
+px_ctx_drained(struct px_ctx *ctx)
+{
+	struct px_store_stat	 st;
+	struct timeval		 tv = { 0, 20 * 1000 };
+
+	if (ctx->audit != NULL)
+		px_store_stat(ctx->audit, &st);
+	if (ctx->audit == NULL || st.pending == 0) {
 		event_base_loopexit(ctx->base, NULL);
+		return;
+	}
+	if (ctx->ev_flush == NULL) {
+		px_log_info("event=drain-store pending=%llu",
+		    (unsigned long long)st.pending);
+		if ((ctx->ev_flush = evtimer_new(ctx->base, flush_cb,
+		    ctx)) == NULL) {
+			event_base_loopexit(ctx->base, NULL);
+			return;
+		}
+	}
+	evtimer_add(ctx->ev_flush, &tv);
 }

@@ -1012,9 +1012,11 @@ upstream_failed(struct px_conn *conn, int status, const char *why)
 {
 	char	 text[600];
 
+	/* reused/retried/state: whether the retry below applies. */
 	px_log_warnx("conn=%llu req=%s event=upstream-error status=%d "
-	    "reason=\"%s\"", (unsigned long long)conn->id, conn->reqid,
-	    status, why);
+	    "reason=\"%s\" reused=%d retried=%d state=%d",
+	    (unsigned long long)conn->id, conn->reqid, status, why,
+	    conn->up_reused, conn->retried, (int)conn->state);
 	conn->up_reusable = 0;
 	px_fwd_free_up(conn);
 	if (conn->state == PX_CONN_RESPONSE && conn->up_reused &&

@@ -491,6 +491,7 @@ struct px_ctx {
 	uint32_t		 boot;		/* random, in request ids */
 	int			 draining;
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_drain;
+	struct event		*ev_flush;	/* drain: store ops left */
 	/* Counters for the access log and metrics. */
 	uint64_t		 nrequests, npublish_allow, npublish_deny;
 	struct px_egress	*egress;	/* egress.c; NULL when off */
@@ -750,6 +751,12 @@ void	px_conn_access_log(struct px_conn *);
 uint64_t	px_now_ms(void);
 /* px_ctx_drain() : stop accepting; close when the last conn is done. */
 void	px_ctx_drain(struct px_ctx *);
+/*
+ * px_ctx_drained() : a draining ctx has no conn left: ends the loop once
+ * the decision store has no operation queued or in flight (a publish's
+ * upstream status, say), checked every 20 ms; the drain timeout bounds it.
+ */
+void	px_ctx_drained(struct px_ctx *);
 
 /* ---------------------------------------------------------- limit.c */
 /*
