@@ -563,6 +563,7 @@ metrics(struct px_conn *conn, FILE *f)
 	px_egress_metrics(conn->ctx, m, f);
 	store_metrics(conn->ctx, m, f);
 	px_quar_metrics(conn->ctx, m, f);
+	px_whoami_metrics(conn->ctx, m, f);
 	px_hook_metrics(conn->ctx, f);
 	ops_metrics(conn->ctx, m, f);
 	process_metrics(conn->ctx, f);

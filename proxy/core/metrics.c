@@ -230,6 +230,8 @@ px_metrics_sum(const struct px_metrics *slots, size_t n,
 		out->quar.evicted += PX_MGET(s->quar.evicted);
 		out->quar.parts += PX_MGET(s->quar.parts);
 		out->quar.sweeps += PX_MGET(s->quar.sweeps);
+		for (k = 0; k < 4; k++)
+			out->whoami[k] += PX_MGET(s->whoami[k]);
 		/* One folder for all: the newest look at it. */
 		if ((v = PX_MGET(s->quar.at_ms)) >= qat && v != 0) {
 			qat = v;

@@ -421,6 +421,8 @@ struct px_metrics {
 	uint64_t	 store_errors, store_reconnects;	/* pulled */
 	uint64_t	 cpu_us;		/* pulled: user + system */
 	struct px_quar_count quar;
+	uint64_t	 whoami[4];	/* lookups, hits, failures, evictions
+					   (whoami.c) */
 	struct {
 		char		 rule[POL_RULE_ID_MAX];
 		uint64_t	 n;
@@ -1147,6 +1149,9 @@ struct px_whoami_stats {
 	size_t		 entries;
 };
 void	px_whoami_stats(const struct px_ctx *, struct px_whoami_stats *);
+/* px_whoami_metrics() : the pubgate_whoami_* lines of sum (none if off). */
+void	px_whoami_metrics(const struct px_ctx *, const struct px_metrics *sum,
+	    FILE *);
 /*
  * px_spool_whoami_done() : (spool.c) conn's lookup ended, conn->user is
  * set: a record deferred for it is written now.

@@ -117,6 +117,33 @@ px_whoami_stats(const struct px_ctx *ctx, struct px_whoami_stats *st)
 	st->entries = wm->n;
 }
 
+void
+px_whoami_metrics(const struct px_ctx *ctx, const struct px_metrics *sum,
+    FILE *f)
+{
+	if (ctx->cfg->whoami.off)
+		return;
+	fprintf(f, "# HELP pubgate_whoami_lookups_total GET /-/whoami "
+	    "requests the gate sent for a record's npm user name.\n"
+	    "# TYPE pubgate_whoami_lookups_total counter\n"
+	    "pubgate_whoami_lookups_total %llu\n"
+	    "# HELP pubgate_whoami_hits_total Names taken from the cache.\n"
+	    "# TYPE pubgate_whoami_hits_total counter\n"
+	    "pubgate_whoami_hits_total %llu\n"
+	    "# HELP pubgate_whoami_failures_total Lookups that gave no name "
+	    "(error, timeout, refused or unknown token).\n"
+	    "# TYPE pubgate_whoami_failures_total counter\n"
+	    "pubgate_whoami_failures_total %llu\n"
+	    "# HELP pubgate_whoami_evictions_total Cached names evicted at "
+	    "whoami.max.\n"
+	    "# TYPE pubgate_whoami_evictions_total counter\n"
+	    "pubgate_whoami_evictions_total %llu\n",
+	    (unsigned long long)sum->whoami[0],
+	    (unsigned long long)sum->whoami[1],
+	    (unsigned long long)sum->whoami[2],
+	    (unsigned long long)sum->whoami[3]);
+}
+
 /*
  * px_whoami_username() : the "username" string member of a JSON object
  * (the registry's whoami answer) into out; 0, or -1 when there is none
@@ -209,6 +236,7 @@ answer(struct px_wm_ent *e, const char *user, int cache, const char *why)
 
 	if (why != NULL) {
 		wm->failures++;
+		PX_MADD(wm->ctx->m->whoami[2], 1);
 		px_log_warnx("conn=%llu req=%s event=whoami-failed who=%s "
 		    "reason=\"%s\" ms=%llu", e->conn_id, e->reqid, e->who, why,
 		    (unsigned long long)(now - e->t0));
@@ -340,6 +368,7 @@ slot(struct px_whoami *wm, size_t max)
 		if (lru == (size_t)-1)
 			return NULL;
 		wm->evictions++;
+		PX_MADD(wm->ctx->m->whoami[3], 1);
 		ent_remove(wm, lru);
 	}
 	if (wm->n == wm->cap) {
@@ -395,6 +424,7 @@ px_whoami_start(struct px_conn *conn)
 		}
 	if (e != NULL && !e->pending && e->expires_ms > now) {
 		wm->hits++;
+		PX_MADD(ctx->m->whoami[1], 1);
 		e->used_ms = now;
 		snprintf(conn->user, sizeof(conn->user), "%s", e->user);
 		return;
@@ -409,6 +439,7 @@ px_whoami_start(struct px_conn *conn)
 	if (!e->pending) {
 		/* Expired or new: one lookup, whoever asks meanwhile waits. */
 		wm->lookups++;
+		PX_MADD(ctx->m->whoami[0], 1);
 		e->t0 = now;
 		e->conn_id = (unsigned long long)conn->id;
 		snprintf(e->reqid, sizeof(e->reqid), "%s", conn->reqid);

@@ -135,6 +135,14 @@ it_expect_grep 'event=whoami-failed who=[0-9a-f]{16} reason="no username in the 
     "$T/pubgate.err" "the failed lookup is logged"
 it_expect_eq "$(whoamis)" 2 "the other token was asked once"
 
+# The counters: two lookups (one failed), the rest from the cache.
+curl -sS -H "Authorization: Bearer $admin_token" -o "$T/metrics.txt" \
+    "$admin/-/pubgate/metrics" || it_fail "metrics"
+it_expect_grep '^pubgate_whoami_lookups_total 2$' "$T/metrics.txt" "lookups"
+it_expect_grep '^pubgate_whoami_hits_total 2$' "$T/metrics.txt" "hits"
+it_expect_grep '^pubgate_whoami_failures_total 1$' "$T/metrics.txt" "failures"
+it_expect_grep '^pubgate_whoami_evictions_total 0$' "$T/metrics.txt" "evictions"
+
 # 5. The tokens are nowhere: store, logs, JSON lines.
 for f in pubgate.db pubgate.db-wal decisions.jsonl pubgate.err pubgate.out; do
 	it_expect_no_secret "$GOOD" "$T/$f" "alice's token"
