@@ -55,6 +55,17 @@ show_json() {
 whoamis() {
 	grep -c "requested 'GET /-/whoami'" "$T/verdaccio.log" || true
 }
+# expect_whoamis N WHAT: Verdaccio's log is written behind its answers:
+# waits up to 5 s for N, then a little more for any extra one.
+expect_whoamis() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(whoamis)" -ge "$1" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	it_expect_eq "$(whoamis)" "$1" "$2"
+}
 
 # 1. Blocked: the record names alice, whom Verdaccio knows the token as.
 it_pkg "$T/a" @pgwho/a 1.0.0
@@ -75,7 +86,7 @@ it_pglog --json >"$T/log.json"
 it_expect_eq "$(it_json 'd[0].user' "$T/log.json")" alice "log --json: user"
 it_expect_grep "\"request_id\":\"$id\".*\"user\":\"alice\"" \
     "$T/decisions.jsonl" "the JSON log line: user"
-it_expect_eq "$(whoamis)" 1 "GET /-/whoami reached Verdaccio once"
+expect_whoamis 1 "GET /-/whoami reached Verdaccio once"
 curl -sS -H "Authorization: Bearer $admin_token" -o "$T/api.json" \
     "$admin/-/pubgate/decisions?id=$id" || it_fail "admin API"
 it_expect_eq "$(it_json 'd[0].user' "$T/api.json")" alice "the admin API: user"
@@ -106,7 +117,7 @@ it_vd_has @pgwho/b 1.0.0 || it_fail "@pgwho/b did not reach Verdaccio"
 it_pglog --json --limit 1 >"$T/log.json"
 it_expect_eq "$(it_json 'd[0].package + " " + d[0].verdict + " " + d[0].user' \
     "$T/log.json")" "@pgwho/b allow alice" "the allowed record's user"
-it_expect_eq "$(whoamis)" 1 "a cached name asks Verdaccio no more"
+expect_whoamis 1 "a cached name asks Verdaccio no more"
 
 # 3. A dist-tag write (a gated write) records alice, still from the cache.
 it_npm dist-tag add @pgwho/b@1.0.0 beta ||
@@ -114,7 +125,7 @@ it_npm dist-tag add @pgwho/b@1.0.0 beta ||
 it_pglog --json --limit 1 >"$T/log.json"
 it_expect_eq "$(it_json 'd[0].kind + " " + d[0].user' "$T/log.json")" \
     "dist-tag alice" "the dist-tag record's user"
-it_expect_eq "$(whoamis)" 1 "the dist-tag write used the cache"
+expect_whoamis 1 "the dist-tag write used the cache"
 
 # 4. A token Verdaccio does not know: empty user, the same verdict.
 GOOD=$TOKEN
@@ -133,7 +144,7 @@ it_expect_eq "$(show_json "$id" | it_json 'd.verdict + " " + d.status + " [" + d
 # Verdaccio answers {} (200) for a token it does not know.
 it_expect_grep 'event=whoami-failed who=[0-9a-f]{16} reason="no username in the answer"' \
     "$T/pubgate.err" "the failed lookup is logged"
-it_expect_eq "$(whoamis)" 2 "the other token was asked once"
+expect_whoamis 2 "the other token was asked once"
 
 # The counters: two lookups (one failed), the rest from the cache.
 curl -sS -H "Authorization: Bearer $admin_token" -o "$T/metrics.txt" \
@@ -168,6 +179,6 @@ publish "$T/d"
 id=$(decision_of)
 it_expect_eq "$(show_json "$id" | it_json '"[" + d.user + "]"')" "[]" \
     "whoami: off: empty user"
-it_expect_eq "$(whoamis)" 2 "whoami: off asks nothing"
+expect_whoamis 2 "whoami: off asks nothing"
 it_stop_pubgate || it_fail "pubgate did not stop cleanly"
 it_log "ok"
