@@ -9,8 +9,9 @@
 # monitor-mode leak and a waiver approved through the admin API go to
 # "sec" alone.  With the receiver down a second block is retried,
 # pubgate is stopped, started again, the receiver comes back: that alert
-# arrives, once.  serve -n refuses bad webhooks at file:line:col; the
-# metrics count the deliveries and pass promtool.
+# arrives, once.  Two workers: worker 0 delivers what either recorded.
+# serve -n refuses bad webhooks at file:line:col; the metrics count the
+# deliveries and pass promtool.
 . "$(dirname "$0")/lib.sh"
 it_init
 it_need promtool
@@ -56,6 +57,7 @@ it_wait_http "https://127.0.0.1:$TLS_PORT/" --cacert "$T/ca.pem" ||
 : >"$T/hooks.jsonl"
 
 cat >"$T/pubgate.yaml" <<EOF
+workers: 2
 admin:
   listen: http://127.0.0.1:$ADMIN_PORT
 webhooks:
