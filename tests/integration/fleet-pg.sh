@@ -147,9 +147,13 @@ it_expect_eq "$(it_json 'd[0].verdict' "$T/dec-other.json")" block \
 client=$(it_json 'd[0].client' "$T/dec-other.json")
 [[ "$client" == 127.0.0.1:* ]] ||
     it_fail "client (from the PROXY header) in the record: $client"
+it_expect_eq "$(it_json 'd[0].user' "$T/dec-other.json")" alice \
+    "the npm user name (whoami) in gate $other's admin API"
 db_log --blocked >"$T/log.txt" || it_fail "pubgate log on PostgreSQL"
 it_expect_grep "@pgtest/fleetpg-leaky@1.0.0" "$T/log.txt" \
     "pubgate log lists the block"
+it_expect_grep "@pgtest/fleetpg-leaky@1.0.0 user=alice who=" "$T/log.txt" \
+    "pubgate log on PostgreSQL names the npm user"
 
 # SIGKILL gate A in the middle of a publish.  B is held out of rotation
 # so that A takes it; the body goes at 100 kB/s (about 14 s) and A dies
