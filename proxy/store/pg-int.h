@@ -32,6 +32,13 @@ int		 px_pg_schema_version(void);
 int		 px_pg_is_url(const char *db);
 /* px_pg_check_url() : parses url; refuses a password in it.  0 or -1. */
 int		 px_pg_check_url(const char *url, char *err, size_t errlen);
+/*
+ * px_pg_url_host() : *host is a malloc'd copy of url's host when it is one
+ * name to look up (not an address, a socket folder, a list, nor given a
+ * hostaddr), else NULL.  0, or -1 (bad URL, out of memory) with err.
+ */
+int		 px_pg_url_host(const char *url, char **host, char *err,
+		    size_t errlen);
 /* The keywords and values for PQconnectStartParams (expand_dbname 1). */
 const char *const *px_pg_conn_keys(void);
 void		 px_pg_conn_params(const char *url, const char *vals[5]);

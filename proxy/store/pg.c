@@ -13,6 +13,10 @@
  * the tests (the ops table below) and the asynchronous ones the serving
  * process makes from its event loop (pgloop.c).  It never logs.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -246,6 +250,42 @@ px_pg_check_url(const char *url, char *err, size_t errlen)
  */
 static const char *const pg_keys[] = { "application_name",
     "connect_timeout", "dbname", "client_encoding", NULL };
+
+int
+px_pg_url_host(const char *url, char **host, char *err, size_t errlen)
+{
+	PQconninfoOption	*opts, *o;
+	const char		*h = NULL, *ha = NULL;
+	unsigned char		 a[16];
+	char			*perr = NULL;
+
+	*host = NULL;
+	if (px_pq_load(err, errlen) == -1)
+		return -1;
+	if ((opts = PQconninfoParse(url, &perr)) == NULL) {
+		px_store_seterr(err, errlen, "db: bad PostgreSQL URL: %.*s",
+		    perr != NULL ? (int)strcspn(perr, "\n") : 13,
+		    perr != NULL ? perr : "out of memory");
+		PQfreemem(perr);
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			h = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			ha = o->val;
+	}
+	if (h != NULL && *h != '\0' && (ha == NULL || *ha == '\0') &&
+	    strchr(h, ',') == NULL && h[0] != '/' && h[0] != '@' &&
+	    inet_pton(AF_INET, h, a) != 1 && inet_pton(AF_INET6, h, a) != 1 &&
+	    (*host = strdup(h)) == NULL) {
+		PQconninfoFree(opts);
+		px_store_seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	PQconninfoFree(opts);
+	return 0;
+}
 
 void
 px_pg_conn_params(const char *url, const char *vals[5])

@@ -26,17 +26,32 @@
  * px_store_op_done() (store.c), which calls back; callbacks run from
  * this file's events only.
  *
- * libpq resolves a host name with a blocking getaddrinfo() when it
- * starts a connection: give the database as an address (or hostaddr=).
+ * libpq would resolve a host name with a blocking getaddrinfo() when it
+ * starts a connection, so a URL naming one host by name is resolved here
+ * first, with evdns on the loop (its own evdns base: resolv.conf and
+ * /etc/hosts), and connected to with hostaddr= set to the first IPv4
+ * answer (else the first), host= still the name for TLS verify-full and
+ * the passfile.  A lookup is never cancelled: one that outlives the
+ * connect timeout fails that attempt and its late answer serves the next
+ * one; evdns_base_free() at the end drops one still in flight, calling
+ * nothing.  A URL with hostaddr=, an address, a socket folder or several
+ * hosts is passed to libpq as it is (several hosts: libpq's blocking
+ * lookups, see the README).
  * It never logs: the state and the last error are in px_pgloop_stat().
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
-#include <libpq-fe.h>
+#include <event2/util.h>
 
 #include "store.h"
 #include "store-int.h"
@@ -51,18 +66,23 @@
 
 enum pl_state {
 	PL_DOWN,
+	PL_RESOLVING,
 	PL_CONNECTING,
 	PL_SETUP,
 	PL_UP,
 };
 
 static const char *const pl_state_names[] = {
-	"down", "connecting", "connecting", "up",
+	"down", "connecting", "connecting", "connecting", "up",
 };
 
 struct px_pgloop {
 	struct event_base	*base;
 	char			*url;
+	char			*host;		/* to resolve here, or NULL */
+	char			 hostaddr[INET6_ADDRSTRLEN];
+	struct evdns_base	*dns;
+	struct evdns_getaddrinfo_request *dnsreq;	/* in flight */
 	PGconn			*conn;
 	enum pl_state		 state;
 	struct event		*ev_sock;
@@ -247,14 +267,95 @@ pl_fail(struct px_pgloop *pl, const char *why)
 	}
 }
 
+/* The keys of px_pg_conn_keys() and hostaddr, set by the lookup. */
+static const char *const pl_keys_addr[] = { "application_name",
+    "connect_timeout", "dbname", "client_encoding", "hostaddr", NULL };
+
+static void	pl_start(struct px_pgloop *);
+
+/* pl_dns_cb() : the lookup's answer, for the attempt waiting on it. */
+static void
+pl_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct px_pgloop	*pl = arg;
+	struct evutil_addrinfo	*ai, *pick = NULL;
+	char			 err[300];
+	const void		*a;
+
+	pl->dnsreq = NULL;
+	for (ai = result == 0 ? res : NULL; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			pick = ai;
+			break;
+		}
+		if (ai->ai_family == AF_INET6 && pick == NULL)
+			pick = ai;
+	}
+	pl->hostaddr[0] = '\0';
+	if (pick != NULL) {
+		a = pick->ai_family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)
+		    pick->ai_addr)->sin_addr : (const void *)&((struct
+		    sockaddr_in6 *)pick->ai_addr)->sin6_addr;
+		if (inet_ntop(pick->ai_family, a, pl->hostaddr,
+		    sizeof(pl->hostaddr)) == NULL)
+			pl->hostaddr[0] = '\0';
+	}
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+	if (pl->state != PL_RESOLVING)
+		return;		/* that attempt timed out: a later one asks */
+	if (pl->hostaddr[0] == '\0') {
+		snprintf(err, sizeof(err), "postgresql: cannot resolve %s: %s",
+		    pl->host, result != 0 ? evutil_gai_strerror(result) :
+		    "no address");
+		pl_fail(pl, err);
+		return;
+	}
+	pl_start(pl);
+}
+
+/*
+ * pl_connect() : starts an attempt: the host's lookup first when it is
+ * a name (see the top of the file), else the connection at once.
+ */
 static void
 pl_connect(struct px_pgloop *pl)
 {
-	const char	*vals[5];
+	struct evutil_addrinfo	 hints;
+	struct evdns_getaddrinfo_request *req;
+
+	if (pl->host == NULL) {
+		pl_start(pl);
+		return;
+	}
+	pl->state = PL_RESOLVING;
+	pl_timer(pl, PL_CONNECT_MS);
+	if (pl->dnsreq != NULL)
+		return;		/* the last attempt's lookup answers this one */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	/* May answer at once (/etc/hosts): then NULL, pl_dns_cb has run. */
+	req = evdns_getaddrinfo(pl->dns, pl->host, NULL, &hints, pl_dns_cb,
+	    pl);
+	if (req != NULL && pl->state == PL_RESOLVING)
+		pl->dnsreq = req;
+}
+
+/* pl_start() : the connection itself, to pl->hostaddr when looked up. */
+static void
+pl_start(struct px_pgloop *pl)
+{
+	const char	*vals[6];
 
 	px_pg_conn_params(pl->url, vals);
+	vals[4] = pl->host != NULL ? pl->hostaddr : NULL;
+	vals[5] = NULL;
 	pl->state = PL_CONNECTING;
-	pl->conn = PQconnectStartParams(px_pg_conn_keys(), vals, 1);
+	pl->conn = PQconnectStartParams(pl->host != NULL ? pl_keys_addr :
+	    px_pg_conn_keys(), vals, 1);
 	if (pl->conn == NULL) {
 		pl_fail(pl, "postgresql: out of memory");
 		return;
@@ -564,6 +665,10 @@ pl_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case PL_DOWN:
 		pl_connect(pl);
 		break;
+	case PL_RESOLVING:
+		pl_fail(pl, "postgresql: looking up the database host timed "
+		    "out");
+		break;
 	case PL_CONNECTING:
 	case PL_SETUP:
 		pl_fail(pl, "postgresql: connection timed out");
@@ -595,6 +700,16 @@ px_pgloop_new(struct event_base *base, const char *url, char *err,
 	pl->base = base;
 	pl->sock = -1;
 	pl->backoff_ms = PL_BACKOFF_MIN_MS;
+	if (px_pg_url_host(url, &pl->host, err, errlen) == -1 ||
+	    (pl->host != NULL && (pl->dns = evdns_base_new(base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL)) {
+		if (pl->host != NULL && pl->dns == NULL)
+			px_store_seterr(err, errlen, "postgresql: cannot set "
+			    "up the resolver (resolv.conf)");
+		px_pgloop_free(pl);
+		return NULL;
+	}
 	pl_seterr(pl, "not connected yet");
 	pl_connect(pl);
 	return pl;
@@ -646,6 +761,10 @@ px_pgloop_free(struct px_pgloop *pl)
 		event_free(pl->ev_sock);
 	event_free(pl->ev_timer);
 	PQfinish(pl->conn);
+	/* A lookup in flight is dropped, its callback never run. */
+	if (pl->dns != NULL)
+		evdns_base_free(pl->dns, 0);
+	free(pl->host);
 	free(pl->url);
 	free(pl);
 }

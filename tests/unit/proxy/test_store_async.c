@@ -17,6 +17,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +378,77 @@ test_pg_down(void **state)
 		assert_int_equal(w.called, 0);
 		assert_int_equal(r.done, 0);
 	}
+	px_store_close(d);
+}
+
+/*
+ * A database named by host name: the loop looks it up (evdns, /etc/hosts
+ * here) and connects to the address with host= kept (the passfile is
+ * matched on "localhost", not on the address); a name that does not
+ * resolve leaves the store down with the name in its error.
+ */
+static void
+test_pg_hostname(void **state)
+{
+	struct fx		*fx = *state;
+	struct px_store		*d;
+	struct px_store_rec	 rec;
+	struct px_store_stat	 st;
+	struct wres		 w = { 0, 0, 0 };
+	char			 err[256], url[2048], pass[1024], line[512];
+	const char		*pf, *at;
+	FILE			*in, *out;
+	int			 i;
+
+	/* pg_url: postgresql://pubgate@127.0.0.1:PORT/postgres?passfile=F */
+	at = strstr(pg_url, "@127.0.0.1:");
+	pf = strstr(pg_url, "passfile=");
+	assert_non_null(at);
+	assert_non_null(pf);
+	snprintf(pass, sizeof(pass), "%s/pgpass", fx->dir);
+	in = fopen(pf + strlen("passfile="), "r");
+	assert_non_null(in);
+	out = fopen(pass, "w");
+	assert_non_null(out);
+	while (fgets(line, sizeof(line), in) != NULL)
+		if (strncmp(line, "127.0.0.1:", 10) == 0)
+			fprintf(out, "localhost:%s", line + 10);
+	fclose(in);
+	fclose(out);
+	assert_int_equal(chmod(pass, 0600), 0);
+	snprintf(url, sizeof(url), "postgresql://pubgate@localhost:%.*s"
+	    "passfile=%s", (int)(pf - (at + 11)), at + 11, pass);
+	d = px_store_open_loop(url, fx->base, NULL, err, sizeof(err));
+	if (d == NULL)
+		fail_msg("px_store_open_loop: %s", err);
+	for (i = 0; i < 250; i++) {
+		run_for(fx->base, 20);
+		px_store_stat(d, &st);
+		if (st.up)
+			break;
+	}
+	if (!st.up)
+		fail_msg("not up through localhost: %s", st.last_error);
+	mkrec(&rec, "aaaa0009-1", "@acme/byname", POL_ALLOW, 0);
+	assert_non_null(px_store_write_async(d, &rec, write_cb, &w));
+	assert_true(run_until(fx->base, &w.called, 10000));
+	assert_int_equal(w.rc, 0);
+	px_store_close(d);
+
+	d = px_store_open_loop("postgresql://pubgate@pubgate-no-such-host."
+	    "invalid/x", fx->base, NULL, err, sizeof(err));
+	if (d == NULL)
+		fail_msg("px_store_open_loop: %s", err);
+	for (i = 0; i < 400; i++) {
+		run_for(fx->base, 20);
+		px_store_stat(d, &st);
+		if (st.errors > 0)
+			break;
+	}
+	assert_int_equal(st.up, 0);
+	if (strstr(st.last_error, "cannot resolve pubgate-no-such-host."
+	    "invalid") == NULL && strstr(st.last_error, "looking up") == NULL)
+		fail_msg("error: %s", st.last_error);
 	px_store_close(d);
 }
 
@@ -1034,6 +1107,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pg_waiver_race, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pg_waiver_down, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pg_hostname, setup,
 		    teardown),
 	};
 
