@@ -159,7 +159,8 @@ it_expect_grep "@pgtest/fleetpg-leaky@1.0.0 user=alice who=" "$T/log.txt" \
 # so that A takes it; the body goes at 100 kB/s (about 14 s) and A dies
 # after 2 s of it.
 it_pkg "$T/big" @pgtest/fleetpg 1.0.1
-head -c 1000000 /dev/urandom >"$T/big/dist/blob.bin"
+# First byte not "{": random bytes read as JSON can be undecidable.
+head -c 1000000 /dev/urandom | { printf B; tail -c +2; } >"$T/big/dist/blob.bin"
 (cd "$T/big" && npm pack --silent --pack-destination "$T" >/dev/null) ||
     it_fail "npm pack failed"
 it_body "$T/pgtest-fleetpg-1.0.1.tgz" @pgtest/fleetpg 1.0.1 restricted \

@@ -18,7 +18,8 @@ it_start_pubgate -c "$T/pubgate.yaml"
 # A package whose tarball is about 2 MiB (random bytes do not compress).
 pkg="$T/big"
 it_pkg "$pkg" @pgtest/big 1.0.0
-head -c $((2 * 1024 * 1024)) /dev/urandom >"$pkg/dist/blob.bin"
+# First byte not "{": random bytes read as JSON can be undecidable.
+head -c $((2 * 1024 * 1024)) /dev/urandom | { printf B; tail -c +2; } >"$pkg/dist/blob.bin"
 (cd "$pkg" && npm pack --silent --pack-destination "$T" >/dev/null) ||
     it_fail "npm pack failed"
 it_body "$T/pgtest-big-1.0.0.tgz" @pgtest/big 1.0.0 restricted >"$T/body.json"

@@ -112,7 +112,9 @@ leaky() {
 	local dir="$T/src-${1//[@\/]/_}-$2"
 	it_pkg "$dir" "$1" "$2"
 	printf 'not a key, a fixture of %s\n' "$1" >"$dir/dist/key.pem"
-	head -c $(($3 * 1024)) /dev/urandom >"$dir/dist/data.bin"
+	# First byte not "{": random bytes read as JSON can be undecidable.
+	head -c $(($3 * 1024)) /dev/urandom | { printf B; tail -c +2; } \
+	    >"$dir/dist/data.bin"
 	pack "$dir" "${1//[@\/]/_}-$2"
 }
 
