@@ -9,6 +9,9 @@
 #         as YAML, builds this tree's Dockerfile, publishes the admin port
 #         on loopback only and mounts the state volume; the image's
 #         settings pass `serve -n` (paths moved under a temp dir); the
+#         fleet's compose file (contrib/fleet) fits its parts together
+#         (services, database URL, HAProxy's targets and health port,
+#         secrets) and its gate settings pass `serve -n`; the
 #         health check script answers 0 for a live gate's admin listener
 #         and 1 for a refused port and for a listener that is not admin.
 #   run   with a working podman or docker: makes sure the base image
@@ -89,6 +92,75 @@ assert "pubgate-state" in doc["volumes"], "volume declared"
 assert s.get("read_only") is True and "ALL" in s["cap_drop"], "hardening"
 print("ok: compose.yaml parses: one service, build context, ports, volume")
 EOF
+
+	# The fleet's compose file (contrib/fleet): its parts fit together.
+	# No image registry is reachable here for postgres and haproxy, so
+	# it is checked, not run; the fleet tests run its haproxy.cfg and
+	# gate settings with real gates, HAProxy and PostgreSQL.
+	python3 - "$src/contrib/fleet" "$src" <<'EOF' || bad "fleet compose.yaml"
+import os, re, sys, urllib.parse, yaml
+d, src = sys.argv[1], sys.argv[2]
+doc = yaml.safe_load(open(os.path.join(d, "compose.yaml")))
+sv = doc["services"]
+assert set(sv) == {"db", "gate-a", "gate-b", "haproxy"}, sorted(sv)
+gate = yaml.safe_load(open(os.path.join(d, "gate.yaml")))
+for n in ("gate-a", "gate-b"):
+    g = sv[n]
+    ctx = os.path.normpath(os.path.join(d, g["build"]["context"]))
+    assert os.path.samefile(ctx, src), n + ": build context"
+    assert os.path.isfile(os.path.join(ctx, g["build"]["dockerfile"]))
+    assert "./gate.yaml:/etc/pubgate/pubgate.yaml:ro" in g["volumes"], n
+    assert set(g["secrets"]) == {"gate-cert", "gate-key", "pgpass"}, n
+    assert g.get("read_only") is True and "ALL" in g["cap_drop"], n
+    assert "db" in g["depends_on"], n
+# The gates reach the database service with its user and database.
+u = urllib.parse.urlsplit(gate["db"])
+assert u.scheme == "postgresql" and u.hostname == "db", gate["db"]
+env = sv["db"]["environment"]
+assert u.username == env["POSTGRES_USER"], "db user"
+assert u.path.lstrip("/") == env["POSTGRES_DB"], "db name"
+q = urllib.parse.parse_qs(u.query)
+assert q["passfile"] == ["/run/secrets/pgpass"], "passfile"
+assert u.password is None, "a password in the URL"
+lis = gate["listen"][0]
+assert lis["cert"] == "/run/secrets/gate-cert" and lis["key"] == \
+    "/run/secrets/gate-key" and lis["proxy_protocol"] is True, "listen"
+port = lis["url"].rsplit(":", 1)[1]
+admin = gate["admin"]["listen"].rsplit(":", 1)[1]
+# HAProxy sends to those services on the gate's ports, PROXY v2.
+h = sv["haproxy"]
+he = h["environment"]
+assert he["GATE_A"] == "gate-a:" + port and he["GATE_B"] == "gate-b:" + \
+    port, "haproxy targets"
+assert he["ADMIN_A"] == admin and he["ADMIN_B"] == admin, "health port"
+cfg_mount = "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro"
+assert cfg_mount in h["volumes"], "haproxy.cfg mount"
+cfg = open(os.path.join(d, "haproxy.cfg")).read()
+for v in ("FLEET_BIND", "GATE_A", "GATE_B", "ADMIN_A", "ADMIN_B"):
+    assert '"${%s}"' % v in cfg or "${%s}" % v in cfg, "haproxy.cfg " + v
+assert "send-proxy-v2" in cfg and "/-/pubgate/health" in cfg, "haproxy.cfg"
+for name, sec in doc["secrets"].items():
+    assert sec["file"].startswith("./secrets/"), name
+# Every secret file the header's steps make, and only those.
+head = open(os.path.join(d, "compose.yaml")).read().split("name:")[0]
+for name in doc["secrets"]:
+    assert "secrets/" + name in head, "the header does not make " + name
+print("ok: fleet compose.yaml: 2 gates, HAProxy, PostgreSQL fit together")
+EOF
+	# The fleet's gate settings pass serve -n, the secrets made here.
+	mkdir -p "$tmp/fleet"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$tmp/fleet/gate-key" -out "$tmp/fleet/gate-cert" \
+	    -days 1 -subj /CN=npm-gate.corp.example >/dev/null 2>&1
+	: >"$tmp/fleet/pgpass"
+	chmod 600 "$tmp/fleet/pgpass" "$tmp/fleet/gate-key"
+	sed -e "s|/run/secrets|$tmp/fleet|g" -e "s|spool_dir: /tmp|spool_dir: $tmp|" \
+	    -e "s|0.0.0.0:8443|127.0.0.1:$(free_port)|" \
+	    -e "s|0.0.0.0:9100|127.0.0.1:$(free_port)|" \
+	    "$src/contrib/fleet/gate.yaml" >"$tmp/fleet/gate.yaml"
+	"$pubgate" serve -n -c "$tmp/fleet/gate.yaml" >"$tmp/fleet/n.out" 2>&1 &&
+	    ok "the fleet's gate settings pass serve -n" ||
+	    bad "fleet serve -n: $(cat "$tmp/fleet/n.out")"
 
 	# The image's settings, paths moved here and the upstream a dead
 	# loopback port (nothing leaves the machine); then the health check.
