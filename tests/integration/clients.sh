@@ -4,9 +4,9 @@
 # everything it depends on, as installed in tests/integration/node_modules
 # (tree.js packs each name@version there and publishes it to a Verdaccio
 # that proxies nothing, 50 packages or more).  npm, pnpm (network
-# concurrency 64), yarn 1 and yarn 4 each install it through the gate
-# (TLS, test CA) twice, cold then with a warm cache, and once straight
-# from Verdaccio.  For every install through the gate:
+# concurrency 64), yarn 1, yarn 4 and bun each install it through the
+# gate (TLS, test CA) twice, cold then with a warm cache, and once
+# straight from Verdaccio.  For every install through the gate:
 #   - the client exits 0 and says nothing of a retry or a network error;
 #   - the gate's access log has no 5xx answer;
 #   - some packuments went to the client gzip-encoded (enc=gzip);
@@ -30,10 +30,15 @@ express=$(it_json 'd.version' "$IT_HERE/node_modules/express/package.json")
 YARN1="$IT_HERE/node_modules/yarn1/bin/yarn.js"
 YARN4="$IT_HERE/node_modules/@yarnpkg/cli-dist/bin/yarn.js"
 PNPM="$IT_HERE/node_modules/pnpm/bin/pnpm.cjs"
-for f in "$YARN1" "$YARN4" "$PNPM"; do
+# Bun's baseline build (no AVX2 needed) on every x86-64 machine: the same
+# binary here and in CI.
+BUN="$IT_HERE/node_modules/@oven/bun-linux-x64-baseline/bin/bun"
+for f in "$YARN1" "$YARN4" "$PNPM" "$BUN"; do
 	[ -f "$f" ] || it_fail "missing $f: run tests/integration/install.sh"
 done
+"$BUN" --version >/dev/null || it_fail "$BUN does not run on this machine"
 export CI=1 YARN_ENABLE_TELEMETRY=0 YARN_ENABLE_PROGRESS_BARS=0
+export DO_NOT_TRACK=1
 
 # relay_start TARGET_PORT NAME: a counting relay; sets RELAY_PORT.
 relay_start() {
@@ -107,6 +112,22 @@ install() {
 		} >"$p/.yarnrc.yml"
 		(cd "$p" && node "$YARN4" install) >"$o" 2>&1 || rc=$?
 		;;
+	bun)
+		{
+			echo '[install]'
+			echo "registry = \"$url/\""
+			[ -z "$ca" ] || echo "cafile = \"$ca\""
+			echo 'saveTextLockfile = true'
+			echo '[install.cache]'
+			echo "dir = \"$c\""
+			# Bun trusts a cached packument for minutes without
+			# asking: have it ask the gate again, as npm does, so
+			# the warm run still goes through it (tarballs come
+			# from the cache).
+			echo 'disableManifest = true'
+		} >"$p/bunfig.toml"
+		(cd "$p" && "$BUN" install --no-progress) >"$o" 2>&1 || rc=$?
+		;;
 	esac
 	if [ "$rc" -ne 0 ]; then
 		tail -n 30 "$o" >&2
@@ -128,6 +149,7 @@ hashes() {
 	pnpm) grep -oE 'sha512-[A-Za-z0-9+/=]+' "$2/pnpm-lock.yaml" ;;
 	yarn1) grep -oE 'sha512-[A-Za-z0-9+/=]+' "$2/yarn.lock" ;;
 	yarn4) grep -oE 'checksum: [0-9a-z]+/[0-9a-f]+' "$2/yarn.lock" ;;
+	bun) grep -oE 'sha512-[A-Za-z0-9+/=]+' "$2/bun.lock" ;;
 	esac | sort -u
 }
 
@@ -137,7 +159,7 @@ access_lines() {
 	    grep -E 'conn=[0-9]+ req=.* status=' || true
 }
 
-for client in npm pnpm yarn1 yarn4; do
+for client in npm pnpm yarn1 yarn4 bun; do
 	s0=$(date +%s)
 	# Straight from Verdaccio: the reference lockfile.  npm's cold
 	# install, here and through the gate, goes through a counting relay.
