@@ -32,8 +32,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <openssl/err.h>
-#include <zlib.h>
 
+#include "gzs.h"
 #include "log.h"
 #include "proxy-int.h"
 
@@ -363,16 +363,10 @@ accepts_gzip(const struct px_head *h)
 void
 px_fwd_gz_free(struct px_conn *conn)
 {
-	if (conn->gz_in != NULL) {
-		inflateEnd(conn->gz_in);
-		free(conn->gz_in);
-		conn->gz_in = NULL;
-	}
-	if (conn->gz_out != NULL) {
-		deflateEnd(conn->gz_out);
-		free(conn->gz_out);
-		conn->gz_out = NULL;
-	}
+	px_gzs_free(conn->gz_in);
+	conn->gz_in = NULL;
+	px_gzs_free(conn->gz_out);
+	conn->gz_out = NULL;
 	if (conn->gz_obuf != NULL) {
 		evbuffer_free(conn->gz_obuf);
 		conn->gz_obuf = NULL;
@@ -385,24 +379,12 @@ static int
 gz_start(struct px_conn *conn, int out)
 {
 	px_fwd_gz_free(conn);
-	if ((conn->gz_in = calloc(1, sizeof(*conn->gz_in))) == NULL)
+	if ((conn->gz_in = px_gzs_inflater()) == NULL)
 		return -1;
-	if (inflateInit2(conn->gz_in, 16 + MAX_WBITS) != Z_OK) {
-		free(conn->gz_in);
-		conn->gz_in = NULL;
-		return -1;
-	}
 	if (!out)
 		return 0;
 	if ((conn->gz_obuf = evbuffer_new()) == NULL ||
-	    (conn->gz_out = calloc(1, sizeof(*conn->gz_out))) == NULL) {
-		px_fwd_gz_free(conn);
-		return -1;
-	}
-	if (deflateInit2(conn->gz_out, PX_GZ_LEVEL, Z_DEFLATED,
-	    16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(conn->gz_out);
-		conn->gz_out = NULL;
+	    (conn->gz_out = px_gzs_deflater()) == NULL) {
 		px_fwd_gz_free(conn);
 		return -1;
 	}
@@ -677,10 +659,10 @@ emit(struct px_conn *conn, struct evbuffer *b)
 static int
 gz_deflate(struct px_conn *conn, int finish)
 {
-	z_stream		*z = conn->gz_out;
 	struct evbuffer_iovec	 in, v;
-	size_t			 left;
-	int			 flush, r;
+	const unsigned char	*ip;
+	size_t			 left, il, room, got;
+	int			 fin, r;
 
 	for (;;) {
 		left = evbuffer_get_length(conn->rw_buf);
@@ -691,27 +673,25 @@ gz_deflate(struct px_conn *conn, int finish)
 		if (left > 0 && evbuffer_peek(conn->rw_buf, -1, NULL, &in,
 		    1) < 1)
 			return -1;
-		z->next_in = in.iov_base;
-		z->avail_in = (uInt)in.iov_len;
-		flush = finish && in.iov_len == left ? Z_FINISH : Z_NO_FLUSH;
+		ip = in.iov_base;
+		il = in.iov_len;
+		fin = finish && in.iov_len == left;
 		do {
 			if (evbuffer_reserve_space(conn->gz_obuf, 16384, &v,
 			    1) < 1)
 				return -1;
-			z->next_out = v.iov_base;
-			z->avail_out = (uInt)(v.iov_len > 65536 ? 65536 :
-			    v.iov_len);
-			v.iov_len = z->avail_out;
-			r = deflate(z, flush);
-			v.iov_len -= z->avail_out;
+			room = v.iov_len > 65536 ? 65536 : v.iov_len;
+			got = room;
+			r = px_gzs_run(conn->gz_out, &ip, &il, v.iov_base,
+			    &got, fin);
+			v.iov_len = got;
 			if (evbuffer_commit_space(conn->gz_obuf, &v, 1) == -1 ||
-			    r == Z_STREAM_ERROR)
+			    r == -1)
 				return -1;
-		} while (z->avail_out == 0 || z->avail_in > 0 ||
-		    (flush == Z_FINISH && r != Z_STREAM_END));
+		} while (got == room || il > 0 || (fin && r != 1));
 		if (in.iov_len > 0)
 			evbuffer_drain(conn->rw_buf, in.iov_len);
-		if (flush == Z_FINISH)
+		if (fin)
 			return 0;
 	}
 }
@@ -752,37 +732,34 @@ rw_take(struct px_conn *conn, const char *p, size_t n)
 static int
 gz_body(struct px_conn *conn, const char *p, size_t n)
 {
-	z_stream	*z = conn->gz_in;
-	char		 buf[16384];
-	size_t		 got;
-	int		 r;
+	unsigned char		 buf[16384];
+	const unsigned char	*in = (const unsigned char *)p;
+	size_t			 left = n, before, got;
+	int			 r;
 
-	z->next_in = (Bytef *)(uintptr_t)p;
-	z->avail_in = (uInt)n;
 	for (;;) {
 		if (conn->gz_in_end) {
-			if (z->avail_in == 0)
+			if (left == 0)
 				return 0;
-			if (inflateReset(z) != Z_OK)
+			if (px_gzs_reset(conn->gz_in) == -1)
 				return -1;
 			conn->gz_in_end = 0;
 		}
-		z->next_out = (Bytef *)buf;
-		z->avail_out = sizeof(buf);
-		r = inflate(z, Z_NO_FLUSH);
-		if (r == Z_STREAM_END)
-			conn->gz_in_end = 1;
-		else if (r != Z_OK && r != Z_BUF_ERROR)
+		before = left;
+		got = sizeof(buf);
+		if ((r = px_gzs_run(conn->gz_in, &in, &left, buf, &got,
+		    0)) == -1)
 			return -1;
-		got = sizeof(buf) - z->avail_out;
+		if (r == 1)
+			conn->gz_in_end = 1;
 		if (got > 0)
-			rw_take(conn, buf, got);
+			rw_take(conn, (const char *)buf, got);
 		if (evbuffer_get_length(conn->rw_buf) >= sizeof(buf) &&
 		    rw_flush(conn, 0) == -1)
 			return -1;
-		if (z->avail_in == 0 && z->avail_out > 0)
+		if (left == 0 && got < sizeof(buf))
 			return 0;
-		if (r == Z_BUF_ERROR && got == 0)
+		if (r == 0 && got == 0 && left == before)
 			return -1;	/* no progress */
 	}
 }

@@ -43,7 +43,7 @@ struct px_quar_tee;
 struct stat;
 struct px_store_op;
 struct evdns_base;
-struct z_stream_s;
+struct px_gzs;
 
 /* ---------------------------------------------------------------- caps */
 #define PX_HEAD_BYTES_DEFAULT	(32 * 1024)	/* request line + headers */
@@ -70,7 +70,6 @@ struct z_stream_s;
 #define PX_CONNECT_TRIES	4		/* connects for one idempotent read */
 #define PX_FEED_CHUNK		(64 * 1024)	/* bytes read, parsed per step */
 #define PX_GZ_FEED		4096		/* gzip bytes inflated per step */
-#define PX_GZ_LEVEL		6		/* re-compressed packuments */
 #define PX_SPOOL_CHUNK		(64 * 1024)	/* bytes read from a spool per step */
 #define PX_SPOOL_BUF		(256 * 1024)	/* body bytes held per spool write */
 #define PX_LINGER_MS		2000		/* discard input after a final error */
@@ -661,8 +660,8 @@ struct px_conn {
 	int			 resp_gzip;	/* the answer went out gzip */
 	int			 rw_nop;	/* inflate only, no rewrite */
 	int			 gz_in_end;	/* a gzip member ended */
-	struct z_stream_s	*gz_in;		/* inflating the upstream's */
-	struct z_stream_s	*gz_out;	/* gzip to the client */
+	struct px_gzs		*gz_in;		/* inflating the upstream's */
+	struct px_gzs		*gz_out;	/* gzip to the client */
 	struct evbuffer		*gz_obuf;	/* one compressed chunk */
 	struct evbuffer		*wbody;		/* a held write body */
 	int			 client_counted;	/* px_client_take() */
