@@ -24,6 +24,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <netdb.h>
 #include <errno.h>
 #include <getopt.h>
@@ -170,11 +171,58 @@ read_policy(const char *path, size_t *len)
 	return buf;
 }
 
+/*
+ * The supervisor's private detector cache (workers above 1, no cache_dir):
+ * a folder it makes under spool_dir at the start and empties and removes
+ * at its exit, so that at a SIGHUP the workers read the detectors it has
+ * just compiled instead of each compiling them again.
+ */
+static char	 priv_cache[PATH_MAX];
+
 /* cache_dir() : where the compiled secret detectors are cached, or NULL. */
 static const char *
 cache_dir(const struct px_cfg *cfg)
 {
-	return cfg->cache_dir[0] != '\0' ? cfg->cache_dir : NULL;
+	if (cfg->cache_dir[0] != '\0')
+		return cfg->cache_dir;
+	return priv_cache[0] != '\0' ? priv_cache : NULL;
+}
+
+/* priv_cache_make() : priv_cache, 0700 under spool_dir; "" if it fails. */
+static void
+priv_cache_make(const struct px_cfg *cfg)
+{
+	const char	*dir = cfg->spool_dir[0] != '\0' ? cfg->spool_dir : "/tmp";
+
+	if ((size_t)snprintf(priv_cache, sizeof(priv_cache),
+	    "%s/pubgate-detectors.XXXXXX", dir) >= sizeof(priv_cache) ||
+	    mkdtemp(priv_cache) == NULL) {
+		px_log_warn("event=detector-cache-private dir=%s "
+		    "note=\"reloads compile in every worker\"", dir);
+		priv_cache[0] = '\0';
+	}
+}
+
+/* priv_cache_remove() : empties and removes priv_cache (its own names). */
+static void
+priv_cache_remove(void)
+{
+	DIR		*d;
+	struct dirent	*e;
+	int		 fd;
+
+	if (priv_cache[0] == '\0' || (d = opendir(priv_cache)) == NULL)
+		return;
+	fd = dirfd(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0))
+			(void)unlinkat(fd, e->d_name, 0);
+	closedir(d);
+	if (rmdir(priv_cache) == -1)
+		px_log_warn("event=detector-cache-private-rmdir dir=%s",
+		    priv_cache);
+	priv_cache[0] = '\0';
 }
 
 /* sha256_hex() : hex SHA-256 of buf into out[65] ("" on failure). */
@@ -1184,14 +1232,18 @@ px_serve_main(int argc, char *argv[])
 		rv = 0;
 		goto out;
 	}
+	if (cfg->workers > 1 && cfg->cache_dir[0] == '\0')
+		priv_cache_make(cfg);
 	if ((pol = load_policy(cfg->policy, cache_dir(cfg), 0, sha)) == NULL)
 		goto out;
 	pol_policy_detectors(pol, &dc, &dn);
 	px_log_info("event=policy-loaded file=%s rules=%zu sha256=%s "
-	    "detectors_cached=%u detectors_compiled=%u cache_dir=%s",
+	    "detectors_cached=%u detectors_compiled=%u cache_dir=%s%s",
 	    cfg->policy[0] ? cfg->policy : "(embedded)",
 	    pol_policy_nrules(pol), sha, dc, dn,
-	    cfg->cache_dir[0] ? cfg->cache_dir : "-");
+	    cache_dir(cfg) != NULL ? cache_dir(cfg) : "-",
+	    cfg->cache_dir[0] == '\0' && priv_cache[0] != '\0' ?
+	    " cache_private=yes" : "");
 	if (cfg->quar.dir[0] != '\0') {
 		char	 err[400];
 
@@ -1212,6 +1264,7 @@ px_serve_main(int argc, char *argv[])
 		rv = serve_one(cfg, pol, sha);
 	pol = NULL;	/* the serving code dropped it */
 out:
+	priv_cache_remove();	/* the workers never come here */
 	pol_policy_unref(pol);
 	free(errs);
 	free(cfg);

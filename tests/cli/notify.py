@@ -131,6 +131,18 @@ def run(tmp, label, workers, abstract):
             ok("%s: metrics: one good reload" % label)
         else:
             bad("%s: metrics after a good reload" % label)
+        if workers > 1:
+            # No cache_dir: the supervisor's private cache serves the
+            # workers' reload, none of them compiles again.
+            err.flush()
+            with open(os.path.join(tmp, "serve.err")) as f:
+                log = f.read()
+            ws = re.findall(r"event=reloaded what=policy worker=(\d+) .*"
+                            r"detectors_compiled=(\d+)", log)
+            if len(ws) == workers and all(c == "0" for _, c in ws):
+                ok("%s: workers reload from the private cache" % label)
+            else:
+                bad("%s: workers compiled at the reload: %r" % (label, ws))
 
         # A broken policy: the old one stays, systemd still hears READY.
         with open(policy, "w") as f:
@@ -161,6 +173,16 @@ def run(tmp, label, workers, abstract):
             ok("%s: exit 0" % label)
         else:
             bad("%s: exit %d" % (label, rc))
+        if workers > 1:
+            with open(os.path.join(tmp, "serve.err")) as f:
+                pc = re.search(r"event=policy-loaded .*cache_dir=(\S+) "
+                               r"cache_private=yes", f.read())
+            if pc is None:
+                bad("%s: no private detector cache at the start" % label)
+            elif os.path.exists(pc.group(1)):
+                bad("%s: private cache %s left behind" % (label, pc.group(1)))
+            else:
+                ok("%s: private cache made and removed" % label)
     finally:
         if p.poll() is None:
             p.kill()
