@@ -759,8 +759,14 @@ gz_body(struct px_conn *conn, const char *p, size_t n)
 			return -1;
 		if (left == 0 && got < sizeof(buf))
 			return 0;
-		if (r == 0 && got == 0 && left == before)
-			return -1;	/* no progress */
+		/*
+		 * No progress: a stream that neither takes input nor gives
+		 * output, or that says it ended having read nothing since
+		 * its reset (a gzip member is 18 bytes at least), would
+		 * spin here forever.
+		 */
+		if (got == 0 && left == before)
+			return -1;
 	}
 }
 
