@@ -37,7 +37,7 @@ struct px_wm_ent {
 	char			 who[17];
 	char			 user[PX_USER_MAX];
 	uint64_t		 expires_ms;
-	uint64_t		 used_ms;
+	uint64_t		 used;		/* wm->uses at its last use */
 	int			 pending;	/* a lookup in flight */
 	struct px_whoami	*wm;
 	struct px_upget		*ug;
@@ -57,6 +57,7 @@ struct px_whoami {
 	struct px_wm_ent	**ents;
 	size_t			 n, cap;
 	uint64_t		 lookups, hits, failures, evictions;
+	uint64_t		 uses;		/* LRU order: ms can tie */
 };
 
 static void
@@ -363,7 +364,7 @@ slot(struct px_whoami *wm, size_t max)
 	if (wm->n >= max) {
 		for (i = 0; i < wm->n; i++)
 			if (!wm->ents[i]->pending && (lru == (size_t)-1 ||
-			    wm->ents[i]->used_ms < wm->ents[lru]->used_ms))
+			    wm->ents[i]->used < wm->ents[lru]->used))
 				lru = i;
 		if (lru == (size_t)-1)
 			return NULL;
@@ -425,7 +426,7 @@ px_whoami_start(struct px_conn *conn)
 	if (e != NULL && !e->pending && e->expires_ms > now) {
 		wm->hits++;
 		PX_MADD(ctx->m->whoami[1], 1);
-		e->used_ms = now;
+		e->used = ++wm->uses;
 		snprintf(conn->user, sizeof(conn->user), "%s", e->user);
 		return;
 	}
@@ -435,7 +436,7 @@ px_whoami_start(struct px_conn *conn)
 		snprintf(e->key, sizeof(e->key), "%s", key);
 		snprintf(e->who, sizeof(e->who), "%s", conn->who);
 	}
-	e->used_ms = now;
+	e->used = ++wm->uses;
 	if (!e->pending) {
 		/* Expired or new: one lookup, whoever asks meanwhile waits. */
 		wm->lookups++;
