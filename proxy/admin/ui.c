@@ -352,22 +352,65 @@ page_begin(struct page *pg, const char *title, const struct px_ui_sess *s)
 	return 0;
 }
 
+/* page_end() : the page sent; its stream closed and freed (pg emptied). */
 static int
 page_end(struct px_conn *conn, struct page *pg, int status, const char *hdrs)
 {
-	int	 r;
+	int	 r, bad;
 
 	fputs("</main></body></html>\n", pg->f);
-	if (fclose(pg->f) != 0 || pg->len > PX_UI_PAGE_MAX) {
-		free(pg->buf);
+	bad = fclose(pg->f) != 0 || pg->len > PX_UI_PAGE_MAX;
+	pg->f = NULL;
+	if (bad) {
 		px_admin_json_error(conn, 500, "console: page too large or "
 		    "out of memory", NULL);
-		return px_conn_resp_done(conn);
-	}
-	r = ui_send(conn, status, hdrs, "text/html; charset=utf-8", pg->buf,
-	    pg->len);
+		r = px_conn_resp_done(conn);
+	} else
+		r = ui_send(conn, status, hdrs, "text/html; charset=utf-8",
+		    pg->buf, pg->len);
 	free(pg->buf);
+	pg->buf = NULL;
 	return r;
+}
+
+/* page_free() : what is left of a page (nothing once page_end() sent it). */
+static void
+page_free(struct page *pg)
+{
+	if (pg->f != NULL)
+		fclose(pg->f);
+	free(pg->buf);
+	pg->f = NULL;
+	pg->buf = NULL;
+}
+
+/* store_failed() : says why the store failed; the status: 503 if down. */
+static int
+store_failed(FILE *f, const char *err)
+{
+	fputs("<p class=\"err\">The decision store failed: ", f);
+	hesc(f, err != NULL && err[0] ? err : "no decision store");
+	fputs("</p>", f);
+	return err != NULL && strstr(err, "is down") != NULL ? 503 : 500;
+}
+
+/*
+ * table_end() : a listing's query ended: its table closed, then how many
+ * NOUNs it shows (n) or the store's error (n == -1), and the page sent.
+ */
+static int
+table_end(struct px_conn *conn, struct page *pg, int n, const char *err,
+    const char *noun)
+{
+	int	 status = 200;
+
+	fputs("</tbody></table>\n", pg->f);
+	if (n == -1)
+		status = store_failed(pg->f, err);
+	else
+		fprintf(pg->f, "<p>%d %s%s shown.</p>", n, noun,
+		    n == 1 ? "" : "s");
+	return page_end(conn, pg, status, NULL);
 }
 
 /* simple() : a page holding one message (escaped), with a link back. */
@@ -614,9 +657,7 @@ list_free(void *arg)
 {
 	struct list_arg	*la = arg;
 
-	if (la->pg.f != NULL)
-		fclose(la->pg.f);
-	free(la->pg.buf);
+	page_free(&la->pg);
 	free(la);
 }
 
@@ -625,22 +666,10 @@ static int
 list_done(struct px_conn *conn, void *arg, int n, const char *err)
 {
 	struct list_arg	*la = arg;
-	FILE		*f = la->pg.f;
-	int		 r;
 
-	fputs("</tbody></table>\n", f);
-	if (n == -1) {
-		fputs("<p class=\"err\">The decision store failed: ", f);
-		hesc(f, err != NULL && err[0] ? err : "no decision store");
-		fputs("</p>", f);
-	} else
-		fprintf(f, "<p>%d decision%s shown.</p>", la->n,
-		    la->n == 1 ? "" : "s");
-	r = page_end(conn, &la->pg, n == -1 ? (err != NULL &&
-	    strstr(err, "is down") != NULL ? 503 : 500) : 200, NULL);
-	la->pg.f = NULL;	/* page_end() closed and freed them */
-	la->pg.buf = NULL;
-	return r;
+	/* la->n: the rows shown, after the user filter. */
+	return table_end(conn, &la->pg, n == -1 ? -1 : la->n, err,
+	    "decision");
 }
 
 static int
@@ -905,9 +934,7 @@ one_free(void *arg)
 {
 	struct one_arg	*oa = arg;
 
-	if (oa->pg.f != NULL)
-		fclose(oa->pg.f);
-	free(oa->pg.buf);
+	page_free(&oa->pg);
 	free(oa);
 }
 
@@ -917,23 +944,17 @@ one_done(struct px_conn *conn, void *arg, int n, const char *err)
 {
 	struct one_arg	*oa = arg;
 	FILE		*f = oa->pg.f;
-	int		 r;
+	int		 status = 200;
 
-	if (n == -1) {
-		fputs("<p class=\"err\">The decision store failed: ", f);
-		hesc(f, err != NULL && err[0] ? err : "no decision store");
-		fputs("</p>", f);
-	} else if (n == 0) {
+	if (n == -1)
+		status = store_failed(f, err);
+	else if (n == 0) {
 		fputs("<p class=\"err\">No decision ", f);
 		hesc(f, oa->id);
 		fputs(" in the store.</p>", f);
+		status = 404;
 	}
-	r = page_end(conn, &oa->pg, n == -1 ? (err != NULL &&
-	    strstr(err, "is down") != NULL ? 503 : 500) : n == 0 ? 404 : 200,
-	    NULL);
-	oa->pg.f = NULL;	/* page_end() closed and freed them */
-	oa->pg.buf = NULL;
-	return r;
+	return page_end(conn, &oa->pg, status, NULL);
 }
 
 static int
@@ -1167,9 +1188,7 @@ wl_free(void *arg)
 {
 	struct wl_arg	*wa = arg;
 
-	if (wa->pg.f != NULL)
-		fclose(wa->pg.f);
-	free(wa->pg.buf);
+	page_free(&wa->pg);
 	free(wa);
 }
 
@@ -1178,21 +1197,8 @@ static int
 wl_done(struct px_conn *conn, void *arg, int n, const char *err)
 {
 	struct wl_arg	*wa = arg;
-	FILE		*f = wa->pg.f;
-	int		 r;
 
-	fputs("</tbody></table>\n", f);
-	if (n == -1) {
-		fputs("<p class=\"err\">The decision store failed: ", f);
-		hesc(f, err != NULL && err[0] ? err : "no decision store");
-		fputs("</p>", f);
-	} else
-		fprintf(f, "<p>%d waiver%s shown.</p>", n, n == 1 ? "" : "s");
-	r = page_end(conn, &wa->pg, n == -1 ? (err != NULL &&
-	    strstr(err, "is down") != NULL ? 503 : 500) : 200, NULL);
-	wa->pg.f = NULL;	/* page_end() closed and freed them */
-	wa->pg.buf = NULL;
-	return r;
+	return table_end(conn, &wa->pg, n, err, "waiver");
 }
 
 static int
