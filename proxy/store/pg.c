@@ -961,14 +961,18 @@ pg_query(void *be, const struct px_store_qargs *qa, struct px_store_buf *b,
 
 /* ------------------------------------------------------------ waivers */
 
+/*
+ * A change's parameters: $1 now (an approval's created_ms), then its own
+ * as pg_wparams() puts them, from $2 (px_pg_wsend()'s put them from $7).
+ */
 static const char pg_sql_w_add[] =
     "INSERT INTO waivers (created_ms, expires_ms, once, decision, package,"
     " version, sha512, publisher, approved_by, reason) VALUES ($1::bigint,"
     " $2::bigint, $3::int, $4, $5, $6, $7, $8, $9, $10) RETURNING "
     PX_STORE_WCOLS;
 static const char pg_sql_w_revoke[] =
-    "UPDATE waivers SET revoked_ms = $2::bigint, revoked_by = $3,"
-    " revoke_reason = $4 WHERE id = $1::bigint AND revoked_ms = 0"
+    "UPDATE waivers SET revoked_ms = $1::bigint, revoked_by = $3,"
+    " revoke_reason = $4 WHERE id = $2::bigint AND revoked_ms = 0"
     " RETURNING " PX_STORE_WCOLS;
 /*
  * One use of the newest valid waiver for the tarball.  Under READ
@@ -976,17 +980,68 @@ static const char pg_sql_w_revoke[] =
  * checks the conditions again on the new row: a once waiver is used once.
  */
 static const char pg_sql_w_use[] =
-    "UPDATE waivers SET uses = uses + 1, last_used_ms = $4::bigint"
-    " WHERE id = (SELECT id FROM waivers WHERE package = $1 AND version = $2"
-    " AND sha512 = $3 AND revoked_ms = 0 AND expires_ms > $4::bigint"
+    "UPDATE waivers SET uses = uses + 1, last_used_ms = $1::bigint"
+    " WHERE id = (SELECT id FROM waivers WHERE package = $2 AND version = $3"
+    " AND sha512 = $4 AND revoked_ms = 0 AND expires_ms > $1::bigint"
     " AND (once = 0 OR uses = 0) ORDER BY id DESC LIMIT 1)"
-    " AND revoked_ms = 0 AND expires_ms > $4::bigint"
+    " AND revoked_ms = 0 AND expires_ms > $1::bigint"
     " AND (once = 0 OR uses = 0) RETURNING " PX_STORE_WCOLS;
 static const char pg_sql_w_list[] =
     "SELECT " PX_STORE_WCOLS " FROM waivers WHERE ($1::bigint = 0 OR"
     " id = $1::bigint) AND ($2::int = 0 OR (revoked_ms = 0 AND"
     " expires_ms > $3::bigint AND (once = 0 OR uses = 0)))"
     " ORDER BY id DESC LIMIT $4::int";
+
+/*
+ * pg_wparams() : a waiver change's own parameters, v[base] on: ADD
+ * expires_ms, once, decision, package, version, sha512, publisher,
+ * approved_by, reason (from wb); REVOKE id, revoked_by, revoke_reason
+ * (wb's); USE package, version, sha512.  The text from a record or a
+ * reviewer is made valid UTF-8 in wb (PostgreSQL refuses the rest); num
+ * is room for two numbers.  Returns the index after the last, -1 for a
+ * bad kind.
+ */
+static int
+pg_wparams(const char *v[], int base, char num[2][24], enum px_wop_kind kind,
+    int64_t id, const char *package, const char *version, const char *sha512,
+    struct px_store_wbuf *wb)
+{
+	const char	**p = v + base;
+
+	switch (kind) {
+	case PX_WOP_ADD:
+		px_store_utf8_fix(wb->package);
+		px_store_utf8_fix(wb->version);
+		px_store_utf8_fix(wb->reason);
+		snprintf(num[0], sizeof(num[0]), "%" PRId64, wb->w.expires_ms);
+		snprintf(num[1], sizeof(num[1]), "%d", wb->w.once);
+		*p++ = num[0];
+		*p++ = num[1];
+		*p++ = wb->decision;
+		*p++ = wb->package;
+		*p++ = wb->version;
+		*p++ = wb->sha512;
+		*p++ = wb->publisher;
+		*p++ = wb->approved_by;
+		*p++ = wb->reason;
+		break;
+	case PX_WOP_REVOKE:
+		px_store_utf8_fix(wb->revoke_reason);
+		snprintf(num[0], sizeof(num[0]), "%" PRId64, id);
+		*p++ = num[0];
+		*p++ = wb->revoked_by;
+		*p++ = wb->revoke_reason;
+		break;
+	case PX_WOP_USE:
+		*p++ = package;
+		*p++ = version;
+		*p++ = sha512;
+		break;
+	default:
+		return -1;
+	}
+	return (int)(p - v);
+}
 
 /* wrow() : row i of res (the waiver columns) into wb. */
 static void
@@ -1005,61 +1060,24 @@ pg_waiver_op(void *be, struct px_store_wop *op, char *err, size_t errlen)
 {
 	struct px_pg		*p = be;
 	struct px_store_wbuf	*wb = op->wb;
-	const struct px_store_waiver *w = &wb->w;
 	struct px_pg_params	 pp;
 	PGresult		*res;
-	char			 num[3][24], why[PX_STORE_WHY_MAX + 1],
-				 by[PX_STORE_BY_MAX + 1];
+	char			 num[3][24];
 	const char		*v[10], *sql;
-	int			 nv = 0, rc = -1;
+	int			 nv, rc = -1;
 
+	snprintf(num[0], sizeof(num[0]), "%" PRId64, op->kind == PX_WOP_ADD ?
+	    wb->w.created_ms : op->now_ms);
+	v[0] = num[0];
+	if ((nv = pg_wparams(v, 1, num + 1, op->kind, op->id, op->package,
+	    op->version, op->sha512, wb)) == -1) {
+		px_store_seterr(err, errlen, "bad waiver change");
+		return -1;
+	}
+	sql = op->kind == PX_WOP_ADD ? pg_sql_w_add : op->kind ==
+	    PX_WOP_REVOKE ? pg_sql_w_revoke : pg_sql_w_use;
 	if (exec_ok(p->conn, "BEGIN", err, errlen) == -1)
 		return -1;
-	switch (op->kind) {
-	case PX_WOP_ADD:
-		snprintf(num[0], sizeof(num[0]), "%" PRId64, w->created_ms);
-		snprintf(num[1], sizeof(num[1]), "%" PRId64, w->expires_ms);
-		snprintf(num[2], sizeof(num[2]), "%d", w->once);
-		/* Text from a record or a reviewer: never refused as UTF-8. */
-		px_store_utf8_fix(wb->package);
-		px_store_utf8_fix(wb->version);
-		px_store_utf8_fix(wb->reason);
-		v[0] = num[0];
-		v[1] = num[1];
-		v[2] = num[2];
-		v[3] = w->decision;
-		v[4] = w->package;
-		v[5] = w->version;
-		v[6] = w->sha512;
-		v[7] = w->publisher;
-		v[8] = w->approved_by;
-		v[9] = w->reason;
-		nv = 10;
-		sql = pg_sql_w_add;
-		break;
-	case PX_WOP_REVOKE:
-		snprintf(num[0], sizeof(num[0]), "%" PRId64, op->id);
-		snprintf(num[1], sizeof(num[1]), "%" PRId64, op->now_ms);
-		px_store_copy(by, sizeof(by), w->revoked_by);
-		px_store_copy(why, sizeof(why), w->revoke_reason);
-		px_store_utf8_fix(why);
-		v[0] = num[0];
-		v[1] = num[1];
-		v[2] = by;
-		v[3] = why;
-		nv = 4;
-		sql = pg_sql_w_revoke;
-		break;
-	default:
-		snprintf(num[0], sizeof(num[0]), "%" PRId64, op->now_ms);
-		v[0] = op->package;
-		v[1] = op->version;
-		v[2] = op->sha512;
-		v[3] = num[0];
-		nv = 4;
-		sql = pg_sql_w_use;
-		break;
-	}
 	res = PQexecParams(p->conn, sql, nv, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    PQnfields(res) != PX_STORE_WNCOLS) {
@@ -1325,15 +1343,11 @@ px_pg_wsend(PGconn *c, struct px_store_op *op)
 		return PQsendQueryParams(c, pg_sql_w_list, 4, NULL, v, NULL,
 		    NULL, 0) ? 1 : 0;
 	}
-	/* Text from a publish or a reviewer: never refused as UTF-8. */
+	/* Text from a publish: never refused as UTF-8 (pg_wparams(): wb). */
 	px_store_utf8_fix(wa->client);
 	px_store_utf8_fix(wa->ua);
 	px_store_utf8_fix(wa->package);
 	px_store_utf8_fix(wa->version);
-	px_store_utf8_fix(wb->package);
-	px_store_utf8_fix(wb->version);
-	px_store_utf8_fix(wb->reason);
-	px_store_utf8_fix(wb->revoke_reason);
 	snprintf(num[0], sizeof(num[0]), "%" PRId64, wa->now_ms);
 	v[0] = num[0];
 	v[1] = wa->time;
@@ -1341,45 +1355,17 @@ px_pg_wsend(PGconn *c, struct px_store_op *op)
 	v[3] = wa->client;
 	v[4] = wa->who;
 	v[5] = wa->ua;
-	switch (wa->kind) {
-	case PX_WOP_USE:
-		v[6] = wa->package;
-		v[7] = wa->version;
-		v[8] = wa->sha512;
-		n = 10;
-		sql = pg_sql_wa_use;
-		break;
-	case PX_WOP_REVOKE:
-		snprintf(num[1], sizeof(num[1]), "%" PRId64, wa->id);
-		v[6] = num[1];
-		v[7] = wb->revoked_by;
-		v[8] = wb->revoke_reason;
-		n = 10;
-		sql = pg_sql_wa_revoke;
-		break;
-	case PX_WOP_ADD:
-		snprintf(num[1], sizeof(num[1]), "%" PRId64, wb->w.expires_ms);
-		snprintf(num[2], sizeof(num[2]), "%d", wb->w.once);
-		v[6] = num[1];
-		v[7] = num[2];
-		v[8] = wb->decision;
-		v[9] = wb->package;
-		v[10] = wb->version;
-		v[11] = wb->sha512;
-		v[12] = wb->publisher;
-		v[13] = wb->approved_by;
-		v[14] = wb->reason;
-		v[15] = wa->until;
-		n = 17;
-		sql = pg_sql_wa_add;
-		break;
-	default:
+	if ((n = pg_wparams(v, 6, num + 1, wa->kind, wa->id, wa->package,
+	    wa->version, wa->sha512, wb)) == -1)
 		return 0;
-	}
+	if (wa->kind == PX_WOP_ADD)
+		v[n++] = wa->until;
+	sql = wa->kind == PX_WOP_ADD ? pg_sql_wa_add : wa->kind ==
+	    PX_WOP_REVOKE ? pg_sql_wa_revoke : pg_sql_wa_use;
 	px_store_utf8_fix(wa->outbox);
 	if ((hooks = outbox_array(wa->outbox)) == NULL)
 		return 0;
-	v[n - 1] = hooks;
+	v[n++] = hooks;
 	ok = PQsendQueryParams(c, sql, n, NULL, v, NULL, NULL, 0);
 	free(hooks);
 	return ok ? 1 : 0;
