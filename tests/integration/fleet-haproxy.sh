@@ -8,51 +8,17 @@
 # records; after SIGKILL of gate A, HAProxy takes it out and publishes
 # and installs land on gate B, each recorded once.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fleet-lib.sh"
 it_init
 it_need haproxy
 it_make_ca
 it_start_verdaccio
 it_adduser alice
-# Torn down by it_cleanup, which keeps the scenario's exit status (a
-# trap of our own before it would hand it kill's status instead).
-HA_PID= PID_A= PID_B=
-IT_ON_EXIT='kill $HA_PID $PID_A $PID_B 2>/dev/null'
-
-# start_gate NAME: a gate with a PROXY-protocol TLS listener and an admin
-# listener; sets GATE_<NAME>_PORT, ADMIN_<NAME>_PORT, PID_<NAME>.
-start_gate() {
-	local n=$1 port admin
-	port=$(it_free_port)
-	admin=$(it_free_port)
-	cat >"$T/gate-$n.yaml" <<EOY
-listen:
-  - {url: "https://127.0.0.1:$port", cert: "$T/server.pem", key: "$T/server.key", proxy_protocol: true}
-trusted_proxies: [127.0.0.1]
-EOY
-	"$PUBGATE" serve -c "$T/gate-$n.yaml" --upstream "$VD_URL" \
-	    --policy "$IT_POLICY" --db "$T/pubgate.db" \
-	    --admin "http://127.0.0.1:$admin" \
-	    >>"$T/gate-$n.out" 2>>"$T/gate-$n.err" &
-	eval "PID_$n=$!"
-	eval "GATE_${n}_PORT=$port"
-	eval "ADMIN_${n}_PORT=$admin"
-	it_wait_http "http://127.0.0.1:$admin/-/pubgate/health" ||
-	    it_fail "gate $n did not start"
-}
-start_gate A
-start_gate B
-
-HA_PORT=$(it_free_port)
-FLEET_BIND=127.0.0.1:$HA_PORT GATE_A=127.0.0.1:$GATE_A_PORT \
-    GATE_B=127.0.0.1:$GATE_B_PORT ADMIN_A=$ADMIN_A_PORT \
-    ADMIN_B=$ADMIN_B_PORT haproxy -db -f "$IT_HERE/../../contrib/fleet/haproxy.cfg" \
-    >"$T/haproxy.out" 2>&1 &
-HA_PID=$!
-PG_PORT=$HA_PORT
-PG_URL="https://127.0.0.1:$HA_PORT"
-it_wait_http "$PG_URL/-/ping" --cacert "$T/ca.pem" ||
-    it_fail "no answer through HAProxy"
-it_write_npmrc
+# The gates' shared store: a SQLite file on this host.
+DB_URL=$T/pubgate.db
+fleet_gate A
+fleet_gate B
+fleet_haproxy
 
 # Reads through HAProxy reach both gates (round robin).
 for i in $(seq 1 6); do

@@ -16,76 +16,22 @@
 #    query 503; PostgreSQL started again: publishes work without touching
 #    the gates (they reconnect by themselves).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/../pg-lib.sh"
+. "$(dirname "$0")/fleet-lib.sh"
 it_init
 it_need haproxy python3
 it_make_ca
 it_start_verdaccio
 it_adduser alice
 
-# The database: its own folder (as root the server runs as nobody, who
-# must reach it; $T is private).
-DBD=$(mktemp -d /tmp/pubgate-fleet-pg.XXXXXX)
-# Torn down by it_cleanup, which keeps the scenario's exit status.
-HA_PID= PID_A= PID_B= SLOW_PID=
-IT_ON_EXIT='kill $HA_PID $PID_A $PID_B $SLOW_PID 2>/dev/null; pg_stop "$DBD";
-    rm -rf "$DBD"'
-pg_start "$DBD" || it_fail "PostgreSQL did not start"
-DB_URL=$PG_URL
+SLOW_PID=
+IT_ON_EXIT='kill $SLOW_PID 2>/dev/null;'"$IT_ON_EXIT"
+fleet_pg fleet-pg
 
-# start_gate NAME: a gate with a PROXY-protocol TLS listener and an admin
-# listener on the shared database; sets GATE_<NAME>_PORT,
-# ADMIN_<NAME>_PORT, PID_<NAME>.
-start_gate() {
-	local n=$1 port admin
-	port=$(it_free_port)
-	admin=$(it_free_port)
-	cat >"$T/gate-$n.yaml" <<EOY
-listen:
-  - {url: "https://127.0.0.1:$port", cert: "$T/server.pem", key: "$T/server.key", proxy_protocol: true}
-trusted_proxies: [127.0.0.1]
-EOY
-	"$PUBGATE" serve -c "$T/gate-$n.yaml" --upstream "$VD_URL" \
-	    --policy "$IT_POLICY" --db "$DB_URL" \
-	    --admin "http://127.0.0.1:$admin" \
-	    >>"$T/gate-$n.out" 2>>"$T/gate-$n.err" &
-	eval "PID_$n=$!"
-	eval "GATE_${n}_PORT=$port"
-	eval "ADMIN_${n}_PORT=$admin"
-	it_wait_http "http://127.0.0.1:$admin/-/pubgate/health" ||
-	    it_fail "gate $n did not start"
-}
-start_gate A
-start_gate B
-
+fleet_gate A
+fleet_gate B
 # HAProxy: the contrib configuration, plus a runtime socket for the test.
-HA_PORT=$(it_free_port)
-printf 'global\n\tstats socket %s mode 600 level admin\n' "$T/haproxy.sock" \
-    >"$T/haproxy-test.cfg"
-FLEET_BIND=127.0.0.1:$HA_PORT GATE_A=127.0.0.1:$GATE_A_PORT \
-    GATE_B=127.0.0.1:$GATE_B_PORT ADMIN_A=$ADMIN_A_PORT \
-    ADMIN_B=$ADMIN_B_PORT haproxy -db \
-    -f "$IT_HERE/../../contrib/fleet/haproxy.cfg" -f "$T/haproxy-test.cfg" \
-    >"$T/haproxy.out" 2>&1 &
-HA_PID=$!
-PG_PORT=$HA_PORT
-PG_URL="https://127.0.0.1:$HA_PORT"
-it_wait_http "$PG_URL/-/ping" --cacert "$T/ca.pem" ||
-    it_fail "no answer through HAProxy"
-it_write_npmrc
+fleet_haproxy --sock
 
-# ha CMD: one command on HAProxy's runtime socket.
-ha() {
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\n").encode())
-print(s.recv(65536).decode())' "$T/haproxy.sock" "$1"
-}
-# db_log ARGS...: `pubgate log` on the fleet's database.
-db_log() {
-	"$PUBGATE" log --db "$DB_URL" "$@"
-}
 # publish_code BODY: the publish body in file BODY through HAProxy with
 # curl; prints the status ($T/resp.json holds the answer).
 publish_code() {
@@ -149,7 +95,7 @@ client=$(it_json 'd[0].client' "$T/dec-other.json")
     it_fail "client (from the PROXY header) in the record: $client"
 it_expect_eq "$(it_json 'd[0].user' "$T/dec-other.json")" alice \
     "the npm user name (whoami) in gate $other's admin API"
-db_log --blocked >"$T/log.txt" || it_fail "pubgate log on PostgreSQL"
+fleet_log --blocked >"$T/log.txt" || it_fail "pubgate log on PostgreSQL"
 it_expect_grep "@pgtest/fleetpg-leaky@1.0.0" "$T/log.txt" \
     "pubgate log lists the block"
 it_expect_grep "@pgtest/fleetpg-leaky@1.0.0 user=alice who=" "$T/log.txt" \
@@ -165,7 +111,7 @@ head -c 1000000 /dev/urandom | { printf B; tail -c +2; } >"$T/big/dist/blob.bin"
     it_fail "npm pack failed"
 it_body "$T/pgtest-fleetpg-1.0.1.tgz" @pgtest/fleetpg 1.0.1 restricted \
     >"$T/big.json"
-ha "set server gates/gate-b state maint" >/dev/null
+fleet_ha "set server gates/gate-b state maint" >/dev/null
 it_pgcurl -o "$T/slow.out" -w '%{http_code}' -X PUT --limit-rate 100k \
     -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
     --data-binary "@$T/big.json" "$PG_URL/@pgtest%2ffleetpg" \
@@ -183,12 +129,12 @@ case "$code" in 2*) it_fail "the publish cut by SIGKILL got $code";; esac
 if it_vd_has @pgtest/fleetpg 1.0.1; then
 	it_fail "the cut publish reached the registry"
 fi
-ha "set server gates/gate-b state ready" >/dev/null
+fleet_ha "set server gates/gate-b state ready" >/dev/null
 # The client's retry: the same publish again, now on B.
 (cd "$T/big" && it_npm publish --access restricted) ||
     it_fail "the retried publish failed: $(cat "$T/npm.err")"
 it_vd_has @pgtest/fleetpg 1.0.1 || it_fail "Verdaccio lacks 1.0.1"
-db_log --json --package @pgtest/fleetpg >"$T/log.json"
+fleet_log --json --package @pgtest/fleetpg >"$T/log.json"
 it_expect_eq "$(it_json "d.filter(r => r.version === '1.0.1' && r.status === 201).length" \
     "$T/log.json")" 1 "one record of 1.0.1 with its 201"
 it_expect_eq "$(it_json "d.filter(r => r.version === '1.0.1' && r.status !== 201 && r.status !== 0).length" \
@@ -258,7 +204,7 @@ it_expect_eq "$(it_json 'd.store.state' "$T/health.json")" up \
 (cd "$T/down" && it_npm publish --access restricted) ||
     it_fail "publish after PostgreSQL came back: $(cat "$T/npm.err")"
 it_vd_has @pgtest/fleetpg 1.0.2 || it_fail "Verdaccio lacks 1.0.2"
-db_log --json --package @pgtest/fleetpg >"$T/log.json"
+fleet_log --json --package @pgtest/fleetpg >"$T/log.json"
 it_expect_eq "$(it_json "d.filter(r => r.version === '1.0.2' && r.status === 201).length" \
     "$T/log.json")" 1 "1.0.2 recorded once, with its 201"
 curl -sS "http://127.0.0.1:$ADMIN_B_PORT/-/pubgate/metrics" >"$T/metrics.txt"

@@ -18,7 +18,7 @@
 #    a waivable blocked publish is 503 (the lookup fails closed), nothing
 #    forwarded.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/../pg-lib.sh"
+. "$(dirname "$0")/fleet-lib.sh"
 it_init
 it_need haproxy python3
 it_make_ca
@@ -38,69 +38,19 @@ cat >>"$IT_POLICY" <<'YAML'
     approval: required
 YAML
 
-DBD=$(mktemp -d /tmp/pubgate-fleet-waiver.XXXXXX)
-HA_PID= PID_A= PID_B=
-IT_ON_EXIT='kill $HA_PID $PID_A $PID_B 2>/dev/null; pg_stop "$DBD";
-    rm -rf "$DBD"'
-pg_start "$DBD" || it_fail "PostgreSQL did not start"
-DB_URL=$PG_URL
+fleet_pg fleet-waiver
+fleet_gate A
+fleet_gate B
+fleet_haproxy --sock
 
-# start_gate NAME: as in fleet-pg.sh.
-start_gate() {
-	local n=$1 port admin
-	port=$(it_free_port)
-	admin=$(it_free_port)
-	cat >"$T/gate-$n.yaml" <<EOY
-listen:
-  - {url: "https://127.0.0.1:$port", cert: "$T/server.pem", key: "$T/server.key", proxy_protocol: true}
-trusted_proxies: [127.0.0.1]
-EOY
-	"$PUBGATE" serve -c "$T/gate-$n.yaml" --upstream "$VD_URL" \
-	    --policy "$IT_POLICY" --db "$DB_URL" \
-	    --admin "http://127.0.0.1:$admin" \
-	    >>"$T/gate-$n.out" 2>>"$T/gate-$n.err" &
-	eval "PID_$n=$!"
-	eval "GATE_${n}_PORT=$port"
-	eval "ADMIN_${n}_PORT=$admin"
-	it_wait_http "http://127.0.0.1:$admin/-/pubgate/health" ||
-	    it_fail "gate $n did not start"
-}
-start_gate A
-start_gate B
-
-HA_PORT=$(it_free_port)
-printf 'global\n\tstats socket %s mode 600 level admin\n' "$T/haproxy.sock" \
-    >"$T/haproxy-test.cfg"
-FLEET_BIND=127.0.0.1:$HA_PORT GATE_A=127.0.0.1:$GATE_A_PORT \
-    GATE_B=127.0.0.1:$GATE_B_PORT ADMIN_A=$ADMIN_A_PORT \
-    ADMIN_B=$ADMIN_B_PORT haproxy -db \
-    -f "$IT_HERE/../../contrib/fleet/haproxy.cfg" -f "$T/haproxy-test.cfg" \
-    >"$T/haproxy.out" 2>&1 &
-HA_PID=$!
-PG_PORT=$HA_PORT
-PG_URL="https://127.0.0.1:$HA_PORT"
-it_wait_http "$PG_URL/-/ping" --cacert "$T/ca.pem" ||
-    it_fail "no answer through HAProxy"
-it_write_npmrc
-
-ha() {
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\n").encode())
-print(s.recv(65536).decode())' "$T/haproxy.sock" "$1"
-}
 # only G: HAProxy sends everything to gate G (the other in maintenance).
 only() {
 	local g h
 	for g in a b; do
 		h=ready
 		[ "$g" = "$1" ] || h=maint
-		ha "set server gates/gate-$g state $h" >/dev/null
+		fleet_ha "set server gates/gate-$g state $h" >/dev/null
 	done
-}
-db_log() {
-	"$PUBGATE" log --db "$DB_URL" "$@"
 }
 pack() {
 	local f
@@ -168,7 +118,7 @@ it_expect_grep "npm notice pubgate: @pgwaive/a@1\.0\.0 was let through by waiver
     "$T/npm.err" "npm prints the waiver"
 it_expect_grep "event=waiver-used waiver=$wid" "$T/gate-B.err" \
     "gate B used the waiver"
-db_log --json --package @pgwaive/a >"$T/log.json"
+fleet_log --json --package @pgwaive/a >"$T/log.json"
 it_expect_eq "$(it_json "d.filter(r => r.kind === 'waiver-use').length" \
     "$T/log.json")" 1 "one waiver-use record"
 it_expect_eq "$(it_json "d.filter(r => r.kind === 'waiver-approve' && /approved by bob/.test(r.reasons[0].text) && /SEC-42/.test(r.message)).length" \
@@ -215,7 +165,7 @@ it_expect_eq "$refused" 7 "publishes refused after it was used"
 it_expect_eq "$(ADMIN_PATH="?id=$widr" admin B)" 200 "the waiver by id"
 it_expect_eq "$(it_json 'd[0].uses' "$T/admin.json")" 1 "the once waiver's uses"
 it_expect_eq "$(it_json 'd[0].state' "$T/admin.json")" used "its state"
-db_log --json --package @pgwaive/r >"$T/log.json"
+fleet_log --json --package @pgwaive/r >"$T/log.json"
 it_expect_eq "$(it_json "d.filter(r => r.kind === 'waiver-use').length" \
     "$T/log.json")" 1 "one waiver-use record for the race"
 n=$(it_vd_requests "<-- 201, .*'PUT /@pgwaive%2fr'")
@@ -234,7 +184,7 @@ code=$(ADMIN_PATH=/revoke admin B -X POST \
     -H 'content-type: application/x-www-form-urlencoded' \
     --data "id=$wid&reason=again&by=carol")
 it_expect_eq "$code" 404 "revoking it again through gate B"
-db_log --json --package @pgwaive/a >"$T/log.json"
+fleet_log --json --package @pgwaive/a >"$T/log.json"
 it_expect_eq "$(it_json "d.filter(r => r.kind === 'waiver-revoke' && /revoked by carol/.test(r.reasons[0].text)).length" \
     "$T/log.json")" 1 "the revocation record"
 
