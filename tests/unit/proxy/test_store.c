@@ -27,6 +27,7 @@
 #include "store.h"
 #include "cmd_log.h"
 #include "cmd_waiver.h"
+#include "store_fx.h"
 
 #define T0	1795514400000LL	/* 2026-11-24T10:00:00.000Z */
 
@@ -48,29 +49,6 @@ static const char	*pg_url;
 /* Request ids are unique (PostgreSQL refuses a second): req-1, req-2... */
 static int		 reqno;
 
-/* pg_sql() : runs sql on the test database; 0 or -1. */
-static int
-pg_sql(const char *sql)
-{
-	PGconn		*c;
-	PGresult	*res;
-	int		 rc = -1;
-
-	c = PQconnectdb(pg_url);
-	if (PQstatus(c) == CONNECTION_OK) {
-		res = PQexec(c, sql);
-		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
-		    PQresultStatus(res) == PGRES_TUPLES_OK)
-			rc = 0;
-		else
-			fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
-		PQclear(res);
-	} else
-		fprintf(stderr, "%s", PQerrorMessage(c));
-	PQfinish(c);
-	return rc;
-}
-
 static int
 setup(void **state)
 {
@@ -80,16 +58,7 @@ setup(void **state)
 	fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
 	reqno = 0;
-	strcpy(fx->dir, "/tmp/test_audit.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	snprintf(fx->db, sizeof(fx->db), "%s/pubgate.db", fx->dir);
-	if (pg_url != NULL) {
-		snprintf(fx->db, sizeof(fx->db), "%s", pg_url);
-		/* Every case creates the schema: the migration runs too. */
-		assert_int_equal(pg_sql("SET client_min_messages = warning;"
-		    "DROP TABLE IF EXISTS outbox, waivers, reasons, decisions,"
-		    " pubgate_schema"), 0);
-	}
+	fx_db("test_audit", pg_url, fx->dir, fx->db);
 	fx->jsonl = open_memstream(&fx->jbuf, &fx->jlen);
 	assert_non_null(fx->jsonl);
 	fx->a = px_store_open(fx->db, fx->jsonl, err, sizeof(err));
@@ -103,14 +72,11 @@ static int
 teardown(void **state)
 {
 	struct fx	*fx = *state;
-	char		 cmd[256];
 
 	px_store_close(fx->a);
 	fclose(fx->jsonl);
 	free(fx->jbuf);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", fx->dir);
+	fx_rmdir(fx->dir);
 	free(fx);
 	return 0;
 }
@@ -921,7 +887,8 @@ test_pg_specific(void **state)
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
 	assert_int_equal(v, 5);
 	/* A store of version 1 (before waivers) is brought forward. */
-	assert_int_equal(pg_sql("DROP TABLE waivers, outbox; DROP INDEX "
+	assert_int_equal(fx_pg_sql(pg_url,
+	    "DROP TABLE waivers, outbox; DROP INDEX "
 	    "decisions_request_kind; DELETE FROM pubgate_schema WHERE "
 	    "version >= 2; ALTER TABLE decisions DROP COLUMN npm_user,"
 	    " DROP COLUMN path, DROP COLUMN connect_target,"
@@ -933,8 +900,9 @@ test_pg_specific(void **state)
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), 0);
 	assert_int_equal(v, 5);
-	assert_int_equal(pg_sql("SELECT count(*) FROM waivers"), 0);
-	assert_int_equal(pg_sql("INSERT INTO pubgate_schema (version) "
+	assert_int_equal(fx_pg_sql(pg_url, "SELECT count(*) FROM waivers"), 0);
+	assert_int_equal(fx_pg_sql(pg_url,
+	    "INSERT INTO pubgate_schema (version) "
 	    "VALUES (99)"), 0);
 	assert_int_equal(px_store_migrate(fx->db, &v, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "newer"));
@@ -964,11 +932,6 @@ test_pg_specific(void **state)
 
 /* ------------------------------------------------------------ waivers */
 
-#define SHA_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define SHA_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
-		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-
 /*
  * blocked() : records a blocked publish of pkg@1.0.0 (tarball SHA_A,
  * read whole, every reason known) as decision reqid.
@@ -990,32 +953,18 @@ blocked(struct px_store *a, const char *reqid, const char *pkg)
 	free(r);
 }
 
+/* approve_args() : fx_approve_args(), with the policy's waivable rules. */
 static void
 approve_args(struct px_store_approve *ap, const char *decision,
     const char *by, int once, int64_t now, int64_t dur)
 {
-	memset(ap, 0, sizeof(*ap));
-	ap->decision = decision;
-	ap->reason = "a documented sample token in a test";
-	ap->now_ms = now;
-	ap->expires_ms = now + dur;
-	ap->once = once;
-	ap->actor.by = by;
-	ap->actor.who = "";
-	ap->actor.client = "cli";
-	ap->actor.user_agent = "pubgate approve";
+	fx_approve_args(ap, decision, by, once, now, now + dur);
 	ap->waivable = pol_reason_waivable;
 }
 
 struct wgot {
-	int	n;
-	int64_t	id;
-	int64_t	uses;
-	int	once;
-	char	state[16];
-	char	by[80];
-	char	decision[80];
-	char	sha512[130];
+	int			n;
+	struct fx_waiver	w;	/* the last one */
 };
 
 static int
@@ -1024,13 +973,7 @@ wcollect(const struct px_store_waiver *w, void *arg)
 	struct wgot	*g = arg;
 
 	g->n++;
-	g->id = w->id;
-	g->uses = w->uses;
-	g->once = w->once;
-	snprintf(g->state, sizeof(g->state), "%s", w->state);
-	snprintf(g->by, sizeof(g->by), "%s", w->approved_by);
-	snprintf(g->decision, sizeof(g->decision), "%s", w->decision);
-	snprintf(g->sha512, sizeof(g->sha512), "%s", w->sha512);
+	fx_waiver_copy(&g->w, w);
 	return 0;
 }
 
@@ -1085,7 +1028,7 @@ use(struct px_store *a, const char *pkg, const char *ver, const char *sha,
 	/* Each publish has its own request id (unique per kind). */
 	snprintf(reqid, sizeof(reqid), "feedface-%d", ++use_n);
 	r = px_store_waiver_use(a, pkg, ver, sha, reqid,
-	    "127.0.0.1:1", "sha256:0123456789abcdef", now, NULL, NULL, err,
+	    "127.0.0.1:1", PUBLISHER, now, NULL, NULL, err,
 	    sizeof(err));
 	if (r == -1)
 		fail_msg("px_store_waiver_use: %s", err);
@@ -1133,12 +1076,12 @@ test_waiver_once(void **state)
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(px_store_waivers(fx->a, 0, 0, 0, wcollect, &g, err,
 	    sizeof(err)), 1);
-	assert_int_equal(g.id, id);
-	assert_int_equal(g.uses, 1);
-	assert_string_equal(g.state, "used");
-	assert_string_equal(g.by, "alice");
-	assert_string_equal(g.decision, "abcd0001-1");
-	assert_string_equal(g.sha512, SHA_A);
+	assert_int_equal(g.w.id, id);
+	assert_int_equal(g.w.uses, 1);
+	assert_string_equal(g.w.state, "used");
+	assert_string_equal(g.w.by, "alice");
+	assert_string_equal(g.w.decision, "abcd0001-1");
+	assert_string_equal(g.w.sha512, SHA_A);
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(px_store_waivers(fx->a, 0, 1, 0, wcollect, &g, err,
 	    sizeof(err)), 0);
@@ -1168,9 +1111,9 @@ test_waiver_until_expiry(void **state)
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(px_store_waivers(fx->a, id, 0, 0, wcollect, &g, err,
 	    sizeof(err)), 1);
-	assert_string_equal(g.state, "expired");
-	assert_int_equal(g.uses, 2);
-	assert_int_equal(g.once, 0);
+	assert_string_equal(g.w.state, "expired");
+	assert_int_equal(g.w.uses, 2);
+	assert_int_equal(g.w.once, 0);
 	/* An expiry before the start is refused. */
 	approve_args(&ap, "abcd0002-2", "alice", 0, now, 0);
 	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
@@ -1199,7 +1142,7 @@ test_waiver_revoke(void **state)
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(px_store_waivers(fx->a, 0, 1, 0, wcollect, &g, err,
 	    sizeof(err)), 1);
-	assert_string_equal(g.state, "active");
+	assert_string_equal(g.w.state, "active");
 	memset(&bob, 0, sizeof(bob));
 	bob.by = "bob";
 	bob.who = "";
@@ -1219,7 +1162,7 @@ test_waiver_revoke(void **state)
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(px_store_waivers(fx->a, id, 0, 0, wcollect, &g, err,
 	    sizeof(err)), 1);
-	assert_string_equal(g.state, "revoked");
+	assert_string_equal(g.w.state, "revoked");
 }
 
 /* What approve refuses, and that a refusal writes nothing. */
@@ -1289,7 +1232,7 @@ test_waiver_refusals(void **state)
 	    sizeof(err)), PX_STORE_REFUSED);
 	assert_non_null(strstr(err, "publisher"));
 	approve_args(&ap, "abcd0008-8", "admin", 1, now, 1000);
-	ap.actor.who = "sha256:0123456789abcdef";
+	ap.actor.who = PUBLISHER;
 	assert_int_equal(px_store_waiver_approve(fx->a, &ap, &id, err,
 	    sizeof(err)), PX_STORE_REFUSED);
 	/* A reason and a name are required and plain. */
@@ -1658,7 +1601,8 @@ test_pg_migrate_v1(void **state)
 	assert_int_equal(px_store_write(fx->a, &rec), 0);
 	px_store_close(fx->a);
 	fx->a = NULL;
-	assert_int_equal(pg_sql("ALTER TABLE decisions DROP COLUMN npm_user,"
+	assert_int_equal(fx_pg_sql(pg_url,
+	    "ALTER TABLE decisions DROP COLUMN npm_user,"
 	    " DROP COLUMN path, DROP COLUMN connect_target,"
 	    " DROP COLUMN policy_sha256, DROP COLUMN policy_name,"
 	    " DROP COLUMN policy_revision, DROP COLUMN tag_old,"

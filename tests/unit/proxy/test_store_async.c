@@ -30,6 +30,7 @@
 #include <libpq-fe.h>
 
 #include "store.h"
+#include "store_fx.h"
 
 static const char	*pg_url;
 
@@ -123,28 +124,6 @@ run_for(struct event_base *base, int ms)
 }
 
 static int
-pg_sql(const char *sql)
-{
-	PGconn		*c;
-	PGresult	*res;
-	int		 rc = -1;
-
-	c = PQconnectdb(pg_url);
-	if (PQstatus(c) == CONNECTION_OK) {
-		res = PQexec(c, sql);
-		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
-		    PQresultStatus(res) == PGRES_TUPLES_OK)
-			rc = 0;
-		else
-			fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
-		PQclear(res);
-	} else
-		fprintf(stderr, "%s", PQerrorMessage(c));
-	PQfinish(c);
-	return rc;
-}
-
-static int
 setup(void **state)
 {
 	struct fx	*fx;
@@ -152,16 +131,7 @@ setup(void **state)
 
 	fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	strcpy(fx->dir, "/tmp/test_store_async.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	snprintf(fx->db, sizeof(fx->db), "%s/pubgate.db", fx->dir);
-	if (pg_url != NULL) {
-		snprintf(fx->db, sizeof(fx->db), "%s", pg_url);
-		assert_int_equal(pg_sql("SET client_min_messages = warning;"
-		    "DROP TABLE IF EXISTS outbox, reasons, decisions, waivers, "
-		    "pubgate_schema"),
-		    0);
-	}
+	fx_db("test_store_async", pg_url, fx->dir, fx->db);
 	fx->base = event_base_new();
 	assert_non_null(fx->base);
 	fx->jsonl = open_memstream(&fx->jbuf, &fx->jlen);
@@ -178,15 +148,12 @@ static int
 teardown(void **state)
 {
 	struct fx	*fx = *state;
-	char		 cmd[256];
 
 	px_store_close(fx->a);
 	event_base_free(fx->base);
 	fclose(fx->jsonl);
 	free(fx->jbuf);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", fx->dir);
+	fx_rmdir(fx->dir);
 	free(fx);
 	return 0;
 }
@@ -456,7 +423,8 @@ test_pg_hostname(void **state)
 static void
 kill_backend(void)
 {
-	assert_int_equal(pg_sql("SELECT pg_terminate_backend(pid) FROM "
+	assert_int_equal(fx_pg_sql(pg_url,
+	    "SELECT pg_terminate_backend(pid) FROM "
 	    "pg_stat_activity WHERE application_name = 'pubgate' AND pid <> "
 	    "pg_backend_pid()"), 0);
 }
@@ -542,12 +510,6 @@ test_pg_uncertain(void **state)
 
 /* ------------------------------------------------------------ waivers */
 
-#define SHA_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define SHA_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
-		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define PUBLISHER	"sha256:0123456789abcdef"
-
 static int64_t
 wall_ms(void)
 {
@@ -587,10 +549,9 @@ blocked(struct fx *fx, const char *reqid, const char *pkg)
 
 /* One waiver call's answer, as its callback saw it. */
 struct wans {
-	int	 called, rc;
-	int64_t	 id, uses, expires_ms;
-	int	 once;
-	char	 state[16], decision[80], by[80], err[256];
+	int			 called, rc;
+	char			 err[256];
+	struct fx_waiver	 w;
 };
 
 static void
@@ -601,15 +562,8 @@ wans_cb(void *arg, int rc, const struct px_store_waiver *w, const char *err)
 	a->called++;
 	a->rc = rc;
 	snprintf(a->err, sizeof(a->err), "%s", err != NULL ? err : "(null)");
-	if (w != NULL) {
-		a->id = w->id;
-		a->uses = w->uses;
-		a->once = w->once;
-		a->expires_ms = w->expires_ms;
-		snprintf(a->state, sizeof(a->state), "%s", w->state);
-		snprintf(a->decision, sizeof(a->decision), "%s", w->decision);
-		snprintf(a->by, sizeof(a->by), "%s", w->approved_by);
-	}
+	if (w != NULL)
+		fx_waiver_copy(&a->w, w);
 }
 
 /* approve_wait() : an approval of decision by by, waited for. */
@@ -622,16 +576,9 @@ approve_wait(struct fx *fx, const char *decision, const char *by,
 	char			 err[256];
 
 	memset(&a, 0, sizeof(a));
-	memset(&ap, 0, sizeof(ap));
-	ap.decision = decision;
-	ap.reason = "a documented sample token";
-	ap.now_ms = 0;		/* the clock */
-	ap.expires_ms = wall_ms() + 3600000;
-	ap.once = once;
-	ap.actor.by = by;
+	/* now 0: the store's clock. */
+	fx_approve_args(&ap, decision, by, once, 0, wall_ms() + 3600000);
 	ap.actor.who = who;
-	ap.actor.client = "127.0.0.1:40000";
-	ap.actor.user_agent = "admin API";
 	if (px_store_waiver_approve_async(fx->a, &ap, wans_cb, &a, err,
 	    sizeof(err)) == NULL)
 		fail_msg("px_store_waiver_approve_async: %s", err);
@@ -841,19 +788,19 @@ test_waiver_async(void **state)
 	}
 	a = approve_wait(fx, "bbbb0001-1", "alice", "", 1);
 	assert_int_equal(a.rc, 0);
-	assert_true(a.id > 0);
-	id = a.id;
-	assert_string_equal(a.state, "active");
-	assert_string_equal(a.decision, "bbbb0001-1");
-	assert_string_equal(a.by, "alice");
-	assert_int_equal(a.once, 1);
+	assert_true(a.w.id > 0);
+	id = a.w.id;
+	assert_string_equal(a.w.state, "active");
+	assert_string_equal(a.w.decision, "bbbb0001-1");
+	assert_string_equal(a.w.by, "alice");
+	assert_int_equal(a.w.once, 1);
 	k = kinds(fx, "waiver-approve");
 	assert_int_equal(k.n, 1);
 	assert_int_equal(k.status, 200);
 	assert_string_equal(k.pkg, "@acme/w");
 	assert_string_equal(k.msg, "a documented sample token");
 	{
-		time_t		sec = (time_t)(a.expires_ms / 1000);
+		time_t		sec = (time_t)(a.w.expires_ms / 1000);
 		struct tm	tm;
 		char		until[40];
 
@@ -861,7 +808,7 @@ test_waiver_async(void **state)
 		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%S", &tm);
 		snprintf(text, sizeof(text), "waiver %lld for decision "
 		    "bbbb0001-1 approved by alice, one use until %s.%03dZ",
-		    (long long)id, until, (int)(a.expires_ms % 1000));
+		    (long long)id, until, (int)(a.w.expires_ms % 1000));
 	}
 	assert_string_equal(k.text, text);
 	snprintf(text, sizeof(text), "-%lld", (long long)id);
@@ -877,9 +824,9 @@ test_waiver_async(void **state)
 	/* That tarball: used, recorded under the publish's request id. */
 	u = use_wait(fx, fx->a, "cccc0001-2", "@acme/w", SHA_A);
 	assert_int_equal(u.rc, 1);
-	assert_int_equal(u.id, id);
-	assert_int_equal(u.uses, 1);
-	assert_string_equal(u.state, "used");
+	assert_int_equal(u.w.id, id);
+	assert_int_equal(u.w.uses, 1);
+	assert_string_equal(u.w.state, "used");
 	k = kinds(fx, "waiver-use");
 	assert_int_equal(k.n, 1);
 	assert_string_equal(k.reqid, "cccc0001-2");
@@ -906,7 +853,7 @@ test_waiver_async(void **state)
 	    "approved by mistake", 0, wans_cb, &a, err, sizeof(err)));
 	assert_true(run_until(fx->base, &a.called, 10000));
 	assert_int_equal(a.rc, 0);
-	assert_string_equal(a.state, "revoked");
+	assert_string_equal(a.w.state, "revoked");
 	k = kinds(fx, "waiver-revoke");
 	assert_int_equal(k.n, 1);
 	snprintf(text, sizeof(text), "waiver %lld for decision bbbb0001-1 "
