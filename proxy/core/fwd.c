@@ -869,6 +869,7 @@ px_fwd_connect(struct px_conn *conn)
 	} else if (up->tls) {
 		if ((ssl = px_tls_client_new(sslctx, up->host)) == NULL)
 			return -1;
+		px_tls_bulk(ssl);	/* read through px_fwd_drive() */
 		/* The bev owns ssl from here, even when this fails. */
 		conn->up = bufferevent_openssl_socket_new(ctx->base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, opts);
@@ -1130,14 +1131,21 @@ px_fwd_drive(struct px_conn *conn)
 	struct evbuffer_iovec	 v;
 	llhttp_errno_t		 err;
 	size_t			 n, used;
+	int			 tls;
 
 	if (conn->up == NULL)
 		return 0;
 	in = bufferevent_get_input(conn->up);
 	out = bufferevent_get_output(conn->client);
-	if (!px_conn_up(conn)->tls)
+	tls = px_conn_up(conn)->tls;
+	if (!tls)
 		px_io_fill(conn->up, PX_FILL_CAP);	/* 4 KiB reads: io.c */
-	while (evbuffer_get_length(in) > 0) {
+	for (;;) {
+		/* Records OpenSSL read ahead get no event of their own. */
+		if (tls && evbuffer_get_length(in) == 0)
+			px_tls_fill(conn->up, PX_FILL_CAP);
+		if (evbuffer_get_length(in) == 0)
+			break;
 		if (conn->resp_done)
 			break;
 		if (conn->state == PX_CONN_IDLE || conn->state ==

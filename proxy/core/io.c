@@ -1,6 +1,7 @@
 /*
  * proxy/core/io.c: big reads from the socket of a plain (not TLS)
- * bufferevent.
+ * bufferevent, and reads past libevent's one or two records per event
+ * from a TLS bufferevent whose SSL reads ahead.
  *
  * libevent 2.1's evbuffer_read() reads at most 4096 bytes per call
  * (EVBUFFER_MAX_READ), whatever bufferevent_set_max_single_read() allows,
@@ -26,6 +27,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "proxy-int.h"
 
@@ -84,6 +89,72 @@ px_io_fill(struct bufferevent *bev, size_t cap)
 		len += (size_t)n;
 		if ((size_t)n < want)
 			break;	/* the socket has no more for now */
+	}
+	return total;
+}
+
+/*
+ * px_tls_fill() : the same for a TLS bufferevent whose SSL reads ahead
+ * (px_tls_bulk()).  libevent 2.1 reads one or two records per readable
+ * event and then stops unless SSL_pending() says the current record has
+ * more: with read-ahead the records OpenSSL already pulled from the
+ * socket are not counted there, and with the socket drained no event
+ * would ever come for them.  So every consumer of such an input calls
+ * this first: it decrypts what OpenSSL holds, and what the socket has,
+ * into the input until cap, until OpenSSL wants the socket and the
+ * socket has nothing (libevent's read event covers what comes next), or
+ * until the end of the stream or an error, which it leaves for libevent's
+ * own next read to report (the socket stays readable).
+ */
+size_t
+px_tls_fill(struct bufferevent *bev, size_t cap)
+{
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_iovec	 v[IO_VECS];
+	SSL			*ssl;
+	size_t			 len, want, total = 0, got;
+	int			 nv, i, r, blocked = 0;
+
+	if ((ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
+	    !(bufferevent_get_enabled(bev) & EV_READ) ||
+	    !SSL_is_init_finished(ssl))
+		return 0;
+	len = evbuffer_get_length(in);
+	while (len < cap && !blocked) {
+		want = cap - len;
+		if (want > PX_FEED_CHUNK)
+			want = PX_FEED_CHUNK;
+		nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, IO_VECS);
+		if (nv < 1)
+			break;
+		got = 0;
+		for (i = 0; i < nv && !blocked; i++) {
+			size_t off = 0, room = v[i].iov_len;
+
+			if (room > want - got)
+				room = want - got;
+			while (off < room) {
+				ERR_clear_error();
+				r = SSL_read(ssl, (char *)v[i].iov_base + off,
+				    (int)(room - off));
+				if (r <= 0) {
+					/* Errors and the end: libevent's. */
+					ERR_clear_error();
+					blocked = 1;
+					break;
+				}
+				off += (size_t)r;
+			}
+			v[i].iov_len = off;
+			got += off;
+			if (off == 0)
+				break;
+		}
+		if (got == 0)
+			break;	/* the reservation lapses */
+		evbuffer_commit_space(in, v, i);
+		total += got;
+		len += got;
 	}
 	return total;
 }

@@ -342,6 +342,13 @@ SSL_CTX	*px_tls_server_ctx(const char *cert, const char *key, const char *chain,
 SSL_CTX	*px_tls_client_ctx(const char *cafile, char *err, size_t errlen);
 /* px_tls_client_new() : an SSL for host with SNI and name check set. */
 SSL	*px_tls_client_new(SSL_CTX *, const char *host);
+/*
+ * px_tls_bulk() : ssl reads ahead into a PX_TLS_RBUF buffer: one read
+ * syscall for several records.  Its bufferevent's input must then be
+ * read through px_tls_fill() (io.c).
+ */
+void	px_tls_bulk(SSL *);
+#define PX_TLS_RBUF		(64 * 1024 + 512)
 /* px_tls_errors() : drains the OpenSSL error queue into buf; returns buf. */
 const char	*px_tls_errors(char *buf, size_t len);
 
@@ -352,6 +359,11 @@ const char	*px_tls_errors(char *buf, size_t len);
  * added.
  */
 size_t	px_io_fill(struct bufferevent *, size_t cap);
+/*
+ * px_tls_fill() : decrypts what a px_tls_bulk() SSL holds or its socket
+ * has into the bufferevent's input, up to cap bytes; the bytes added.
+ */
+size_t	px_tls_fill(struct bufferevent *, size_t cap);
 #define PX_FILL_CAP		(PX_HIGH_WATER / 2)	/* below the read
 							   high watermark */
 
