@@ -564,6 +564,7 @@ metrics(struct px_conn *conn, FILE *f)
 	store_metrics(conn->ctx, m, f);
 	px_quar_metrics(conn->ctx, m, f);
 	px_whoami_metrics(conn->ctx, m, f);
+	px_pcache_metrics(conn->ctx, m, f);
 	px_hook_metrics(conn->ctx, f);
 	ops_metrics(conn->ctx, m, f);
 	process_metrics(conn->ctx, f);

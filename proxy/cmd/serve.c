@@ -464,6 +464,7 @@ px_ctx_free(struct px_ctx *ctx)
 	px_store_close(ctx->audit);
 	ctx->audit = NULL;
 	px_whoami_free(ctx->whoami);	/* its lookups' bevs and timers */
+	px_pcache_free(ctx);
 	px_fwd_pool_free(ctx);
 	px_egress_free(ctx);
 	px_ui_free(ctx);

@@ -136,6 +136,8 @@ px_cfg_defaults(struct px_cfg *cfg)
 	cfg->whoami.ttl_ms = PX_WHOAMI_TTL_DEFAULT_MS;
 	cfg->whoami.timeout_ms = PX_WHOAMI_TIMEOUT_DEFAULT_MS;
 	cfg->whoami.max = PX_WHOAMI_MAX_DEFAULT;
+	cfg->pcache.max_bytes = PX_PC_MAX_DEFAULT;
+	cfg->pcache.entry_max = PX_PC_ENTRY_DEFAULT;
 }
 
 int
@@ -914,6 +916,54 @@ walk_whoami(struct cfg_walk *w, yaml_node_t *n)
 	}
 }
 
+/*
+ * walk_pcache() : the packument cache (pcache.c): off (or false), or
+ * {max, entry_max}.
+ */
+static void
+walk_pcache(struct cfg_walk *w, yaml_node_t *n)
+{
+	struct px_pcache_cfg	*pc = &w->cfg->pcache;
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key, *s;
+	uint64_t		 x;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		s = (const char *)n->data.scalar.value;
+		if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)
+			pc->off = 1;
+		else if (strcmp(s, "on") == 0 || strcmp(s, "true") == 0)
+			pc->off = 0;
+		else
+			node_err(w, n, "packument_cache: \"%s\" is not off, on "
+			    "or a mapping {max, entry_max}", s);
+		return;
+	}
+	if (!is_map(w, n, "packument_cache"))
+		return;
+	pc->off = 0;
+	FOREACH_PAIR(w, n, pair) {
+		k = yaml_document_get_node(w->doc, pair->key);
+		v = yaml_document_get_node(w->doc, pair->value);
+		if ((key = scalar(w, k, "packument_cache key")) == NULL)
+			continue;
+		if (strcmp(key, "max") == 0) {
+			if (get_num(w, v, "packument_cache.max", 0, 1ULL << 20,
+			    1ULL << 40, &x) == 0)
+				pc->max_bytes = x;
+		} else if (strcmp(key, "entry_max") == 0) {
+			if (get_num(w, v, "packument_cache.entry_max", 0,
+			    64ULL << 10, 1ULL << 32, &x) == 0)
+				pc->entry_max = x;
+		} else
+			node_err(w, k, "packument_cache: unknown key \"%s\" "
+			    "(max, entry_max)", key);
+	}
+	if (pc->entry_max > pc->max_bytes)
+		node_err(w, n, "packument_cache: entry_max is above max");
+}
+
 /* walk_root() : the top-level mapping. */
 static void
 walk_root(struct cfg_walk *w, yaml_node_t *root)
@@ -994,6 +1044,8 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 			walk_hooks(w, v);
 		else if (strcmp(key, "whoami") == 0)
 			walk_whoami(w, v);
+		else if (strcmp(key, "packument_cache") == 0)
+			walk_pcache(w, v);
 		else if (strcmp(key, "egress") == 0)
 			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {

@@ -203,6 +203,8 @@ req_on_message_begin(llhttp_t *p)
 	conn->bytes_in = 0;
 	conn->bytes_out = 0;
 	conn->resp_gzip = 0;
+	conn->pc_log = "-";
+	px_fwd_pc_end(conn);
 	conn->retried = 0;
 	conn->up_tries = 0;
 	conn->up_addr = -1;
@@ -846,7 +848,7 @@ px_conn_access_log(struct px_conn *conn)
 	px_log_value(path, sizeof(path), path);
 	px_log_info("conn=%llu req=%s client=%s method=%s path=%s kind=%s "
 	    "pkg=%s status=%d verdict=%s rule=%s upstream_status=%d "
-	    "bytes_in=%llu bytes_out=%llu ms=%llu enc=%s",
+	    "bytes_in=%llu bytes_out=%llu ms=%llu enc=%s cache=%s",
 	    (unsigned long long)conn->id, conn->reqid, px_conn_client(conn),
 	    llhttp_method_name((llhttp_method_t)conn->method), path,
 	    conn->kind, conn->pkg[0] ? px_log_value(pkg, sizeof(pkg),
@@ -855,7 +857,8 @@ px_conn_access_log(struct px_conn *conn)
 	    (unsigned long long)conn->bytes_in,
 	    (unsigned long long)conn->bytes_out,
 	    (unsigned long long)(px_now_ms() - conn->t_start_ms),
-	    conn->resp_gzip ? "gzip" : "-");
+	    conn->resp_gzip ? "gzip" : "-",
+	    conn->pc_log != NULL ? conn->pc_log : "-");
 }
 
 /*
@@ -952,6 +955,7 @@ px_conn_close(struct px_conn *conn, const char *reason)
 	if (conn->rw_buf != NULL)
 		evbuffer_free(conn->rw_buf);
 	px_fwd_gz_free(conn);
+	px_fwd_pc_end(conn);
 	wbody_free(conn);
 	free(conn->notice);
 	conn->notice = NULL;

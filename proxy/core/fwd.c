@@ -360,6 +360,163 @@ accepts_gzip(const struct px_head *h)
 	return gzip == 1 || (gzip == -1 && star == 1);
 }
 
+/* ------------------------------------------------ packument cache */
+
+/*
+ * The gate keeps what it sent for a rewritten packument (pcache.c) and
+ * asks the upstream whether it changed before sending it again.  These
+ * decide which requests and answers take part; see pcache.c's header.
+ */
+
+void
+px_fwd_pc_end(struct px_conn *conn)
+{
+	px_pcache_unref(conn->pc_hit);
+	conn->pc_hit = NULL;
+	if (conn->pc_fill != NULL)
+		px_pcache_fill_abort(conn->pc_fill);
+	conn->pc_fill = NULL;
+	conn->pc_keylen = 0;
+}
+
+/* pc_key() : conn's cache key into pc_key (0: not cacheable). */
+static void
+pc_key(struct px_conn *conn)
+{
+	static const char *const skip[] = { "authorization", "cookie",
+	    "if-none-match", "if-modified-since", "if-match",
+	    "if-unmodified-since", "if-range", "range" };
+	const struct px_head	*h = &conn->req;
+	const char		*acc;
+	size_t			 i, al = 0;
+	int			 n;
+
+	conn->pc_keylen = 0;
+	if (conn->ctx->cfg->pcache.off || !conn->rw_candidate ||
+	    conn->eg_up != NULL || rw_target(conn) == -1 ||
+	    strcmp(conn->rw_to, conn->ctx->cfg->up_origin) == 0)
+		return;
+	for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (px_http_head_get(h, skip[i], &al) != NULL)
+			return;
+	if (px_http_head_count(h, "accept") > 1)
+		return;
+	if ((acc = px_http_head_get(h, "accept", &al)) == NULL) {
+		acc = "";
+		al = 0;
+	}
+	n = snprintf(conn->pc_key, sizeof(conn->pc_key), "%.*s\n%s\n%.*s\n%d",
+	    (int)h->url_len, h->buf + h->url, conn->rw_to, (int)al, acc,
+	    conn->accept_gzip);
+	if (n > 0 && (size_t)n < sizeof(conn->pc_key))
+		conn->pc_keylen = (size_t)n;
+}
+
+/* has_token() : the comma list v (n bytes) names tok, any case. */
+static int
+has_token(const char *v, size_t n, const char *tok)
+{
+	size_t	 tl = strlen(tok), i;
+
+	for (i = 0; i + tl <= n; i++)
+		if (strncasecmp(v + i, tok, tl) == 0 &&
+		    (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ' ||
+		    v[i - 1] == '\t') && (i + tl == n || v[i + tl] == ',' ||
+		    v[i + tl] == ' ' || v[i + tl] == '\t' || v[i + tl] == '=' ||
+		    v[i + tl] == ';'))
+			return 1;
+	return 0;
+}
+
+/* pc_storable() : the answer may be kept: its ETag, or NULL. */
+static const char *
+pc_storable(const struct px_head *h, size_t *etaglen)
+{
+	const char	*v, *tok;
+	size_t		 n, i, tl;
+
+	if (px_http_head_count(h, "etag") != 1 ||
+	    px_http_head_get(h, "set-cookie", &n) != NULL)
+		return NULL;
+	for (i = 0; i < h->nhdrs; i++) {
+		if (is_named(h, i, "cache-control")) {
+			v = h->buf + h->hdrs[i].value;
+			n = h->hdrs[i].value_len;
+			if (has_token(v, n, "no-store") ||
+			    has_token(v, n, "private"))
+				return NULL;
+		} else if (is_named(h, i, "vary")) {
+			/* Only what the key holds. */
+			v = h->buf + h->hdrs[i].value;
+			n = h->hdrs[i].value_len;
+			while (n > 0) {
+				while (n > 0 && (*v == ',' || *v == ' ' ||
+				    *v == '\t')) {
+					v++;
+					n--;
+				}
+				tok = v;
+				while (n > 0 && *v != ',' && *v != ' ' &&
+				    *v != '\t') {
+					v++;
+					n--;
+				}
+				tl = (size_t)(v - tok);
+				if (tl == 0)
+					continue;
+				if (!(tl == 6 && strncasecmp(tok, "accept",
+				    6) == 0) && !(tl == 15 && strncasecmp(tok,
+				    "accept-encoding", 15) == 0))
+					return NULL;
+			}
+		}
+	}
+	v = px_http_head_get(h, "etag", &n);
+	if (n == 0 || n >= PX_PC_ETAG_MAX || memchr(v, '\r', n) != NULL ||
+	    memchr(v, '\n', n) != NULL)
+		return NULL;
+	*etaglen = n;
+	return v;
+}
+
+/*
+ * pc_serve() : the upstream said 304 to the If-None-Match the gate sent
+ * for conn->pc_hit: the kept answer goes out, whole and framed by length.
+ * 0, or -1 (out of memory).
+ */
+static int
+pc_serve(struct px_conn *conn)
+{
+	struct evbuffer	*out = bufferevent_get_output(conn->client);
+	struct evbuffer	*body;
+	size_t		 len;
+	int		 gzip;
+
+	if ((body = evbuffer_new()) == NULL)
+		return -1;
+	evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n");
+	if (px_pcache_serve(conn->pc_hit, out, body, &gzip, &len) == -1) {
+		evbuffer_free(body);
+		return -1;
+	}
+	px_pcache_unref(conn->pc_hit);
+	conn->pc_hit = NULL;
+	conn->pc_log = "hit";
+	conn->status = 200;
+	conn->resp_gzip = gzip;
+	conn->resp_mode = PX_RESP_NONE;
+	conn->resp_raw_left = 0;
+	if (!conn->keepalive || conn->ctx->draining)
+		conn->resp_close = 1;
+	evbuffer_add_printf(out, "Content-Length: %zu\r\nConnection: %s\r\n"
+	    "\r\n", len, conn->resp_close ? "close" : "keep-alive");
+	conn->resp_head_sent = 1;
+	conn->bytes_out += len;
+	evbuffer_add_buffer(out, body);
+	evbuffer_free(body);
+	return 0;
+}
+
 void
 px_fwd_gz_free(struct px_conn *conn)
 {
@@ -392,6 +549,40 @@ gz_start(struct px_conn *conn, int out)
 }
 
 /*
+ * pc_fill_start() : a rewritten 200 the cache may keep: its header lines
+ * (out from lines on) are copied and the body is teed by emit().  (A
+ * bufferevent's output is frozen at its start: evbuffer_copyout_from()
+ * refuses it, evbuffer_peek() does not.)
+ */
+static void
+pc_fill_start(struct px_conn *conn, struct evbuffer *out, size_t lines)
+{
+	struct evbuffer_ptr	 pos;
+	struct evbuffer_iovec	 v[8];
+	const char		*etag;
+	char			 head[PX_PC_HEAD_MAX];
+	size_t			 etaglen, n = evbuffer_get_length(out) - lines;
+	size_t			 got = 0, k;
+	int			 nv, i;
+
+	if ((etag = pc_storable(&conn->resp, &etaglen)) == NULL ||
+	    n > sizeof(head) ||
+	    evbuffer_ptr_set(out, &pos, lines, EVBUFFER_PTR_SET) == -1 ||
+	    (nv = evbuffer_peek(out, (ev_ssize_t)n, &pos, v, 8)) < 1 ||
+	    nv > 8)
+		return;
+	for (i = 0; i < nv && got < n; i++) {
+		k = v[i].iov_len < n - got ? v[i].iov_len : n - got;
+		memcpy(head + got, v[i].iov_base, k);
+		got += k;
+	}
+	if (got != n)
+		return;
+	conn->pc_fill = px_pcache_fill_start(conn->ctx, conn->pc_key,
+	    conn->pc_keylen, etag, etaglen, conn->gz_out != NULL, head, n);
+}
+
+/*
  * resp_on_headers_complete() : writes the response head to the client.
  * Returns 1 (no body) for a HEAD request, as llhttp cannot know that.
  */
@@ -402,7 +593,7 @@ resp_on_headers_complete(llhttp_t *p)
 	struct evbuffer	*out = bufferevent_get_output(conn->client);
 	struct px_head	*h = &conn->resp;
 	int		 status = p->status_code;
-	size_t		 i;
+	size_t		 i, lines;
 	int		 keep_cl = 0, enc, rewrite;
 
 	if (status < 200) {
@@ -417,6 +608,18 @@ resp_on_headers_complete(llhttp_t *p)
 	conn->status = status;
 	if (conn->audit_id > 0)
 		px_spool_status(conn, status);	/* an allowed write's outcome */
+	if (conn->pc_hit != NULL) {
+		if (status == 304) {
+			/* Unchanged: the kept answer, not the 304. */
+			if (pc_serve(conn) == -1) {
+				llhttp_set_error_reason(p, "out of memory");
+				return HPE_USER;
+			}
+			return 0;
+		}
+		px_pcache_unref(conn->pc_hit);	/* changed, or gone */
+		conn->pc_hit = NULL;
+	}
 	if (conn->method == HTTP_HEAD || status == 204 || status == 304) {
 		conn->resp_mode = PX_RESP_NONE;
 		keep_cl = 1;
@@ -475,6 +678,7 @@ resp_on_headers_complete(llhttp_t *p)
 	else
 		evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
 		    px_http_reason(status));
+	lines = evbuffer_get_length(out);
 	for (i = 0; i < h->nhdrs; i++) {
 		if (px_http_hop_by_hop(h, i))
 			continue;
@@ -497,6 +701,8 @@ resp_on_headers_complete(llhttp_t *p)
 		evbuffer_add_printf(out, "npm-notice: %s\r\n", conn->notice);
 	if (conn->gz_in != NULL && px_http_head_get(h, "vary", &i) == NULL)
 		evbuffer_add_printf(out, "Vary: Accept-Encoding\r\n");
+	if (conn->rw_active && conn->pc_keylen > 0 && conn->notice == NULL)
+		pc_fill_start(conn, out, lines);
 	if (conn->resp_mode == PX_RESP_LENGTH)
 		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
 		    (unsigned long long)p->content_length);
@@ -644,6 +850,11 @@ emit(struct px_conn *conn, struct evbuffer *b)
 
 	if (len == 0)
 		return;
+	if (conn->pc_fill != NULL &&
+	    px_pcache_fill_body(conn->pc_fill, b) == -1) {
+		px_pcache_fill_abort(conn->pc_fill);	/* too big to keep */
+		conn->pc_fill = NULL;
+	}
 	if (conn->resp_mode == PX_RESP_CHUNKED)
 		evbuffer_add_printf(out, "%zx\r\n", len);
 	conn->bytes_out += len;
@@ -825,6 +1036,10 @@ resp_on_message_complete(llhttp_t *p)
 			return HPE_USER;
 		}
 		px_fwd_gz_free(conn);
+		if (conn->pc_fill != NULL) {
+			px_pcache_fill_done(conn->pc_fill);
+			conn->pc_fill = NULL;
+		}
 	}
 	if (conn->resp_mode == PX_RESP_CHUNKED)
 		evbuffer_add(bufferevent_get_output(conn->client),
@@ -936,6 +1151,13 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 	    conn->route == PX_ROUTE_READ &&
 	    is_packument_path(h->buf + h->url, h->url_len);
 	conn->accept_gzip = accepts_gzip(h);
+	px_fwd_pc_end(conn);
+	pc_key(conn);
+	if (conn->pc_keylen > 0) {
+		conn->pc_log = "miss";
+		conn->pc_hit = px_pcache_get(conn->ctx, conn->pc_key,
+		    conn->pc_keylen);
+	}
 	r |= evbuffer_add_printf(out, "%s %s%.*s HTTP/1.1\r\nHost: %s\r\n",
 	    llhttp_method_name((llhttp_method_t)conn->method), up->prefix,
 	    (int)h->url_len, h->buf + h->url, up->hostport) < 0;
@@ -951,6 +1173,14 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 	}
 	if (conn->rw_candidate)
 		r |= evbuffer_add_printf(out, "Accept-Encoding: gzip\r\n") < 0;
+	if (conn->pc_hit != NULL) {
+		const char	*etag;
+		size_t		 el;
+
+		etag = px_pcache_etag(conn->pc_hit, &el);
+		r |= evbuffer_add_printf(out, "If-None-Match: %.*s\r\n",
+		    (int)el, etag) < 0;
+	}
 	if (chunked)
 		r |= evbuffer_add_printf(out,
 		    "Transfer-Encoding: chunked\r\n") < 0;

@@ -230,8 +230,10 @@ px_metrics_sum(const struct px_metrics *slots, size_t n,
 		out->quar.evicted += PX_MGET(s->quar.evicted);
 		out->quar.parts += PX_MGET(s->quar.parts);
 		out->quar.sweeps += PX_MGET(s->quar.sweeps);
-		for (k = 0; k < 4; k++)
+		for (k = 0; k < 4; k++) {
 			out->whoami[k] += PX_MGET(s->whoami[k]);
+			out->pcache[k] += PX_MGET(s->pcache[k]);
+		}
 		/* One folder for all: the newest look at it. */
 		if ((v = PX_MGET(s->quar.at_ms)) >= qat && v != 0) {
 			qat = v;
@@ -245,6 +247,7 @@ px_metrics_sum(const struct px_metrics *slots, size_t n,
 		out->live++;
 		out->conns += PX_MGET(s->conns);
 		out->store_pending += PX_MGET(s->store_pending);
+		out->pcache_bytes += PX_MGET(s->pcache_bytes);
 		if (PX_MGET(s->store_on)) {
 			v = PX_MGET(s->store_up);
 			out->store_up = out->store_on ? (out->store_up && v) :

@@ -98,6 +98,11 @@ struct px_gzs;
 #define PX_WHOAMI_TIMEOUT_DEFAULT_MS	3000U
 #define PX_WHOAMI_TIMEOUT_MAX_MS	30000U
 #define PX_WHOAMI_MAX_DEFAULT	1024		/* names cached per process */
+#define PX_PC_MAX_DEFAULT	(64ULL << 20)	/* packument cache per worker */
+#define PX_PC_ENTRY_DEFAULT	(16ULL << 20)	/* one cached answer */
+#define PX_PC_ETAG_MAX		256		/* a cached answer's ETag */
+#define PX_PC_KEY_MAX		2048		/* target, origin, Accept */
+#define PX_PC_HEAD_MAX		16384		/* a cached answer's head */
 #define PX_WHOAMI_MAX_MAX	65536
 #define PX_QUAR_BUF		(64 * 1024)	/* tarball bytes held per
 						   quarantine write */
@@ -243,6 +248,13 @@ struct px_whoami_cfg {
 	size_t		 max;		/* names cached */
 };
 
+/* packument_cache: rewritten packuments kept, revalidated (pcache.c). */
+struct px_pcache_cfg {
+	int		 off;
+	uint64_t	 max_bytes;	/* per worker */
+	uint64_t	 entry_max;	/* one answer: key, head, body */
+};
+
 struct px_cfg {
 	char			 file[PATH_MAX];	/* "" without a file */
 	struct px_listen_cfg	 listen[PX_LISTEN_MAX];
@@ -282,6 +294,7 @@ struct px_cfg {
 	struct px_hook_cfg	 hooks[PX_HOOKS_MAX];	/* webhooks: */
 	size_t			 nhooks;
 	struct px_whoami_cfg	 whoami;	/* whoami: */
+	struct px_pcache_cfg	 pcache;	/* packument_cache: */
 	struct px_cfg_at	 at;	/* where each value came from */
 };
 
@@ -434,6 +447,7 @@ struct px_metrics {
 	struct px_quar_count quar;
 	uint64_t	 whoami[4];	/* lookups, hits, failures, evictions
 					   (whoami.c) */
+	uint64_t	 pcache[4];	/* PX_PC_*: pcache.c */
 	struct {
 		char		 rule[POL_RULE_ID_MAX];
 		uint64_t	 n;
@@ -443,6 +457,7 @@ struct px_metrics {
 	uint64_t	 live;		/* its pid; 0 none (or gone) */
 	uint64_t	 conns;
 	uint64_t	 store_on, store_up, store_pending;
+	uint64_t	 pcache_bytes;	/* pcache.c: held now */
 	uint64_t	 reload_ok, reload_ok_ms;
 	uint64_t	 addr_gen;	/* odd while addrs change */
 	struct px_maddr	 addrs[PX_DNS_ADDRS_MAX];
@@ -498,6 +513,7 @@ struct px_ctx {
 	struct px_pool		 pool;		/* idle upstream connections */
 	struct px_resolver	*resolver;	/* resolve.c; NULL until used */
 	struct px_whoami	*whoami;	/* whoami.c; NULL until used */
+	struct px_pcache	*pcache;	/* pcache.c; NULL until used */
 	size_t			 npool;
 	size_t			 nconns;
 	uint64_t		 next_id;
@@ -675,6 +691,12 @@ struct px_conn {
 	struct px_gzs		*gz_in;		/* inflating the upstream's */
 	struct px_gzs		*gz_out;	/* gzip to the client */
 	struct evbuffer		*gz_obuf;	/* one compressed chunk */
+	/* pcache.c: this request's cache key, entry asked about, filling. */
+	char			 pc_key[PX_PC_KEY_MAX];
+	size_t			 pc_keylen;	/* 0: not cacheable */
+	struct px_pc_ent	*pc_hit;	/* sent If-None-Match for it */
+	struct px_pc_ent	*pc_fill;	/* this answer, being kept */
+	const char		*pc_log;	/* access log cache=: "-" ... */
 	struct evbuffer		*wbody;		/* a held write body */
 	int			 client_counted;	/* px_client_take() */
 	struct event		*ev_deadline;	/* head deadline, body rate */
@@ -829,6 +851,8 @@ int	px_fwd_request_head(struct px_conn *, int chunked, uint64_t length);
 /* px_fwd_body() : forwards request body bytes (framed). */
 void	px_fwd_body(struct px_conn *, const char *, size_t);
 void	px_fwd_body_end(struct px_conn *);
+/* px_fwd_pc_end() : drops conn's packument cache entry and fill. */
+void	px_fwd_pc_end(struct px_conn *);
 /* px_fwd_gz_free() : ends a response's (de)compression streams. */
 void	px_fwd_gz_free(struct px_conn *);
 /* px_fwd_free_up() : drops the upstream connection. */
@@ -1138,6 +1162,42 @@ const struct px_url *px_upget_url(const struct px_upget *);
  * goes to the pool when reusable.  NULL is a no-op.
  */
 void		 px_upget_free(struct px_upget *, int reusable);
+
+/* --------------------------------------------------------- pcache.c */
+struct px_pcache;
+struct px_pc_ent;
+enum { PX_PC_HIT, PX_PC_MISS, PX_PC_STORE, PX_PC_EVICT };
+/* px_pcache_get() : key's entry with a reference taken, or NULL. */
+struct px_pc_ent *px_pcache_get(struct px_ctx *, const char *key, size_t);
+/* px_pcache_etag() : the upstream's ETag the entry was stored with. */
+const char *px_pcache_etag(const struct px_pc_ent *, size_t *len);
+/* px_pcache_unref() : drops a reference; NULL ok. */
+void	px_pcache_unref(struct px_pc_ent *);
+/*
+ * px_pcache_fill_start() : a new entry for key (not visible until
+ * px_pcache_fill_done), holding head (header lines as sent) and the
+ * upstream's etag; NULL when off, too big or out of memory.
+ */
+struct px_pc_ent *px_pcache_fill_start(struct px_ctx *, const char *key,
+	    size_t keylen, const char *etag, size_t etaglen, int gzip,
+	    const char *head, size_t headlen);
+/* px_pcache_fill_body() : copies b's bytes (b kept); -1: over a cap. */
+int	px_pcache_fill_body(struct px_pc_ent *, struct evbuffer *b);
+/* px_pcache_fill_done() : the body is whole: the entry replaces key's. */
+void	px_pcache_fill_done(struct px_pc_ent *);
+/* px_pcache_fill_abort() : the entry is dropped. */
+void	px_pcache_fill_abort(struct px_pc_ent *);
+/*
+ * px_pcache_serve() : the entry's header lines into head and its body
+ * into body (by reference); its coding and length.  0 or -1.
+ */
+int	px_pcache_serve(struct px_pc_ent *, struct evbuffer *head,
+	    struct evbuffer *body, int *gzip, size_t *len);
+/* px_pcache_free() : the worker's cache; entries in use free later. */
+void	px_pcache_free(struct px_ctx *);
+/* px_pcache_metrics() : the pubgate_packument_cache_* lines of sum. */
+void	px_pcache_metrics(const struct px_ctx *, const struct px_metrics *sum,
+	    FILE *f);
 
 /* --------------------------------------------------------- whoami.c */
 struct px_whoami;

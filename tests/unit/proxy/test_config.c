@@ -195,6 +195,64 @@ test_quarantine(void **state)
 	    "required"));
 }
 
+/* packument_cache: on by default, {max, entry_max}, off; errors. */
+static void
+test_packument_cache(void **state)
+{
+	static const char doc[] =
+	    "packument_cache: { max: 256MB, entry_max: 32MB }\n";
+	static const char off[] = "packument_cache: off\n";
+	static const char bad[] =
+	    "packument_cache:\n"
+	    "  max: 1KB\n"
+	    "  entry_max: lots\n"
+	    "  size: 1GB\n";
+	static const char inv[] = "packument_cache: { max: 8MB, entry_max: "
+	    "16MB }\n";
+	static const char word[] = "packument_cache: maybe\n";
+	struct px_cfg		 cfg;
+	struct px_cfg_errs	 e;
+
+	(void)state;
+	px_cfg_defaults(&cfg);
+	assert_int_equal(cfg.pcache.off, 0);
+	assert_true(cfg.pcache.max_bytes == 64ULL << 20);
+	assert_true(cfg.pcache.entry_max == 16ULL << 20);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "p.yaml", doc, sizeof(doc) - 1,
+	    &e), 0);
+	assert_true(cfg.pcache.max_bytes == 256ULL << 20);
+	assert_true(cfg.pcache.entry_max == 32ULL << 20);
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "p.yaml", off, sizeof(off) - 1,
+	    &e), 0);
+	assert_int_equal(cfg.pcache.off, 1);
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "b.yaml", bad, sizeof(bad) - 1,
+	    &e), -1);
+	assert_int_equal(e.count, 3);
+	assert_true(has_err(&e, "b.yaml:2:8: packument_cache.max: 1KB out of "
+	    "range"));
+	assert_true(has_err(&e, "b.yaml:3:14: packument_cache.entry_max: "
+	    "\"lots\""));
+	assert_true(has_err(&e, "b.yaml:4:3: packument_cache: unknown key "
+	    "\"size\""));
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "i.yaml", inv, sizeof(inv) - 1,
+	    &e), -1);
+	assert_true(has_err(&e, "i.yaml:1:18: packument_cache: entry_max is "
+	    "above max"));
+	px_cfg_defaults(&cfg);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(px_cfg_load_buf(&cfg, "w.yaml", word,
+	    sizeof(word) - 1, &e), -1);
+	assert_true(has_err(&e, "w.yaml:1:18: packument_cache: \"maybe\" is "
+	    "not off, on"));
+}
+
 /* workers: auto is one per online core; a number still works; else 1:1. */
 static void
 test_workers_auto(void **state)
@@ -547,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_log_values),
 		cmocka_unit_test(test_credentials_paths),
 		cmocka_unit_test(test_quarantine),
+		cmocka_unit_test(test_packument_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -539,6 +539,229 @@ test_packument_304(void **state)
 	h_teardown(&h);
 }
 
+/* h_next() : forgets the last exchange, for another on the same conn. */
+static void
+h_next(struct harness *h)
+{
+	free(h->resp.p);
+	memset(&h->resp, 0, sizeof(h->resp));
+	free(h->upreq.p);
+	memset(&h->upreq, 0, sizeof(h->upreq));
+}
+
+/* pc_whole() : a whole answer, chunked (binary-safe) or by length. */
+static int
+pc_whole(const struct harness *h)
+{
+	return resp_whole(h) || h_resp_complete(h);
+}
+
+/*
+ * pc_round() : a GET of /x with extra request lines; the upstream's
+ * answer is head (+ body when not NULL).  The client's answer is left in
+ * h->resp, its body (dechunked when chunked) in body.
+ */
+static void
+pc_round(struct harness *h, const char *req_hdrs, const char *head,
+    const struct h_buf *zbody, struct h_buf *body)
+{
+	char	 req[512];
+
+	h_next(h);
+	snprintf(req, sizeof(req), "GET /x HTTP/1.1\r\nHost: gate.example\r\n"
+	    "Accept-Encoding: gzip\r\n%s\r\n", req_hdrs);
+	h_sends(h, req);
+	assert_true(h_run(h, up_head_complete, 5000));
+	up_writes(h, head);
+	if (zbody != NULL)
+		up_write(h, zbody->p, zbody->len);
+	assert_true(h_run(h, pc_whole, 10000));
+	assert_int_equal(h_status(h), 200);
+	memset(body, 0, sizeof(*body));
+	if (strcasestr(h->resp.p, "\r\ntransfer-encoding: chunked") != NULL)
+		assert_int_equal(dechunk(h_body(h), body), 0);
+	else
+		h_append(body, h_body(h), h->resp.len - (size_t)(h_body(h) -
+		    h->resp.p));
+}
+
+static const char *
+pc_ok_head(char *buf, size_t len, const char *etag, const char *extra,
+    size_t clen)
+{
+	snprintf(buf, len, "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+	    "ETag: %s\r\n%sContent-Length: %zu\r\n\r\n", etag, extra, clen);
+	return buf;
+}
+
+/*
+ * The packument cache (pcache.c): a rewritten answer is kept with the
+ * upstream's ETag; the next request asks If-None-Match and a 304 sends
+ * the kept bytes, identical to the first answer; a changed document
+ * replaces it; requests with credentials or their own conditionals, other
+ * Hosts and answers marked private are never served from it.
+ */
+static void
+test_packument_cache(void **state)
+{
+	struct harness	 h;
+	struct h_buf	 doc = { 0 }, zdoc = { 0 }, doc2 = { 0 }, zdoc2 = { 0 };
+	struct h_buf	 b1, b2, b3, p1 = { 0 }, p3 = { 0 };
+	char		 head[512];
+	static const char nm[] = "HTTP/1.1 304 Not Modified\r\n"
+	    "ETag: \"v1\"\r\n\r\n";
+
+	(void)state;
+	h_setup(&h, NULL);
+	big_doc(h.cfg.up_origin, 2000, &doc);
+	gz(doc.p, doc.len, &zdoc);
+	big_doc(h.cfg.up_origin, 2001, &doc2);
+	gz(doc2.p, doc2.len, &zdoc2);
+
+	/* 1: nothing kept; the answer is rewritten and stored. */
+	pc_round(&h, "", pc_ok_head(head, sizeof(head), "\"v1\"", "",
+	    zdoc.len), &zdoc, &b1);
+	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	assert_int_equal(gunzip(b1.p, b1.len, &p1), 0);
+	assert_null(strstr(p1.p, h.cfg.up_origin));
+	assert_int_equal(h.ctx.m->pcache[PX_PC_STORE], 1);
+
+	/* 2: revalidated; a 304 sends the kept answer, byte for byte. */
+	pc_round(&h, "", nm, NULL, &b2);
+	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"v1\"\r\n"));
+	assert_non_null(strstr(h.resp.p, "\r\nETag: \"v1\"\r\n"));
+	assert_non_null(strstr(h.resp.p, "\r\nContent-Encoding: gzip\r\n"));
+	assert_non_null(strstr(h.resp.p, "\r\nVary: Accept-Encoding\r\n"));
+	assert_int_equal(b2.len, b1.len);
+	assert_memory_equal(b2.p, b1.p, b1.len);
+	assert_int_equal(h.ctx.m->pcache[PX_PC_HIT], 1);
+	free(b2.p);
+
+	/* 3: the document changed: the new one goes out and is kept. */
+	pc_round(&h, "", pc_ok_head(head, sizeof(head), "\"v2\"", "",
+	    zdoc2.len), &zdoc2, &b3);
+	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"v1\"\r\n"));
+	assert_int_equal(gunzip(b3.p, b3.len, &p3), 0);
+	assert_non_null(strstr(p3.p, "x-1.0.2000.tgz"));
+	pc_round(&h, "", "HTTP/1.1 304 Not Modified\r\n\r\n", NULL, &b2);
+	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"v2\"\r\n"));
+	assert_int_equal(b2.len, b3.len);
+	assert_memory_equal(b2.p, b3.p, b3.len);
+	free(b2.p);
+
+	/* Credentials or a conditional of the client's: never from it. */
+	pc_round(&h, "Authorization: Bearer npm_x\r\n", pc_ok_head(head,
+	    sizeof(head), "\"v2\"", "", zdoc2.len), &zdoc2, &b2);
+	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	free(b2.p);
+	h_next(&h);
+	h_sends(&h, "GET /x HTTP/1.1\r\nHost: gate.example\r\n"
+	    "Accept-Encoding: gzip\r\nIf-None-Match: \"v2\"\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"v2\"\r\n"));
+	assert_null(strstr(strstr(h.upreq.p, "If-None-Match") + 1,
+	    "If-None-Match"));
+	up_writes(&h, "HTTP/1.1 304 Not Modified\r\nETag: \"v2\"\r\n\r\n");
+	assert_true(h_run(&h, h_resp_complete, 5000) ||
+	    strstr(h.resp.p ? h.resp.p : "", "\r\n\r\n") != NULL);
+	assert_int_equal(h_status(&h), 304);	/* the client's own 304 */
+
+	/* Another Host, another Accept: other entries. */
+	h_next(&h);
+	h_sends(&h, "GET /x HTTP/1.1\r\nHost: other.example\r\n"
+	    "Accept-Encoding: gzip\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	up_writes(&h, pc_ok_head(head, sizeof(head), "\"v2\"", "", zdoc2.len));
+	up_write(&h, zdoc2.p, zdoc2.len);
+	assert_true(h_run(&h, pc_whole, 10000));
+	pc_round(&h, "Accept: application/vnd.npm.install-v1+json\r\n",
+	    pc_ok_head(head, sizeof(head), "\"v2\"", "", zdoc2.len), &zdoc2,
+	    &b2);
+	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	free(b2.p);
+
+	/* private, no-store, Vary on more, no ETag: not kept. */
+	pc_round(&h, "Accept: text/x-private\r\n", pc_ok_head(head,
+	    sizeof(head), "\"p\"", "Cache-Control: private, max-age=0\r\n",
+	    zdoc2.len), &zdoc2, &b2);
+	free(b2.p);
+	pc_round(&h, "Accept: text/x-private\r\n", pc_ok_head(head,
+	    sizeof(head), "\"p\"", "Vary: Accept, Authorization\r\n",
+	    zdoc2.len), &zdoc2, &b2);
+	free(b2.p);
+	pc_round(&h, "Accept: text/x-private\r\n", pc_ok_head(head,
+	    sizeof(head), "\"p\"", "Cache-Control: no-store\r\n",
+	    zdoc2.len), &zdoc2, &b2);
+	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	free(b2.p);
+
+	free(b1.p);
+	free(b3.p);
+	free(p1.p);
+	free(p3.p);
+	free(doc.p);
+	free(zdoc.p);
+	free(doc2.p);
+	free(zdoc2.p);
+	h_teardown(&h);
+}
+
+/* The cache's bounds: an answer over entry_max is not kept; max evicts. */
+static void
+test_packument_cache_bounds(void **state)
+{
+	struct harness	 h;
+	struct h_buf	 doc = { 0 }, zdoc = { 0 }, b;
+	char		 head[512], req[128];
+	int		 i, n;
+
+	(void)state;
+	h_setup(&h, NULL);
+	h.cfg.pcache.entry_max = 64 << 10;
+	h.cfg.pcache.max_bytes = 1 << 20;
+	/* Over entry_max compressed (random-ish names do not shrink). */
+	big_doc(h.cfg.up_origin, 6000, &doc);
+	gz(doc.p, doc.len, &zdoc);
+	assert_true(zdoc.len > (64 << 10));
+	pc_round(&h, "", pc_ok_head(head, sizeof(head), "\"big\"", "",
+	    zdoc.len), &zdoc, &b);
+	free(b.p);
+	assert_int_equal(h.ctx.m->pcache[PX_PC_STORE], 0);
+	assert_int_equal(h.ctx.m->pcache_bytes, 0);
+	free(doc.p);
+	free(zdoc.p);
+	memset(&doc, 0, sizeof(doc));
+	memset(&zdoc, 0, sizeof(zdoc));
+	/* Many small ones: the total stays under max, the oldest go. */
+	big_doc(h.cfg.up_origin, 300, &doc);
+	gz(doc.p, doc.len, &zdoc);
+	n = (int)((2 << 20) / zdoc.len) + 2;	/* twice max */
+	for (i = 0; i < n; i++) {
+		snprintf(req, sizeof(req), "Accept: text/x-%d\r\n", i);
+		pc_round(&h, req, pc_ok_head(head, sizeof(head), "\"s\"", "",
+		    zdoc.len), &zdoc, &b);
+		free(b.p);
+		assert_true(h.ctx.m->pcache_bytes <= (1 << 20));
+	}
+	assert_int_equal(h.ctx.m->pcache[PX_PC_STORE], n);
+	assert_true(h.ctx.m->pcache[PX_PC_EVICT] > 0);
+	/* The newest is still there, the first is gone. */
+	snprintf(req, sizeof(req), "Accept: text/x-%d\r\n", n - 1);
+	pc_round(&h, req, "HTTP/1.1 304 Not Modified\r\n"
+	    "\r\n", NULL, &b);
+	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"s\"\r\n"));
+	free(b.p);
+	pc_round(&h, "Accept: text/x-0\r\n", pc_ok_head(head, sizeof(head),
+	    "\"s\"", "", zdoc.len), &zdoc, &b);
+	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	free(b.p);
+	free(doc.p);
+	free(zdoc.p);
+	h_teardown(&h);
+}
+
 /* A gzip body cut short, or corrupt, never ends as a whole response. */
 static void
 test_packument_gzip_truncated(void **state)
@@ -872,6 +1095,8 @@ main(void)
 		cmocka_unit_test(test_packument_gzip_to_plain),
 		cmocka_unit_test(test_packument_gzip_untouched),
 		cmocka_unit_test(test_packument_304),
+		cmocka_unit_test(test_packument_cache),
+		cmocka_unit_test(test_packument_cache_bounds),
 		cmocka_unit_test(test_packument_gzip_truncated),
 		cmocka_unit_test(test_packument_gzip_large),
 		cmocka_unit_test(test_packument_gzip_bounded),
