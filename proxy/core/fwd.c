@@ -32,6 +32,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "gzs.h"
 #include "log.h"
@@ -379,15 +380,24 @@ px_fwd_pc_end(struct px_conn *conn)
 	conn->pc_keylen = 0;
 }
 
-/* pc_key() : conn's cache key into pc_key (0: not cacheable). */
+/*
+ * pc_key() : conn's cache key into pc_key (0: not cacheable).  A request
+ * with credentials has their SHA-256 in its key: only the same
+ * Authorization value is ever sent that entry, and only after the
+ * upstream, asked with that value, said 304.
+ */
 static void
 pc_key(struct px_conn *conn)
 {
-	static const char *const skip[] = { "authorization", "cookie",
-	    "if-none-match", "if-modified-since", "if-match",
-	    "if-unmodified-since", "if-range", "range" };
+	static const char *const skip[] = { "cookie", "if-none-match",
+	    "if-modified-since", "if-match", "if-unmodified-since",
+	    "if-range", "range" };
+	static const char hex[] = "0123456789abcdef";
 	const struct px_head	*h = &conn->req;
-	const char		*acc;
+	const char		*acc, *auth;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+	char			 who[2 * 32 + 1];
 	size_t			 i, al = 0;
 	int			 n;
 
@@ -399,15 +409,28 @@ pc_key(struct px_conn *conn)
 	for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
 		if (px_http_head_get(h, skip[i], &al) != NULL)
 			return;
-	if (px_http_head_count(h, "accept") > 1)
+	if (px_http_head_count(h, "accept") > 1 ||
+	    px_http_head_count(h, "authorization") > 1)
 		return;
+	who[0] = '\0';
+	if ((auth = px_http_head_get(h, "authorization", &al)) != NULL) {
+		if (EVP_Digest(auth, al, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+		    mdlen != 32)
+			return;
+		for (i = 0; i < 32; i++) {
+			who[2 * i] = hex[md[i] >> 4];
+			who[2 * i + 1] = hex[md[i] & 0xf];
+		}
+		who[64] = '\0';
+		explicit_bzero(md, sizeof(md));
+	}
 	if ((acc = px_http_head_get(h, "accept", &al)) == NULL) {
 		acc = "";
 		al = 0;
 	}
-	n = snprintf(conn->pc_key, sizeof(conn->pc_key), "%.*s\n%s\n%.*s\n%d",
-	    (int)h->url_len, h->buf + h->url, conn->rw_to, (int)al, acc,
-	    conn->accept_gzip);
+	n = snprintf(conn->pc_key, sizeof(conn->pc_key),
+	    "%.*s\n%s\n%.*s\n%d\n%s", (int)h->url_len, h->buf + h->url,
+	    conn->rw_to, (int)al, acc, conn->accept_gzip, who);
 	if (n > 0 && (size_t)n < sizeof(conn->pc_key))
 		conn->pc_keylen = (size_t)n;
 }

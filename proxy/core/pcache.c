@@ -13,11 +13,13 @@
  *
  * Keyed by everything the answer depends on: the request target, the
  * URL the tarballs are rewritten to (from public_url or the client's
- * Host), the client's Accept (full or abbreviated documents) and whether
- * it takes gzip.  Requests with Authorization or Cookie, or conditionals
- * of their own, never use it; answers without exactly one ETag, or with
- * Set-Cookie, Cache-Control private/no-store or a Vary beyond Accept and
- * Accept-Encoding, are never kept (fwd.c decides, px_pcache_fill_*).
+ * Host), the client's Accept (full or abbreviated documents), whether it
+ * takes gzip, and the SHA-256 of its Authorization value if any: an
+ * entry filled for one credential is only sent to the same one, after
+ * the upstream, asked with it, said 304.  Requests with Cookie or with
+ * conditionals of their own never use it; answers without exactly one
+ * ETag, or with Set-Cookie, Cache-Control private/no-store or a Vary
+ * beyond Accept and Accept-Encoding, are never kept (fwd.c decides).
  *
  * Memory: at most max bytes of entries (keys, heads, bodies) per worker,
  * least recently used evicted first; an entry being filled counts from

@@ -159,6 +159,7 @@ access_lines() {
 	    grep -E 'conn=[0-9]+ req=.* status=' || true
 }
 
+all_hits=0
 for client in npm pnpm yarn1 yarn4 bun; do
 	s0=$(date +%s)
 	# Straight from Verdaccio: the reference lockfile.  npm's cold
@@ -201,10 +202,19 @@ for client in npm pnpm yarn1 yarn4 bun; do
 			    head -10 >&2
 			it_fail "$client ($run): lockfile hashes differ from the direct install"
 		}
-		it_log "$client ($run): exit 0, $reqs requests, no 5xx, $gz gzip answers, $nh lockfile hashes as direct"
+		hits=$(grep -c 'cache=hit' "$T/access-$client-$run" || true)
+		all_hits=$((all_hits + hits))
+		it_log "$client ($run): exit 0, $reqs requests, no 5xx, $gz gzip answers, $hits from the packument cache, $nh lockfile hashes as direct"
 	done
 	it_log "$client: $(($(date +%s) - s0)) s for the three installs"
 done
+
+# Later clients' cold installs ask for packuments the earlier ones had
+# rewritten: revalidated (304 from Verdaccio) and sent from the cache, with
+# the lockfile hashes above equal to a direct install's.
+[ "$all_hits" -gt 0 ] ||
+    it_fail "no packument was sent from the packument cache"
+it_log "$all_hits packuments sent from the packument cache (revalidated)"
 
 pct=$(awk -v g="$gate_bytes" -v d="$direct_bytes" \
     'BEGIN { printf "%+.1f", (g - d) * 100 / d }')

@@ -599,8 +599,9 @@ pc_ok_head(char *buf, size_t len, const char *etag, const char *extra,
  * The packument cache (pcache.c): a rewritten answer is kept with the
  * upstream's ETag; the next request asks If-None-Match and a 304 sends
  * the kept bytes, identical to the first answer; a changed document
- * replaces it; requests with credentials or their own conditionals, other
- * Hosts and answers marked private are never served from it.
+ * replaces it; requests with credentials have entries of their own (one
+ * per Authorization value); requests with conditionals of their own,
+ * other Hosts and answers marked private are never served from it.
  */
 static void
 test_packument_cache(void **state)
@@ -650,8 +651,25 @@ test_packument_cache(void **state)
 	assert_memory_equal(b2.p, b3.p, b3.len);
 	free(b2.p);
 
-	/* Credentials or a conditional of the client's: never from it. */
+	/*
+	 * Credentials: an entry of their own, for the same value only, and
+	 * revalidated with it.  A conditional of the client's: never.
+	 */
 	pc_round(&h, "Authorization: Bearer npm_x\r\n", pc_ok_head(head,
+	    sizeof(head), "\"v2\"", "", zdoc2.len), &zdoc2, &b2);
+	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	free(b2.p);
+	pc_round(&h, "Authorization: Bearer npm_y\r\n", pc_ok_head(head,
+	    sizeof(head), "\"v2\"", "", zdoc2.len), &zdoc2, &b2);
+	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	free(b2.p);
+	pc_round(&h, "Authorization: Bearer npm_x\r\n", "HTTP/1.1 304 Not "
+	    "Modified\r\n\r\n", NULL, &b2);
+	assert_non_null(strstr(h.upreq.p, "\r\nAuthorization: Bearer npm_x\r\n"));
+	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"v2\"\r\n"));
+	assert_int_equal(b2.len, b3.len);
+	free(b2.p);
+	pc_round(&h, "Authorization: Bearer npm_z\r\n", pc_ok_head(head,
 	    sizeof(head), "\"v2\"", "", zdoc2.len), &zdoc2, &b2);
 	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
 	free(b2.p);
