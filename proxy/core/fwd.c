@@ -1414,11 +1414,10 @@ px_fwd_drive(struct px_conn *conn)
 			return 0;
 		}
 		if (conn->resp_raw_left > 0) {
-			n = evbuffer_get_length(in);
+			/* Whole chains move, a part of one is copied. */
+			n = px_io_whole(in, PX_FEED_CHUNK);
 			if (n > conn->resp_raw_left)
 				n = (size_t)conn->resp_raw_left;
-			if (n > PX_FEED_CHUNK)
-				n = PX_FEED_CHUNK;
 			if (evbuffer_remove_buffer(in, out, n) != (int)n) {
 				px_conn_close(conn, "out of memory");
 				return -1;

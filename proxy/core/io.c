@@ -36,6 +36,9 @@
 
 #define IO_LIBEVENT_READ	4096	/* evbuffer_read()'s most per call */
 #define IO_VECS			2
+#define IO_WHOLE_VECS		8
+/* A 64 KiB chain: libevent rounds chain + header up to a power of 2. */
+#define IO_TLS_PIECE		(PX_FEED_CHUNK - 512)
 
 size_t
 px_io_fill(struct bufferevent *bev, size_t cap)
@@ -122,9 +125,10 @@ px_tls_fill(struct bufferevent *bev, size_t cap)
 	len = evbuffer_get_length(in);
 	while (len < cap && !blocked) {
 		want = cap - len;
-		if (want > PX_FEED_CHUNK)
-			want = PX_FEED_CHUNK;
-		nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, IO_VECS);
+		if (want > IO_TLS_PIECE)
+			want = IO_TLS_PIECE;
+		/* One piece: a chain of mostly full records to write on. */
+		nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 1);
 		if (nv < 1)
 			break;
 		got = 0;
@@ -157,4 +161,24 @@ px_tls_fill(struct bufferevent *bev, size_t cap)
 		len += got;
 	}
 	return total;
+}
+
+size_t
+px_io_whole(struct evbuffer *buf, size_t max)
+{
+	struct evbuffer_iovec	 v[IO_WHOLE_VECS];
+	size_t			 n = 0;
+	int			 nv, i;
+
+	nv = evbuffer_peek(buf, -1, NULL, v, IO_WHOLE_VECS);
+	if (nv > IO_WHOLE_VECS)
+		nv = IO_WHOLE_VECS;
+	for (i = 0; i < nv; i++) {
+		if (n > 0 && n + v[i].iov_len > max)
+			break;
+		n += v[i].iov_len;
+	}
+	if (n == 0 && (n = evbuffer_get_length(buf)) > max)
+		n = max;
+	return n;
 }

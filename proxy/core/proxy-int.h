@@ -377,6 +377,12 @@ size_t	px_io_fill(struct bufferevent *, size_t cap);
  * has into the bufferevent's input, up to cap bytes; the bytes added.
  */
 size_t	px_tls_fill(struct bufferevent *, size_t cap);
+/*
+ * px_io_whole() : how many bytes at the front of buf make whole chains,
+ * at most max unless the first chain alone is longer (moving those with
+ * evbuffer_remove_buffer() copies nothing).
+ */
+size_t	px_io_whole(struct evbuffer *, size_t max);
 #define PX_FILL_CAP		(PX_HIGH_WATER / 2)	/* below the read
 							   high watermark */
 
