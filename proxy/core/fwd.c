@@ -503,26 +503,68 @@ pc_storable(const struct px_head *h, size_t *etaglen)
 }
 
 /*
+ * pc_fresh() : field i of the upstream's 304 updates the kept answer's
+ * (RFC 9111 4.3.4: Date, Cache-Control, ETag, Expires...), unless it
+ * frames or describes the kept body.
+ */
+static int
+pc_fresh(const struct px_head *r, size_t i)
+{
+	static const char *const body[] = { "content-length",
+	    "content-encoding", "content-type", "content-range", "vary" };
+	size_t	 k;
+
+	if (px_http_hop_by_hop(r, i))
+		return 0;
+	for (k = 0; k < sizeof(body) / sizeof(body[0]); k++)
+		if (is_named(r, i, body[k]))
+			return 0;
+	return 1;
+}
+
+/*
  * pc_serve() : the upstream said 304 to the If-None-Match the gate sent
- * for conn->pc_hit: the kept answer goes out, whole and framed by length.
- * 0, or -1 (out of memory).
+ * for conn->pc_hit: the kept answer goes out, whole and framed by length,
+ * with the header fields the 304 carries in place of the kept ones.  0,
+ * or -1 (out of memory).
  */
 static int
 pc_serve(struct px_conn *conn)
 {
 	struct evbuffer	*out = bufferevent_get_output(conn->client);
+	const struct px_head *r = &conn->resp;
 	struct evbuffer	*body;
-	size_t		 len;
-	int		 gzip;
+	const char	*head, *p, *end, *eol, *colon;
+	size_t		 headlen, len, i;
+	int		 gzip, replaced;
 
 	if ((body = evbuffer_new()) == NULL)
 		return -1;
-	evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n");
-	if (px_pcache_serve(conn->pc_hit, out, body, &gzip, &len) == -1) {
+	if (px_pcache_serve(conn->pc_hit, &head, &headlen, body, &gzip,
+	    &len) == -1) {
 		evbuffer_free(body);
 		return -1;
 	}
-	px_pcache_unref(conn->pc_hit);
+	evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n");
+	for (p = head, end = head + headlen; p < end; p = eol + 2) {
+		if ((eol = memchr(p, '\r', (size_t)(end - p))) == NULL)
+			break;	/* never: the gate wrote these lines */
+		colon = memchr(p, ':', (size_t)(eol - p));
+		replaced = 0;
+		for (i = 0; colon != NULL && i < r->nhdrs && !replaced; i++)
+			replaced = r->hdrs[i].name_len == (size_t)(colon - p) &&
+			    strncasecmp(r->buf + r->hdrs[i].name, p,
+			    r->hdrs[i].name_len) == 0 && pc_fresh(r, i);
+		if (!replaced)
+			evbuffer_add(out, p, (size_t)(eol - p) + 2);
+	}
+	for (i = 0; i < r->nhdrs; i++)
+		if (pc_fresh(r, i))
+			evbuffer_add_printf(out, "%.*s: %.*s\r\n",
+			    (int)r->hdrs[i].name_len, r->buf + r->hdrs[i].name,
+			    (int)r->hdrs[i].value_len,
+			    r->buf + r->hdrs[i].value);
+	px_pcache_unref(conn->pc_hit);	/* body holds its own reference */
 	conn->pc_hit = NULL;
 	conn->pc_log = "hit";
 	conn->status = 200;
@@ -638,7 +680,7 @@ resp_on_headers_complete(llhttp_t *p)
 				llhttp_set_error_reason(p, "out of memory");
 				return HPE_USER;
 			}
-			return 0;
+			return 1;	/* a 304 has no body, whatever its fields */
 		}
 		px_pcache_unref(conn->pc_hit);	/* changed, or gone */
 		conn->pc_hit = NULL;
@@ -734,7 +776,9 @@ resp_on_headers_complete(llhttp_t *p)
 	evbuffer_add_printf(out, "Connection: %s\r\n\r\n",
 	    conn->resp_close ? "close" : "keep-alive");
 	conn->resp_head_sent = 1;
-	return conn->method == HTTP_HEAD || conn->resp_raw_left > 0 ? 1 : 0;
+	/* No body after HEAD, 204 or 304, whatever Content-Length says. */
+	return conn->resp_mode == PX_RESP_NONE || conn->resp_raw_left > 0 ?
+	    1 : 0;
 }
 
 /* ------------------------------------------------ tarball URL rewrite */

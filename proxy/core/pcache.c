@@ -334,13 +334,13 @@ ref_done(const void *data, size_t len, void *arg)
 }
 
 int
-px_pcache_serve(struct px_pc_ent *e, struct evbuffer *head,
+px_pcache_serve(struct px_pc_ent *e, const char **head, size_t *headlen,
     struct evbuffer *body, int *gzip, size_t *len)
 {
 	*gzip = e->gzip;
 	*len = e->bodylen;
-	if (evbuffer_add(head, e->head, e->headlen) == -1)
-		return -1;
+	*head = e->head;
+	*headlen = e->headlen;
 	if (e->bodylen == 0)
 		return 0;
 	e->refs++;

@@ -1194,10 +1194,11 @@ void	px_pcache_fill_done(struct px_pc_ent *);
 /* px_pcache_fill_abort() : the entry is dropped. */
 void	px_pcache_fill_abort(struct px_pc_ent *);
 /*
- * px_pcache_serve() : the entry's header lines into head and its body
- * into body (by reference); its coding and length.  0 or -1.
+ * px_pcache_serve() : the entry's header lines (CRLF each; valid while
+ * the entry is referenced) and its body into body (by reference); its
+ * coding and length.  0 or -1.
  */
-int	px_pcache_serve(struct px_pc_ent *, struct evbuffer *head,
+int	px_pcache_serve(struct px_pc_ent *, const char **head, size_t *headlen,
 	    struct evbuffer *body, int *gzip, size_t *len);
 /* px_pcache_free() : the worker's cache; entries in use free later. */
 void	px_pcache_free(struct px_ctx *);

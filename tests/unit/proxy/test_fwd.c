@@ -517,6 +517,8 @@ test_packument_gzip_untouched(void **state)
 	h_teardown(&h);
 }
 
+static void	h_next(struct harness *);
+
 /* A 304 passes with its validators; the conditional reached upstream. */
 static void
 test_packument_304(void **state)
@@ -529,13 +531,22 @@ test_packument_304(void **state)
 	    "Accept-Encoding: gzip\r\nIf-None-Match: \"abc\"\r\n\r\n");
 	assert_true(h_run(&h, up_head_complete, 5000));
 	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"abc\"\r\n"));
+	/* Content-Length of a 304 is the 200's (RFC 9110 8.6): no body. */
 	up_writes(&h, "HTTP/1.1 304 Not Modified\r\nETag: \"abc\"\r\n"
-	    "Content-Encoding: gzip\r\n\r\n");
+	    "Content-Encoding: gzip\r\nContent-Length: 12\r\n\r\n");
 	assert_true(h_run(&h, h_resp_complete, 5000) ||
 	    strstr(h.resp.p ? h.resp.p : "", "\r\n\r\n") != NULL);
 	assert_int_equal(h_status(&h), 304);
 	assert_non_null(strstr(h.resp.p, "\r\nETag: \"abc\"\r\n"));
 	assert_string_equal(h_body(&h), "");
+	/* The connections go on: the next answer is not taken as its body. */
+	h_next(&h);
+	h_sends(&h, "GET /-/a HTTP/1.1\r\nHost: gate.example\r\n\r\n");
+	assert_true(h_run(&h, up_head_complete, 5000));
+	up_writes(&h, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	assert_true(h_run(&h, h_resp_complete, 5000));
+	assert_int_equal(h_status(&h), 200);
+	assert_string_equal(h_body(&h), "ok");
 	h_teardown(&h);
 }
 
@@ -611,7 +622,9 @@ test_packument_cache(void **state)
 	struct h_buf	 b1, b2, b3, p1 = { 0 }, p3 = { 0 };
 	char		 head[512];
 	static const char nm[] = "HTTP/1.1 304 Not Modified\r\n"
-	    "ETag: \"v1\"\r\n\r\n";
+	    "ETag: \"v1\"\r\nDate: Fri, 04 Dec 2026 08:00:00 GMT\r\n"
+	    "Cache-Control: public, max-age=600\r\n"
+	    "Content-Length: 7\r\n\r\n";
 
 	(void)state;
 	h_setup(&h, NULL);
@@ -621,8 +634,9 @@ test_packument_cache(void **state)
 	gz(doc2.p, doc2.len, &zdoc2);
 
 	/* 1: nothing kept; the answer is rewritten and stored. */
-	pc_round(&h, "", pc_ok_head(head, sizeof(head), "\"v1\"", "",
-	    zdoc.len), &zdoc, &b1);
+	pc_round(&h, "", pc_ok_head(head, sizeof(head), "\"v1\"",
+	    "Date: Tue, 01 Dec 2026 00:00:00 GMT\r\n"
+	    "Cache-Control: public, max-age=300\r\n", zdoc.len), &zdoc, &b1);
 	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
 	assert_int_equal(gunzip(b1.p, b1.len, &p1), 0);
 	assert_null(strstr(p1.p, h.cfg.up_origin));
@@ -634,6 +648,13 @@ test_packument_cache(void **state)
 	assert_non_null(strstr(h.resp.p, "\r\nETag: \"v1\"\r\n"));
 	assert_non_null(strstr(h.resp.p, "\r\nContent-Encoding: gzip\r\n"));
 	assert_non_null(strstr(h.resp.p, "\r\nVary: Accept-Encoding\r\n"));
+	/* The 304's fields replace the kept ones (RFC 9111 4.3.4). */
+	assert_non_null(strstr(h.resp.p, "\r\nDate: Fri, 04 Dec 2026"));
+	assert_null(strstr(h.resp.p, "Tue, 01 Dec"));
+	assert_non_null(strstr(h.resp.p, "max-age=600\r\n"));
+	assert_null(strstr(h.resp.p, "max-age=300"));
+	assert_null(strstr(strstr(h.resp.p, "ETag:") + 1, "ETag:"));
+	assert_null(strstr(h.resp.p, "Content-Length: 7\r\n"));
 	assert_int_equal(b2.len, b1.len);
 	assert_memory_equal(b2.p, b1.p, b1.len);
 	assert_int_equal(h.ctx.m->pcache[PX_PC_HIT], 1);
