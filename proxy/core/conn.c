@@ -740,7 +740,6 @@ static int
 drive_loop(struct px_conn *conn)
 {
 	struct evbuffer		*in;
-	struct evbuffer_iovec	 v;
 	llhttp_errno_t		 err;
 	size_t			 n, used;
 	int			 status;
@@ -771,16 +770,8 @@ drive_loop(struct px_conn *conn)
 		}
 		if (evbuffer_get_length(in) == 0)
 			return 0;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			return 0;
-		n = v.iov_len < PX_FEED_CHUNK ? v.iov_len : PX_FEED_CHUNK;
-		err = llhttp_execute(&conn->reqp, v.iov_base, n);
-		if (err == HPE_OK)
-			used = n;
-		else if (err == HPE_PAUSED)
-			used = (size_t)(llhttp_get_error_pos(&conn->reqp) -
-			    (const char *)v.iov_base);
-		else {
+		err = px_http_feed(&conn->reqp, in, PX_FEED_CHUNK, &used);
+		if (err != HPE_OK && err != HPE_PAUSED) {
 			status = conn->err_status;
 			if (status == PX_ERR_DECIDED) {
 				if (px_spool_end(conn) == -1)

@@ -295,3 +295,23 @@ px_http_error(struct evbuffer *out, int status, const char *text,
 	    keepalive ? "keep-alive" : "close");
 	evbuffer_add(out, body, off);
 }
+
+llhttp_errno_t
+px_http_feed(llhttp_t *p, struct evbuffer *in, size_t max, size_t *used)
+{
+	struct evbuffer_iovec	 v;
+	llhttp_errno_t		 err;
+	size_t			 n;
+
+	*used = 0;
+	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		return HPE_OK;
+	n = v.iov_len < max ? v.iov_len : max;
+	err = llhttp_execute(p, v.iov_base, n);
+	if (err == HPE_OK)
+		*used = n;
+	else if (err == HPE_PAUSED)
+		*used = (size_t)(llhttp_get_error_pos(p) -
+		    (const char *)v.iov_base);
+	return err;
+}

@@ -593,6 +593,14 @@ int	px_http_hop_by_hop(const struct px_head *, size_t i);
 void	px_http_error(struct evbuffer *, int status, const char *text,
 	    int keepalive);
 const char	*px_http_reason(int status);
+/*
+ * px_http_feed() : runs p over the first contiguous bytes of in, at most
+ * max; *used is what it took (all of them, or up to where a callback
+ * paused it).  Drains nothing.  Returns llhttp's result (HPE_OK with
+ * *used 0 when in is empty).
+ */
+llhttp_errno_t	px_http_feed(llhttp_t *p, struct evbuffer *in, size_t max,
+		    size_t *used);
 
 /* ---------------------------------------------------------- conn.c */
 enum px_conn_state {

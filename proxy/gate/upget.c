@@ -236,22 +236,13 @@ static int
 drive(struct px_upget *ug)
 {
 	struct evbuffer		*in = bufferevent_get_input(ug->bev);
-	struct evbuffer_iovec	 v;
 	llhttp_errno_t		 err;
-	size_t			 n, used;
+	size_t			 used;
 
 	while (!ug->done && evbuffer_get_length(in) > 0) {
 		ug->answered = 1;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			break;
-		n = v.iov_len < PX_FEED_CHUNK ? v.iov_len : PX_FEED_CHUNK;
-		err = llhttp_execute(&ug->p, v.iov_base, n);
-		if (err == HPE_OK)
-			used = n;
-		else if (err == HPE_PAUSED)
-			used = (size_t)(llhttp_get_error_pos(&ug->p) -
-			    (const char *)v.iov_base);
-		else {
+		err = px_http_feed(&ug->p, in, PX_FEED_CHUNK, &used);
+		if (err != HPE_OK && err != HPE_PAUSED) {
 			fail(ug, 1, ug->p.status_code != 200 &&
 			    ug->p.status_code != 0 ? "error body too long" :
 			    "unreadable answer");
