@@ -388,8 +388,9 @@ int
 px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
     int listen)
 {
-	char	 err[600];
-	size_t	 i;
+	struct event_config	*ec;
+	char			 err[600];
+	size_t			 i;
 
 	memset(ctx, 0, sizeof(*ctx));
 	TAILQ_INIT(&ctx->conns);
@@ -404,7 +405,18 @@ px_ctx_init(struct px_ctx *ctx, struct px_cfg *cfg, struct pol_policy *pol,
 	PX_MSET(ctx->m->reload_ok_ms, (uint64_t)ctx->reload_ok_ms);
 	if (RAND_bytes((unsigned char *)&ctx->boot, sizeof(ctx->boot)) != 1)
 		ctx->boot = (uint32_t)getpid();
-	if ((ctx->base = event_base_new()) == NULL)
+	/*
+	 * epoll changes wait for the loop's next epoll_wait, so an event
+	 * added and deleted in one turn (a bufferevent's write event
+	 * around a write) costs no epoll_ctl.  pubgate never dup()s a
+	 * descriptor, the flag's one caveat.
+	 */
+	if ((ec = event_config_new()) == NULL)
+		goto fail;
+	(void)event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	ctx->base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (ctx->base == NULL)
 		goto fail;
 	ctx->dns = evdns_base_new(ctx->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (ctx->dns == NULL && (ctx->dns = evdns_base_new(ctx->base, 0)) ==

@@ -1316,7 +1316,8 @@ conn_start(struct px_conn *conn)
 	bufferevent_setwatermark(conn->client, EV_READ, 0, PX_HIGH_WATER);
 	/* Bigger reads: fewer syscalls, fewer and larger pieces to parse. */
 	bufferevent_set_max_single_read(conn->client, PX_FEED_CHUNK);
-	bufferevent_set_max_single_write(conn->client, PX_FEED_CHUNK);
+	/* Whole chains to SSL_write: a chain cut short is a short record. */
+	bufferevent_set_max_single_write(conn->client, PX_HIGH_WATER);
 	set_timeouts(conn->client, ctx->cfg->idle_ms, ctx->cfg->request_ms);
 	/* The TLS handshake and the first head share one deadline. */
 	conn->ev_deadline = evtimer_new(ctx->base, deadline_cb, conn);

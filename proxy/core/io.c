@@ -113,10 +113,10 @@ size_t
 px_tls_fill(struct bufferevent *bev, size_t cap)
 {
 	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct evbuffer_iovec	 v[IO_VECS];
+	struct evbuffer_iovec	 v;
 	SSL			*ssl;
-	size_t			 len, want, total = 0, got;
-	int			 nv, i, r, blocked = 0;
+	size_t			 len, total = 0, off, room;
+	int			 r, blocked = 0;
 
 	if ((ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
 	    !(bufferevent_get_enabled(bev) & EV_READ) ||
@@ -124,41 +124,34 @@ px_tls_fill(struct bufferevent *bev, size_t cap)
 		return 0;
 	len = evbuffer_get_length(in);
 	while (len < cap && !blocked) {
-		want = cap - len;
-		if (want > IO_TLS_PIECE)
-			want = IO_TLS_PIECE;
-		/* One piece: a chain of mostly full records to write on. */
-		nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 1);
-		if (nv < 1)
+		/*
+		 * One piece, filled to its end (libevent may give more than
+		 * asked): chains of whole records to write on, and no scrap
+		 * of a chain for libevent's next read to split a record into.
+		 */
+		if (evbuffer_reserve_space(in, IO_TLS_PIECE, &v, 1) < 1)
 			break;
-		got = 0;
-		for (i = 0; i < nv && !blocked; i++) {
-			size_t off = 0, room = v[i].iov_len;
-
-			if (room > want - got)
-				room = want - got;
-			while (off < room) {
+		room = v.iov_len < 2 * IO_TLS_PIECE ? v.iov_len :
+		    2 * IO_TLS_PIECE;
+		off = 0;
+		while (off < room) {
+			ERR_clear_error();
+			r = SSL_read(ssl, (char *)v.iov_base + off,
+			    (int)(room - off));
+			if (r <= 0) {
+				/* Errors and the end: libevent's. */
 				ERR_clear_error();
-				r = SSL_read(ssl, (char *)v[i].iov_base + off,
-				    (int)(room - off));
-				if (r <= 0) {
-					/* Errors and the end: libevent's. */
-					ERR_clear_error();
-					blocked = 1;
-					break;
-				}
-				off += (size_t)r;
-			}
-			v[i].iov_len = off;
-			got += off;
-			if (off == 0)
+				blocked = 1;
 				break;
+			}
+			off += (size_t)r;
 		}
-		if (got == 0)
+		if (off == 0)
 			break;	/* the reservation lapses */
-		evbuffer_commit_space(in, v, i);
-		total += got;
-		len += got;
+		v.iov_len = off;
+		evbuffer_commit_space(in, &v, 1);
+		total += off;
+		len += off;
 	}
 	return total;
 }

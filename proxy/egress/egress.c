@@ -657,21 +657,24 @@ intercept(struct px_eg_conn *c, const struct px_egress_host *h)
 	in = bufferevent_get_input(plain);
 	if (evbuffer_get_length(in) == c->head_len &&
 	    evbuffer_get_length(bufferevent_get_output(plain)) == 0 &&
-	    (fd = dup(bufferevent_getfd(plain))) != -1) {
+	    (fd = bufferevent_getfd(plain)) != -1) {
 		/*
 		 * The usual case: nothing sent after the head.  The 200 goes
 		 * out now and TLS runs on the socket itself (no filter layer:
-		 * fewer copies per record).
+		 * fewer copies per record).  The plain bev lets go of the
+		 * socket rather than a dup() of it being kept: with epoll's
+		 * change list (serve.c) a closed original would stay
+		 * registered in the kernel through the copy.
 		 */
 		if (send(fd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
 		    (ssize_t)sizeof(ok) - 1) {
-			close(fd);
 			SSL_free(ssl);
 			free(s);
 			eg_close(c, "cannot answer the CONNECT");
 			return;
 		}
 		bufferevent_setcb(plain, NULL, NULL, NULL, NULL);
+		bufferevent_setfd(plain, -1);	/* no close at the free */
 		bufferevent_free(plain);
 		c->client = NULL;
 		/* The bev owns ssl from here, even when this fails. */
