@@ -178,6 +178,42 @@ case " $(echo $needed) " in
 *)
 	bad "readelf listed no libcrypto (did it run?): $(echo $needed)" ;;
 esac
+# Hyperscan linked statically (meson -Dstatic_hyperscan, on when libhs.a
+# and libstdc++.a are there; issue 13, startup): neither it nor the C++
+# runtime is loaded at start.  STATIC_HS comes from tests/cli/meson.build.
+case "${STATIC_HS:-}" in
+true)
+	case " $(echo $needed) " in
+	*libhs*|*libstdc++*|*libgcc_s*)
+		bad "static_hyperscan build needs: $(echo $needed)" ;;
+	*)
+		ok "NEEDED without libhs, libstdc++, libgcc_s" ;;
+	esac ;;
+false)
+	case " $(echo $needed) " in
+	*libhs.so*)
+		ok "NEEDED has libhs.so (static_hyperscan off)" ;;
+	*)
+		bad "a shared-Hyperscan build without libhs.so: $(echo $needed)" ;;
+	esac ;;
+*)
+	bad "STATIC_HS not set by meson" ;;
+esac
+# Hyperscan reports a pattern it cannot compile by a C++ exception caught
+# inside it: with the runtime linked in, that is still one line, exit 2.
+cat >"$tmp/badre.yaml" <<'EOF'
+version: 1
+name: bad custom pattern
+default: deny
+rules:
+  - match: "*"
+    publish: allow
+    custom_secrets: [ { id: acme-token, regex: 'acme_(' } ]
+EOF
+run 2 "policy check of a custom pattern that does not compile" -- \
+    env PUBGATE_CACHE_DIR= "$pubgate" policy check "$tmp/badre.yaml" &&
+    one_line "policy check of a custom pattern that does not compile" \
+    "badre.yaml:7:"
 # A PostgreSQL URL reaches libpq through dlopen: a malformed one is
 # refused by libpq's own parser, one line, exit 2.
 run 2 "log on a malformed PostgreSQL URL" -- "$pubgate" log \
