@@ -19,6 +19,7 @@
  * Every failure here is a cache miss, never an error of the policy.
  * Depends on libc, Hyperscan and libcrypto; never logs.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -146,8 +147,47 @@ sha256(const void *p, size_t n, unsigned char out[32])
 }
 
 /*
+ * Memory for the cache's bytes: anonymous pages populated by the mmap
+ * itself (MAP_POPULATE), not one page fault per page as they are first
+ * written; on the virtual machines pubgate runs on a fault costs
+ * microseconds, and a database is hundreds of pages (issue 13, startup).
+ * The block's size is kept in its first HSC_PAD bytes.
+ */
+#define HSC_PAD		64
+
+static void *
+blk_new(size_t n)
+{
+	unsigned char	*p;
+
+	if (n > SIZE_MAX - HSC_PAD)
+		return NULL;
+	p = mmap(NULL, HSC_PAD + n, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	n += HSC_PAD;
+	memcpy(p, &n, sizeof(n));
+	return p + HSC_PAD;
+}
+
+static void
+blk_free(void *v)
+{
+	unsigned char	*p;
+	size_t		 n;
+
+	if (v == NULL)
+		return;
+	p = (unsigned char *)v - HSC_PAD;
+	memcpy(&n, p, sizeof(n));
+	(void)munmap(p, n);
+}
+
+/*
  * pol_hsc_load() : the database cached under key in dir, or NULL (no
- * file, or one that is not to be trusted: see the file's comment).
+ * file, or one that is not to be trusted: see the file's comment).  It
+ * lives in memory of this file's own: free it with pol_hsc_free().
  */
 hs_database_t *
 pol_hsc_load(const char *dir, const unsigned char key[POL_HSC_KEY])
@@ -157,8 +197,9 @@ pol_hsc_load(const char *dir, const unsigned char key[POL_HSC_KEY])
 	hs_database_t	*db = NULL;
 	struct stat	 st;
 	uint64_t	 len;
-	size_t		 got = 0;
+	size_t		 got = 0, dlen = 0;
 	ssize_t		 r;
+	void		*mem;
 	int		 fd;
 
 	if (dir == NULL || *dir == '\0' ||
@@ -171,7 +212,7 @@ pol_hsc_load(const char *dir, const unsigned char key[POL_HSC_KEY])
 	    st.st_size < HSC_HEAD || (uint64_t)st.st_size > HSC_HEAD +
 	    (uint64_t)HSC_MAX)
 		goto out;
-	if ((buf = malloc((size_t)st.st_size)) == NULL)
+	if ((buf = blk_new((size_t)st.st_size)) == NULL)
 		goto out;
 	while (got < (size_t)st.st_size) {
 		r = read(fd, buf + got, (size_t)st.st_size - got);
@@ -188,13 +229,26 @@ pol_hsc_load(const char *dir, const unsigned char key[POL_HSC_KEY])
 	    sha256(buf + HSC_HEAD, (size_t)len, dig) != 0 ||
 	    memcmp(dig, buf + 16 + POL_HSC_KEY + 8, 32) != 0)
 		goto out;
-	if (hs_deserialize_database((const char *)buf + HSC_HEAD, (size_t)len,
-	    &db) != HS_SUCCESS)
-		db = NULL;
+	if (hs_serialized_database_size((const char *)buf + HSC_HEAD,
+	    (size_t)len, &dlen) != HS_SUCCESS || dlen > HSC_MAX ||
+	    (mem = blk_new(dlen)) == NULL)
+		goto out;
+	if (hs_deserialize_database_at((const char *)buf + HSC_HEAD,
+	    (size_t)len, mem) != HS_SUCCESS)
+		blk_free(mem);
+	else
+		db = mem;
 out:
-	free(buf);
+	blk_free(buf);
 	close(fd);
 	return db;
+}
+
+/* pol_hsc_free() : frees a database pol_hsc_load() gave. */
+void
+pol_hsc_free(hs_database_t *db)
+{
+	blk_free(db);
 }
 
 /* mkdirs() : dir and its missing parents, new ones 0700; 0 or -1. */

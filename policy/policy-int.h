@@ -494,6 +494,7 @@ int		 pol_hsc_key(const char *const *exprs,
 		    unsigned int mode, unsigned char key[POL_HSC_KEY]);
 struct hs_database *pol_hsc_load(const char *dir,
 		    const unsigned char key[POL_HSC_KEY]);
+void		 pol_hsc_free(struct hs_database *);
 void		 pol_hsc_store(const char *dir,
 		    const unsigned char key[POL_HSC_KEY],
 		    const struct hs_database *db);

@@ -467,6 +467,7 @@ static const struct aux auxes[] = {
 
 struct pol_secrets_db {
 	hs_database_t	*hs;
+	int		 hs_cached;	/* hs from pol_hsc_load() */
 	size_t		 ncustom;
 	char		**ids;		/* custom ids as written */
 	char		**rules;	/* "secret.<id>" */
@@ -1268,7 +1269,10 @@ pol_secrets_free(struct pol_secrets_db *db)
 
 	if (db == NULL)
 		return;
-	hs_free_database(db->hs);
+	if (db->hs_cached)
+		pol_hsc_free(db->hs);
+	else
+		hs_free_database(db->hs);
 	for (i = 0; i < db->ncustom; i++) {
 		if (db->ids != NULL)
 			free(db->ids[i]);
@@ -1364,6 +1368,7 @@ pol_secrets_compile_in(const struct pol_custom_secret *custom, size_t n,
 	if (dir != NULL && pol_hsc_key(exprs, flags, ids, total,
 	    HS_MODE_STREAM, key) == 0) {
 		db->hs = pol_hsc_load(dir, key);
+		db->hs_cached = db->hs != NULL;
 		keyed = db->hs == NULL;	/* to store once compiled */
 		if (cached != NULL)
 			*cached = db->hs != NULL;

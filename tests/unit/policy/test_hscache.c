@@ -173,7 +173,7 @@ test_store_load(void **state)
 	assert_non_null(back = pol_hsc_load(d, ka));
 	assert_int_equal(matches(back, "x abc123 y"), 3);	/* abc1 abc12 abc123 */
 	assert_int_equal(matches(back, "x abd123 y"), 0);
-	hs_free_database(back);
+	pol_hsc_free(back);
 	/* Another key: not this file. */
 	assert_null(pol_hsc_load(d, kb));
 
@@ -216,7 +216,7 @@ test_store_load(void **state)
 		hs_free_database(other);
 		assert_int_equal(files(d, NULL, 0, &tmps), 2);
 		assert_non_null(other = pol_hsc_load(d, kb));
-		hs_free_database(other);
+		pol_hsc_free(other);
 		{
 			DIR		*dp = opendir(d);
 			struct dirent	*e;
@@ -237,7 +237,7 @@ test_store_load(void **state)
 	   to them: not trusted. */
 	rewrite(path, good, len);
 	assert_non_null(back = pol_hsc_load(d, ka));
-	hs_free_database(back);
+	pol_hsc_free(back);
 	assert_int_equal(chmod(path, 0622), 0);
 	assert_null(pol_hsc_load(d, ka));
 	assert_int_equal(chmod(path, 0600), 0);
@@ -405,7 +405,7 @@ test_concurrent(void **state)
 			continue;
 		hits++;
 		assert_int_equal(matches(back, "abc7"), 1);
-		hs_free_database(back);
+		pol_hsc_free(back);
 	}
 	for (i = 0; i < 8; i++) {
 		assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
@@ -413,7 +413,7 @@ test_concurrent(void **state)
 	}
 	assert_non_null(back = pol_hsc_load(d, key));
 	assert_int_equal(matches(back, "abc7"), 1);
-	hs_free_database(back);
+	pol_hsc_free(back);
 	assert_int_equal(files(d, NULL, 0, &tmps), 1);
 	assert_int_equal(tmps, 0);
 	print_message("loads during the writes that hit: %d of 400\n", hits);
