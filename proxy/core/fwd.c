@@ -1208,7 +1208,7 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 	struct evbuffer	*out = bufferevent_get_output(conn->up);
 	struct px_head	*h = &conn->req;
 	const struct px_url *up = px_conn_up(conn);
-	size_t		 i;
+	size_t		 i, out0 = evbuffer_get_length(out);
 	int		 r = 0;
 
 	llhttp_reset(&conn->respp);
@@ -1256,6 +1256,8 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 		r |= evbuffer_add_printf(out, "Content-Length: %llu\r\n",
 		    (unsigned long long)length) < 0;
 	r |= evbuffer_add(out, "\r\n", 2);
+	if (out0 == 0 && conn->up_connected)
+		px_io_flush(conn->up);		/* no write event: io.c */
 	return r ? -1 : 0;
 }
 
@@ -1427,13 +1429,14 @@ px_fwd_drive(struct px_conn *conn)
 	struct evbuffer		*in, *out;
 	struct evbuffer_iovec	 v;
 	llhttp_errno_t		 err;
-	size_t			 n, used;
+	size_t			 n, used, out0;
 	int			 tls;
 
 	if (conn->up == NULL)
 		return 0;
 	in = bufferevent_get_input(conn->up);
 	out = bufferevent_get_output(conn->client);
+	out0 = evbuffer_get_length(out);
 	tls = px_conn_up(conn)->tls;
 	if (!tls)
 		px_io_fill(conn->up, PX_FILL_CAP);	/* 4 KiB reads: io.c */
@@ -1512,6 +1515,8 @@ px_fwd_drive(struct px_conn *conn)
 		}
 	}
 	coalesce(conn, out);
+	if (out0 == 0)
+		px_io_flush(conn->client);	/* no write event: io.c */
 	if (conn->resp_done) {
 		if (evbuffer_get_length(in) > 0)
 			conn->up_reusable = 0;	/* unasked-for bytes */

@@ -1,7 +1,8 @@
 /*
  * proxy/core/io.c: big reads from the socket of a plain (not TLS)
- * bufferevent, and reads past libevent's one or two records per event
- * from a TLS bufferevent whose SSL reads ahead.
+ * bufferevent, reads past libevent's one or two records per event
+ * from a TLS bufferevent whose SSL reads ahead, and writes made at once
+ * rather than at the loop's next turn.
  *
  * libevent 2.1's evbuffer_read() reads at most 4096 bytes per call
  * (EVBUFFER_MAX_READ), whatever bufferevent_set_max_single_read() allows,
@@ -23,11 +24,14 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -174,4 +178,54 @@ px_io_whole(struct evbuffer *buf, size_t max)
 	if (n == 0 && (n = evbuffer_get_length(buf)) > max)
 		n = max;
 	return n;
+}
+
+/*
+ * px_io_flush() : writes a bufferevent's output now rather than in the
+ * loop's next turn, when epoll says the socket is writable: for a
+ * callback that just filled it from empty (no write of libevent's is
+ * under way, and for TLS no SSL_write waits to be repeated).  When all
+ * of it went, it does what libevent's own write does then: it deletes
+ * the write event (the add that filling it made is still in epoll's
+ * change list, serve.c: the pair costs no epoll_ctl) and runs the write
+ * callback, deferred.  Else libevent's write event takes over, the rest
+ * and any error left to it (an SSL_write that wants the socket writable
+ * is repeated by libevent with the same bytes at the head of the
+ * output, as OpenSSL requires).
+ */
+void
+px_io_flush(struct bufferevent *bev)
+{
+	struct evbuffer		*out = bufferevent_get_output(bev);
+	struct evbuffer_iovec	 v;
+	evutil_socket_t		 fd;
+	SSL			*ssl;
+	int			 r;
+
+	if (!(bufferevent_get_enabled(bev) & EV_WRITE) ||
+	    evbuffer_get_length(out) == 0 ||
+	    bufferevent_get_underlying(bev) != NULL)	/* a filter */
+		return;
+	if ((ssl = bufferevent_openssl_get_ssl(bev)) != NULL) {
+		if (!SSL_is_init_finished(ssl))
+			return;
+		while (evbuffer_peek(out, -1, NULL, &v, 1) >= 1) {
+			ERR_clear_error();
+			r = SSL_write(ssl, v.iov_base, v.iov_len > INT_MAX ?
+			    INT_MAX : (int)v.iov_len);
+			if (r <= 0) {
+				ERR_clear_error();
+				return;
+			}
+			evbuffer_drain(out, (size_t)r);
+		}
+	} else {
+		if ((fd = bufferevent_getfd(bev)) < 0)
+			return;
+		while (evbuffer_get_length(out) > 0)
+			if (evbuffer_write(out, fd) <= 0)
+				return;
+	}
+	event_del(&bev->ev_write);
+	bufferevent_trigger(bev, EV_WRITE, BEV_OPT_DEFER_CALLBACKS);
 }

@@ -383,6 +383,11 @@ size_t	px_tls_fill(struct bufferevent *, size_t cap);
  * evbuffer_remove_buffer() copies nothing).
  */
 size_t	px_io_whole(struct evbuffer *, size_t max);
+/*
+ * px_io_flush() : writes the output of a bufferevent that was empty
+ * before the caller filled it now, without waiting for a write event.
+ */
+void	px_io_flush(struct bufferevent *);
 #define PX_FILL_CAP		(PX_HIGH_WATER / 2)	/* below the read
 							   high watermark */
 
