@@ -1427,7 +1427,6 @@ int
 px_fwd_drive(struct px_conn *conn)
 {
 	struct evbuffer		*in, *out;
-	struct evbuffer_iovec	 v;
 	llhttp_errno_t		 err;
 	size_t			 n, used, out0;
 	int			 tls;
@@ -1477,18 +1476,10 @@ px_fwd_drive(struct px_conn *conn)
 			}
 			continue;
 		}
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			break;
-		n = v.iov_len < PX_FEED_CHUNK ? v.iov_len : PX_FEED_CHUNK;
-		if (conn->rw_candidate && n > PX_GZ_FEED)
-			n = PX_GZ_FEED;	/* bounds what one step inflates */
-		err = llhttp_execute(&conn->respp, v.iov_base, n);
-		if (err == HPE_OK)
-			used = n;
-		else if (err == HPE_PAUSED)
-			used = (size_t)(llhttp_get_error_pos(&conn->respp) -
-			    (const char *)v.iov_base);
-		else {
+		/* A gzip packument: bounds what one step inflates. */
+		err = px_http_feed(&conn->respp, in, conn->rw_candidate ?
+		    PX_GZ_FEED : PX_FEED_CHUNK, &used);
+		if (err != HPE_OK && err != HPE_PAUSED) {
 			char why[200];
 
 			snprintf(why, sizeof(why), "malformed response: %s",
