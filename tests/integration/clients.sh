@@ -53,12 +53,19 @@ relay_start() {
 	RELAY_PORT=$(cat "$T/relay-$2.port")
 }
 
-# relay_bytes NAME: stops the relay, prints the bytes it carried.
+# relay_bytes NAME: stops the relay, prints the bytes it carried.  It runs
+# in $(...), a subshell that cannot wait for the relay: the count file is
+# awaited instead (the relay writes it on SIGTERM, in one write).
 relay_bytes() {
 	local pid
 	eval "pid=\$RELAY_PID_$1"
 	kill -TERM "$pid"
-	wait "$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		[ -s "$T/relay-$1.count" ] && break
+		sleep 0.1
+	done
+	[ -s "$T/relay-$1.count" ] ||
+	    it_fail "the $1 relay wrote no byte count in 10 s"
 	awk '{ print $1 + $2 }' "$T/relay-$1.count"
 }
 
@@ -216,6 +223,10 @@ done
     it_fail "no packument was sent from the packument cache"
 it_log "$all_hits packuments sent from the packument cache (revalidated)"
 
+case "$direct_bytes/$gate_bytes" in
+[1-9]*/[1-9]*) ;;
+*) it_fail "no byte count from the relays (direct '$direct_bytes', gate '$gate_bytes')" ;;
+esac
 pct=$(awk -v g="$gate_bytes" -v d="$direct_bytes" \
     'BEGIN { printf "%+.1f", (g - d) * 100 / d }')
 it_log "bytes on the wire, cold npm install of $n packages: through the gate (TLS) $gate_bytes, direct (plain HTTP) $direct_bytes, $pct% (goal within 5%)"
