@@ -867,6 +867,35 @@ walk_hooks(struct cfg_walk *w, yaml_node_t *n)
 }
 
 /*
+ * off_or_map() : a feature set by off (or false), on (or true) or a
+ * mapping of its settings (keys: their names, for the error).  Sets *off;
+ * 1 when n is a mapping to walk (the feature on), else 0: a switch taken,
+ * or an error said.
+ */
+static int
+off_or_map(struct cfg_walk *w, yaml_node_t *n, const char *name,
+    const char *keys, int *off)
+{
+	const char	*s;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		s = (const char *)n->data.scalar.value;
+		if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)
+			*off = 1;
+		else if (strcmp(s, "on") == 0 || strcmp(s, "true") == 0)
+			*off = 0;
+		else
+			node_err(w, n, "%s: \"%s\" is not off, on or a mapping "
+			    "{%s}", name, s, keys);
+		return 0;
+	}
+	if (!is_map(w, n, name))
+		return 0;
+	*off = 0;
+	return 1;
+}
+
+/*
  * walk_whoami() : the npm user name lookup (whoami.c): off (or false),
  * or {ttl, timeout, max}.
  */
@@ -876,23 +905,11 @@ walk_whoami(struct cfg_walk *w, yaml_node_t *n)
 	struct px_whoami_cfg	*wc = &w->cfg->whoami;
 	yaml_node_pair_t	*pair;
 	yaml_node_t		*k, *v;
-	const char		*key, *s;
+	const char		*key;
 	uint64_t		 x;
 
-	if (n->type == YAML_SCALAR_NODE) {
-		s = (const char *)n->data.scalar.value;
-		if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)
-			wc->off = 1;
-		else if (strcmp(s, "on") == 0 || strcmp(s, "true") == 0)
-			wc->off = 0;
-		else
-			node_err(w, n, "whoami: \"%s\" is not off, on or a "
-			    "mapping {ttl, timeout, max}", s);
+	if (!off_or_map(w, n, "whoami", "ttl, timeout, max", &wc->off))
 		return;
-	}
-	if (!is_map(w, n, "whoami"))
-		return;
-	wc->off = 0;
 	FOREACH_PAIR(w, n, pair) {
 		k = yaml_document_get_node(w->doc, pair->key);
 		v = yaml_document_get_node(w->doc, pair->value);
@@ -926,23 +943,11 @@ walk_pcache(struct cfg_walk *w, yaml_node_t *n)
 	struct px_pcache_cfg	*pc = &w->cfg->pcache;
 	yaml_node_pair_t	*pair;
 	yaml_node_t		*k, *v;
-	const char		*key, *s;
+	const char		*key;
 	uint64_t		 x;
 
-	if (n->type == YAML_SCALAR_NODE) {
-		s = (const char *)n->data.scalar.value;
-		if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)
-			pc->off = 1;
-		else if (strcmp(s, "on") == 0 || strcmp(s, "true") == 0)
-			pc->off = 0;
-		else
-			node_err(w, n, "packument_cache: \"%s\" is not off, on "
-			    "or a mapping {max, entry_max}", s);
+	if (!off_or_map(w, n, "packument_cache", "max, entry_max", &pc->off))
 		return;
-	}
-	if (!is_map(w, n, "packument_cache"))
-		return;
-	pc->off = 0;
 	FOREACH_PAIR(w, n, pair) {
 		k = yaml_document_get_node(w->doc, pair->key);
 		v = yaml_document_get_node(w->doc, pair->value);
