@@ -134,7 +134,9 @@ fleet_ha "set server gates/gate-b state ready" >/dev/null
 (cd "$T/big" && it_npm publish --access restricted) ||
     it_fail "the retried publish failed: $(cat "$T/npm.err")"
 it_vd_has @pgtest/fleetpg 1.0.1 || it_fail "Verdaccio lacks 1.0.1"
-fleet_log --json --package @pgtest/fleetpg >"$T/log.json"
+it_log_until "$T/log.json" \
+    "d.filter(r => r.version === '1.0.1' && r.status === 201).length" 1 \
+    fleet_log --json --package @pgtest/fleetpg || it_fail "pubgate log failed"
 it_expect_eq "$(it_json "d.filter(r => r.version === '1.0.1' && r.status === 201).length" \
     "$T/log.json")" 1 "one record of 1.0.1 with its 201"
 it_expect_eq "$(it_json "d.filter(r => r.version === '1.0.1' && r.status !== 201 && r.status !== 0).length" \
@@ -204,7 +206,9 @@ it_expect_eq "$(it_json 'd.store.state' "$T/health.json")" up \
 (cd "$T/down" && it_npm publish --access restricted) ||
     it_fail "publish after PostgreSQL came back: $(cat "$T/npm.err")"
 it_vd_has @pgtest/fleetpg 1.0.2 || it_fail "Verdaccio lacks 1.0.2"
-fleet_log --json --package @pgtest/fleetpg >"$T/log.json"
+it_log_until "$T/log.json" \
+    "d.filter(r => r.version === '1.0.2' && r.status === 201).length" 1 \
+    fleet_log --json --package @pgtest/fleetpg || it_fail "pubgate log failed"
 it_expect_eq "$(it_json "d.filter(r => r.version === '1.0.2' && r.status === 201).length" \
     "$T/log.json")" 1 "1.0.2 recorded once, with its 201"
 curl -sS "http://127.0.0.1:$ADMIN_B_PORT/-/pubgate/metrics" >"$T/metrics.txt"

@@ -118,7 +118,9 @@ it_expect_grep "npm notice pubgate: @pgwaive/a@1\.0\.0 was let through by waiver
     "$T/npm.err" "npm prints the waiver"
 it_expect_grep "event=waiver-used waiver=$wid" "$T/gate-B.err" \
     "gate B used the waiver"
-fleet_log --json --package @pgwaive/a >"$T/log.json"
+it_log_until "$T/log.json" \
+    "d.filter(r => r.kind === 'publish' && r.verdict === 'allow' && r.status === 201).length" \
+    1 fleet_log --json --package @pgwaive/a || it_fail "pubgate log failed"
 it_expect_eq "$(it_json "d.filter(r => r.kind === 'waiver-use').length" \
     "$T/log.json")" 1 "one waiver-use record"
 it_expect_eq "$(it_json "d.filter(r => r.kind === 'waiver-approve' && /approved by bob/.test(r.reasons[0].text) && /SEC-42/.test(r.message)).length" \

@@ -392,6 +392,25 @@ it_pglog() {
 	"$PUBGATE" log --db "$T/pubgate.db" "$@"
 }
 
+# it_log_until OUT EXPR WANT CMD...: runs the log query CMD into OUT until
+# the expression EXPR over it (as it_json reads it) gives WANT, for up to
+# 10 s.  An allowed publish is recorded before it is forwarded, and the
+# registry's answer (its status) is written to that record by the store's
+# thread while the client already has it (README, "Decision store"), so a
+# test that reads the status right after npm returns must wait for it.
+# Returns 1 only when CMD fails; the caller's it_expect_eq reports a status
+# that never came.
+it_log_until() {
+	local out=$1 expr=$2 want=$3 i
+	shift 3
+	for i in $(seq 1 100); do
+		"$@" >"$out" || return 1
+		[ "$(it_json "$expr" "$out" 2>/dev/null)" = "$want" ] && return 0
+		sleep 0.1
+	done
+	return 0
+}
+
 # it_body TGZ NAME VERSION [ACCESS]: writes to stdout the JSON body of an
 # npm publish of TGZ, as npm builds it.
 it_body() {

@@ -39,8 +39,9 @@ it_expect_grep 'npm notice pubgate \(monitor mode\): this publish of @pgtest/mon
     "$T/npm.err" "npm prints the monitor notice"
 it_expect_grep 'notice .*\[sourcemap\.[a-z-]+\] dist/index\.js\.map.*decision [0-9a-f]+-[0-9]+' \
     "$T/npm.err" "the notice names the map and the decision"
-it_pglog --json --package @pgtest/mon >"$T/log.json"
 r='d.find(r => r.kind === "publish")'
+it_log_until "$T/log.json" "$r.status" 201 \
+    it_pglog --json --package @pgtest/mon || it_fail "pubgate log failed"
 it_expect_eq "$(it_json "$r.verdict" "$T/log.json")" allow "recorded verdict"
 it_expect_eq "$(it_json "$r.status" "$T/log.json")" 201 "recorded status"
 it_expect_eq "$(it_json "$r.reasons.some(x => /^sourcemap\./.test(x.rule)) ? 'yes' : 'no'" \

@@ -39,8 +39,8 @@ it_expect_eq "$(it_sha512 "$T/via-gate.tgz")" "$want" \
     "sha512 of the tarball fetched through pubgate"
 
 # The decision log has the allow, with the digest and no token.
-it_pglog --json --package '@pgtest/hello' >"$T/log.json" ||
-    it_fail "pubgate log failed"
+it_log_until "$T/log.json" 'd[0].status' 201 \
+    it_pglog --json --package '@pgtest/hello' || it_fail "pubgate log failed"
 it_expect_eq "$(it_json 'd.length' "$T/log.json")" 1 "allow records"
 it_expect_eq "$(it_json 'd[0].verdict' "$T/log.json")" allow "verdict"
 it_expect_eq "$(it_json 'd[0].version' "$T/log.json")" 1.0.0 "version"
@@ -77,8 +77,8 @@ it_expect_eq "$code" 409 "status of a re-publish (the registry's conflict)"
 it_expect_grep 'already present|conflict|exists' "$T/again.out" \
     "the registry's own error text relayed"
 it_expect_eq "$(it_sha512 "$stored")" "$want" "the stored tarball after a re-publish"
-it_pglog --json --package '@pgtest/hello' >"$T/log2.json" ||
-    it_fail "pubgate log failed"
+it_log_until "$T/log2.json" 'd[0].status' 409 \
+    it_pglog --json --package '@pgtest/hello' || it_fail "pubgate log failed"
 it_expect_eq "$(it_json 'd.length' "$T/log2.json")" 2 "records after a re-publish"
 it_expect_eq "$(it_json 'd[0].status' "$T/log2.json")" 409 \
     "status of the re-publish record (the registry's conflict)"

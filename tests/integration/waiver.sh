@@ -99,7 +99,9 @@ publish "$tgz_a"
 it_vd_has @pgwaive/a 1.0.0 || it_fail "Verdaccio does not have @pgwaive/a"
 it_expect_grep "npm notice pubgate: @pgwaive/a@1\.0\.0 was let through by waiver $wid \(approved by bob for decision $id" \
     "$T/npm.err" "npm prints the waiver"
-it_pglog --json --package @pgwaive/a >"$T/log.json"
+it_log_until "$T/log.json" \
+    "d.filter(r => r.kind === 'publish' && r.verdict === 'allow' && r.status === 201).length" \
+    1 it_pglog --json --package @pgwaive/a || it_fail "pubgate log failed"
 it_expect_eq "$(it_json "d.filter(r => r.kind === 'waiver-use' && r.sha512 === '$sha_a' && r.version === '1.0.0').length" \
     "$T/log.json")" 1 "one waiver-use record"
 it_expect_eq "$(it_json "d.filter(r => r.kind === 'waiver-approve' && /approved by bob/.test(r.reasons[0].text) && /SEC-42/.test(r.message)).length" \

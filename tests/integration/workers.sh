@@ -52,8 +52,8 @@ it_expect_grep '\+ @pgtest/workers@1\.0\.0' "$T/npm.out" "npm publish output"
 stored="$T/verdaccio/storage/@pgtest/workers/workers-1.0.0.tgz"
 [ -f "$stored" ] || it_fail "Verdaccio has no tarball at ${stored#"$T"/}"
 it_expect_eq "$(it_sha512 "$stored")" "$sum" "sha512 of the stored tarball"
-it_pglog --json --package '@pgtest/workers' >"$T/log.json" ||
-    it_fail "pubgate log failed"
+it_log_until "$T/log.json" 'd[0].status' 201 \
+    it_pglog --json --package '@pgtest/workers' || it_fail "pubgate log failed"
 it_expect_eq "$(it_json 'd.length' "$T/log.json")" 1 "publish records"
 it_expect_eq "$(it_json 'd[0].verdict' "$T/log.json")" allow "verdict"
 it_expect_eq "$(it_json 'd[0].status' "$T/log.json")" 201 "recorded status"
