@@ -197,8 +197,7 @@ pol_hsc_load(const char *dir, const unsigned char key[POL_HSC_KEY])
 	hs_database_t	*db = NULL;
 	struct stat	 st;
 	uint64_t	 len;
-	size_t		 got = 0, dlen = 0;
-	ssize_t		 r;
+	size_t		 dlen = 0;
 	void		*mem;
 	int		 fd;
 
@@ -212,15 +211,17 @@ pol_hsc_load(const char *dir, const unsigned char key[POL_HSC_KEY])
 	    st.st_size < HSC_HEAD || (uint64_t)st.st_size > HSC_HEAD +
 	    (uint64_t)HSC_MAX)
 		goto out;
-	if ((buf = blk_new((size_t)st.st_size)) == NULL)
+	/*
+	 * The file's pages mapped read-only, not read into fresh memory:
+	 * no copy, and no new pages to touch.  The checks below see the
+	 * bytes Hyperscan then reads (a writer never rewrites a file in
+	 * place: it renames a new one over it).
+	 */
+	buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE |
+	    MAP_POPULATE, fd, 0);
+	if (buf == MAP_FAILED) {
+		buf = NULL;
 		goto out;
-	while (got < (size_t)st.st_size) {
-		r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto out;
-		got += (size_t)r;
 	}
 	len = get_u64(buf + 16 + POL_HSC_KEY);
 	if (memcmp(buf, HSC_MAGIC, 16) != 0 ||
@@ -239,7 +240,8 @@ pol_hsc_load(const char *dir, const unsigned char key[POL_HSC_KEY])
 	else
 		db = mem;
 out:
-	blk_free(buf);
+	if (buf != NULL)
+		(void)munmap(buf, (size_t)st.st_size);
 	close(fd);
 	return db;
 }
