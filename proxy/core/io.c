@@ -21,7 +21,11 @@
  * suspend/unsuspend of the read event.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -41,6 +45,7 @@
 #define IO_LIBEVENT_READ	4096	/* evbuffer_read()'s most per call */
 #define IO_VECS			2
 #define IO_WHOLE_VECS		8
+#define IO_TLS_RECORD		16384	/* TLS's largest record payload */
 /* A 64 KiB chain: libevent rounds chain + header up to a power of 2. */
 #define IO_TLS_PIECE		(PX_FEED_CHUNK - 512)
 
@@ -193,6 +198,27 @@ px_io_whole(struct evbuffer *buf, size_t max)
  * is repeated by libevent with the same bytes at the head of the
  * output, as OpenSSL requires).
  */
+/*
+ * io_cork() : with on 1, corks a TLS client's TCP socket (TCP_CORK) so
+ * that the records of the SSL_write()s that follow leave in full-sized
+ * segments rather than one segment per 16 KiB record: OpenSSL writes
+ * each record to the socket by itself, and on loopback and in virtual
+ * machines every segment costs the sending side the whole way through
+ * the stack.  Returns 1 when corked.  With on -1 it uncorks (the kernel
+ * then sends what is held at once); with 0 it does nothing.
+ */
+static int
+io_cork(struct bufferevent *bev, int on)
+{
+	evutil_socket_t	 fd;
+	int		 v = on > 0;
+
+	if (on == 0 || (fd = bufferevent_getfd(bev)) < 0)
+		return 0;
+	return setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0 &&
+	    on > 0;
+}
+
 void
 px_io_flush(struct bufferevent *bev)
 {
@@ -200,7 +226,7 @@ px_io_flush(struct bufferevent *bev)
 	struct evbuffer_iovec	 v;
 	evutil_socket_t		 fd;
 	SSL			*ssl;
-	int			 r;
+	int			 r, cork;
 
 	if (!(bufferevent_get_enabled(bev) & EV_WRITE) ||
 	    evbuffer_get_length(out) == 0 ||
@@ -209,16 +235,19 @@ px_io_flush(struct bufferevent *bev)
 	if ((ssl = bufferevent_openssl_get_ssl(bev)) != NULL) {
 		if (!SSL_is_init_finished(ssl))
 			return;
+		cork = io_cork(bev, evbuffer_get_length(out) > IO_TLS_RECORD);
 		while (evbuffer_peek(out, -1, NULL, &v, 1) >= 1) {
 			ERR_clear_error();
 			r = SSL_write(ssl, v.iov_base, v.iov_len > INT_MAX ?
 			    INT_MAX : (int)v.iov_len);
 			if (r <= 0) {
 				ERR_clear_error();
+				(void)io_cork(bev, -cork);
 				return;
 			}
 			evbuffer_drain(out, (size_t)r);
 		}
+		(void)io_cork(bev, -cork);
 	} else {
 		if ((fd = bufferevent_getfd(bev)) < 0)
 			return;

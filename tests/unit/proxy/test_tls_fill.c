@@ -8,9 +8,18 @@
  * takes one or two records per readable event, would leave the rest in
  * OpenSSL with no event to come; the whole body must still arrive.  A
  * 1 MiB body in full-size records arrives byte for byte, and the kept
- * upstream connection serves the next request.
+ * upstream connection serves the next request.  And writes: px_io_flush()
+ * corks a TLS socket while it writes more than one record and never
+ * leaves it corked (a corked socket holds its last partial segment for
+ * up to 200 ms), whether all of the output went or the peer's window
+ * filled.
  */
 #include "px_harness.h"
+
+#include <netinet/tcp.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -263,12 +272,123 @@ test_big_body(void **state)
 	teardown(&h, &t);
 }
 
+static int
+corked(int fd)
+{
+	int		 v = -1;
+	socklen_t	 l = sizeof(v);
+
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, &l), 0);
+	return v;
+}
+
+/* srv_read() : what the fake server can read now, appended to b. */
+static void
+srv_read(SSL *ssl, struct h_buf *b)
+{
+	char	 buf[16384];
+	int	 r;
+
+	while ((r = SSL_read(ssl, buf, sizeof(buf))) > 0)
+		h_append(b, buf, (size_t)r);
+}
+
+/*
+ * A TLS bufferevent on a real TCP connection (TCP_CORK needs TCP), the
+ * peer the fake server: 300 KiB flushed at once all arrive and leave the
+ * socket uncorked; 16 MiB, more than the socket takes while the peer
+ * does not read, stop early on the full window, uncorked too, and
+ * libevent's write event then sends the rest.
+ */
+static void
+test_flush_uncorks(void **state)
+{
+	struct harness		 h;
+	struct tls_up		 t;
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	struct bufferevent	*bev;
+	struct h_buf		 got;
+	SSL			*ssl, *srv;
+	unsigned char		*big;
+	size_t			 n1 = 300 * 1024, n2 = 16u << 20, i;
+	uint64_t		 t0;
+	int			 c, a;
+
+	(void)state;
+	setup(&h, &t);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(getsockname(h.up_listen, (struct sockaddr *)&sin,
+	    &sl), 0);
+	assert_true((c = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_true((a = accept(h.up_listen, NULL, NULL)) >= 0);
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	fcntl(a, F_SETFL, O_NONBLOCK);
+	assert_non_null(srv = SSL_new(t.srv));
+	SSL_set_fd(srv, a);
+	SSL_set_accept_state(srv);
+	assert_non_null(ssl = SSL_new(h.ctx.up_ssl));
+	assert_non_null(bev = bufferevent_openssl_socket_new(h.ctx.base, c,
+	    ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE));
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	for (t0 = px_now_ms(); !SSL_is_init_finished(ssl) ||
+	    !SSL_is_init_finished(srv);) {
+		assert_true(px_now_ms() - t0 < 5000);
+		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
+		srv_read(srv, &got);
+		usleep(300);
+	}
+	assert_int_equal(corked(c), 0);
+
+	/* All of it goes at once. */
+	assert_non_null(big = malloc(n2));
+	for (i = 0; i < n2; i++)
+		big[i] = pattern(i);
+	assert_int_equal(evbuffer_add(bufferevent_get_output(bev), big, n1),
+	    0);
+	px_io_flush(bev);
+	assert_int_equal(corked(c), 0);
+	for (t0 = px_now_ms(); got.len < n1;) {
+		assert_true(px_now_ms() - t0 < 5000);
+		srv_read(srv, &got);
+		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(got.len, n1);
+	assert_memory_equal(got.p, big, n1);
+	assert_int_equal(evbuffer_get_length(bufferevent_get_output(bev)), 0);
+
+	/* More than the socket takes: stopped by the window, uncorked. */
+	got.len = 0;
+	assert_int_equal(evbuffer_add(bufferevent_get_output(bev), big, n2),
+	    0);
+	px_io_flush(bev);
+	assert_int_equal(corked(c), 0);
+	assert_true(evbuffer_get_length(bufferevent_get_output(bev)) > 0);
+	for (t0 = px_now_ms(); got.len < n2;) {
+		assert_true(px_now_ms() - t0 < 20000);
+		srv_read(srv, &got);
+		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(got.len, n2);
+	assert_memory_equal(got.p, big, n2);
+	assert_int_equal(corked(c), 0);
+
+	bufferevent_free(bev);
+	SSL_free(srv);
+	close(a);
+	free(got.p);
+	free(big);
+	teardown(&h, &t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small_records_burst),
 		cmocka_unit_test(test_big_body),
+		cmocka_unit_test(test_flush_uncorks),
 	};
 
 	px_log_init(0);
