@@ -378,6 +378,7 @@ px_fwd_pc_end(struct px_conn *conn)
 		px_pcache_fill_abort(conn->pc_fill);
 	conn->pc_fill = NULL;
 	conn->pc_keylen = 0;
+	conn->pc_had = 0;
 }
 
 /*
@@ -766,8 +767,21 @@ resp_on_headers_complete(llhttp_t *p)
 		evbuffer_add_printf(out, "npm-notice: %s\r\n", conn->notice);
 	if (conn->gz_in != NULL && px_http_head_get(h, "vary", &i) == NULL)
 		evbuffer_add_printf(out, "Vary: Accept-Encoding\r\n");
-	if (conn->rw_active && conn->pc_keylen > 0 && conn->notice == NULL)
-		pc_fill_start(conn, out, lines);
+	if (conn->rw_active && conn->pc_keylen > 0) {
+		/*
+		 * A packument the cache could keep: a miss when nothing was
+		 * kept for it (a 404, or a path that only looks like a
+		 * packument's, is none), else the kept one changed.
+		 */
+		if (conn->pc_had)
+			conn->pc_log = "changed";
+		else {
+			conn->pc_log = "miss";
+			PX_MADD(conn->ctx->m->pcache[PX_PC_MISS], 1);
+		}
+		if (conn->notice == NULL)
+			pc_fill_start(conn, out, lines);
+	}
 	if (conn->resp_mode == PX_RESP_LENGTH)
 		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
 		    (unsigned long long)p->content_length);
@@ -1221,9 +1235,9 @@ px_fwd_request_head(struct px_conn *conn, int chunked, uint64_t length)
 	px_fwd_pc_end(conn);
 	pc_key(conn);
 	if (conn->pc_keylen > 0) {
-		conn->pc_log = "miss";
 		conn->pc_hit = px_pcache_get(conn->ctx, conn->pc_key,
 		    conn->pc_keylen);
+		conn->pc_had = conn->pc_hit != NULL;
 	}
 	r |= evbuffer_add_printf(out, "%s %s%.*s HTTP/1.1\r\nHost: %s\r\n",
 	    llhttp_method_name((llhttp_method_t)conn->method), up->prefix,

@@ -174,10 +174,8 @@ px_pcache_get(struct px_ctx *ctx, const char *key, size_t keylen)
 
 	if ((pc = pc_get(ctx)) == NULL)
 		return NULL;
-	if ((e = find(pc, key, keylen, pc_hash(key, keylen))) == NULL) {
-		PX_MADD(ctx->m->pcache[PX_PC_MISS], 1);
-		return NULL;
-	}
+	if ((e = find(pc, key, keylen, pc_hash(key, keylen))) == NULL)
+		return NULL;	/* a miss only if a packument comes: fwd.c */
 	TAILQ_REMOVE(&pc->lru, e, lru);
 	TAILQ_INSERT_HEAD(&pc->lru, e, lru);
 	e->refs++;
@@ -381,7 +379,8 @@ px_pcache_metrics(const struct px_ctx *ctx, const struct px_metrics *sum,
 	    "# TYPE pubgate_packument_cache_hits_total counter\n"
 	    "pubgate_packument_cache_hits_total %llu\n"
 	    "# HELP pubgate_packument_cache_misses_total Cacheable packument "
-	    "requests with nothing kept for them.\n"
+	    "requests with nothing kept for them, answered with a packument "
+	    "the gate rewrote.\n"
 	    "# TYPE pubgate_packument_cache_misses_total counter\n"
 	    "pubgate_packument_cache_misses_total %llu\n"
 	    "# HELP pubgate_packument_cache_stores_total Rewritten answers "

@@ -714,8 +714,9 @@ struct px_conn {
 	char			 pc_key[PX_PC_KEY_MAX];
 	size_t			 pc_keylen;	/* 0: not cacheable */
 	struct px_pc_ent	*pc_hit;	/* sent If-None-Match for it */
+	int			 pc_had;	/* pc_key had an entry */
 	struct px_pc_ent	*pc_fill;	/* this answer, being kept */
-	const char		*pc_log;	/* access log cache=: "-" ... */
+	const char		*pc_log;	/* cache=: -, hit, miss, changed */
 	struct evbuffer		*wbody;		/* a held write body */
 	int			 client_counted;	/* px_client_take() */
 	struct event		*ev_deadline;	/* head deadline, body rate */

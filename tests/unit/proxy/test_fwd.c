@@ -568,32 +568,53 @@ pc_whole(const struct harness *h)
 }
 
 /*
- * pc_round() : a GET of /x with extra request lines; the upstream's
- * answer is head (+ body when not NULL).  The client's answer is left in
- * h->resp, its body (dechunked when chunked) in body.
+ * pc_get() : a GET of path with extra request lines (takes gzip); the
+ * upstream's answer is head (+ zbody when not NULL).  Returns the status
+ * the client got, its answer left in h->resp.
  */
-static void
-pc_round(struct harness *h, const char *req_hdrs, const char *head,
-    const struct h_buf *zbody, struct h_buf *body)
+static int
+pc_get(struct harness *h, const char *path, const char *req_hdrs,
+    const char *head, const struct h_buf *zbody)
 {
 	char	 req[512];
 
 	h_next(h);
-	snprintf(req, sizeof(req), "GET /x HTTP/1.1\r\nHost: gate.example\r\n"
-	    "Accept-Encoding: gzip\r\n%s\r\n", req_hdrs);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: gate.example\r\n"
+	    "Accept-Encoding: gzip\r\n%s\r\n", path, req_hdrs);
 	h_sends(h, req);
 	assert_true(h_run(h, up_head_complete, 5000));
 	up_writes(h, head);
 	if (zbody != NULL)
 		up_write(h, zbody->p, zbody->len);
 	assert_true(h_run(h, pc_whole, 10000));
-	assert_int_equal(h_status(h), 200);
+	return h_status(h);
+}
+
+/*
+ * pc_round() : pc_get() of /x that must be a 200; its body (dechunked
+ * when chunked) in body.
+ */
+static void
+pc_round(struct harness *h, const char *req_hdrs, const char *head,
+    const struct h_buf *zbody, struct h_buf *body)
+{
+	assert_int_equal(pc_get(h, "/x", req_hdrs, head, zbody), 200);
 	memset(body, 0, sizeof(*body));
 	if (strcasestr(h->resp.p, "\r\ntransfer-encoding: chunked") != NULL)
 		assert_int_equal(dechunk(h_body(h), body), 0);
 	else
 		h_append(body, h_body(h), h->resp.len - (size_t)(h_body(h) -
 		    h->resp.p));
+}
+
+/* pc_cache() : the access log's cache= of the conn's last request. */
+static const char *
+pc_cache(const struct harness *h)
+{
+	const struct px_conn	*c = TAILQ_FIRST(&h->ctx.conns);
+
+	assert_non_null(c);
+	return c->pc_log != NULL ? c->pc_log : "-";
 }
 
 static const char *
@@ -612,7 +633,9 @@ pc_ok_head(char *buf, size_t len, const char *etag, const char *extra,
  * the kept bytes, identical to the first answer; a changed document
  * replaces it; requests with credentials have entries of their own (one
  * per Authorization value); requests with conditionals of their own,
- * other Hosts and answers marked private are never served from it.
+ * other Hosts and answers marked private are never served from it.  A
+ * miss (metric and access log) is a packument rewritten with nothing
+ * kept for it: a 404 or a tarball at a packument-like path is none.
  */
 static void
 test_packument_cache(void **state)
@@ -633,6 +656,18 @@ test_packument_cache(void **state)
 	big_doc(h.cfg.up_origin, 2001, &doc2);
 	gz(doc2.p, doc2.len, &zdoc2);
 
+	/* 0: a 404 and a tarball are no packuments: no miss. */
+	assert_int_equal(pc_get(&h, "/x", "", "HTTP/1.1 404 Not Found\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 21\r\n\r\n"
+	    "{\"error\":\"not found\"}", NULL), 404);
+	assert_string_equal(pc_cache(&h), "-");
+	assert_int_equal(pc_get(&h, "/x.tgz", "", "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/octet-stream\r\nETag: \"t\"\r\n"
+	    "Content-Length: 4\r\n\r\ntgz!", NULL), 200);
+	assert_string_equal(pc_cache(&h), "-");
+	assert_int_equal(h.ctx.m->pcache[PX_PC_MISS], 0);
+	assert_int_equal(h.ctx.m->pcache[PX_PC_STORE], 0);
+
 	/* 1: nothing kept; the answer is rewritten and stored. */
 	pc_round(&h, "", pc_ok_head(head, sizeof(head), "\"v1\"",
 	    "Date: Tue, 01 Dec 2026 00:00:00 GMT\r\n"
@@ -641,6 +676,8 @@ test_packument_cache(void **state)
 	assert_int_equal(gunzip(b1.p, b1.len, &p1), 0);
 	assert_null(strstr(p1.p, h.cfg.up_origin));
 	assert_int_equal(h.ctx.m->pcache[PX_PC_STORE], 1);
+	assert_int_equal(h.ctx.m->pcache[PX_PC_MISS], 1);
+	assert_string_equal(pc_cache(&h), "miss");
 
 	/* 2: revalidated; a 304 sends the kept answer, byte for byte. */
 	pc_round(&h, "", nm, NULL, &b2);
@@ -658,7 +695,16 @@ test_packument_cache(void **state)
 	assert_int_equal(b2.len, b1.len);
 	assert_memory_equal(b2.p, b1.p, b1.len);
 	assert_int_equal(h.ctx.m->pcache[PX_PC_HIT], 1);
+	assert_int_equal(h.ctx.m->pcache[PX_PC_MISS], 1);
+	assert_string_equal(pc_cache(&h), "hit");
 	free(b2.p);
+	/* Kept, but the upstream has no such document now: no miss. */
+	assert_int_equal(pc_get(&h, "/x", "", "HTTP/1.1 404 Not Found\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+	    NULL), 404);
+	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"v1\"\r\n"));
+	assert_string_equal(pc_cache(&h), "-");
+	assert_int_equal(h.ctx.m->pcache[PX_PC_MISS], 1);
 
 	/* 3: the document changed: the new one goes out and is kept. */
 	pc_round(&h, "", pc_ok_head(head, sizeof(head), "\"v2\"", "",
@@ -666,6 +712,8 @@ test_packument_cache(void **state)
 	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"v1\"\r\n"));
 	assert_int_equal(gunzip(b3.p, b3.len, &p3), 0);
 	assert_non_null(strstr(p3.p, "x-1.0.2000.tgz"));
+	assert_string_equal(pc_cache(&h), "changed");
+	assert_int_equal(h.ctx.m->pcache[PX_PC_MISS], 1);
 	pc_round(&h, "", "HTTP/1.1 304 Not Modified\r\n\r\n", NULL, &b2);
 	assert_non_null(strstr(h.upreq.p, "\r\nIf-None-Match: \"v2\"\r\n"));
 	assert_int_equal(b2.len, b3.len);
@@ -679,6 +727,8 @@ test_packument_cache(void **state)
 	pc_round(&h, "Authorization: Bearer npm_x\r\n", pc_ok_head(head,
 	    sizeof(head), "\"v2\"", "", zdoc2.len), &zdoc2, &b2);
 	assert_null(strcasestr(h.upreq.p, "If-None-Match"));
+	assert_string_equal(pc_cache(&h), "miss");
+	assert_int_equal(h.ctx.m->pcache[PX_PC_MISS], 2);
 	free(b2.p);
 	pc_round(&h, "Authorization: Bearer npm_y\r\n", pc_ok_head(head,
 	    sizeof(head), "\"v2\"", "", zdoc2.len), &zdoc2, &b2);
