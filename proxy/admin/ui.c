@@ -156,19 +156,6 @@ uesc(FILE *f, const char *s)
 	}
 }
 
-static void
-hexstr(const unsigned char *b, size_t n, char *out)
-{
-	static const char	 hx[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[b[i] >> 4];
-		out[2 * i + 1] = hx[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* randhex() : 128 random bits as 32 hex digits; -1 if RAND_bytes fails. */
 static int
 randhex(char out[33])
@@ -177,7 +164,7 @@ randhex(char out[33])
 
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		return -1;
-	hexstr(b, sizeof(b), out);
+	px_hex(b, sizeof(b), out);
 	OPENSSL_cleanse(b, sizeof(b));
 	return 0;
 }
@@ -1081,7 +1068,7 @@ policy_page(struct px_conn *conn, const struct px_ui_sess *s)
 	sha[0] = '\0';
 	if (text != NULL && len <= PX_UI_POLICY_MAX &&
 	    EVP_Digest(text, len, d, &dl, EVP_sha256(), NULL) == 1)
-		hexstr(d, 32, sha);
+		px_hex(d, 32, sha);
 	same = sha[0] != '\0' && strcmp(sha, ctx->policy_sha256) == 0 &&
 	    ctx->policy != NULL;
 	if (same)

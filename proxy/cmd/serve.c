@@ -230,14 +230,13 @@ static void
 sha256_hex(const void *buf, size_t len, char out[65])
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0, i;
+	unsigned int	 mdlen = 0;
 
 	out[0] = '\0';
 	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen != 32)
 		return;
-	for (i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	px_hex(md, mdlen, out);
 }
 
 /*

@@ -37,6 +37,7 @@
 #include "gzs.h"
 #include "log.h"
 #include "proxy-int.h"
+#include "store.h"
 
 static void	up_readcb(struct bufferevent *, void *);
 static void	up_writecb(struct bufferevent *, void *);
@@ -393,7 +394,6 @@ pc_key(struct px_conn *conn)
 	static const char *const skip[] = { "cookie", "if-none-match",
 	    "if-modified-since", "if-match", "if-unmodified-since",
 	    "if-range", "range" };
-	static const char hex[] = "0123456789abcdef";
 	const struct px_head	*h = &conn->req;
 	const char		*acc, *auth;
 	unsigned char		 md[EVP_MAX_MD_SIZE];
@@ -418,11 +418,7 @@ pc_key(struct px_conn *conn)
 		if (EVP_Digest(auth, al, md, &mdlen, EVP_sha256(), NULL) != 1 ||
 		    mdlen != 32)
 			return;
-		for (i = 0; i < 32; i++) {
-			who[2 * i] = hex[md[i] >> 4];
-			who[2 * i + 1] = hex[md[i] & 0xf];
-		}
-		who[64] = '\0';
+		px_hex(md, 32, who);
 		explicit_bzero(md, sizeof(md));
 	}
 	if ((acc = px_http_head_get(h, "accept", &al)) == NULL) {

@@ -59,6 +59,7 @@
 
 #include "log.h"
 #include "proxy-int.h"
+#include "store.h"
 
 /* One publish's tarball being written (conn->quar). */
 struct px_quar_tee {
@@ -542,14 +543,15 @@ tee_open(struct px_conn *conn)
 	struct px_quar_tee	*t = conn->quar;
 	struct px_quar		*q = conn->ctx->quar;
 	unsigned char		 r[6];
+	char			 rhex[2 * sizeof(r) + 1];
 	int			 i;
 
 	for (i = 0; i < 4; i++) {
 		if (RAND_bytes(r, sizeof(r)) != 1)
 			break;
-		snprintf(t->part, sizeof(t->part), ".part-%.40s-%02x%02x%02x"
-		    "%02x%02x%02x", conn->reqid, r[0], r[1], r[2], r[3], r[4],
-		    r[5]);
+		px_hex(r, sizeof(r), rhex);
+		snprintf(t->part, sizeof(t->part), ".part-%.40s-%s",
+		    conn->reqid, rhex);
 		t->fd = openat(q->dirfd, t->part, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (t->fd != -1 || errno != EEXIST)
@@ -657,19 +659,6 @@ skip(struct px_conn *conn, enum px_quar_skip r, uint64_t bytes)
 	px_quar_drop(conn);
 }
 
-static void
-hex(char *dst, const unsigned char *d, size_t n)
-{
-	static const char	 x[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		dst[2 * i] = x[d[i] >> 4];
-		dst[2 * i + 1] = x[d[i] & 15];
-	}
-	dst[2 * n] = '\0';
-}
-
 void
 px_quar_keep(struct px_conn *conn, const struct pol_report *rep)
 {
@@ -707,7 +696,7 @@ px_quar_keep(struct px_conn *conn, const struct pol_report *rep)
 		skip(conn, PX_QUAR_SKIP_DIGEST, t->bytes);
 		return;
 	}
-	hex(mdhex, md, mdlen);
+	px_hex(md, mdlen, mdhex);
 	if (strcmp(mdhex, rep->sha512_hex) != 0) {
 		px_log_warnx("conn=%llu req=%s event=quarantine-failed "
 		    "what=digest note=\"the bytes written are not the "

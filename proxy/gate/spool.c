@@ -93,8 +93,6 @@ px_spool_who(const char *auth, size_t len, char out[17])
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
-	static const char hex[] = "0123456789abcdef";
-	size_t		 i;
 
 	out[0] = '\0';
 	if (len > 7 && strncasecmp(auth, "bearer ", 7) == 0) {
@@ -108,11 +106,7 @@ px_spool_who(const char *auth, size_t len, char out[17])
 	if (len == 0 || EVP_Digest(auth, len, md, &mdlen, EVP_sha256(),
 	    NULL) != 1 || mdlen < 8)
 		return;
-	for (i = 0; i < 8; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[16] = '\0';
+	px_hex(md, 8, out);
 	explicit_bzero(md, sizeof(md));
 }
 

@@ -315,9 +315,8 @@ void
 px_hook_sign(const unsigned char *key, size_t keylen, const void *body,
     size_t len, char out[72])
 {
-	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 mac[EVP_MAX_MD_SIZE];
-	unsigned int		 maclen = 0, i;
+	unsigned int		 maclen = 0;
 
 	memcpy(out, "sha256=", 7);
 	if (HMAC(EVP_sha256(), key, (int)keylen, body, len, mac, &maclen) ==
@@ -325,11 +324,7 @@ px_hook_sign(const unsigned char *key, size_t keylen, const void *body,
 		out[7] = '\0';
 		return;
 	}
-	for (i = 0; i < 32; i++) {
-		out[7 + 2 * i] = hex[mac[i] >> 4];
-		out[8 + 2 * i] = hex[mac[i] & 15];
-	}
-	out[71] = '\0';
+	px_hex(mac, 32, out + 7);
 	OPENSSL_cleanse(mac, sizeof(mac));
 }
 

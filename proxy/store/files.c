@@ -68,11 +68,10 @@ path_put(FILE *m, const char *p)
 void
 px_store_files_encode(struct px_store_buf *b, const struct px_store_rec *rec)
 {
-	static const char	 hex[] = "0123456789abcdef";
 	struct px_store_row	*r = &b->row;
 	FILE			*m;
 	char			*text = NULL, sha[65];
-	size_t			 len = 0, keep = 0, i, k;
+	size_t			 len = 0, keep = 0, i;
 	long			 mark;
 	int			 cut = 0;
 
@@ -86,11 +85,7 @@ px_store_files_encode(struct px_store_buf *b, const struct px_store_rec *rec)
 	if ((m = open_memstream(&text, &len)) == NULL)
 		return;
 	for (i = 0; i < rec->nfiles && i < PX_STORE_FILES_MAX; i++) {
-		for (k = 0; k < 32; k++) {
-			sha[2 * k] = hex[rec->files[i].sha256[k] >> 4];
-			sha[2 * k + 1] = hex[rec->files[i].sha256[k] & 0xf];
-		}
-		sha[64] = '\0';
+		px_hex(rec->files[i].sha256, 32, sha);
 		mark = ftell(m);
 		fprintf(m, "%s %" PRIu64 " ", sha, rec->files[i].size);
 		path_put(m, rec->files[i].path != NULL ?

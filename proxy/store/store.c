@@ -17,6 +17,9 @@
  * then writes the JSON line.  Queries read rows back into the same shape
  * (struct px_store_row) and hand them to a callback.
  *
+ * It also owns px_hex(), the lowercase hex of bytes (digests, random
+ * names) for all of proxy/, store/ being the library every part links.
+ *
  * It uses policy.h for struct pol_report only (no engine call) and never
  * logs: failures are returned with a message.  Nothing here ever sees a
  * token.  One mutex serialises use of a store, so threads may share one;
@@ -119,6 +122,19 @@ px_store_utf8_fix(char *s)
 		p += n;
 		left -= n;
 	}
+}
+
+void
+px_hex(const unsigned char *in, size_t len, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
 }
 
 /*

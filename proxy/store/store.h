@@ -577,4 +577,12 @@ int		 px_store_by_id(struct px_store *, int64_t id,
 		    void (*cb)(const struct px_store_row *, void *), void *arg,
 		    char *err, size_t errlen);
 
+/*
+ * px_hex() : the len bytes at in as 2 * len lowercase hex digits and a
+ * NUL into out (2 * len + 1 bytes).  Every part of proxy/ writes digests
+ * with it; it lives in store.c because store/ is the library all of
+ * proxy/ links, and store/ may not call core/.
+ */
+void		 px_hex(const unsigned char *in, size_t len, char *out);
+
 #endif /* PUBGATE_STORE_H */

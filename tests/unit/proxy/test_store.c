@@ -3,8 +3,8 @@
  * sqlite.c) and the --since parser of `pubgate log` (proxy/store/cmd_log.c), against a real
  * SQLite file in a temporary directory: write/read round trip, every
  * query filter, durability (a second connection sees a row as soon as
- * px_store_write() returns), JSON escaping of hostile strings, and that
- * nothing token-like is ever stored.
+ * px_store_write() returns), JSON escaping of hostile strings, that
+ * nothing token-like is ever stored, and px_hex() (store.c).
  */
 #include <sys/stat.h>
 
@@ -1775,6 +1775,42 @@ test_outbox_claim(void **state)
 	    err, sizeof(err)), -1);
 }
 
+/*
+ * px_hex() : lowercase, two digits a byte, NUL after, nothing past it;
+ * the SHA-256 of "abc" (FIPS 180-2) as sha256sum prints it.
+ */
+static void
+test_hex(void **state)
+{
+	static const unsigned char abc[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+		0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+		0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+		0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad };
+	unsigned char	 b;
+	char		 out[2 * 32 + 2];
+
+	(void)state;
+	memset(out, '#', sizeof(out));
+	px_hex(abc, 0, out);
+	assert_string_equal(out, "");
+	assert_int_equal(out[1], '#');
+	b = 0x00;
+	px_hex(&b, 1, out);
+	assert_string_equal(out, "00");
+	b = 0xff;
+	px_hex(&b, 1, out);
+	assert_string_equal(out, "ff");
+	assert_int_equal(out[3], '#');
+	b = 0x0a;
+	px_hex(&b, 1, out);
+	assert_string_equal(out, "0a");
+	px_hex(abc, sizeof(abc), out);
+	assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(out[65], '#');
+}
+
 int
 main(void)
 {
@@ -1801,6 +1837,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_log_cmd_text, setup,
 		    teardown),
 		cmocka_unit_test(test_parse_since),
+		cmocka_unit_test(test_hex),
 		cmocka_unit_test_setup_teardown(test_waiver_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_waiver_until_expiry, setup,
