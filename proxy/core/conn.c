@@ -986,7 +986,7 @@ client_writecb(struct bufferevent *bev, void *arg)
 			px_conn_close(conn, "done");
 		return;
 	}
-	if (conn->paused_up && out <= PX_HIGH_WATER / 2 && conn->up != NULL) {
+	if (conn->paused_up && out <= PX_RELAY_HIGH / 2 && conn->up != NULL) {
 		conn->paused_up = 0;
 		bufferevent_enable(conn->up, EV_READ);
 		px_fwd_drive(conn);
@@ -1312,7 +1312,7 @@ conn_start(struct px_conn *conn)
 	conn->reqp.data = conn;
 	bufferevent_setcb(conn->client, client_readcb, client_writecb,
 	    client_eventcb, conn);
-	bufferevent_setwatermark(conn->client, EV_WRITE, PX_HIGH_WATER / 2, 0);
+	bufferevent_setwatermark(conn->client, EV_WRITE, PX_RELAY_HIGH / 2, 0);
 	bufferevent_setwatermark(conn->client, EV_READ, 0, PX_HIGH_WATER);
 	/* Bigger reads: fewer syscalls, fewer and larger pieces to parse. */
 	bufferevent_set_max_single_read(conn->client, PX_FEED_CHUNK);

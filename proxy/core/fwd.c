@@ -12,7 +12,7 @@
  * (the gate answers Expect itself).
  *
  * Backpressure: upstream input is parsed in PX_FEED_CHUNK steps only
- * while the client's output is under PX_HIGH_WATER; past it upstream
+ * while the client's output is under PX_RELAY_HIGH; past it upstream
  * reads stop, and conn.c restarts them when the client drains to half.
  * The upstream connection stays with its client connection across
  * keep-alive requests when both sides allow it.
@@ -1182,7 +1182,7 @@ px_fwd_connect(struct px_conn *conn)
 	bufferevent_setcb(conn->up, up_readcb, up_writecb, up_eventcb, conn);
 	bufferevent_setwatermark(conn->up, EV_WRITE, PX_HIGH_WATER / 2, 0);
 	/* A read watermark also makes libevent's TLS reads 16 KB, not 4 KB. */
-	bufferevent_setwatermark(conn->up, EV_READ, 0, PX_HIGH_WATER);
+	bufferevent_setwatermark(conn->up, EV_READ, 0, PX_RELAY_HIGH);
 	bufferevent_set_max_single_read(conn->up, PX_FEED_CHUNK);
 	bufferevent_set_max_single_write(conn->up, PX_FEED_CHUNK);
 	bufferevent_set_timeouts(conn->up, set_tv(&tv, conn->up_connected ?
@@ -1448,11 +1448,11 @@ px_fwd_drive(struct px_conn *conn)
 	out0 = evbuffer_get_length(out);
 	tls = px_conn_up(conn)->tls;
 	if (!tls)
-		px_io_fill(conn->up, PX_FILL_CAP);	/* 4 KiB reads: io.c */
+		px_io_fill(conn->up, PX_RELAY_FILL);	/* 4 KiB reads: io.c */
 	for (;;) {
 		/* Records OpenSSL read ahead get no event of their own. */
 		if (tls && evbuffer_get_length(in) == 0)
-			px_tls_fill(conn->up, PX_FILL_CAP);
+			px_tls_fill(conn->up, PX_RELAY_FILL);
 		if (evbuffer_get_length(in) == 0)
 			break;
 		if (conn->resp_done)
@@ -1463,7 +1463,7 @@ px_fwd_drive(struct px_conn *conn)
 			px_fwd_free_up(conn);
 			return 0;
 		}
-		if (evbuffer_get_length(out) > PX_HIGH_WATER) {
+		if (evbuffer_get_length(out) > PX_RELAY_HIGH) {
 			/* The client is slow: stop reading the upstream. */
 			bufferevent_disable(conn->up, EV_READ);
 			conn->paused_up = 1;

@@ -155,7 +155,7 @@ test_slow_client_backpressure(void **state)
 	struct harness	 h;
 	struct px_conn	*conn;
 	char		*chunk;
-	size_t		 sent = 0, total = 8 * 1024 * 1024, maxbuf = 0, len;
+	size_t		 sent = 0, total = 16 * 1024 * 1024, maxbuf = 0, len;
 	ssize_t		 w;
 	int		 i;
 
@@ -165,7 +165,7 @@ test_slow_client_backpressure(void **state)
 	assert_true(h_run(&h, up_head_complete, 5000));
 	chunk = calloc(1, 65536);
 	assert_non_null(chunk);
-	up_writes(&h, "HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n\r\n");
+	up_writes(&h, "HTTP/1.1 200 OK\r\nContent-Length: 16777216\r\n\r\n");
 	conn = TAILQ_FIRST(&h.ctx.conns);
 	assert_non_null(conn);
 	/* Feed the upstream side for a while without reading the client. */
@@ -180,9 +180,9 @@ test_slow_client_backpressure(void **state)
 		if (w < 0)
 			usleep(200);
 	}
-	/* The upstream was stopped: nowhere near 8 MiB was accepted. */
+	/* The upstream was stopped: nowhere near 16 MiB was accepted. */
 	assert_true(sent < total);
-	assert_true(maxbuf <= PX_HIGH_WATER + 2 * PX_FEED_CHUNK);
+	assert_true(maxbuf <= PX_RELAY_HIGH + 2 * PX_FEED_CHUNK);
 	assert_int_equal(conn->paused_up, 1);
 	free(chunk);
 	h_teardown(&h);
@@ -1032,8 +1032,8 @@ test_packument_gzip_bounded(void **state)
 	    (conn->rw_buf ? evbuffer_get_length(conn->rw_buf) : 0);
 	if (held > max_held)
 		max_held = held;
-	/* 256 KiB high water, plus at most one step's inflation. */
-	assert_true(max_held < PX_HIGH_WATER + PX_GZ_FEED * 1100);
+	/* 1 MiB high water, plus at most one step's inflation. */
+	assert_true(max_held < PX_RELAY_HIGH + PX_GZ_FEED * 1100);
 	/* Now read: all of it comes, chunked, plain. */
 	t0 = px_now_ms();
 	while (px_now_ms() - t0 < 60000) {
