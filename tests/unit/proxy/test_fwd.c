@@ -368,7 +368,7 @@ gunzip(const char *p, size_t n, struct h_buf *out)
 static void
 big_doc(const char *origin, int versions, struct h_buf *doc)
 {
-	char	 v[1024];
+	char	 v[2048];	/* origin is at most 1023 bytes */
 	int	 i;
 
 	h_append(doc, "{\"name\":\"x\",\"versions\":{", 24);
