@@ -23,7 +23,7 @@ _pubgate()
 	scan)	opts="--policy --name --previous --json --reading --list --format --help" ;;
 	policy)	opts="check --help" ;;
 	serve)	opts="--config -n -v --listen --upstream --upstream-ca --policy
-		    --tls-cert --tls-key --db --admin --egress-listen --ca-cert
+		    --tls-cert --tls-key --db --admin --workers --egress-listen --ca-cert
 		    --ca-key --intercept --tunnel --help" ;;
 	log)	opts="--db --blocked --since --package --scope --user --json --limit --help" ;;
 	show)	opts="--db --json --cyclonedx --quarantine --help" ;;

@@ -98,6 +98,7 @@ static const struct help_cmd cmds[] = {
 	    "[--upstream URL] [--upstream-ca FILE]\n"
 	"              [--policy FILE] [--tls-cert FILE --tls-key FILE] "
 	    "[--db FILE] [--admin URL]\n"
+	"              [--workers N|auto]\n"
 	"              [--egress-listen URL --ca-cert FILE --ca-key FILE]\n"
 	"              [--intercept HOST[=ADDR:PORT]]... [--tunnel HOST]...",
 	"Runs the gate: a reverse proxy in front of the npm registry that\n"
@@ -127,6 +128,8 @@ static const struct help_cmd cmds[] = {
 		{ "--tls-key FILE", "its private key (PEM)" },
 		{ "--db FILE", "the decision store (default pubgate.db)" },
 		{ "--admin URL", "the admin API listener, http://host:port" },
+		{ "--workers N|auto", "serving processes, 1 .. 64 (default "
+		    "auto: one per online core)" },
 		{ "--egress-listen URL", "egress mode: the forward-proxy "
 		    "listener" },
 		{ "--ca-cert FILE", "egress: the CA certificate (pubgate ca "

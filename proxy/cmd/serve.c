@@ -56,7 +56,7 @@ serve_usage(FILE *f)
 	    "[--upstream URL]\n"
 	    "                     [--upstream-ca FILE] [--policy FILE] "
 	    "[--tls-cert FILE --tls-key FILE]\n"
-	    "                     [--db FILE] [--admin URL]\n"
+	    "                     [--db FILE] [--admin URL] [--workers N|auto]\n"
 	    "                     [--egress-listen URL --ca-cert FILE "
 	    "--ca-key FILE]\n"
 	    "                     [--intercept HOST[=ADDR:PORT]]... "
@@ -1145,6 +1145,7 @@ px_serve_main(int argc, char *argv[])
 		{ "db", required_argument, NULL, 'D' },
 		{ "admin", required_argument, NULL, 'M' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "workers", required_argument, NULL, 'W' },
 		{ "egress-listen", required_argument, NULL, 'E' },
 		{ "ca-cert", required_argument, NULL, 'G' },
 		{ "ca-key", required_argument, NULL, 'H' },
@@ -1180,6 +1181,7 @@ px_serve_main(int argc, char *argv[])
 		case 'K': fl.tls_key = optarg; break;
 		case 'D': fl.db = optarg; break;
 		case 'M': fl.admin = optarg; break;
+		case 'W': fl.workers = optarg; break;
 		case 'E': fl.egress_listen = optarg; break;
 		case 'G': fl.ca_cert = optarg; break;
 		case 'H': fl.ca_key = optarg; break;

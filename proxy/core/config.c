@@ -113,7 +113,7 @@ px_cfg_defaults(struct px_cfg *cfg)
 	    tmp != NULL && *tmp == '/' ? tmp : "/tmp");
 	snprintf(cfg->db, sizeof(cfg->db), "%s", "pubgate.db");
 	snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s", "-");
-	cfg->workers = 1;
+	cfg->workers = px_cfg_workers_auto();	/* issue 9: one per core */
 	cfg->dns_min_ttl_ms = PX_DNS_MIN_TTL_MS;
 	cfg->dns_max_ttl_ms = PX_DNS_MAX_TTL_MS;
 	cfg->pool_max = PX_POOL_DEFAULT;
@@ -1081,6 +1081,28 @@ px_cfg_workers_auto(void)
 	return n > PX_WORKERS_MAX ? PX_WORKERS_MAX : (int)n;
 }
 
+/* flag_workers() : --workers N|auto, as the file's workers: reads it. */
+static void
+flag_workers(struct px_cfg *cfg, const char *s, struct px_cfg_errs *errs)
+{
+	char	*end;
+	long	 n;
+
+	if (strcmp(s, "auto") == 0) {
+		cfg->workers = px_cfg_workers_auto();
+		return;
+	}
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || n < 1 ||
+	    n > PX_WORKERS_MAX) {
+		px_cfg_err(errs, "--workers: \"%s\": a number 1 .. %d or auto",
+		    s, PX_WORKERS_MAX);
+		return;
+	}
+	cfg->workers = (int)n;
+}
+
 int
 px_cfg_load_buf(struct px_cfg *cfg, const char *name, const void *buf,
     size_t len, struct px_cfg_errs *errs)
@@ -1252,6 +1274,8 @@ px_cfg_apply(struct px_cfg *cfg, const struct px_cfg_flags *fl,
 		set_at(at->db, "--db");
 		set_path(errs, "--db", cfg->db, sizeof(cfg->db), fl->db);
 	}
+	if (fl->workers != NULL)
+		flag_workers(cfg, fl->workers, errs);
 	if (fl->admin != NULL) {
 		set_at(at->admin, "--admin");
 		set_path(errs, "--admin", cfg->admin_listen,

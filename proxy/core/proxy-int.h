@@ -323,6 +323,7 @@ struct px_cfg_flags {
 	const char	*tls_key;
 	const char	*db;
 	const char	*admin;
+	const char	*workers;	/* --workers N|auto */
 	int		 verbose;
 	/* egress.c: --egress-listen, --ca-cert, --ca-key, --intercept, --tunnel */
 	const char	*egress_listen;

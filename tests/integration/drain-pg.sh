@@ -60,7 +60,7 @@ GATE_PORT=$(it_free_port)
 ADMIN_PORT=$(it_free_port)
 "$PUBGATE" serve --listen "http://127.0.0.1:$GATE_PORT" \
     --upstream "http://127.0.0.1:$UP_PORT" --policy "$T/policy.yaml" \
-    --db "$DB_URL" --admin "http://127.0.0.1:$ADMIN_PORT" \
+    --db "$DB_URL" --admin "http://127.0.0.1:$ADMIN_PORT" --workers 1 \
     >"$T/gate.out" 2>"$T/gate.err" &
 GATE_PID=$!
 it_wait_http "http://127.0.0.1:$ADMIN_PORT/-/pubgate/health" ||

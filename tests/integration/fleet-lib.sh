@@ -40,6 +40,7 @@ fleet_gate() {
 listen:
   - {url: "https://127.0.0.1:$port", cert: "$T/server.pem", key: "$T/server.key", proxy_protocol: true}
 trusted_proxies: [127.0.0.1]
+workers: 1
 EOY
 	"$PUBGATE" serve -c "$T/gate-$n.yaml" --upstream "$VD_URL" \
 	    --policy "$IT_POLICY" --db "$DB_URL" \

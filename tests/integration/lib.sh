@@ -270,14 +270,16 @@ it_adduser() {
 # in front of $UPSTREAM (default the Verdaccio), with $IT_POLICY and
 # $T/pubgate.db; extra ARGS go to serve.  Writes $T/npmrc for it.
 it_start_pubgate() {
-	local attempt upstream=${UPSTREAM:-$VD_URL}
+	local attempt upstream=${UPSTREAM:-$VD_URL} workers
+	workers=$(it_workers_flag "$@")
 	for attempt in 1 2 3; do
 		PG_PORT=$(it_free_port)
 		PG_URL="https://127.0.0.1:$PG_PORT"
+		# shellcheck disable=SC2086 # empty or two words
 		"$PUBGATE" serve --listen "$PG_URL" \
 		    --tls-cert "$T/server.pem" --tls-key "$T/server.key" \
 		    --upstream "$upstream" --policy "$IT_POLICY" \
-		    --db "$T/pubgate.db" "$@" \
+		    --db "$T/pubgate.db" $workers "$@" \
 		    >>"$T/pubgate.out" 2>>"$T/pubgate.err" &
 		IT_PG_PID=$!
 		if it_wait_http "$PG_URL/-/pubgate/none" --cacert "$T/ca.pem" &&
@@ -290,6 +292,24 @@ it_start_pubgate() {
 		IT_PG_PID=
 	done
 	it_fail "pubgate serve did not start"
+}
+
+# it_workers_flag SERVE-ARGS...: "--workers 1" unless the arguments set
+# the workers themselves (--workers, or a -c/--config file with a
+# `workers:` line).  `pubgate serve` runs one worker per core by default;
+# the tests are written for one process unless they say otherwise
+# (workers.sh, workers-metrics.sh, quarantine.sh, webhook.sh,
+# detector-cache.sh and tests/cli/notify.py run several).
+it_workers_flag() {
+	local prev=
+	for a in "$@"; do
+		case $prev in
+		-c|--config) grep -q '^workers:' "$a" 2>/dev/null && return 0;;
+		esac
+		case $a in --workers|--workers=*) return 0;; esac
+		prev=$a
+	done
+	echo "--workers 1"
 }
 
 # it_stop_pubgate: SIGTERM, then pubgate must exit 0 within 30 s with no

@@ -277,6 +277,43 @@ test_workers_auto(void **state)
 	assert_true(has_err(&e, "t.yaml:1:10"));
 }
 
+/*
+ * The default is auto (issue 9); --workers N|auto overrides the file; a
+ * number out of range or a word is an error naming the flag.
+ */
+static void
+test_workers_default_and_flag(void **state)
+{
+	static const char	 two[] = "workers: 2\n";
+	static const char	*bad[] = { "0", "65", "x", "3x", "" };
+	struct px_cfg		 cfg;
+	struct px_cfg_errs	 e;
+	struct px_cfg_flags	 fl;
+	size_t			 i;
+
+	(void)state;
+	px_cfg_defaults(&cfg);
+	assert_int_equal(cfg.workers, px_cfg_workers_auto());
+	memset(&e, 0, sizeof(e));
+	memset(&fl, 0, sizeof(fl));
+	assert_int_equal(px_cfg_load_buf(&cfg, "t.yaml", two, sizeof(two) - 1,
+	    &e), 0);
+	assert_int_equal(cfg.workers, 2);
+	fl.workers = "3";
+	assert_int_equal(px_cfg_apply(&cfg, &fl, &e), 0);
+	assert_int_equal(cfg.workers, 3);
+	fl.workers = "auto";
+	assert_int_equal(px_cfg_apply(&cfg, &fl, &e), 0);
+	assert_int_equal(cfg.workers, px_cfg_workers_auto());
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		px_cfg_defaults(&cfg);
+		fl.workers = bad[i];
+		assert_int_equal(px_cfg_apply(&cfg, &fl, &e), -1);
+		assert_true(has_err(&e, "--workers: \""));
+	}
+}
+
 /* dns and pool: the upstream's name cache and the idle pool (resolve.c). */
 static void
 test_dns_pool(void **state)
@@ -597,6 +634,7 @@ main(void)
 		cmocka_unit_test(test_errors_line_col),
 		cmocka_unit_test(test_dns_pool),
 		cmocka_unit_test(test_workers_auto),
+		cmocka_unit_test(test_workers_default_and_flag),
 		cmocka_unit_test(test_yaml_syntax_and_semantics),
 		cmocka_unit_test(test_errors_name_origin),
 		cmocka_unit_test(test_insecure_upstream),
