@@ -2,7 +2,8 @@
  * proxy/core/io.c: big reads from the socket of a plain (not TLS)
  * bufferevent, reads past libevent's one or two records per event
  * from a TLS bufferevent whose SSL reads ahead, and writes made at once
- * rather than at the loop's next turn.
+ * rather than at the loop's next turn (on TLS, corked while more than one
+ * record goes).
  *
  * libevent 2.1's evbuffer_read() reads at most 4096 bytes per call
  * (EVBUFFER_MAX_READ), whatever bufferevent_set_max_single_read() allows,
@@ -186,19 +187,6 @@ px_io_whole(struct evbuffer *buf, size_t max)
 }
 
 /*
- * px_io_flush() : writes a bufferevent's output now rather than in the
- * loop's next turn, when epoll says the socket is writable: for a
- * callback that just filled it from empty (no write of libevent's is
- * under way, and for TLS no SSL_write waits to be repeated).  When all
- * of it went, it does what libevent's own write does then: it deletes
- * the write event (the add that filling it made is still in epoll's
- * change list, serve.c: the pair costs no epoll_ctl) and runs the write
- * callback, deferred.  Else libevent's write event takes over, the rest
- * and any error left to it (an SSL_write that wants the socket writable
- * is repeated by libevent with the same bytes at the head of the
- * output, as OpenSSL requires).
- */
-/*
  * io_cork() : with on 1, corks a TLS client's TCP socket (TCP_CORK) so
  * that the records of the SSL_write()s that follow leave in full-sized
  * segments rather than one segment per 16 KiB record: OpenSSL writes
@@ -219,6 +207,19 @@ io_cork(struct bufferevent *bev, int on)
 	    on > 0;
 }
 
+/*
+ * px_io_flush() : writes a bufferevent's output now rather than in the
+ * loop's next turn, when epoll says the socket is writable: for a
+ * callback that just filled it from empty (no write of libevent's is
+ * under way, and for TLS no SSL_write waits to be repeated).  When all
+ * of it went, it does what libevent's own write does then: it deletes
+ * the write event (the add that filling it made is still in epoll's
+ * change list, serve.c: the pair costs no epoll_ctl) and runs the write
+ * callback, deferred.  Else libevent's write event takes over, the rest
+ * and any error left to it (an SSL_write that wants the socket writable
+ * is repeated by libevent with the same bytes at the head of the
+ * output, as OpenSSL requires).
+ */
 void
 px_io_flush(struct bufferevent *bev)
 {

@@ -301,7 +301,7 @@ it_start_pubgate() {
 # (workers.sh, workers-metrics.sh, quarantine.sh, webhook.sh,
 # detector-cache.sh and tests/cli/notify.py run several).
 it_workers_flag() {
-	local prev=
+	local a prev=
 	for a in "$@"; do
 		case $prev in
 		-c|--config) grep -q '^workers:' "$a" 2>/dev/null && return 0;;
