@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1068,14 +1069,49 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 }
 
 /*
- * px_cfg_workers_auto() : `workers: auto`, one serving process per online
- * core (1 when the count is unknown), at most PX_WORKERS_MAX.
+ * px_cfg_cpu_quota() : the CPUs a cgroup v2 cpu.max line ("QUOTA PERIOD"
+ * or "max PERIOD") allows, rounded up; 0 for no limit or a line it cannot
+ * read.
+ */
+int
+px_cfg_cpu_quota(const char *line)
+{
+	long long	 quota, period;
+	char		 word[16];
+
+	if (sscanf(line, "%15s %lld", word, &period) != 2 || period <= 0 ||
+	    strcmp(word, "max") == 0)
+		return 0;
+	if (sscanf(word, "%lld", &quota) != 1 || quota <= 0)
+		return 0;
+	quota = (quota + period - 1) / period;
+	return quota > PX_WORKERS_MAX ? PX_WORKERS_MAX : (int)quota;
+}
+
+/*
+ * px_cfg_workers_auto() : `workers: auto`, one serving process per CPU
+ * this process may run on: the CPUs of its affinity mask (a cpuset), no
+ * more than its cgroup's CPU quota allows (a container limited to 2 CPUs
+ * on a 64-core host gets 2, not 64), 1 when nothing is known, at most
+ * PX_WORKERS_MAX.
  */
 int
 px_cfg_workers_auto(void)
 {
-	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t	 set;
+	char		 line[64];
+	FILE		*fp;
+	long		 n = sysconf(_SC_NPROCESSORS_ONLN);
+	int		 q;
 
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		n = CPU_COUNT(&set);
+	if ((fp = fopen("/sys/fs/cgroup/cpu.max", "re")) != NULL) {
+		if (fgets(line, sizeof(line), fp) != NULL &&
+		    (q = px_cfg_cpu_quota(line)) > 0 && q < n)
+			n = q;
+		fclose(fp);
+	}
 	if (n < 1)
 		return 1;
 	return n > PX_WORKERS_MAX ? PX_WORKERS_MAX : (int)n;

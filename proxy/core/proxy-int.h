@@ -343,6 +343,7 @@ void	px_cfg_defaults(struct px_cfg *);
  */
 int	px_cfg_load(struct px_cfg *, const char *path, struct px_cfg_errs *);
 int	px_cfg_workers_auto(void);
+int	px_cfg_cpu_quota(const char *cpu_max_line);
 int	px_cfg_load_buf(struct px_cfg *, const char *name, const void *buf,
 	    size_t len, struct px_cfg_errs *);
 /* px_cfg_apply() : applies flags, then validates the whole; 0 or -1. */

@@ -268,13 +268,33 @@ test_workers_auto(void **state)
 	px_cfg_defaults(&cfg);
 	assert_int_equal(px_cfg_load_buf(&cfg, "t.yaml", ok, sizeof(ok) - 1,
 	    &e), 0);
-	assert_int_equal(cfg.workers, n < 1 ? 1 : n > 64 ? 64 : (int)n);
+	assert_int_equal(cfg.workers, px_cfg_workers_auto());
 	assert_true(px_cfg_workers_auto() >= 1);
+	/* No more than the online cores (affinity and quota only lower it). */
+	assert_true(px_cfg_workers_auto() <= (n < 1 ? 1 : n > 64 ? 64 :
+	    (int)n));
 	memset(&e, 0, sizeof(e));
 	px_cfg_defaults(&cfg);
 	assert_int_equal(px_cfg_load_buf(&cfg, "t.yaml", bad, sizeof(bad) - 1,
 	    &e), -1);
 	assert_true(has_err(&e, "t.yaml:1:10"));
+}
+
+/* A cgroup v2 cpu.max line: the CPUs its quota allows, rounded up. */
+static void
+test_cpu_quota(void **state)
+{
+	(void)state;
+	assert_int_equal(px_cfg_cpu_quota("max 100000\n"), 0);
+	assert_int_equal(px_cfg_cpu_quota("200000 100000\n"), 2);
+	assert_int_equal(px_cfg_cpu_quota("150000 100000"), 2);
+	assert_int_equal(px_cfg_cpu_quota("50000 100000\n"), 1);
+	assert_int_equal(px_cfg_cpu_quota("100000000 1000\n"), 64);
+	assert_int_equal(px_cfg_cpu_quota("0 100000\n"), 0);
+	assert_int_equal(px_cfg_cpu_quota("100000 0\n"), 0);
+	assert_int_equal(px_cfg_cpu_quota("-5 100000\n"), 0);
+	assert_int_equal(px_cfg_cpu_quota("\n"), 0);
+	assert_int_equal(px_cfg_cpu_quota("lots of cpus\n"), 0);
 }
 
 /*
@@ -635,6 +655,7 @@ main(void)
 		cmocka_unit_test(test_dns_pool),
 		cmocka_unit_test(test_workers_auto),
 		cmocka_unit_test(test_workers_default_and_flag),
+		cmocka_unit_test(test_cpu_quota),
 		cmocka_unit_test(test_yaml_syntax_and_semantics),
 		cmocka_unit_test(test_errors_name_origin),
 		cmocka_unit_test(test_insecure_upstream),
