@@ -13,8 +13,8 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
-#include <sched.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

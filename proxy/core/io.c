@@ -187,24 +187,21 @@ px_io_whole(struct evbuffer *buf, size_t max)
 }
 
 /*
- * io_cork() : with on 1, corks a TLS client's TCP socket (TCP_CORK) so
- * that the records of the SSL_write()s that follow leave in full-sized
+ * io_cork() : corks (on 1) a TLS client's TCP socket (TCP_CORK) so that
+ * the records of the SSL_write()s that follow leave in full-sized
  * segments rather than one segment per 16 KiB record: OpenSSL writes
  * each record to the socket by itself, and on loopback and in virtual
  * machines every segment costs the sending side the whole way through
- * the stack.  Returns 1 when corked.  With on -1 it uncorks (the kernel
- * then sends what is held at once); with 0 it does nothing.
+ * the stack.  On 0 uncorks it (the kernel then sends what is held at
+ * once).  1 when the socket took the option.
  */
 static int
 io_cork(struct bufferevent *bev, int on)
 {
 	evutil_socket_t	 fd;
-	int		 v = on > 0;
 
-	if (on == 0 || (fd = bufferevent_getfd(bev)) < 0)
-		return 0;
-	return setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0 &&
-	    on > 0;
+	return (fd = bufferevent_getfd(bev)) >= 0 &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
 }
 
 /*
@@ -236,19 +233,22 @@ px_io_flush(struct bufferevent *bev)
 	if ((ssl = bufferevent_openssl_get_ssl(bev)) != NULL) {
 		if (!SSL_is_init_finished(ssl))
 			return;
-		cork = io_cork(bev, evbuffer_get_length(out) > IO_TLS_RECORD);
+		cork = evbuffer_get_length(out) > IO_TLS_RECORD &&
+		    io_cork(bev, 1);
 		while (evbuffer_peek(out, -1, NULL, &v, 1) >= 1) {
 			ERR_clear_error();
 			r = SSL_write(ssl, v.iov_base, v.iov_len > INT_MAX ?
 			    INT_MAX : (int)v.iov_len);
 			if (r <= 0) {
 				ERR_clear_error();
-				(void)io_cork(bev, -cork);
+				if (cork)
+					(void)io_cork(bev, 0);
 				return;
 			}
 			evbuffer_drain(out, (size_t)r);
 		}
-		(void)io_cork(bev, -cork);
+		if (cork)
+			(void)io_cork(bev, 0);
 	} else {
 		if ((fd = bufferevent_getfd(bev)) < 0)
 			return;

@@ -294,6 +294,22 @@ srv_read(SSL *ssl, struct h_buf *b)
 }
 
 /*
+ * srv_until() : the gate's loop and the fake server's reads turn until b
+ * holds want bytes; fails after ms.
+ */
+static void
+srv_until(struct harness *h, SSL *ssl, struct h_buf *b, size_t want, int ms)
+{
+	uint64_t	 t0;
+
+	for (t0 = px_now_ms(); b->len < want;) {
+		assert_true(px_now_ms() - t0 < (uint64_t)ms);
+		srv_read(ssl, b);
+		event_base_loop(h->ctx.base, EVLOOP_NONBLOCK);
+	}
+}
+
+/*
  * A TLS bufferevent on a real TCP connection (TCP_CORK needs TCP), the
  * peer the fake server: 300 KiB flushed at once all arrive and leave the
  * socket uncorked; 16 MiB, more than the socket takes while the peer
@@ -349,11 +365,7 @@ test_flush_uncorks(void **state)
 	    0);
 	px_io_flush(bev);
 	assert_int_equal(corked(c), 0);
-	for (t0 = px_now_ms(); got.len < n1;) {
-		assert_true(px_now_ms() - t0 < 5000);
-		srv_read(srv, &got);
-		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
-	}
+	srv_until(&h, srv, &got, n1, 5000);
 	assert_int_equal(got.len, n1);
 	assert_memory_equal(got.p, big, n1);
 	assert_int_equal(evbuffer_get_length(bufferevent_get_output(bev)), 0);
@@ -365,11 +377,7 @@ test_flush_uncorks(void **state)
 	px_io_flush(bev);
 	assert_int_equal(corked(c), 0);
 	assert_true(evbuffer_get_length(bufferevent_get_output(bev)) > 0);
-	for (t0 = px_now_ms(); got.len < n2;) {
-		assert_true(px_now_ms() - t0 < 20000);
-		srv_read(srv, &got);
-		event_base_loop(h.ctx.base, EVLOOP_NONBLOCK);
-	}
+	srv_until(&h, srv, &got, n2, 20000);
 	assert_int_equal(got.len, n2);
 	assert_memory_equal(got.p, big, n2);
 	assert_int_equal(corked(c), 0);
