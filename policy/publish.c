@@ -448,6 +448,12 @@ add_finding_n(struct pol_stream *s, const char *file, const char *rule,
 			    fp);
 		return;
 	}
+	/* Made at the first pending finding: most publishes have none. */
+	if (s->pend_find == NULL && (s->pend_find = calloc(
+	    PUB_PENDING_FINDINGS, sizeof(*s->pend_find))) == NULL) {
+		s->pend_overflow = 1;	/* blocks as scan.name-late */
+		return;
+	}
 	if (s->npend_find >= PUB_PENDING_FINDINGS) {
 		s->pend_overflow = 1;
 		return;
@@ -1218,6 +1224,12 @@ field_store(struct pol_stream *s)
 			    "more than %d dist-tags", POL_TAGS_MAX);
 			return -1;
 		}
+		if (s->tags == NULL && (s->tags = calloc(POL_TAGS_MAX,
+		    sizeof(*s->tags))) == NULL) {
+			fatal(s, POL_ERR_INTERNAL, "internal", NULL, NULL,
+			    "out of memory");
+			return -1;
+		}
 		t = &s->tags[s->ntags++];
 		setstr(t->tag, sizeof(t->tag), s->keys[2]);
 		setstr(t->version, sizeof(t->version), val);
@@ -1650,12 +1662,6 @@ pol_publish_new(struct pol_policy *p, const struct pol_stream_opts *opts)
 	pol_flist_init(&s->prev_files, POL_DIFF_FILES_MAX, POL_DIFF_NAMES_MAX);
 	s->r.verdict = POL_ALLOW;
 	s->r.status = POL_CONTINUE;
-	if ((s->tags = calloc(POL_TAGS_MAX, sizeof(*s->tags))) == NULL ||
-	    (s->pend_find = calloc(PUB_PENDING_FINDINGS,
-	    sizeof(*s->pend_find))) == NULL) {
-		pol_publish_free(s);
-		return NULL;
-	}
 	s->lim = p->dflt.limits;
 	if (s->url_name[0])
 		choose_rule(s);

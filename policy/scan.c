@@ -86,6 +86,29 @@ on_dec_emit(void *arg, const struct pol_finding *f)
 	j->s->fn(j->s->arg, j->s->path, &g);
 }
 
+/*
+ * dec_judges() : the judges of kind j->kind, made when its first piece
+ * begins, not with the scanner: most files decode nothing, and each
+ * detector run costs a Hyperscan scratch and stream (a CLI scan of one
+ * small package paid for six).  Returns 0, or -1 (the file fails: it is
+ * blocked, not passed unjudged).
+ */
+static int
+dec_judges(struct dec_judge *j)
+{
+	struct pol_scan		*s = j->s;
+	const struct pol_rule	*r = s->rule;
+
+	if (s->sec != NULL && j->kind != POL_DEC_OBJ && j->sec == NULL &&
+	    (j->sec = pol_secrets_run_new(r->secrets_db,
+	    r->secrets == POL_MODE_BLOCK, r->fp_each, on_dec_emit, j)) == NULL)
+		return -1;
+	if (s->smap != NULL && j->smap == NULL &&
+	    (j->smap = pol_smap_new(on_dec_emit, j)) == NULL)
+		return -1;
+	return 0;
+}
+
 /* on_dec() : decode.c's sink: a decoded piece through its judges. */
 static int
 on_dec(void *arg, int kind, enum pol_dec_ev ev, const unsigned char *p,
@@ -98,6 +121,8 @@ on_dec(void *arg, int kind, enum pol_dec_ev ev, const unsigned char *p,
 	switch (ev) {
 	case POL_DEC_BEGIN:
 		j->at = at;
+		if (dec_judges(j) != 0)
+			return -1;
 		/* The file's name keeps its class (.env, test/); never .map. */
 		if (j->sec != NULL && pol_secrets_run_begin(j->sec, s->path))
 			rc = -1;
@@ -155,17 +180,10 @@ pol_scan_new(const struct pol_rule *r, pol_finding_fn fn, void *arg)
 		/* An object literal is JSON for the map judge alone: its
 		   strings are the file's own bytes, which the detectors read. */
 		pol_dec_objects(s->dec, s->smap != NULL);
+		/* The judges of each kind are made at its first piece. */
 		for (k = 0; k < POL_DEC_KINDS; k++) {
 			s->dj[k].s = s;
 			s->dj[k].kind = k;
-			if (s->sec != NULL && k != POL_DEC_OBJ && (s->dj[k].sec =
-			    pol_secrets_run_new(r->secrets_db,
-			    r->secrets == POL_MODE_BLOCK, r->fp_each,
-			    on_dec_emit, &s->dj[k])) == NULL)
-				goto fail;
-			if (s->smap != NULL && (s->dj[k].smap =
-			    pol_smap_new(on_dec_emit, &s->dj[k])) == NULL)
-				goto fail;
 		}
 	}
 	return s;
