@@ -784,8 +784,7 @@ dq_json_done(struct px_conn *conn, void *arg, int n, const char *qerr)
 	px_log_warnx("conn=%llu event=admin-query-failed error=\"%s\"",
 	    (unsigned long long)conn->id, px_log_quote(err, sizeof(err), err));
 	/* A store that is down is not the server's fault: 503. */
-	px_admin_json_error(conn, strstr(err, "is down") != NULL ? 503 : 500,
-	    msg, NULL);
+	px_admin_json_error(conn, px_store_err_status(err), msg, NULL);
 	return px_conn_resp_done(conn);
 }
 

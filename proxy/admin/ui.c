@@ -371,14 +371,14 @@ page_free(struct page *pg)
 	pg->buf = NULL;
 }
 
-/* store_failed() : says why the store failed; the status: 503 if down. */
+/* store_failed() : says why the store failed; the status (503 if down). */
 static int
 store_failed(FILE *f, const char *err)
 {
 	fputs("<p class=\"err\">The decision store failed: ", f);
 	hesc(f, err != NULL && err[0] ? err : "no decision store");
 	fputs("</p>", f);
-	return err != NULL && strstr(err, "is down") != NULL ? 503 : 500;
+	return px_store_err_status(err);
 }
 
 /*
@@ -1219,8 +1219,8 @@ waiver_posted(struct px_conn *conn, int revoke, int rc,
 	if (rc == 0)
 		return redirect(conn, PX_UI_PREFIX "/waivers", NULL);
 	/* The session as it is now: it may have ended meanwhile. */
-	return simple(conn, rc == -1 ? (strstr(err, "is down") != NULL ?
-	    503 : 500) : rc == PX_STORE_NOTFOUND ? 404 : 409, revoke ?
+	return simple(conn, rc == -1 ? px_store_err_status(err) :
+	    rc == PX_STORE_NOTFOUND ? 404 : 409, revoke ?
 	    "Not revoked" : "Not approved", err, session(conn));
 }
 

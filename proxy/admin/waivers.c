@@ -270,7 +270,7 @@ jl_free(void *arg)
 	free(j);
 }
 
-/* store_failed() : 503 when the store is down (not our fault), else 500. */
+/* store_failed() : 503 when the store is down or busy, else 500. */
 static int
 store_failed(struct px_conn *conn, const char *err)
 {
@@ -278,8 +278,7 @@ store_failed(struct px_conn *conn, const char *err)
 
 	snprintf(msg, sizeof(msg), "admin API: the decision store failed: %s",
 	    err != NULL && err[0] != '\0' ? err : "unknown error");
-	px_admin_json_error(conn, err != NULL && (strstr(err, "is down") !=
-	    NULL || strstr(err, "is busy") != NULL) ? 503 : 500, msg, NULL);
+	px_admin_json_error(conn, px_store_err_status(err), msg, NULL);
 	return px_conn_resp_done(conn);
 }
 

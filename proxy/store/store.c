@@ -137,6 +137,15 @@ px_hex(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+int
+px_store_err_status(const char *err)
+{
+	if (err != NULL && (strstr(err, "store is down") != NULL ||
+	    strstr(err, "store is busy") != NULL))
+		return 503;
+	return 500;
+}
+
 /*
  * px_store_copy() : copies s (NULL is "") into dst of size dstlen, cut to
  * dstlen - 1 bytes without splitting a UTF-8 sequence.  Returns dst.

@@ -585,4 +585,13 @@ int		 px_store_by_id(struct px_store *, int64_t id,
  */
 void		 px_hex(const unsigned char *in, size_t len, char *out);
 
+/*
+ * px_store_err_status() : the HTTP status for a store call that failed
+ * with the text err: 503 when the store is down or its queue is full
+ * (the texts pgloop.c writes: try again later, the request was fine),
+ * else 500.  Every admin and console answer to a failed store call uses
+ * it, so they agree.
+ */
+int		 px_store_err_status(const char *err);
+
 #endif /* PUBGATE_STORE_H */

@@ -4,7 +4,8 @@
  * SQLite file in a temporary directory: write/read round trip, every
  * query filter, durability (a second connection sees a row as soon as
  * px_store_write() returns), JSON escaping of hostile strings, that
- * nothing token-like is ever stored, and px_hex() (store.c).
+ * nothing token-like is ever stored, px_hex() and px_store_err_status()
+ * (store.c).
  */
 #include <sys/stat.h>
 
@@ -1811,6 +1812,24 @@ test_hex(void **state)
 	assert_int_equal(out[65], '#');
 }
 
+/*
+ * px_store_err_status() : 503 for the texts of a store that is down or
+ * busy (test_store_async checks PostgreSQL's real ones), 500 otherwise.
+ */
+static void
+test_err_status(void **state)
+{
+	(void)state;
+	assert_int_equal(px_store_err_status("the decision store is down "
+	    "(connection refused)"), 503);
+	assert_int_equal(px_store_err_status("the decision store is busy "
+	    "(1024 operations waiting)"), 503);
+	assert_int_equal(px_store_err_status("database disk image is "
+	    "malformed"), 500);
+	assert_int_equal(px_store_err_status(""), 500);
+	assert_int_equal(px_store_err_status(NULL), 500);
+}
+
 int
 main(void)
 {
@@ -1838,6 +1857,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_parse_since),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_err_status),
 		cmocka_unit_test_setup_teardown(test_waiver_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_waiver_until_expiry, setup,
