@@ -45,6 +45,7 @@
 #include "certs.h"
 #include "log.h"
 #include "proxy-int.h"
+#include "px_testcert.h"
 
 struct fx {
 	struct px_cfg	 cfg;
@@ -736,31 +737,13 @@ t_config(void **state)
 static void
 write_plain_ca(const char *dir)
 {
-	X509V3_CTX	 v3;
-	X509_EXTENSION	*e;
 	EVP_PKEY	*k;
 	X509		*x;
 	FILE		*fp;
 	char		 p[128];
-	time_t		 now = time(NULL);
 
-	assert_non_null(k = EVP_EC_gen("P-256"));
-	assert_non_null(x = X509_new());
-	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
-	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 7), 1);
-	assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(x),
-	    "CN", MBSTRING_ASC, (const unsigned char *)"Plain Root", -1, -1,
-	    0), 1);
-	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(x)), 1);
-	assert_non_null(X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &now));
-	assert_non_null(X509_time_adj_ex(X509_getm_notAfter(x), 30, 0, &now));
-	assert_int_equal(X509_set_pubkey(x, k), 1);
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	assert_non_null(e = X509V3_EXT_nconf_nid(NULL, &v3,
-	    NID_basic_constraints, "critical,CA:TRUE"));
-	assert_int_equal(X509_add_ext(x, e, -1), 1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	x = tc_self_signed(&k, 7, "Plain Root", 30, NID_basic_constraints,
+	    "critical,CA:TRUE");
 	snprintf(p, sizeof(p), "%s/%s", dir, CERT_CA_CERT_NAME);
 	assert_non_null(fp = fopen(p, "w"));
 	assert_int_equal(PEM_write_X509(fp, x), 1);

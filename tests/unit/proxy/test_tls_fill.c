@@ -15,6 +15,7 @@
  * filled.
  */
 #include "px_harness.h"
+#include "px_testcert.h"
 
 #include <netinet/tcp.h>
 
@@ -37,32 +38,14 @@ struct tls_up {
 static void
 make_cert(struct tls_up *t)
 {
-	X509V3_CTX	 v3;
-	X509_EXTENSION	*e;
 	EVP_PKEY	*k;
 	X509		*x;
 	FILE		*fp;
-	time_t		 now = time(NULL);
 
 	snprintf(t->dir, sizeof(t->dir), "/tmp/test_tls_fill.XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
-	assert_non_null(k = EVP_EC_gen("P-256"));
-	assert_non_null(x = X509_new());
-	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
-	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 9), 1);
-	assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(x),
-	    "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
-	    0), 1);
-	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(x)), 1);
-	assert_non_null(X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &now));
-	assert_non_null(X509_time_adj_ex(X509_getm_notAfter(x), 2, 0, &now));
-	assert_int_equal(X509_set_pubkey(x, k), 1);
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	assert_non_null(e = X509V3_EXT_nconf_nid(NULL, &v3,
-	    NID_subject_alt_name, "IP:127.0.0.1"));
-	assert_int_equal(X509_add_ext(x, e, -1), 1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	x = tc_self_signed(&k, 9, "127.0.0.1", 2, NID_subject_alt_name,
+	    "IP:127.0.0.1");
 	snprintf(t->ca, sizeof(t->ca), "%s/up.pem", t->dir);
 	assert_non_null(fp = fopen(t->ca, "w"));
 	assert_int_equal(PEM_write_X509(fp, x), 1);
