@@ -117,12 +117,19 @@ enum {
 	IL_SKIP_B64,	/* judge done: skip the rest of the payload */
 };
 
-/* Findings, reported once per file each. */
+/*
+ * Findings, reported once per file each, and once per judge: the content
+ * judge's and the inline judge's bits are apart (F_JUDGE), since
+ * which of the two reports first depends on how the file is cut into
+ * calls (pol_smap_data runs the content judge over a chunk, then the
+ * inline finder), and the findings must not (fuzz_scan).
+ */
 #define F_FILE		0x01u
 #define F_SC		0x02u
 #define F_REMOTE	0x04u
 #define F_INLINE	0x08u
 #define F_UNDECIDABLE	0x10u
+#define F_JUDGE(f, inl)	((f) << ((inl) ? 8 : 0))
 
 struct pol_smap {
 	pol_emit_fn	 emit;
@@ -434,7 +441,8 @@ judge_report(struct pol_smap *m, const struct judge *j, int inline_map)
 	 * sources: blocked, never allowed unread.
 	 */
 	if (j->undecidable && j->top_obj && !j->sc)
-		emit(m, F_UNDECIDABLE, "sourcemap.undecidable", off,
+		emit(m, F_JUDGE(F_UNDECIDABLE, inline_map),
+		    "sourcemap.undecidable", off,
 		    HINT_UNDECIDABLE, inline_map ? "inline data URL holds "
 		    "JSON the gate cannot read to the end; it may be a "
 		    "source map" : "JSON the gate cannot read to the end; "
@@ -453,12 +461,14 @@ judge_report(struct pol_smap *m, const struct judge *j, int inline_map)
 	} else if (!j->top_obj)
 		return;
 	if (j->sc)
-		emit(m, F_SC, "sourcemap.sources-content", off, HINT_SC,
+		emit(m, F_JUDGE(F_SC, inline_map),
+		    "sourcemap.sources-content", off, HINT_SC,
 		    inline_map ? "inline source map embeds the original "
 		    "sources (sourcesContent)" : "source map embeds the "
 		    "original sources (sourcesContent)");
 	if (j->remote)
-		emit(m, F_REMOTE, "sourcemap.remote-sources", off, HINT_REMOTE,
+		emit(m, F_JUDGE(F_REMOTE, inline_map),
+		    "sourcemap.remote-sources", off, HINT_REMOTE,
 		    inline_map ? "inline source map points its sources at a "
 		    "remote URL" : "source map points its sources at a "
 		    "remote URL");
