@@ -129,7 +129,7 @@ static const struct help_cmd cmds[] = {
 		{ "--db FILE", "the decision store (default pubgate.db)" },
 		{ "--admin URL", "the admin API listener, http://host:port" },
 		{ "--workers N|auto", "serving processes, 1 .. 64 (default "
-		    "auto: one per online core)" },
+		    "auto: one per CPU it may run on)" },
 		{ "--egress-listen URL", "egress mode: the forward-proxy "
 		    "listener" },
 		{ "--ca-cert FILE", "egress: the CA certificate (pubgate ca "

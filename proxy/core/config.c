@@ -1055,7 +1055,7 @@ walk_root(struct cfg_walk *w, yaml_node_t *root)
 		else if (strcmp(key, "egress") == 0)
 			px_egress_cfg_walk(c, w->errs, w->name, w->doc, v);
 		else if (strcmp(key, "workers") == 0) {
-			/* auto: one per online core, at most PX_WORKERS_MAX. */
+			/* auto: px_cfg_workers_auto(), affinity and quota. */
 			if (v->type == YAML_SCALAR_NODE &&
 			    strcmp((const char *)v->data.scalar.value,
 			    "auto") == 0)

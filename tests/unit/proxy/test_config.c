@@ -253,7 +253,7 @@ test_packument_cache(void **state)
 	    "not off, on"));
 }
 
-/* workers: auto is one per online core; a number still works; else 1:1. */
+/* workers: auto is px_cfg_workers_auto(); a number still works; else 1:1. */
 static void
 test_workers_auto(void **state)
 {
