@@ -49,6 +49,7 @@ struct pub_version {
 	char		 shasum[48];
 	char		 bad_pubcfg[64];		/* first publishConfig key not allowed */
 	char		 tarball[POL_FIELD_MAX];	/* dist.tarball */
+	int		 has_tarball;			/* ... as a string */
 	int		 is_private;
 };
 
@@ -1248,6 +1249,7 @@ field_store(struct pol_stream *s)
 		break;
 	case F_V_TARBALL:
 		setstr(v->tarball, sizeof(v->tarball), val);
+		v->has_tarball = 1;
 		break;
 	case F_A_LENGTH:
 		n = strtoull(val, &end, 10);
@@ -1835,16 +1837,25 @@ check_sigstore(struct pol_stream *s)
  * npm, pnpm and yarn write dist.tarball as <registry>/<name>/-/<K> with K
  * the tarball's attachment key; a registry serves the attachment whose
  * file name is the URL's last segment.  Any other file name could be
- * something the gate did not judge.
+ * something the gate did not judge.  None of them leaves it out, empty
+ * or other than a string; what a registry or a client makes of such a
+ * version is theirs to choose, so it is refused as ambiguous.
  */
 static void
 check_dist_tarball(struct pol_stream *s, const struct pub_version *v)
 {
+	static const char hint[] = "publish with npm publish "
+	    "(dist.tarball names the attached tarball)";
 	const char	*url = v->tarball, *seg, *key;
 	size_t		 n;
 
-	if (url[0] == '\0')
+	if (!v->has_tarball || url[0] == '\0') {
+		pol_report_add(&s->r, "attachment.dist-tarball", NULL, -1,
+		    hint, "the version's dist.tarball is "
+		    "missing, empty or not a string: it does not name the "
+		    "attached tarball \"%.120s\"", s->tgz_key);
 		return;
+	}
 	n = strcspn(url, "?#");
 	seg = url + n;
 	while (seg > url && seg[-1] != '/')
@@ -1854,8 +1865,7 @@ check_dist_tarball(struct pol_stream *s, const struct pub_version *v)
 	if ((size_t)(url + n - seg) != strlen(key) ||
 	    strncmp(seg, key, strlen(key)) != 0)
 		pol_report_add(&s->r, "attachment.dist-tarball", NULL, -1,
-		    "publish with npm publish (dist.tarball names the "
-		    "attached tarball)", "dist.tarball names the file "
+		    hint, "dist.tarball names the file "
 		    "\"%.*s\", not the attached tarball \"%.120s\"",
 		    (int)(url + n - seg > 120 ? 120 : url + n - seg), seg,
 		    s->tgz_key);

@@ -706,6 +706,17 @@ test_attachments(void **state)
 		{ "\"@acme/plain-1.0.0.txt\": {\"data\": \"aGk=\"}", 1,
 		    POL_DENY, "attachment.unknown", "an unknown attachment" },
 	};
+	static const char *const no_url[] = {
+		"\"tarb\\\"all\": \"http://localhost/@acme/plain/-/"
+		    "plain-1.0.0.tgz\"",
+		"\"tarball\": \"\"",
+		"\"tarball\": 1",
+		"\"tarball\": null",
+		"\"tarball\": [\"http://localhost/@acme/plain/-/"
+		    "plain-1.0.0.tgz\"]",
+		"\"tarball\": {\"href\": \"http://localhost/@acme/plain/-/"
+		    "plain-1.0.0.tgz\"}",
+	};
 	char		 path[1024];
 	unsigned char	*base, *buf, *b2;
 	size_t		 len, blen, b2len, i;
@@ -758,6 +769,20 @@ test_attachments(void **state)
 	    "/-/@acme/plain-1.0.0.tgz\"", &blen);
 	expect_attach(buf, blen, POL_ALLOW, NULL, "npm's dist.tarball");
 	free(buf);
+
+	/*
+	 * No dist.tarball JSON.parse reads as a string naming the file:
+	 * left out (found by fuzz_publish against oracle-body: the key
+	 * was "tarb\"all"), empty, or of another type.
+	 */
+	for (i = 0; i < sizeof(no_url) / sizeof(no_url[0]); i++) {
+		buf = edit(base, len,
+		    "\"tarball\": \"http://localhost/@acme/plain/-/"
+		    "plain-1.0.0.tgz\"", no_url[i], &blen);
+		expect_attach(buf, blen, POL_DENY, "attachment.dist-tarball",
+		    no_url[i]);
+		free(buf);
+	}
 	free(base);
 }
 
