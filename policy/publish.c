@@ -2263,6 +2263,7 @@ judge_end(struct pol_stream *s)
 			    "\"%.60s\"", s->pj_version, v->version);
 		/* Integrity of what was actually attached. */
 		ok = 1;
+		has512 = 0;
 		if (v->integrity[0]) {
 			if (!integrity_check(v->integrity, ours, &has512) &&
 			    has512)
@@ -2274,10 +2275,11 @@ judge_end(struct pol_stream *s)
 			pol_report_add(r, "integrity.mismatch", NULL, -1,
 			    hint_integrity, "dist.integrity/dist.shasum do "
 			    "not match the attached tarball");
-		else if (!v->integrity[0] && !v->shasum[0])
+		else if (!has512 && !v->shasum[0])	/* nothing checked */
 			pol_report_add(r, "integrity.missing", NULL, -1,
-			    hint_integrity, "the manifest has no "
-			    "dist.integrity or dist.shasum");
+			    hint_integrity, "the manifest has no sha512 "
+			    "dist.integrity and no dist.shasum to check the "
+			    "attached tarball against");
 		if (s->have_length && s->attach_length != r->tarball_bytes)
 			pol_report_add(r, "integrity.length", NULL, -1,
 			    hint_integrity, "attachment length %llu but %llu "
