@@ -252,18 +252,19 @@ EOF
 # line matches PATTERN (an extended regex). Verdaccio writes a request's
 # line after it has sent the answer, and its logger may flush later still,
 # so a client can hold a 201 whose line is not in the file yet. A marker
-# request sent now is logged after every answer already sent: once its
-# line is in the file, the count is complete.
+# request sent now is answered, and its "http <--" line written, after
+# every answer already sent: once that line is in the file, so is every
+# earlier one, and the count is complete.
 # (Called in $(...): the marker's name comes from the clock, not a counter.)
 it_vd_requests() {
 	local mark i
 	mark="/-/pubgate-it-sync-$(date +%s%N)"
 	curl -sS -k -o /dev/null "$VD_URL$mark" 2>/dev/null || true
 	for i in $(seq 1 100); do
-		grep -qF "'GET $mark'" "$T/verdaccio.log" && break
+		grep -q "http <--.*'GET $mark'" "$T/verdaccio.log" && break
 		sleep 0.1
 	done
-	grep -qF "'GET $mark'" "$T/verdaccio.log" ||
+	grep -q "http <--.*'GET $mark'" "$T/verdaccio.log" ||
 	    it_fail "Verdaccio did not log the marker request $mark"
 	grep -E 'http <--' "$T/verdaccio.log" | grep -Ec -- "$1" || true
 }
