@@ -49,7 +49,6 @@ struct pub_version {
 	char		 shasum[48];
 	char		 bad_pubcfg[64];		/* first publishConfig key not allowed */
 	char		 tarball[POL_FIELD_MAX];	/* dist.tarball */
-	int		 has_tarball;			/* ... as a string */
 	int		 is_private;
 };
 
@@ -1249,7 +1248,6 @@ field_store(struct pol_stream *s)
 		break;
 	case F_V_TARBALL:
 		setstr(v->tarball, sizeof(v->tarball), val);
-		v->has_tarball = 1;
 		break;
 	case F_A_LENGTH:
 		n = strtoull(val, &end, 10);
@@ -1849,7 +1847,7 @@ check_dist_tarball(struct pol_stream *s, const struct pub_version *v)
 	const char	*url = v->tarball, *seg, *key;
 	size_t		 n;
 
-	if (!v->has_tarball || url[0] == '\0') {
+	if (url[0] == '\0') {	/* only a string is ever stored here */
 		pol_report_add(&s->r, "attachment.dist-tarball", NULL, -1,
 		    hint, "the version's dist.tarball is "
 		    "missing, empty or not a string: it does not name the "
